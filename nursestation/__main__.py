@@ -1,0 +1,5 @@
+import sys
+
+from nursestation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,153 @@
+"""The `nursestation` command: the station window and the tools a clinic's IT person uses."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nursestation import __version__
+
+DESCRIPTION = """\
+NurseStation - the nursing-station screen and record for ketamine infusion clinics.
+
+Run without a command to open the station window. The configuration file (TOML) names the
+database, the chairs and their devices, and the treatment protocol file; see README.md.
+"""
+
+EPILOG = """\
+environment:
+  NURSESTATION_CONFIG    configuration file (same as --config)
+  NURSESTATION_DATA_DIR  data directory: default database, logs, backups
+
+examples:
+  nursestation --demo                        try it with simulated chairs
+  nursestation overview                      the charge nurse's overview of every chair
+  nursestation user add --role charge jdoe   create a user (asks for the PIN)
+  nursestation decode --protocol masimo capture.bin
+  nursestation audit verify                  check the audit log has not been altered
+"""
+
+PROTOCOL_NAMES = ("intellivue", "masimo", "alaris")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="nursestation",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"nursestation {__version__}")
+    p.add_argument("--config", metavar="PATH", help="configuration file (TOML)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="run on simulated chairs (simulators on pseudo-terminals, a demo database)",
+    )
+    p.add_argument("--chairs", type=int, default=None, metavar="N",
+                   help="with --demo: number of chairs (1-32, default 6)")
+    p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window and exit")
+    p.add_argument("--quit-after", type=float, metavar="SECONDS",
+                   help="quit after this many seconds (with --screenshot: take it then)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("overview", help="the charge nurse's overview of every chair")
+
+    dec = sub.add_parser("decode", help="decode a raw device capture to JSON lines")
+    dec.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
+    dec.add_argument("file", help="capture file, or - for standard input")
+
+    sim = sub.add_parser("simulate", help="run one device simulator on a port")
+    sim.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
+    sim.add_argument("--port", required=True,
+                     help="'pty' (make a pseudo-terminal and print its path) or tcp://127.0.0.1:PORT")
+    sim.add_argument("--scenario", default="ketamine-visit", help="physiology scenario name")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--speed", type=float, default=1.0, help="scenario time multiplier")
+
+    rep = sub.add_parser("report", help="write a visit's printed summary as PDF")
+    rep.add_argument("visit", type=int, help="visit id (see `nursestation visits`)")
+    rep.add_argument("--out", required=True, metavar="FILE.pdf")
+
+    vis = sub.add_parser("visits", help="list visits")
+    vis.add_argument("--json", action="store_true", help="JSON for scripts")
+
+    db = sub.add_parser("db", help="database maintenance")
+    dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    dbsub.add_parser("upgrade", help="apply database migrations (backs up a SQLite file first)")
+
+    audit = sub.add_parser("audit", help="audit log")
+    asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    asub.add_parser("verify", help="check the audit log's hash chain; names the first broken row")
+
+    user = sub.add_parser("user", help="user accounts")
+    usub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    uadd = usub.add_parser("add", help="create a user (the PIN is asked for, or read from stdin)")
+    uadd.add_argument("username")
+    uadd.add_argument("--name", dest="display_name", help="display name (default: username)")
+    uadd.add_argument("--role", choices=("nurse", "charge", "admin"), default="nurse")
+    uadd.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from nursestation.config import ConfigError
+    from nursestation.logsetup import setup_logging
+
+    setup_logging(verbose=args.verbose)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"nursestation: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    # Tools that need no configuration.
+    if args.command == "decode":
+        from nursestation.devices.tools import decode_main
+
+        return decode_main(args.protocol, args.file)
+    if args.command == "simulate":
+        from nursestation.devices.tools import simulate_main
+
+        return simulate_main(args.protocol, args.port, args.scenario, args.seed, args.speed)
+
+    from nursestation.config import load_config
+
+    config = load_config(args.config, demo=args.demo, chairs=args.chairs)
+
+    if args.command == "visits":
+        from nursestation.db.tools import cmd_visits
+
+        return cmd_visits(config, as_json=args.json)
+    if args.command == "db":
+        from nursestation.db.tools import cmd_db_upgrade
+
+        return cmd_db_upgrade(config)
+    if args.command == "audit":
+        from nursestation.db.tools import cmd_audit_verify
+
+        return cmd_audit_verify(config)
+    if args.command == "user":
+        from nursestation.db.tools import cmd_user_add
+
+        return cmd_user_add(config, args.username, args.display_name, args.role, args.pin_stdin)
+    if args.command == "report":
+        from nursestation.report import cmd_report
+
+        return cmd_report(config, args.visit, args.out)
+
+    from nursestation.ui.app import run_app
+
+    return run_app(
+        config,
+        overview=args.command == "overview",
+        screenshot=args.screenshot,
+        quit_after=args.quit_after,
+    )

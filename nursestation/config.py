@@ -1,0 +1,214 @@
+"""The station's configuration file (TOML).
+
+Example::
+
+    clinic_name = "Riverside Ketamine Clinic"
+    database_url = "postgresql+psycopg://station@db-host/nursestation"  # default: SQLite file
+    protocol_file = "/etc/nursestation/ketamine-iv.toml"                # default: the bundled one
+    idle_lock_minutes = 5
+    patient_display = "name"            # or "initials"
+
+    [[chairs]]
+    name = "Chair 1"
+    devices = [
+      { protocol = "intellivue", url = "/dev/ttyUSB0" },
+      { protocol = "masimo",     url = "/dev/ttyUSB1" },
+      { protocol = "alaris",     url = "socket://10.0.0.21:4001" },
+    ]
+
+A malformed file stops start-up with a message naming the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nursestation.paths import data_dir, default_config_path, resource_path
+
+PROTOCOLS = ("intellivue", "masimo", "alaris")
+MAX_CHAIRS = 32
+
+
+class ConfigError(Exception):
+    """A configuration or protocol file that cannot be used; the message says where and why."""
+
+    def __init__(self, file: Path | str, key: str | None, problem: str) -> None:
+        self.file = str(file)
+        self.key = key
+        self.problem = problem
+        where = f"{self.file}: {key}: " if key else f"{self.file}: "
+        super().__init__(where + problem)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    protocol: str
+    url: str
+    id: str
+
+
+@dataclass(frozen=True)
+class ChairConfig:
+    name: str
+    devices: tuple[DeviceConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    clinic_name: str = "NurseStation"
+    database_url: str = ""
+    protocol_file: Path = field(default_factory=lambda: resource_path("protocols", "ketamine-iv.toml"))
+    idle_lock_minutes: float = 5.0
+    patient_display: str = "name"
+    chairs: tuple[ChairConfig, ...] = ()
+    audio_pause_minutes: float = 2.0
+    demo: bool = False
+    source: Path | None = None  # the file this came from, if any
+
+    @property
+    def data_dir(self) -> Path:
+        return data_dir()
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'nursestation.sqlite3'}"
+
+
+def demo_chairs(n: int) -> tuple[ChairConfig, ...]:
+    """Chairs for the demo: each gets a simulated IntelliVue, Masimo and Alaris (URLs filled in
+    when the simulators have made their pseudo-terminals)."""
+    return tuple(
+        ChairConfig(
+            name=f"Chair {i}",
+            devices=tuple(
+                DeviceConfig(protocol=p, url="", id=f"chair{i}-{p}") for p in PROTOCOLS
+            ),
+        )
+        for i in range(1, n + 1)
+    )
+
+
+def load_config(path: str | Path | None = None, *, demo: bool = False,
+                chairs: int | None = None) -> Config:
+    """Read the config file. ``path`` None means ``NURSESTATION_CONFIG`` or the default location;
+    a missing file at the default location gives the defaults (one workstation, SQLite)."""
+    explicit = path is not None
+    file = Path(path) if explicit else default_config_path()
+    raw: dict = {}
+    if file.exists():
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(file, None, f"not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise ConfigError(file, None, f"cannot be read ({exc.strerror})") from None
+    elif explicit:
+        raise ConfigError(file, None, "no such file")
+    cfg = _parse(raw, file)
+    if demo:
+        n = chairs if chairs is not None else 6
+        if not 1 <= n <= MAX_CHAIRS:
+            raise ConfigError("--chairs", None, f"must be between 1 and {MAX_CHAIRS}, not {n}")
+        cfg = Config(
+            clinic_name=raw.get("clinic_name", "Demo Clinic"),
+            database_url=cfg.database_url
+            or f"sqlite:///{data_dir() / 'demo' / 'nursestation-demo.sqlite3'}",
+            protocol_file=cfg.protocol_file,
+            idle_lock_minutes=cfg.idle_lock_minutes,
+            patient_display=cfg.patient_display,
+            chairs=demo_chairs(n),
+            audio_pause_minutes=cfg.audio_pause_minutes,
+            demo=True,
+            source=cfg.source,
+        )
+    elif not cfg.database_url:
+        cfg = Config(**{**cfg.__dict__, "database_url": default_database_url()})
+    return cfg
+
+
+def _parse(raw: dict, file: Path) -> Config:
+    known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
+             "patient_display", "chairs", "audio_pause_minutes"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
+
+    def get(key: str, kind: type | tuple[type, ...], default):
+        if key not in raw:
+            return default
+        value = raw[key]
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise ConfigError(file, key, f"must be a {names}, not {value!r}")
+        return value
+
+    clinic = get("clinic_name", str, "NurseStation").strip()
+    if not clinic:
+        raise ConfigError(file, "clinic_name", "must not be empty")
+    url = get("database_url", str, "")
+    if url and not url.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(file, "database_url",
+                          f"must be a sqlite:/// or postgresql+psycopg:// URL, not {url!r}")
+    proto = get("protocol_file", str, None)
+    if proto is not None:
+        proto_path = Path(proto).expanduser()
+        if not proto_path.is_absolute():
+            proto_path = file.parent / proto_path
+        if not proto_path.exists():
+            raise ConfigError(file, "protocol_file", f"no such file: {proto_path}")
+    else:
+        proto_path = resource_path("protocols", "ketamine-iv.toml")
+    idle = get("idle_lock_minutes", (int, float), 5.0)
+    if not 0.5 <= idle <= 240:
+        raise ConfigError(file, "idle_lock_minutes", f"must be between 0.5 and 240, not {idle}")
+    pause = get("audio_pause_minutes", (int, float), 2.0)
+    if not 0.5 <= pause <= 15:
+        raise ConfigError(file, "audio_pause_minutes", f"must be between 0.5 and 15, not {pause}")
+    display = get("patient_display", str, "name")
+    if display not in ("name", "initials"):
+        raise ConfigError(file, "patient_display", f"must be 'name' or 'initials', not {display!r}")
+
+    chairs_raw = get("chairs", list, [])
+    if len(chairs_raw) > MAX_CHAIRS:
+        raise ConfigError(file, "chairs", f"at most {MAX_CHAIRS} chairs, not {len(chairs_raw)}")
+    chairs: list[ChairConfig] = []
+    names: set[str] = set()
+    for i, c in enumerate(chairs_raw, 1):
+        key = f"chairs[{i}]"
+        if not isinstance(c, dict):
+            raise ConfigError(file, key, "must be a table with 'name' and 'devices'")
+        name = c.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(file, f"{key}.name", "missing or empty")
+        if name in names:
+            raise ConfigError(file, f"{key}.name", f"duplicate chair name {name!r}")
+        names.add(name)
+        devs = []
+        for j, d in enumerate(c.get("devices", []), 1):
+            dkey = f"{key}.devices[{j}]"
+            if not isinstance(d, dict):
+                raise ConfigError(file, dkey, "must be a table with 'protocol' and 'url'")
+            proto_name = d.get("protocol")
+            if proto_name not in PROTOCOLS:
+                raise ConfigError(file, f"{dkey}.protocol",
+                                  f"must be one of {', '.join(PROTOCOLS)}, not {proto_name!r}")
+            dev_url = d.get("url")
+            if not isinstance(dev_url, str) or not dev_url:
+                raise ConfigError(file, f"{dkey}.url",
+                                  "missing: a serial device (/dev/ttyUSB0, COM3) or pyserial URL")
+            dev_id = d.get("id") or f"{name}-{proto_name}-{j}".replace(" ", "").lower()
+            devs.append(DeviceConfig(protocol=proto_name, url=dev_url, id=str(dev_id)))
+        chairs.append(ChairConfig(name=name, devices=tuple(devs)))
+
+    return Config(
+        clinic_name=clinic,
+        database_url=url,
+        protocol_file=proto_path,
+        idle_lock_minutes=float(idle),
+        patient_display=display,
+        chairs=tuple(chairs),
+        audio_pause_minutes=float(pause),
+        source=file if file.exists() else None,
+    )

@@ -1,0 +1,1 @@
+"""The clinical model and rules: plain data and pure functions. No Qt, no SQLAlchemy, no I/O."""

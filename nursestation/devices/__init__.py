@@ -1,0 +1,1 @@
+"""Device protocols, the serial link layer and the simulators. No Qt."""

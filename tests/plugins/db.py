@@ -1,0 +1,1 @@
+"""Database fixtures (owned by the db layer). Filled in by the db work."""
