@@ -95,12 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from nursestation.config import ConfigError
+    from nursestation.core.protocol import ProtocolError
     from nursestation.logsetup import setup_logging
 
     setup_logging(verbose=args.verbose)
     try:
         return _dispatch(args)
-    except ConfigError as exc:
+    except (ConfigError, ProtocolError) as exc:
         print(f"nursestation: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
