@@ -144,10 +144,16 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return cmd_report(config, args.visit, args.out)
 
+    # Refuse a bad protocol file before any window opens.
+    from nursestation.core.protocol import load_protocol
+
+    protocol = load_protocol(config.protocol_file)
+
     from nursestation.ui.app import run_app
 
     return run_app(
         config,
+        protocol,
         overview=args.command == "overview",
         screenshot=args.screenshot,
         quit_after=args.quit_after,
