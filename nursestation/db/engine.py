@@ -1,0 +1,163 @@
+"""Engines, reader sessions and migrations.
+
+SQLite (the default, one workstation): WAL, ``synchronous=FULL`` (a commit survives power loss),
+foreign keys on, a busy timeout. pysqlite's own transaction handling is switched off and SQLAlchemy
+emits BEGIN itself (the approach the SQLAlchemy SQLite dialect documents), so transactions,
+SAVEPOINTs and DDL behave. Connections with the execution option ``nursestation_writer`` begin
+with ``BEGIN IMMEDIATE`` so a writer takes the write lock up front instead of failing later.
+
+PostgreSQL (several workstations): ``postgresql+psycopg://user@host/db``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from nursestation.paths import data_dir
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITER_OPTION = "nursestation_writer"
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` URLs use psycopg 3."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, or None (not SQLite, or in memory)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def make_engine(url: str, **kw) -> Engine:
+    """An engine for ``url`` set up as described in the module docstring. Dispose it when done."""
+    url = normalise_url(url)
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kw)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN (below)
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                if path is not None:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA foreign_keys=ON")
+            finally:
+                cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn) -> None:  # noqa: ANN001
+            if conn.get_execution_options().get(WRITER_OPTION):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+    kw.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kw)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A short reader session (one per UI event): objects stay usable after it closes.
+    Anything written in it is rolled back - writes go through the ``DbWriter``."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+# -------------------------------------------------------------------------------------- migrations
+
+
+def alembic_config(connection=None) -> AlembicConfig:  # noqa: ANN001
+    """Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def backup_sqlite(path: Path, label: str = "") -> Path:
+    """Copy a SQLite database (consistently, WAL included) to ``data_dir()/backups``."""
+    backups = data_dir() / "backups"
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    suffix = f"-{label}" if label else ""
+    dest = backups / f"{path.stem}-{stamp}{suffix}{path.suffix or '.sqlite3'}"
+    src = sqlite3.connect(str(path))
+    try:
+        dst = sqlite3.connect(str(dest))
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    if not dest.exists():  # pragma: no cover - backup() always creates it
+        shutil.copy2(path, dest)
+    return dest
+
+
+def upgrade_database(url: str) -> Path | None:
+    """Bring the database to the newest schema. A SQLite file that has pending revisions and
+    already holds data is first copied to ``data_dir()/backups/`` (returned; else None).
+    The app calls this on start; ``nursestation db upgrade`` too."""
+    engine = make_engine(url)
+    backup: Path | None = None
+    try:
+        current = current_revision(engine)
+        head = head_revision()
+        if current == head:
+            return None
+        path = sqlite_path(url)
+        if path is not None and (current is not None or inspect(engine).get_table_names()):
+            backup = backup_sqlite(path, label=f"before-{head}")
+            log.info("backed up %s to %s before migrating", path, backup)
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+        log.info("database upgraded from %s to %s", current or "empty", head)
+        return backup
+    finally:
+        engine.dispose()

@@ -1,0 +1,873 @@
+"""Repository functions: what the UI, the rules and the reports call.
+
+Write functions take the ``Session`` first and are meant to run on the writer::
+
+    fut = db.writer.submit(repo.record_medication, visit_id, "ondansetron", 4, "mg", "IV",
+                           user=current_user)
+
+Every write takes the acting user (a ``User`` or its id), writes an audit row and raises the
+change marker in the same transaction. Clinical entries are never updated or deleted: ``amend``
+adds a new row. Read functions take a reader session (``session_scope``). Times are aware UTC;
+``at=None`` means now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from nursestation.db.audit import append_audit, bump_change
+from nursestation.db.models import (
+    ACTIVE_PHASES,
+    ALARM_PRIORITIES,
+    ALARM_STATES,
+    INFUSION_KINDS,
+    PHASES,
+    PUMP_CHANGE_STATUSES,
+    RIDE_KINDS,
+    ROLES,
+    AlarmEvent,
+    Assessment,
+    AuditLog,
+    Chair,
+    ClinicalEntry,
+    Device,
+    DischargeDecision,
+    InfusionEvent,
+    LatestVital,
+    MedicationAdministration,
+    Note,
+    Patient,
+    PatientWeight,
+    PumpChangeItem,
+    RideArrangement,
+    Screening,
+    User,
+    Visit,
+    Vital,
+    WaveChunk,
+)
+from nursestation.db.types import as_utc
+from nursestation.db.waves import WaveBlock, decode
+
+E = TypeVar("E", bound=ClinicalEntry)
+
+#: A clinical time this far ahead of the workstation clock is refused (no pre-charting).
+MAX_FUTURE_SKEW = timedelta(minutes=2)
+#: A medication charted this long after it was given is flagged as a late entry.
+LATE_ENTRY_AFTER = timedelta(minutes=15)
+MIN_PIN_DIGITS = 4
+
+# argon2id with the library's defaults (RFC 9106 low-memory profile).
+_hasher = PasswordHasher()
+
+
+class RecordError(ValueError):
+    """A write the record refuses; the message says why, for the nurse."""
+
+
+class AlreadyAmended(RecordError):
+    def __init__(self, entry_type: str, entry_id: int, by_id: int) -> None:
+        self.by_id = by_id
+        super().__init__(f"{entry_type} #{entry_id} was already amended by #{by_id}; "
+                         f"amend the current entry")
+
+
+def _now(at: datetime | None = None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    if at.tzinfo is None:
+        raise RecordError("times must be timezone-aware")
+    return at.astimezone(UTC)
+
+
+def _acting(session: Session, user: User | int) -> User:
+    uid = user.id if isinstance(user, User) else int(user)
+    u = session.get(User, uid)
+    if u is None or not u.active:
+        raise PermissionError(f"user #{uid} does not exist or is not active")
+    return u
+
+
+def _charge(session: Session, user: User | int | None) -> User | None:
+    if user is None:
+        return None
+    u = _acting(session, user)
+    if u.role not in ("charge", "admin"):
+        raise PermissionError(f"{u.display_name} is not a charge nurse; an override needs one")
+    return u
+
+
+def _clinical_time(at: datetime | None, now: datetime) -> datetime:
+    t = _now(at) if at is not None else now
+    if t - now > MAX_FUTURE_SKEW:
+        raise RecordError(f"time {t.isoformat()} is in the future; entries cannot be pre-charted")
+    return t
+
+
+def _audit(session: Session, user: User | None, action: str, entity: Any, now: datetime,
+           **extra: Any) -> None:
+    append_audit(session, user, action, entity, at=now, extra=extra or None)
+    bump_change(session)
+
+
+def _visit(session: Session, visit_id: int) -> Visit:
+    v = session.get(Visit, visit_id)
+    if v is None:
+        raise RecordError(f"no visit #{visit_id}")
+    return v
+
+
+# ------------------------------------------------------------------------------------------ users
+
+
+def hash_pin(pin: str) -> str:
+    return _hasher.hash(pin)
+
+
+def check_pin_format(pin: str) -> None:
+    if not pin.isdigit() or len(pin) < MIN_PIN_DIGITS:
+        raise RecordError(f"the PIN must be at least {MIN_PIN_DIGITS} digits")
+
+
+def create_user(session: Session, username: str, display_name: str, role: str, pin: str, *,
+                user: User | int | None = None) -> User:
+    """A new active user. ``user`` is the admin creating it (None from the command line)."""
+    username = username.strip()
+    if not username:
+        raise RecordError("the username must not be empty")
+    if role not in ROLES:
+        raise RecordError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    check_pin_format(pin)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise RecordError(f"user {username!r} already exists")
+    actor = _acting(session, user) if user is not None else None
+    now = _now()
+    u = User(username=username, display_name=display_name.strip() or username, role=role,
+             pin_hash=hash_pin(pin), active=True, created_at=now)
+    session.add(u)
+    _audit(session, actor, "create", u, now)
+    return u
+
+
+def authenticate(session: Session, username: str, pin: str) -> User | None:
+    """The active user with this username and PIN, or None (never says which part was wrong)."""
+    u = session.scalar(select(User).where(User.username == username.strip()))
+    if u is None or not u.active:
+        _hasher.hash(pin)  # same work either way
+        return None
+    try:
+        _hasher.verify(u.pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return None
+    return u
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def list_users(session: Session, *, active_only: bool = True) -> list[User]:
+    q = select(User).order_by(User.username)
+    if active_only:
+        q = q.where(User.active.is_(True))
+    return list(session.scalars(q))
+
+
+# --------------------------------------------------------------------------------------- patients
+
+
+def create_patient(session: Session, mrn: str, family_name: str, given_name: str,
+                   date_of_birth: date | None = None, allergies: str = "", *,
+                   user: User | int) -> Patient:
+    actor = _acting(session, user)
+    mrn = mrn.strip()
+    if not mrn:
+        raise RecordError("the MRN must not be empty")
+    if find_patient_by_mrn(session, mrn) is not None:
+        raise RecordError(f"a patient with MRN {mrn} already exists")
+    now = _now()
+    p = Patient(mrn=mrn, family_name=family_name.strip(), given_name=given_name.strip(),
+                date_of_birth=date_of_birth, allergies=allergies.strip(), created_at=now,
+                created_by_id=actor.id)
+    session.add(p)
+    _audit(session, actor, "create", p, now)
+    return p
+
+
+def update_patient_allergies(session: Session, patient_id: int, allergies: str, reason: str, *,
+                             user: User | int) -> Patient:
+    """Change the allergy list (the audit trail keeps every earlier version)."""
+    actor = _acting(session, user)
+    p = session.get(Patient, patient_id)
+    if p is None:
+        raise RecordError(f"no patient #{patient_id}")
+    if not reason.strip():
+        raise RecordError("give a reason for the change")
+    p.allergies = allergies.strip()
+    now = _now()
+    _audit(session, actor, "update", p, now, reason=reason.strip())
+    return p
+
+
+def find_patient_by_mrn(session: Session, mrn: str) -> Patient | None:
+    return session.scalar(select(Patient).where(Patient.mrn == mrn.strip()))
+
+
+def search_patients(session: Session, text: str, limit: int = 50) -> list[Patient]:
+    """Patients whose MRN, family or given name contains ``text`` (case-insensitive)."""
+    pattern = f"%{text.strip().lower()}%"
+    q = (select(Patient)
+         .where(or_(func.lower(Patient.mrn).like(pattern),
+                    func.lower(Patient.family_name).like(pattern),
+                    func.lower(Patient.given_name).like(pattern),
+                    func.lower(Patient.given_name + " " + Patient.family_name).like(pattern)))
+         .order_by(Patient.family_name, Patient.given_name).limit(limit))
+    return list(session.scalars(q))
+
+
+def add_weight(session: Session, patient_id: int, weight_kg: float, *, user: User | int,
+               measured_at: datetime | None = None, visit_id: int | None = None) -> PatientWeight:
+    actor = _acting(session, user)
+    if not 1 <= weight_kg <= 400:
+        raise RecordError(f"weight {weight_kg} kg is not plausible")
+    now = _now()
+    w = PatientWeight(patient_id=patient_id, visit_id=visit_id, weight_kg=float(weight_kg),
+                      measured_at=_clinical_time(measured_at, now), recorded_at=now,
+                      recorded_by_id=actor.id)
+    session.add(w)
+    _audit(session, actor, "create", w, now)
+    return w
+
+
+def latest_weight(session: Session, patient_id: int) -> PatientWeight | None:
+    return session.scalar(select(PatientWeight).where(PatientWeight.patient_id == patient_id)
+                          .order_by(PatientWeight.measured_at.desc(), PatientWeight.id.desc())
+                          .limit(1))
+
+
+def weight_history(session: Session, patient_id: int) -> list[PatientWeight]:
+    return list(session.scalars(select(PatientWeight)
+                                .where(PatientWeight.patient_id == patient_id)
+                                .order_by(PatientWeight.measured_at, PatientWeight.id)))
+
+
+# ---------------------------------------------------------------------------- chairs and devices
+
+
+def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | None = None
+                ) -> dict[str, Chair]:
+    """Make the chairs and devices tables match the config (``ChairConfig`` objects: ``name``,
+    ``devices`` with ``id``, ``protocol``, ``url``). Chairs no longer configured are made
+    inactive, never deleted. Returns chairs by name."""
+    actor = _acting(session, user) if user is not None else None
+    now = _now()
+    existing = {c.name: c for c in session.scalars(select(Chair))}
+    devices = {d.device_key: d for d in session.scalars(select(Device))}
+    seen: set[str] = set()
+    seen_devices: set[str] = set()
+    for pos, cc in enumerate(chairs):
+        chair = existing.get(cc.name)
+        if chair is None:
+            chair = Chair(name=cc.name, position=pos, active=True)
+            session.add(chair)
+            existing[cc.name] = chair
+            _audit(session, actor, "create", chair, now)
+        elif chair.position != pos or not chair.active:
+            chair.position, chair.active = pos, True
+            _audit(session, actor, "update", chair, now)
+        seen.add(cc.name)
+        session.flush()
+        for dc in getattr(cc, "devices", ()):
+            seen_devices.add(dc.id)
+            dev = devices.get(dc.id)
+            if dev is None:
+                dev = Device(device_key=dc.id, chair_id=chair.id, protocol=dc.protocol,
+                             url=dc.url, active=True)
+                session.add(dev)
+                devices[dc.id] = dev
+                _audit(session, actor, "create", dev, now)
+            elif (dev.chair_id, dev.protocol, dev.url, dev.active) != (
+                    chair.id, dc.protocol, dc.url, True):
+                dev.chair_id, dev.protocol, dev.url, dev.active = (
+                    chair.id, dc.protocol, dc.url, True)
+                _audit(session, actor, "update", dev, now)
+    for name, chair in existing.items():
+        if name not in seen and chair.active:
+            chair.active = False
+            _audit(session, actor, "update", chair, now)
+    for key, dev in devices.items():
+        if key not in seen_devices and dev.active:
+            dev.active = False
+            _audit(session, actor, "update", dev, now)
+    return {n: c for n, c in existing.items() if n in seen}
+
+
+def list_chairs(session: Session, *, active_only: bool = True) -> list[Chair]:
+    q = select(Chair).order_by(Chair.position, Chair.name)
+    if active_only:
+        q = q.where(Chair.active.is_(True))
+    return list(session.scalars(q))
+
+
+def chair_by_name(session: Session, name: str) -> Chair | None:
+    return session.scalar(select(Chair).where(Chair.name == name))
+
+
+# ----------------------------------------------------------------------------------------- visits
+
+_PHASE_COLUMNS = {
+    "baseline": ("baseline_at", "baseline_by_id"),
+    "infusing": ("infusion_start_at", "infusion_start_by_id"),
+    "recovery": ("recovery_at", "recovery_by_id"),
+    "discharged": ("discharge_at", "discharge_by_id"),
+    "cancelled": ("cancelled_at", "cancelled_by_id"),
+}
+
+
+def create_visit(session: Session, patient_id: int, chair_id: int, protocol_name: str, *,
+                 user: User | int, protocol_version: str = "", protocol_hash: str = "",
+                 at: datetime | None = None) -> Visit:
+    """Check a patient in to a chair. The course number is one more than the patient's earlier
+    visits (cancelled ones not counted)."""
+    actor = _acting(session, user)
+    now = _now()
+    t = _clinical_time(at, now)
+    if session.get(Patient, patient_id) is None:
+        raise RecordError(f"no patient #{patient_id}")
+    chair = session.get(Chair, chair_id)
+    if chair is None or not chair.active:
+        raise RecordError(f"no active chair #{chair_id}")
+    busy = active_visit_for_chair(session, chair_id)
+    if busy is not None:
+        raise RecordError(f"{chair.name} already has an active visit (#{busy.id})")
+    other = session.scalar(select(Visit).where(Visit.patient_id == patient_id,
+                                               Visit.phase.in_(ACTIVE_PHASES)))
+    if other is not None:
+        raise RecordError(f"the patient already has an active visit (#{other.id})")
+    earlier = session.scalar(select(func.count(Visit.id)).where(
+        Visit.patient_id == patient_id, Visit.phase != "cancelled")) or 0
+    v = Visit(patient_id=patient_id, chair_id=chair_id, protocol_name=protocol_name,
+              protocol_version=protocol_version, protocol_hash=protocol_hash,
+              course_number=earlier + 1, phase="check_in", created_at=now,
+              created_by_id=actor.id, checkin_at=t, checkin_by_id=actor.id)
+    session.add(v)
+    _audit(session, actor, "create", v, now)
+    return v
+
+
+def advance_phase(session: Session, visit_id: int, phase: str, *, user: User | int,
+                  at: datetime | None = None) -> Visit:
+    """Move the visit forward (check_in → baseline → infusing → recovery → discharged; cancelled
+    from any active phase). Stamps the phase time and user; entering recovery also stamps the
+    infusion stop when no one did. Going back is refused."""
+    actor = _acting(session, user)
+    if phase not in PHASES or phase == "check_in":
+        raise RecordError(f"unknown phase {phase!r}")
+    v = _visit(session, visit_id)
+    if not v.active:
+        raise RecordError(f"visit #{v.id} is already {v.phase}")
+    order = PHASES.index
+    if phase != "cancelled" and order(phase) <= order(v.phase):
+        raise RecordError(f"visit #{v.id} is in {v.phase}; it cannot go back to {phase}")
+    now = _now()
+    t = _clinical_time(at, now)
+    before = v.phase
+    if phase == "recovery" and v.infusion_stop_at is None:
+        v.infusion_stop_at, v.infusion_stop_by_id = t, actor.id
+    at_col, by_col = _PHASE_COLUMNS[phase]
+    setattr(v, at_col, t)
+    setattr(v, by_col, actor.id)
+    v.phase = phase
+    _audit(session, actor, "phase", v, now, phase_from=before, phase_to=phase)
+    return v
+
+
+def get_visit(session: Session, visit_id: int) -> Visit | None:
+    return session.get(Visit, visit_id)
+
+
+def active_visits(session: Session) -> dict[int, Visit]:
+    """Active visits by chair id."""
+    return {v.chair_id: v for v in session.scalars(
+        select(Visit).where(Visit.phase.in_(ACTIVE_PHASES)))}
+
+
+def active_visit_for_chair(session: Session, chair_id: int) -> Visit | None:
+    return session.scalar(select(Visit).where(Visit.chair_id == chair_id,
+                                              Visit.phase.in_(ACTIVE_PHASES)))
+
+
+def patient_visits(session: Session, patient_id: int) -> list[Visit]:
+    return list(session.scalars(select(Visit).where(Visit.patient_id == patient_id)
+                                .order_by(Visit.created_at, Visit.id)))
+
+
+@dataclass(frozen=True)
+class VisitSummary:
+    id: int
+    mrn: str
+    patient: str
+    chair: str
+    started: datetime
+    phase: str
+    course_number: int
+
+
+def list_visits(session: Session, *, limit: int | None = None) -> list[VisitSummary]:
+    """Newest first."""
+    q = (select(Visit, Patient, Chair).join(Patient, Patient.id == Visit.patient_id)
+         .join(Chair, Chair.id == Visit.chair_id).order_by(Visit.created_at.desc(),
+                                                            Visit.id.desc()))
+    if limit:
+        q = q.limit(limit)
+    return [VisitSummary(v.id, p.mrn, p.full_name, c.name, v.checkin_at or v.created_at,
+                         v.phase, v.course_number)
+            for v, p, c in session.execute(q).tuples()]
+
+
+# --------------------------------------------------------------------------- clinical entries
+
+
+def _new_entry(session: Session, model: type[E], visit_id: int, actor: User, now: datetime,
+               at: datetime | None, **values: Any) -> E:
+    _visit(session, visit_id)
+    entry = model(visit_id=visit_id, at=_clinical_time(at, now), recorded_at=now,
+                  recorded_by_id=actor.id, voided=False, **values)
+    session.add(entry)
+    _audit(session, actor, "create", entry, now)
+    return entry
+
+
+def save_screening(session: Session, visit_id: int, answers: dict[str, Any], *,
+                   user: User | int, passed: bool | None = None,
+                   at: datetime | None = None) -> Screening:
+    actor = _acting(session, user)
+    return _new_entry(session, Screening, visit_id, actor, _now(), at, answers=dict(answers),
+                      passed=passed)
+
+
+def record_infusion_event(session: Session, visit_id: int, kind: str, *, user: User | int,
+                          rate_ml_h: float | None = None, dose_mg_kg_h: float | None = None,
+                          concentration_mg_ml: float | None = None,
+                          reason_code: str | None = None, reason_text: str = "",
+                          limit_confirmation: str | None = None,
+                          override_by: User | int | None = None,
+                          override_reason: str | None = None,
+                          at: datetime | None = None) -> InfusionEvent:
+    """Start / rate change / pause / resume / stop. Limits are checked by core/ before this;
+    an override names a charge nurse and a reason."""
+    actor = _acting(session, user)
+    if kind not in INFUSION_KINDS:
+        raise RecordError(f"kind must be one of {', '.join(INFUSION_KINDS)}, not {kind!r}")
+    if kind in ("start", "rate_change", "resume") and rate_ml_h is None:
+        raise RecordError(f"a {kind} needs the rate in mL/h")
+    if rate_ml_h is not None and rate_ml_h < 0:
+        raise RecordError("the rate cannot be negative")
+    over = _charge(session, override_by)
+    if over is not None and not (override_reason or "").strip():
+        raise RecordError("an override needs a reason")
+    return _new_entry(session, InfusionEvent, visit_id, actor, _now(), at, kind=kind,
+                      rate_ml_h=rate_ml_h, dose_mg_kg_h=dose_mg_kg_h,
+                      concentration_mg_ml=concentration_mg_ml, reason_code=reason_code,
+                      reason_text=reason_text, limit_confirmation=limit_confirmation,
+                      override_by_id=over.id if over else None,
+                      override_reason=override_reason if over else None)
+
+
+def record_medication(session: Session, visit_id: int, drug: str, dose: float, unit: str,
+                      route: str, *, user: User | int, given_at: datetime | None = None,
+                      site: str = "", indication: str = "",
+                      override_by: User | int | None = None,
+                      override_reason: str | None = None) -> MedicationAdministration:
+    """A MAR entry. ``given_at`` may not be in the future; one charted more than
+    ``LATE_ENTRY_AFTER`` after it was given is flagged ``late_entry``. Formulary and allergy
+    checks are core/'s; an override names who (a charge nurse, when given) and why."""
+    actor = _acting(session, user)
+    if dose <= 0:
+        raise RecordError("the dose must be positive")
+    over = _charge(session, override_by) if override_by is not None else None
+    if override_reason is not None and not override_reason.strip():
+        raise RecordError("an override needs a reason")
+    now = _now()
+    t = _clinical_time(given_at, now)
+    return _new_entry(session, MedicationAdministration, visit_id, actor, now, t, drug=drug,
+                      dose=float(dose), unit=unit, route=route, site=site,
+                      indication=indication, late_entry=(now - t) > LATE_ENTRY_AFTER,
+                      override_by_id=over.id if over else None, override_reason=override_reason)
+
+
+def record_medication_response(session: Session, medication: MedicationAdministration | int,
+                               response: str, *, user: User | int,
+                               at: datetime | None = None) -> MedicationAdministration:
+    """Chart the response to a dose (an amendment of the MAR entry)."""
+    now = _now()
+    return amend(session, medication, {"response": response,
+                                       "response_at": _clinical_time(at, now)},
+                 "response recorded", user=user, model=MedicationAdministration)
+
+
+def record_assessment(session: Session, visit_id: int, scale: str, items: dict[str, Any],
+                      score: float | None, *, user: User | int, note: str = "",
+                      at: datetime | None = None) -> Assessment:
+    actor = _acting(session, user)
+    return _new_entry(session, Assessment, visit_id, actor, _now(), at, scale=scale,
+                      items=dict(items), score=None if score is None else float(score),
+                      note=note)
+
+
+def add_note(session: Session, visit_id: int, text: str, *, user: User | int,
+             at: datetime | None = None) -> Note:
+    actor = _acting(session, user)
+    if not text.strip():
+        raise RecordError("the note is empty")
+    return _new_entry(session, Note, visit_id, actor, _now(), at, text=text)
+
+
+_RIDE_FIELDS = ("kind", "driver_name", "relationship", "phone", "expected_arrival", "company",
+                "booking_ref")
+
+
+def save_ride(session: Session, visit_id: int, *, user: User | int, kind: str = "driver",
+              driver_name: str = "", relationship: str = "", phone: str = "",
+              expected_arrival: datetime | None = None, company: str = "",
+              booking_ref: str = "", reason: str = "ride details changed") -> RideArrangement:
+    """Record the ride home; if the visit already has one, the new details amend it (an earlier
+    confirmation does not carry over). The patient driving is not a ride."""
+    actor = _acting(session, user)
+    if kind not in RIDE_KINDS:
+        raise RecordError(f"ride kind must be one of {', '.join(RIDE_KINDS)}, not {kind!r}")
+    if kind == "driver" and not driver_name.strip():
+        raise RecordError("name the responsible adult who takes the patient home")
+    if kind == "driver" and relationship.strip().lower() in ("self", "patient"):
+        raise RecordError("patients never drive themselves home")
+    if kind == "car_service" and not company.strip():
+        raise RecordError("name the car service company")
+    values = dict(kind=kind, driver_name=driver_name.strip(), relationship=relationship.strip(),
+                  phone=phone.strip(), expected_arrival=expected_arrival, company=company.strip(),
+                  booking_ref=booking_ref.strip())
+    current = current_entries(session, RideArrangement, visit_id)
+    if current:
+        values.update(confirmation_method=None, confirmed_by_id=None, confirmed_at=None)
+        return amend(session, current[-1], values, reason, user=actor)
+    now = _now()
+    return _new_entry(session, RideArrangement, visit_id, actor, now, now, **values)
+
+
+def confirm_ride(session: Session, ride: RideArrangement | int, method: str, *,
+                 user: User | int, at: datetime | None = None) -> RideArrangement:
+    """Confirmation (``method``: phone / arrival / ...) by the acting user: an amendment."""
+    actor = _acting(session, user)
+    now = _now()
+    return amend(session, ride, {"confirmation_method": method, "confirmed_by_id": actor.id,
+                                 "confirmed_at": _clinical_time(at, now)},
+                 f"ride confirmed ({method})", user=actor, model=RideArrangement)
+
+
+def record_discharge(session: Session, visit_id: int, criteria: list[dict[str, Any]],
+                     all_met: bool, *, user: User | int, instructions_given: bool,
+                     override_by: User | int | None = None, override_reason: str | None = None,
+                     result: str = "discharged", at: datetime | None = None
+                     ) -> DischargeDecision:
+    """Sign the discharge (``user`` is the signer) with the gate's criteria snapshot; moves the
+    visit to ``discharged``. Unmet criteria need a charge nurse's override with a reason."""
+    actor = _acting(session, user)
+    over = _charge(session, override_by)
+    if not all_met and over is None:
+        raise RecordError("discharge criteria are not all met; a charge nurse must override")
+    if over is not None and not (override_reason or "").strip():
+        raise RecordError("an override needs a reason")
+    if not instructions_given:
+        raise RecordError("confirm the discharge instructions were given")
+    now = _now()
+    t = _clinical_time(at, now)
+    d = _new_entry(session, DischargeDecision, visit_id, actor, now, t, criteria=list(criteria),
+                   result=result, all_met=all_met, override=over is not None,
+                   override_reason=override_reason if over else None,
+                   override_by_id=over.id if over else None, signer_id=actor.id,
+                   instructions_given=True)
+    if result == "discharged":
+        advance_phase(session, visit_id, "discharged", user=actor, at=t)
+    return d
+
+
+def record_pump_change(session: Session, visit_id: int, chair_id: int, kind: str,
+                       pump_values: dict[str, Any], *, user: User | int,
+                       at: datetime | None = None) -> PumpChangeItem:
+    """A pump-reported change no nurse entry explains: a pending item on the chair."""
+    actor = _acting(session, user)
+    return _new_entry(session, PumpChangeItem, visit_id, actor, _now(), at, chair_id=chair_id,
+                      kind=kind, pump_values=dict(pump_values), status="pending")
+
+
+def resolve_pump_change(session: Session, item: PumpChangeItem | int, status: str, reason: str,
+                        *, user: User | int) -> PumpChangeItem:
+    """Confirm (with its reason) or dismiss ("not a real change") a pending item."""
+    if status not in PUMP_CHANGE_STATUSES or status == "pending":
+        raise RecordError("status must be confirmed or dismissed")
+    if not reason.strip():
+        raise RecordError("give the reason")
+    return amend(session, item, {"status": status, "resolution_reason": reason.strip()},
+                 f"pump change {status}", user=user, model=PumpChangeItem)
+
+
+def pending_pump_changes(session: Session, *, chair_id: int | None = None,
+                         visit_id: int | None = None) -> list[PumpChangeItem]:
+    q = _current_query(PumpChangeItem).where(PumpChangeItem.status == "pending",
+                                             PumpChangeItem.voided.is_(False))
+    if chair_id is not None:
+        q = q.where(PumpChangeItem.chair_id == chair_id)
+    if visit_id is not None:
+        q = q.where(PumpChangeItem.visit_id == visit_id)
+    return list(session.scalars(q.order_by(PumpChangeItem.at, PumpChangeItem.id)))
+
+
+def record_alarm_event(session: Session, chair_id: int, alarm_key: str, code: str,
+                       priority: str, state: str, *, values: dict[str, Any] | None = None,
+                       message: str = "", visit_id: int | None = None,
+                       user: User | int | None = None, at: datetime | None = None) -> AlarmEvent:
+    """One alarm state change. ``user`` is who acknowledged/paused; None for the engine."""
+    actor = _acting(session, user) if user is not None else None
+    if state not in ALARM_STATES:
+        raise RecordError(f"alarm state must be one of {', '.join(ALARM_STATES)}")
+    if priority not in ALARM_PRIORITIES:
+        raise RecordError(f"alarm priority must be one of {', '.join(ALARM_PRIORITIES)}")
+    now = _now()
+    ev = AlarmEvent(chair_id=chair_id, visit_id=visit_id, alarm_key=alarm_key, code=code,
+                    priority=priority, state=state, message=message, values=dict(values or {}),
+                    user_id=actor.id if actor else None, at=_clinical_time(at, now))
+    session.add(ev)
+    _audit(session, actor, "alarm", ev, now)
+    return ev
+
+
+def alarm_events(session: Session, *, chair_id: int | None = None, visit_id: int | None = None,
+                 since: datetime | None = None) -> list[AlarmEvent]:
+    q = select(AlarmEvent)
+    if chair_id is not None:
+        q = q.where(AlarmEvent.chair_id == chair_id)
+    if visit_id is not None:
+        q = q.where(AlarmEvent.visit_id == visit_id)
+    if since is not None:
+        q = q.where(AlarmEvent.at >= since)
+    return list(session.scalars(q.order_by(AlarmEvent.at, AlarmEvent.id)))
+
+
+# ------------------------------------------------------------------------------------ amendments
+
+_NOT_AMENDABLE = frozenset({"id", "visit_id", "recorded_at", "recorded_by_id", "amends_id",
+                            "root_id", "amend_reason"})
+
+
+def amend(session: Session, entry: ClinicalEntry | int, changes: dict[str, Any], reason: str, *,
+          user: User | int, model: type[ClinicalEntry] | None = None) -> Any:
+    """Correct a clinical entry: a new row with ``changes`` applied, amending ``entry`` (which
+    must be the current one of its chain), with who, when and why. ``{"voided": True}`` marks
+    the entry as entered in error. Returns the new entry."""
+    actor = _acting(session, user)
+    if not reason.strip():
+        raise RecordError("an amendment needs a reason")
+    if isinstance(entry, ClinicalEntry):
+        model, entry_id = type(entry), entry.id
+    else:
+        if model is None:
+            raise TypeError("pass the entry, or its id with model=")
+        entry_id = int(entry)
+    old = session.get(model, entry_id)
+    if old is None:
+        raise RecordError(f"no {model.__tablename__} #{entry_id}")
+    newer = session.scalar(select(model.id).where(model.amends_id == entry_id))
+    if newer is not None:
+        raise AlreadyAmended(model.__tablename__, entry_id, newer)
+    columns = {a.key for a in model.__mapper__.column_attrs}
+    bad = set(changes) - (columns - _NOT_AMENDABLE)
+    if bad:
+        raise RecordError(f"cannot amend {', '.join(sorted(bad))}")
+    now = _now()
+    if "at" in changes:
+        changes = {**changes, "at": _clinical_time(changes["at"], now)}
+    values = {k: getattr(old, k) for k in columns - _NOT_AMENDABLE}
+    values.update(changes)
+    new = model(**values, visit_id=old.visit_id, recorded_at=now, recorded_by_id=actor.id,
+                amends_id=old.id, root_id=old.chain_id, amend_reason=reason.strip())
+    session.add(new)
+    _audit(session, actor, "amend", new, now, amends=old.id, reason=reason.strip())
+    return new
+
+
+def void_entry(session: Session, entry: ClinicalEntry | int, reason: str, *, user: User | int,
+               model: type[ClinicalEntry] | None = None) -> Any:
+    """Mark an entry as entered in error (it stays in the history)."""
+    return amend(session, entry, {"voided": True}, reason, user=user, model=model)
+
+
+def _current_query(model: type[E]):  # noqa: ANN202
+    newer = aliased(model)
+    return select(model).where(~exists().where(newer.amends_id == model.id))
+
+
+def current_entries(session: Session, model: type[E], visit_id: int, *,
+                    include_voided: bool = False) -> list[E]:
+    """The current view: the latest version of every entry of this kind for the visit, in
+    clinical time order."""
+    q = _current_query(model).where(model.visit_id == visit_id)
+    if not include_voided:
+        q = q.where(model.voided.is_(False))
+    return list(session.scalars(q.order_by(model.at, model.id)))
+
+
+def entry_history(session: Session, model: type[E], entry_id: int) -> list[E]:
+    """Every version of the entry's chain, the original first."""
+    e = session.get(model, entry_id)
+    if e is None:
+        return []
+    root = e.chain_id
+    return list(session.scalars(select(model).where(or_(model.id == root, model.root_id == root))
+                                .order_by(model.id)))
+
+
+def amended_chain_ids(session: Session, model: type[E], visit_id: int) -> set[int]:
+    """Chain ids (``entry.chain_id``) of the visit's entries that have been amended."""
+    return set(session.scalars(select(model.root_id).where(model.visit_id == visit_id,
+                                                           model.root_id.is_not(None))))
+
+
+@dataclass
+class VisitRecord:
+    """Everything charted for a visit, current view (for the gate, the detail and the report)."""
+
+    visit: Visit
+    patient: Patient
+    chair: Chair
+    screenings: list[Screening] = field(default_factory=list)
+    infusion_events: list[InfusionEvent] = field(default_factory=list)
+    medications: list[MedicationAdministration] = field(default_factory=list)
+    assessments: list[Assessment] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    rides: list[RideArrangement] = field(default_factory=list)
+    discharges: list[DischargeDecision] = field(default_factory=list)
+    pump_changes: list[PumpChangeItem] = field(default_factory=list)
+    alarms: list[AlarmEvent] = field(default_factory=list)
+    weights: list[PatientWeight] = field(default_factory=list)
+    #: (table name, chain id) of entries that have earlier versions
+    amended: set[tuple[str, int]] = field(default_factory=set)
+
+    @property
+    def ride(self) -> RideArrangement | None:
+        return self.rides[-1] if self.rides else None
+
+
+def visit_record(session: Session, visit_id: int) -> VisitRecord:
+    v = _visit(session, visit_id)
+    rec = VisitRecord(v, session.get(Patient, v.patient_id), session.get(Chair, v.chair_id))
+    for attr, model in (("screenings", Screening), ("infusion_events", InfusionEvent),
+                        ("medications", MedicationAdministration), ("assessments", Assessment),
+                        ("notes", Note), ("rides", RideArrangement),
+                        ("discharges", DischargeDecision), ("pump_changes", PumpChangeItem)):
+        setattr(rec, attr, current_entries(session, model, visit_id))
+        rec.amended |= {(model.__tablename__, i)
+                        for i in amended_chain_ids(session, model, visit_id)}
+    rec.alarms = alarm_events(session, visit_id=visit_id)
+    rec.weights = weight_history(session, v.patient_id)
+    return rec
+
+
+def audit_trail(session: Session, entity_type: str, entity_id: int) -> list[AuditLog]:
+    return list(session.scalars(select(AuditLog).where(AuditLog.entity_type == entity_type,
+                                                       AuditLog.entity_id == entity_id)
+                                .order_by(AuditLog.id)))
+
+
+# ------------------------------------------------------------------------------ vitals and waves
+
+
+@dataclass(frozen=True, slots=True)
+class VitalSample:
+    chair_id: int
+    visit_id: int | None
+    code: str
+    value: float | None
+    text: str | None
+    unit: str
+    quality: frozenset[str]
+    source_time: datetime | None
+    recv_time: datetime
+    device_key: str
+
+    @property
+    def time(self) -> datetime:
+        """The device's time when it gave one, else when received."""
+        return self.source_time or self.recv_time
+
+
+def _sample(row: Any) -> VitalSample:
+    return VitalSample(row.chair_id, row.visit_id, row.code, row.value, row.text, row.unit,
+                       frozenset(q for q in row.quality.split(",") if q),
+                       as_utc(row.source_time) if row.source_time else None,
+                       as_utc(row.recv_time), row.device_key)
+
+
+def latest_vitals(session: Session, chair_id: int | None = None) -> dict[int, dict[str, VitalSample]]:
+    """The newest sample of every code, by chair id then code (check ``recv_time`` for age)."""
+    q = select(LatestVital)
+    if chair_id is not None:
+        q = q.where(LatestVital.chair_id == chair_id)
+    out: dict[int, dict[str, VitalSample]] = {}
+    for lv in session.scalars(q):
+        out.setdefault(lv.chair_id, {})[lv.code] = _sample(lv)
+    return out
+
+
+def vitals_in_range(session: Session, *, visit_id: int | None = None,
+                    chair_id: int | None = None, start: datetime | None = None,
+                    end: datetime | None = None, codes: Iterable[str] | None = None
+                    ) -> list[VitalSample]:
+    """Stored samples by receive time in [start, end), oldest first (full disclosure, reports)."""
+    if visit_id is None and chair_id is None:
+        raise TypeError("give visit_id or chair_id")
+    cols = [Vital.chair_id, Vital.visit_id, Vital.code, Vital.value, Vital.text, Vital.unit,
+            Vital.quality, Vital.source_time, Vital.recv_time, Vital.device_key]
+    conds = []
+    if visit_id is not None:
+        conds.append(Vital.visit_id == visit_id)
+    if chair_id is not None:
+        conds.append(Vital.chair_id == chair_id)
+    if start is not None:
+        conds.append(Vital.recv_time >= start)
+    if end is not None:
+        conds.append(Vital.recv_time < end)
+    if codes is not None:
+        conds.append(Vital.code.in_([str(c) for c in codes]))
+    q = select(*cols).where(and_(*conds)).order_by(Vital.recv_time, Vital.id)
+    return [_sample(r) for r in session.execute(q)]
+
+
+def wave_blocks(session: Session, code: str, *, visit_id: int | None = None,
+                chair_id: int | None = None, start: datetime | None = None,
+                end: datetime | None = None) -> list[WaveBlock]:
+    """Decoded wave chunks overlapping [start, end), oldest first."""
+    if visit_id is None and chair_id is None:
+        raise TypeError("give visit_id or chair_id")
+    q = select(WaveChunk).where(WaveChunk.code == str(code))
+    if visit_id is not None:
+        q = q.where(WaveChunk.visit_id == visit_id)
+    if chair_id is not None:
+        q = q.where(WaveChunk.chair_id == chair_id)
+    if end is not None:
+        q = q.where(WaveChunk.start_time < end)
+    if start is not None:
+        # chunks are short (about a flush interval); look back a minute for overlap
+        q = q.where(WaveChunk.start_time >= start - timedelta(minutes=1))
+    blocks = [WaveBlock(c.code, c.start_time, c.rate_hz, decode(c.data, c.encoding),
+                        c.device_key, c.quality)
+              for c in session.scalars(q.order_by(WaveChunk.start_time, WaveChunk.id))]
+    if start is not None:
+        blocks = [b for b in blocks if b.end_time > start]
+    return blocks

@@ -1,0 +1,291 @@
+"""The one writer: every database write goes through a single thread.
+
+``DbWriter.submit(fn, *args, **kw)`` runs ``fn(session, *args, **kw)`` in one transaction on the
+writer thread and returns a ``concurrent.futures.Future`` that resolves with ``fn``'s result only
+after COMMIT returned (or with the exception; then nothing was written). The UI confirms an entry
+to the nurse from the future's callback, never before.
+
+``record_readings(readings)`` is the high-rate path for device data: it only appends to a list;
+the writer thread bulk-inserts numeric vitals and compressed wave chunks every
+``flush_interval`` seconds (one transaction for all chairs), and keeps ``latest_vitals`` current.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
+
+from nursestation.core.readings import Reading
+from nursestation.db import waves
+from nursestation.db.engine import WRITER_OPTION, make_engine, session_scope, upgrade_database
+from nursestation.db.models import ACTIVE_PHASES, Chair, LatestVital, Vital, Visit, WaveChunk
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+_STOP = object()
+_FLUSH = object()
+#: Consecutive wave blocks further apart than this start a new chunk.
+WAVE_GAP_TOLERANCE_S = 0.5
+
+
+class WriterClosed(RuntimeError):
+    pass
+
+
+class DbWriter:
+    def __init__(self, engine: Engine, *, flush_interval: float = 1.0,
+                 name: str = "nursestation-db-writer") -> None:
+        self._engine = engine.execution_options(**{WRITER_OPTION: True})
+        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._flush_interval = flush_interval
+        self._readings: list[Reading] = []
+        self._readings_lock = threading.Lock()
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._chair_ids: dict[str, int] = {}
+        self.readings_written = 0
+        self.readings_dropped = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------------------ public API
+
+    def submit(self, fn: Callable[..., T], *args: Any, **kw: Any) -> Future[T]:
+        """Run ``fn(session, *args, **kw)`` in a transaction on the writer thread."""
+        fut: Future[T] = Future()
+        with self._close_lock:
+            if self._closed:
+                raise WriterClosed("the database writer is closed")
+            self._jobs.put((fn, args, kw, fut))
+        return fut
+
+    def record_readings(self, readings: Sequence[Reading]) -> None:
+        """Queue device readings for the next batched insert (cheap; any thread)."""
+        if not readings or self._closed:
+            return
+        with self._readings_lock:
+            self._readings.extend(readings)
+
+    def flush(self) -> Future[int]:
+        """Write queued readings now; resolves with how many were written, after COMMIT."""
+        fut: Future[int] = Future()
+        with self._close_lock:
+            if self._closed:
+                raise WriterClosed("the database writer is closed")
+            self._jobs.put((_FLUSH, (), {}, fut))
+        return fut
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish queued jobs, flush readings, stop the thread."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._jobs.put(_STOP)
+        self._thread.join(timeout)
+        if self._thread.is_alive():  # pragma: no cover - a job hung
+            log.error("database writer did not stop within %.0f s", timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # ---------------------------------------------------------------------------- the thread
+
+    def _run(self) -> None:
+        next_flush = time.monotonic() + self._flush_interval
+        while True:
+            try:
+                item = self._jobs.get(timeout=max(0.0, next_flush - time.monotonic()))
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                self._flush_readings()
+                return
+            if item is not None:
+                fn, args, kw, fut = item
+                if fut.set_running_or_notify_cancel():
+                    if fn is _FLUSH:
+                        self._run_flush_job(fut)
+                    else:
+                        self._run_job(fn, args, kw, fut)
+            if time.monotonic() >= next_flush:
+                self._flush_readings()
+                next_flush = time.monotonic() + self._flush_interval
+
+    def _run_job(self, fn: Callable[..., Any], args: tuple, kw: dict, fut: Future) -> None:
+        try:
+            with Session(self._engine, expire_on_commit=False) as session:
+                with session.begin():
+                    result = fn(session, *args, **kw)
+                # COMMIT has returned here.
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            fut.set_exception(exc)
+            return
+        fut.set_result(result)
+
+    def _run_flush_job(self, fut: Future) -> None:
+        try:
+            n = self._flush_readings(raise_errors=True)
+        except BaseException as exc:  # noqa: BLE001
+            fut.set_exception(exc)
+            return
+        fut.set_result(n)
+
+    def _flush_readings(self, raise_errors: bool = False) -> int:
+        with self._readings_lock:
+            batch, self._readings = self._readings, []
+        if not batch:
+            return 0
+        try:
+            with Session(self._engine) as session, session.begin():
+                n = self._write_batch(session, batch)
+        except Exception:
+            self.readings_dropped += len(batch)
+            log.exception("could not store %d device readings", len(batch))
+            if raise_errors:
+                raise
+            return 0
+        self.readings_written += n
+        return n
+
+    def _chair_id(self, session: Session, name: str | None) -> int | None:
+        if name is None:
+            return None
+        if name not in self._chair_ids:
+            self._chair_ids = dict(session.execute(select(Chair.name, Chair.id)).tuples().all())
+        return self._chair_ids.get(name)
+
+    def _write_batch(self, session: Session, batch: list[Reading]) -> int:
+        active = dict(session.execute(
+            select(Visit.chair_id, Visit.id).where(Visit.phase.in_(ACTIVE_PHASES))
+        ).tuples().all())
+        now = datetime.now(UTC)
+        vitals: list[dict[str, Any]] = []
+        latest: dict[tuple[int, str], dict[str, Any]] = {}
+        chunks: list[dict[str, Any]] = []
+        open_chunks: dict[tuple, dict[str, Any]] = {}
+        unknown: set[str] = set()
+        for r in batch:
+            chair_id = self._chair_id(session, r.chair)
+            if chair_id is None:
+                unknown.add(str(r.chair))
+                continue
+            recv = r.recv_wall or now
+            quality = ",".join(sorted(str(q) for q in r.quality))
+            if r.samples is not None:
+                _add_wave(chunks, open_chunks, r, chair_id, active.get(chair_id), recv, quality)
+                continue
+            value: float | None = None
+            txt: str | None = None
+            if isinstance(r.value, str):
+                txt = r.value[:200]
+            elif r.value is not None:
+                value = float(r.value)
+                if not math.isfinite(value):
+                    value = None
+            row = {
+                "chair_id": chair_id, "visit_id": active.get(chair_id),
+                "device_key": r.device_id or "", "code": str(r.code), "value": value,
+                "text": txt, "unit": r.unit, "quality": quality,
+                "source_time": r.device_time, "recv_time": recv,
+            }
+            vitals.append(row)
+            latest[(chair_id, row["code"])] = row
+        if unknown:
+            self.readings_dropped += sum(1 for r in batch if str(r.chair) in unknown)
+            log.warning("readings for unknown chairs dropped: %s", ", ".join(sorted(unknown)))
+        chunk_rows = [waves.finish_chunk(c) for c in chunks]
+        if vitals:
+            session.execute(insert(Vital), vitals)
+            _upsert_latest(session, list(latest.values()))
+        if chunk_rows:
+            session.execute(insert(WaveChunk), chunk_rows)
+        return len(vitals) + sum(c["_blocks"] for c in chunks)
+
+
+def _add_wave(chunks: list[dict], open_chunks: dict[tuple, dict], r: Reading, chair_id: int,
+              visit_id: int | None, recv: datetime, quality: str) -> None:
+    rate = float(r.rate_hz or 0.0)
+    samples = r.samples
+    assert samples is not None
+    if rate <= 0 or len(samples) == 0:
+        return
+    # Block start: the device's time when given, else receive time minus the block's length.
+    start = r.device_time or (recv - timedelta(seconds=len(samples) / rate))
+    key = (chair_id, r.device_id or "", str(r.code), rate, quality)
+    chunk = open_chunks.get(key)
+    if chunk is not None:
+        expected = chunk["start_time"] + timedelta(seconds=chunk["n_samples"] / rate)
+        if abs((start - expected).total_seconds()) <= WAVE_GAP_TOLERANCE_S:
+            chunk["_parts"].append(samples)
+            chunk["n_samples"] += len(samples)
+            chunk["_blocks"] += 1
+            return
+    chunk = {
+        "chair_id": chair_id, "visit_id": visit_id, "device_key": r.device_id or "",
+        "code": str(r.code), "start_time": start, "rate_hz": rate, "n_samples": len(samples),
+        "quality": quality, "_parts": [samples], "_blocks": 1,
+    }
+    open_chunks[key] = chunk
+    chunks.append(chunk)
+
+
+def _upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(LatestVital)
+    cols = ("visit_id", "device_key", "value", "text", "unit", "quality", "source_time",
+            "recv_time")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LatestVital.chair_id, LatestVital.code],
+        set_={c: stmt.excluded[c] for c in cols},
+    )
+    session.execute(stmt, rows)
+
+
+class Database:
+    """An engine plus its writer: what the app holds for its lifetime."""
+
+    def __init__(self, engine: Engine, writer: DbWriter, url: str = "") -> None:
+        self.engine = engine
+        self.writer = writer
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str, *, upgrade: bool = True, flush_interval: float = 1.0) -> Database:
+        """Open ``url``; with ``upgrade`` first migrate it (backing up a SQLite file)."""
+        if upgrade:
+            upgrade_database(url)
+        engine = make_engine(url)
+        return cls(engine, DbWriter(engine, flush_interval=flush_interval), url)
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        with session_scope(self.engine) as s:
+            yield s
+
+    def close(self) -> None:
+        self.writer.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
