@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import nursestation
+from nursestation.core.dosing import (
+    ChargeOverride,
+    EventKind,
+    InfusionEvent,
+    Severity,
+    check_change_reason,
+    check_dose,
+    check_rate,
+    check_weight,
+    compare_with_pump,
+    delivered_dose,
+    mg_kg_h_to_ml_h,
+    ml_h_to_mg_kg_h,
+    plan_infusion,
+    resolve,
+    target_dose_mg,
+)
+from nursestation.core.protocol import load_protocol
+
+PROTOCOL = load_protocol(
+    Path(nursestation.__file__).parent / "resources" / "protocols" / "ketamine-iv.toml")
+D = PROTOCOL.dosing
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+# --- calculations -----------------------------------------------------------------------------
+
+def test_target_dose_and_plan_from_the_protocol():
+    assert target_dose_mg(70, 0.5) == pytest.approx(35.0)
+    plan = plan_infusion(D, 70)
+    assert plan.dose_mg == pytest.approx(35.0)
+    assert plan.concentration_mg_per_ml == pytest.approx(0.35)  # 35 mg in 100 mL
+    assert plan.rate_ml_h == pytest.approx(150.0)  # 100 mL over 40 min
+    assert plan.rate_mg_kg_h == pytest.approx(0.75)
+    assert "150.0 mL/h" in plan.describe()
+
+
+def test_plan_with_a_different_bag_and_duration():
+    plan = plan_infusion(D, 80, dose_mg_per_kg=0.6, duration_min=60, bag_volume_ml=250)
+    assert plan.dose_mg == pytest.approx(48.0)
+    assert plan.concentration_mg_per_ml == pytest.approx(0.192)
+    assert plan.rate_ml_h == pytest.approx(250.0)
+
+
+def test_rate_conversions_round_trip():
+    assert ml_h_to_mg_kg_h(150, 0.35, 70) == pytest.approx(0.75)
+    assert mg_kg_h_to_ml_h(0.75, 0.35, 70) == pytest.approx(150)
+    with pytest.raises(ValueError):
+        target_dose_mg(0, 0.5)
+
+
+# --- weight -----------------------------------------------------------------------------------
+
+def test_weight_at_the_limit_is_ok_above_needs_confirmation():
+    assert check_weight(150, D).severity is Severity.OK
+    dec = check_weight(151, D)
+    assert dec.severity is Severity.SOFT
+    assert "151 kg exceeds 150 kg (dosing.max_weight_kg)" in dec.messages[0]
+    assert check_weight(0, D).severity is Severity.REFUSED
+
+
+# --- dose limits ------------------------------------------------------------------------------
+
+def test_dose_exactly_at_the_soft_max_is_ok():
+    assert check_dose(52.5, 70, D).severity is Severity.OK  # 0.75 mg/kg
+
+
+def test_dose_above_soft_max_asks_for_a_reason():
+    dec = check_dose(56, 70, D)  # 0.8 mg/kg
+    assert dec.severity is Severity.SOFT
+    (f,) = dec.worst()
+    assert f.key == "dosing.soft_max_mg_per_kg" and f.limit == 0.75 and f.value == 0.8
+    assert "0.8 mg/kg" in f.message and "soft limit 0.75" in f.message
+    assert not resolve(dec).allowed
+    assert resolve(dec).needs == "reason"
+    assert resolve(dec, reason="prescriber order, titrating").allowed
+
+
+def test_dose_below_soft_min_asks_for_a_reason():
+    dec = check_dose(3.5, 70, D)  # 0.05 mg/kg
+    assert dec.severity is Severity.SOFT
+    assert dec.worst()[0].key == "dosing.soft_min_mg_per_kg"
+    assert check_dose(7, 70, D).severity is Severity.OK  # exactly 0.1
+
+
+def test_dose_exactly_at_hard_max_is_soft_above_is_hard():
+    assert check_dose(70, 70, D).severity is Severity.SOFT  # 1.0 mg/kg, above soft only
+    dec = check_dose(77, 70, D)  # 1.1 mg/kg
+    assert dec.severity is Severity.HARD
+    assert "1.1 mg/kg" in dec.messages[-1]
+    assert "hard limit 1 mg/kg (dosing.hard_max_mg_per_kg)" in dec.messages[-1]
+
+
+def test_hard_limit_needs_a_verified_charge_nurse_override_with_reason():
+    dec = check_dose(77, 70, D)
+    assert not resolve(dec, reason="I am sure").allowed
+    assert resolve(dec).needs == "charge_override"
+    assert not resolve(dec, override=ChargeOverride("RN Cole", "MD order", False)).allowed
+    assert not resolve(dec, override=ChargeOverride("RN Cole", "  ", True)).allowed
+    res = resolve(dec, override=ChargeOverride("RN Cole", "MD order 1.1 mg/kg", True))
+    assert res.allowed and "RN Cole" in res.detail
+
+
+def test_dose_with_an_unusual_weight_carries_both_findings():
+    dec = check_dose(80, 160, D)
+    assert dec.severity is Severity.SOFT
+    assert [f.rule for f in dec.findings] == ["weight", "dose"]
+
+
+# --- rate limits ------------------------------------------------------------------------------
+
+def test_rate_limits_in_mg_per_kg_per_hour():
+    # 70 kg, 0.35 mg/mL: 150 mL/h = 0.75 mg/kg/h
+    assert check_rate(150, 0.35, 70, D).severity is Severity.OK
+    assert check_rate(225, 0.35, 70, D).severity is Severity.OK  # exactly 1.125
+    soft = check_rate(240, 0.35, 70, D)  # 1.2
+    assert soft.severity is Severity.SOFT
+    assert "1.2 mg/kg/h exceeds the soft limit 1.125" in soft.messages[0]
+    assert check_rate(300, 0.35, 70, D).severity is Severity.SOFT  # exactly 1.5: not hard
+    hard = check_rate(320, 0.35, 70, D)
+    assert hard.severity is Severity.HARD
+    assert "exceeds the hard limit 1.5 mg/kg/h (dosing.hard_max_rate_mg_per_kg_h)" \
+        in hard.messages[0]
+    assert check_rate(-5, 0.35, 70, D).severity is Severity.REFUSED
+
+
+def test_change_reasons_come_from_the_protocol_and_other_needs_text():
+    assert check_change_reason("BP rise", "", D).ok
+    assert check_change_reason("bored", "", D).severity is Severity.REFUSED
+    assert check_change_reason("other", " ", D).severity is Severity.REFUSED
+    assert check_change_reason("other", "IV site sore", D).ok
+
+
+# --- delivered dose ---------------------------------------------------------------------------
+
+def test_delivered_dose_through_changes_pause_and_vtbi():
+    events = [
+        InfusionEvent(EventKind.START, at(0), 150),
+        InfusionEvent(EventKind.RATE_CHANGE, at(25), 100),
+        InfusionEvent(EventKind.PAUSE, at(30)),
+        InfusionEvent(EventKind.RESUME, at(32)),
+    ]
+    d = delivered_dose(events, at(60), concentration_mg_per_ml=0.35, weight_kg=70, vtbi_ml=100)
+    # 62.5 mL + 8.333 mL, then 29.167 mL at 100 mL/h = 17.5 min, VTBI reached at 49.5 min
+    assert d.volume_ml == pytest.approx(100.0)
+    assert d.dose_mg == pytest.approx(35.0)
+    assert d.dose_mg_per_kg == pytest.approx(0.5)
+    assert d.paused_min == pytest.approx(2.0)
+    assert d.infusing_min == pytest.approx(47.5)
+    assert d.vtbi_reached_at == at(49.5)
+    assert d.notes == ()
+
+
+def test_delivered_dose_part_way():
+    events = [InfusionEvent(EventKind.START, at(0), 150),
+              InfusionEvent(EventKind.RATE_CHANGE, at(25), 100)]
+    d = delivered_dose(events, at(30), concentration_mg_per_ml=0.35, weight_kg=70, vtbi_ml=100)
+    assert d.volume_ml == pytest.approx(62.5 + 100 * 5 / 60)
+    assert d.vtbi_reached_at is None
+
+
+def test_paused_and_stopped_infusions_deliver_nothing_more():
+    events = [InfusionEvent(EventKind.START, at(0), 120),
+              InfusionEvent(EventKind.PAUSE, at(10)),
+              InfusionEvent(EventKind.RATE_CHANGE, at(12), 60),  # applies on resume
+              InfusionEvent(EventKind.RESUME, at(20)),
+              InfusionEvent(EventKind.STOP, at(30))]
+    d = delivered_dose(events, at(90), concentration_mg_per_ml=0.5, weight_kg=50)
+    assert d.volume_ml == pytest.approx(20 + 10)
+    assert d.paused_min == pytest.approx(10)
+    assert d.dose_mg == pytest.approx(15)
+
+
+def test_events_after_until_are_ignored_and_odd_history_is_noted():
+    events = [InfusionEvent(EventKind.RESUME, at(1)),
+              InfusionEvent(EventKind.START, at(0), 60),
+              InfusionEvent(EventKind.STOP, at(100))]
+    d = delivered_dose(events, at(10), concentration_mg_per_ml=1, weight_kg=60)
+    assert d.volume_ml == pytest.approx(10)
+    assert any("resume" in n for n in d.notes)
+
+
+def test_comparison_with_the_pump():
+    c = compare_with_pump(62.5, 64.0)
+    assert c.difference_ml == pytest.approx(1.5)
+    assert c.difference_pct == pytest.approx(2.4)
+    assert not c.within_tolerance
+    assert "+1.5 mL" in c.message and "+2.4 %" in c.message
+    assert compare_with_pump(62.5, 63.5).within_tolerance  # exactly 1 mL
+    assert compare_with_pump(0, 0.4).difference_pct is None
