@@ -1,0 +1,91 @@
+"""The device protocols NurseStation speaks, by the name used in config files and commands."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nursestation.core.scenarios import Scenario
+from nursestation.devices.base import Decoder, DeviceSession, Simulator
+
+
+@dataclass(frozen=True)
+class ProtocolInfo:
+    name: str
+    title: str
+    baudrate: int
+    #: the module that implements it, imported only when first needed
+    module: str
+    decoder_factory: str
+    session_factory: str
+    simulator_factory: str
+    description: str = ""
+
+    @property
+    def line_rate(self) -> float:
+        """Bytes per second the wire can carry at 8N1 (10 bits a byte)."""
+        return self.baudrate / 10.0
+
+    def _attr(self, name: str) -> Callable:
+        return getattr(importlib.import_module(self.module), name)
+
+    @property
+    def available(self) -> bool:
+        try:
+            importlib.import_module(self.module)
+        except ImportError:
+            return False
+        return True
+
+    def make_decoder(self) -> Decoder:
+        return self._attr(self.decoder_factory)()
+
+    def make_session(self) -> DeviceSession:
+        return self._attr(self.session_factory)()
+
+    def make_simulator(self, scenario: Scenario) -> Simulator:
+        return self._attr(self.simulator_factory)(scenario)
+
+
+PROTOCOLS: dict[str, ProtocolInfo] = {
+    "intellivue": ProtocolInfo(
+        name="intellivue",
+        title="Philips IntelliVue MP/MX/X2 (MIB/RS232 data export)",
+        baudrate=115200,
+        module="nursestation.devices.intellivue",
+        decoder_factory="make_decoder",
+        session_factory="IntelliVueSession",
+        simulator_factory="IntelliVueSimulator",
+        description="bedside monitor: ECG/HR, SpO2/pleth, NBP, RR, EtCO2, temperature",
+    ),
+    "masimo": ProtocolInfo(
+        name="masimo",
+        title="Masimo Rad-8 / Radical-7 / Radical-5 (ASCII 1 output)",
+        baudrate=9600,
+        module="nursestation.devices.masimo",
+        decoder_factory="MasimoDecoder",
+        session_factory="MasimoSession",
+        simulator_factory="MasimoSimulator",
+        description="pulse oximeter: SpO2, pulse rate, perfusion index",
+    ),
+    "alaris": ProtocolInfo(
+        name="alaris",
+        title="Alaris GH / CC syringe pump (RS-232 ASCII, read only)",
+        baudrate=38400,
+        module="nursestation.devices.alaris",
+        decoder_factory="AlarisDecoder",
+        session_factory="AlarisSession",
+        simulator_factory="AlarisSimulator",
+        description="infusion pump: rate, volume infused, VTBI, state, alarm",
+    ),
+}
+
+
+def get_protocol(name: str) -> ProtocolInfo:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown device protocol {name!r}; known: {', '.join(PROTOCOLS)}"
+        ) from None
