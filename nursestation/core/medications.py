@@ -1,0 +1,199 @@
+"""MAR checks: a proposed administration against the protocol's formulary and the visit so far.
+
+What each rule does when it trips (see :class:`~nursestation.core.dosing.Severity`):
+
+- drug not in the formulary, unless charted explicitly as "other" with a reason: REFUSED
+  (pick it from the list, or chart it as other and say why); "other" with a reason: NOTE.
+- route not allowed for the drug: BLOCK (override with a reason).
+- dose above ``max_per_dose_mg``, visit total above ``max_per_visit_mg``, or sooner than
+  ``min_interval_min`` after the last dose of that drug: SOFT (confirm with a reason).
+- the patient's allergy list matches the drug's name or one of its ``allergy_terms``
+  (case-insensitive, either way round as a substring): BLOCK (override with a reason).
+- time given in the future beyond the clock-skew tolerance: REFUSED (no pre-charting).
+- time given more than ``late_after_min`` before the entry time: NOTE (late entry; allowed).
+
+A nurse can always chart what happened; only the future time and an unknown drug are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from nursestation.core.dosing import Decision, Finding, Severity
+from nursestation.core.protocol import FormularyDrug
+
+OTHER_DRUG = "other"
+
+#: Clock-skew tolerance for "time given is not in the future" (the station's and the nurse's
+#: idea of now may differ by a little). unknown: conservative, 1 min.
+DEFAULT_SKEW_S = 60.0
+#: Back-charting more than this long after the dose was given is flagged as a late entry.
+#: unknown: conservative, 10 min.
+DEFAULT_LATE_AFTER_MIN = 10.0
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class ProposedAdministration:
+    drug: str  # a formulary name, or "other"
+    dose_mg: float
+    route: str
+    given_at: datetime
+    other_drug_name: str = ""  # when drug == "other": what was given
+    other_reason: str = ""  # when drug == "other": why it is off the formulary
+
+
+@dataclass(frozen=True)
+class GivenDose:
+    """An administration already charted this visit (not entered in error)."""
+
+    drug: str
+    dose_mg: float
+    given_at: datetime
+
+
+def _fmt(t: datetime) -> str:
+    return t.strftime("%H:%M")
+
+
+def _minutes(td: timedelta) -> float:
+    return td.total_seconds() / 60.0
+
+
+def allergy_matches(allergies: Sequence[str], drug: FormularyDrug) -> tuple[str, ...]:
+    """Allergy-list entries that match the drug's name or one of its allergy terms."""
+    terms = [t.strip().lower() for t in (drug.name, *drug.allergy_terms) if t.strip()]
+    hits = []
+    for allergy in allergies:
+        a = allergy.strip().lower()
+        # the term inside the allergy ("ondansetron (rash)"), or a specific enough allergy inside
+        # a term; very short entries ("on") would match almost anything
+        if a and any(t in a or (len(a) >= 4 and a in t) for t in terms):
+            hits.append(allergy.strip())
+    return tuple(hits)
+
+
+def check_time_given(given_at: datetime, entered_at: datetime, *,
+                     skew_s: float = DEFAULT_SKEW_S,
+                     late_after_min: float = DEFAULT_LATE_AFTER_MIN) -> Decision:
+    """No charting ahead of time; late back-charting is allowed and flagged."""
+    ahead = (given_at - entered_at).total_seconds()
+    if ahead > skew_s:
+        return Decision((Finding(
+            "time_given", Severity.REFUSED,
+            f"time given {_fmt(given_at)} is {ahead / 60:.0f} min in the future "
+            f"(entry time {_fmt(entered_at)}); medications are charted after they are given",
+            limit=skew_s, value=ahead),))
+    behind = _minutes(entered_at - given_at)
+    if behind > late_after_min + _EPS:
+        return Decision((Finding(
+            "late_entry", Severity.NOTE,
+            f"late entry: given {_fmt(given_at)}, charted {_fmt(entered_at)} "
+            f"({behind:.0f} min later, more than {late_after_min:g} min)",
+            limit=late_after_min, value=behind),))
+    return Decision((Finding("time_given", Severity.OK, f"given {_fmt(given_at)}"),))
+
+
+def check_administration(
+    proposed: ProposedAdministration,
+    formulary: Sequence[FormularyDrug],
+    given_this_visit: Sequence[GivenDose],
+    allergies: Sequence[str],
+    entered_at: datetime,
+    *,
+    skew_s: float = DEFAULT_SKEW_S,
+    late_after_min: float = DEFAULT_LATE_AFTER_MIN,
+) -> Decision:
+    """Every MAR rule for one proposed administration, each finding with its numbers."""
+    out: list[Finding] = list(check_time_given(
+        proposed.given_at, entered_at, skew_s=skew_s, late_after_min=late_after_min).findings)
+    if not proposed.dose_mg > 0:
+        out.append(Finding("dose", Severity.REFUSED,
+                           f"dose {proposed.dose_mg:g} mg is not a valid dose",
+                           value=proposed.dose_mg))
+
+    if proposed.drug.strip().lower() == OTHER_DRUG:
+        name = proposed.other_drug_name.strip()
+        if not name or not proposed.other_reason.strip():
+            out.append(Finding("formulary", Severity.REFUSED,
+                               "a drug off the formulary needs its name and a reason"))
+        else:
+            out.append(Finding("formulary", Severity.NOTE,
+                               f"{name} is not in the protocol formulary; charted as other: "
+                               f"{proposed.other_reason.strip()}", "antiemetics.drug"))
+            # allergy check still applies, by name only
+            hits = allergy_matches(allergies, FormularyDrug(
+                name=name, usual_dose_mg=0, unit="mg", routes=(proposed.route,),
+                max_per_dose_mg=0, max_per_visit_mg=0, min_interval_min=0, allergy_terms=()))
+            if hits:
+                out.append(Finding("allergy", Severity.BLOCK,
+                                   f"allergy on record: {', '.join(hits)} "
+                                   f"matches {name}"))
+        return Decision(tuple(out))
+
+    drug = next((d for d in formulary if d.name.lower() == proposed.drug.strip().lower()), None)
+    if drug is None:
+        names = ", ".join(d.name for d in formulary)
+        out.append(Finding("formulary", Severity.REFUSED,
+                           f"{proposed.drug!r} is not in the protocol formulary ({names}); "
+                           f"choose \"other\" and give a reason", "antiemetics.drug"))
+        return Decision(tuple(out))
+    key = f"antiemetics.drug[{drug.name}]"
+
+    if proposed.route not in drug.routes:
+        out.append(Finding("route", Severity.BLOCK,
+                           f"route {proposed.route} is not allowed for {drug.name} "
+                           f"(allowed: {', '.join(drug.routes)}; {key}.routes)",
+                           f"{key}.routes"))
+
+    dose = proposed.dose_mg
+    if dose > drug.max_per_dose_mg + _EPS:
+        out.append(Finding("max_per_dose", Severity.SOFT,
+                           f"{drug.name} {dose:g} mg exceeds the maximum per dose "
+                           f"{drug.max_per_dose_mg:g} mg ({key}.max_per_dose_mg)",
+                           f"{key}.max_per_dose_mg", drug.max_per_dose_mg, dose))
+
+    same = sorted((g for g in given_this_visit if g.drug.lower() == drug.name.lower()),
+                  key=lambda g: g.given_at)
+    before = sum(g.dose_mg for g in same)
+    total = before + dose
+    if total > drug.max_per_visit_mg + _EPS:
+        out.append(Finding("max_per_visit", Severity.SOFT,
+                           f"{drug.name} total this visit would be {total:g} mg "
+                           f"({before:g} mg already given + {dose:g} mg), exceeding the maximum "
+                           f"per visit {drug.max_per_visit_mg:g} mg ({key}.max_per_visit_mg)",
+                           f"{key}.max_per_visit_mg", drug.max_per_visit_mg, total))
+
+    # the nearest other dose in time, before or after (back-charting can land between doses)
+    if same and drug.min_interval_min > 0:
+        nearest = min(same, key=lambda g: abs((proposed.given_at - g.given_at).total_seconds()))
+        gap = abs(_minutes(proposed.given_at - nearest.given_at))
+        if gap < drug.min_interval_min - _EPS:
+            out.append(Finding("min_interval", Severity.SOFT,
+                               f"{drug.name} {gap:.0f} min from the dose at "
+                               f"{_fmt(nearest.given_at)}; minimum interval "
+                               f"{drug.min_interval_min:g} min ({key}.min_interval_min)",
+                               f"{key}.min_interval_min", drug.min_interval_min, gap))
+
+    hits = allergy_matches(allergies, drug)
+    if hits:
+        out.append(Finding("allergy", Severity.BLOCK,
+                           f"allergy on record: {', '.join(hits)} matches {drug.name} "
+                           f"(terms: {', '.join((drug.name, *drug.allergy_terms))}); "
+                           f"override with a reason", f"{key}.allergy_terms"))
+
+    if len([f for f in out if f.severity is not Severity.OK]) == 0:
+        out.append(Finding("formulary", Severity.OK,
+                           f"{drug.name} {dose:g} mg {proposed.route}: within the protocol's "
+                           f"limits ({before + dose:g} of {drug.max_per_visit_mg:g} mg this visit)",
+                           key))
+    return Decision(tuple(out))
+
+
+__all__ = [
+    "OTHER_DRUG", "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
+    "GivenDose", "allergy_matches", "check_time_given", "check_administration",
+]
