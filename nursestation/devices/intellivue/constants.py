@@ -1,0 +1,182 @@
+"""Numbers of the Philips IntelliVue Data Export protocol (MIB/RS232).
+
+Values are facts from Philips' "Data Export Interface Programming Guide" (4535 642 59271); see
+/work/shared/protocols/intellivue.md. Names follow the guide so they can be looked up there.
+"""
+
+from __future__ import annotations
+
+from nursestation.core.vocabulary import Code
+
+# --- serial framing ------------------------------------------------------------------------
+BOF = 0xC0
+EOF = 0xC1
+ESC = 0x7D
+ESC_XOR = 0x20
+FRAME_PROTOCOL_ID = 0x11
+FRAME_MSG_TYPE = 0x01
+MAX_USER_DATA = 8192  # larger than any message a monitor sends (MTU <= 1000 on RS232)
+
+# --- association control (session header first byte) -----------------------------------------
+CN_SPDU_SI = 0x0D  # association request
+AC_SPDU_SI = 0x0E  # association accepted
+RF_SPDU_SI = 0x0C  # refused
+FN_SPDU_SI = 0x09  # release request
+DN_SPDU_SI = 0x0A  # release response
+AB_SPDU_SI = 0x19  # abort
+
+MDDL_VERSION1 = 0x80000000
+NOMEN_VERSION = 0x40000000
+SYST_CLIENT = 0x80000000
+SYST_SERVER = 0x00800000
+COLD_START = 0x20000000
+POLL_PROFILE_REV_0 = 0x80000000
+P_OPT_DYN_CREATE_OBJECTS = 0x40000000
+P_OPT_DYN_DELETE_OBJECTS = 0x20000000
+NOM_POLL_PROFILE_SUPPORT = 0x0001
+NOM_ATTR_POLL_PROFILE_EXT = 0xF001
+POLL_EXT_PERIOD_NU_1SEC = 0x80000000
+POLL_EXT_PERIOD_NU_AVG_12SEC = 0x40000000
+POLL_EXT_PERIOD_NU_AVG_60SEC = 0x20000000
+POLL_EXT_PERIOD_RTSA = 0x08000000
+
+# --- data export ----------------------------------------------------------------------------
+SESSION_ID = 0xE100
+P_CONTEXT_ID = 2
+
+ROIV_APDU = 1
+RORS_APDU = 2
+ROER_APDU = 3
+ROLRS_APDU = 5
+
+RORLS_FIRST = 1
+RORLS_NOT_FIRST_NOT_LAST = 2
+RORLS_LAST = 3
+
+CMD_EVENT_REPORT = 0
+CMD_CONFIRMED_EVENT_REPORT = 1
+CMD_GET = 3
+CMD_SET = 4
+CMD_CONFIRMED_SET = 5
+CMD_CONFIRMED_ACTION = 7
+
+NOM_PART_OBJ = 1
+NOM_PART_SCADA = 2
+
+NOM_MOC_VMO_METRIC_NU = 0x0006
+NOM_MOC_VMO_METRIC_SA_RT = 0x0009
+NOM_MOC_VMS_MDS = 0x0021
+NOM_MOC_VMO_AL_MON = 0x0036
+
+NOM_NOTI_MDS_CREAT = 0x0D06
+NOM_ACT_POLL_MDIB_DATA = 0x0C16
+NOM_ACT_POLL_MDIB_DATA_EXT = 0xF13B
+
+# attribute ids
+NOM_ATTR_ID_HANDLE = 0x0921
+NOM_ATTR_ID_LABEL = 0x0924
+NOM_ATTR_ID_TYPE = 0x092F
+NOM_ATTR_METRIC_SPECN = 0x093F
+NOM_ATTR_NU_CMPD_VAL_OBS = 0x094B
+NOM_ATTR_NU_VAL_OBS = 0x0950
+NOM_ATTR_SA_CMPD_VAL_OBS = 0x0967
+NOM_ATTR_SA_SPECN = 0x096D
+NOM_ATTR_SA_VAL_OBS = 0x096E
+NOM_ATTR_SCALE_SPECN_I16 = 0x096F
+NOM_ATTR_TIME_ABS = 0x0987
+NOM_ATTR_TIME_PD_SAMP = 0x098D
+NOM_ATTR_TIME_REL = 0x098F
+NOM_ATTR_TIME_STAMP_ABS = 0x0990
+NOM_ATTR_TIME_STAMP_REL = 0x0991
+NOM_ATTR_UNIT_CODE = 0x0996
+NOM_ATTR_TIME_PD_POLL = 0xF13E
+
+# attribute groups (0 = all groups)
+NOM_ATTR_GRP_ALL = 0x0000
+NOM_ATTR_GRP_METRIC_VAL_OBS = 0x0803
+NOM_ATTR_GRP_VMO_DYN = 0x0810
+NOM_ATTR_GRP_VMO_STATIC = 0x0811
+
+# MeasurementState bits
+MS_INVALID = 0x8000
+MS_QUESTIONABLE = 0x4000
+MS_UNAVAILABLE = 0x2000
+MS_CALIBRATION_ONGOING = 0x1000
+MS_TEST_DATA = 0x0800
+MS_DEMO_DATA = 0x0400
+MS_VALIDATED_DATA = 0x0080
+MS_EARLY_INDICATION = 0x0040
+MS_MSMT_ONGOING = 0x0020
+MS_IN_ALARM = 0x0002
+MS_AL_INHIBITED = 0x0001
+
+# SaSpec flags
+SA_EXT_VAL_RANGE = 0x1000
+SMOOTH_CURVE = 0x8000
+STATIC_SCALE = 0x2000
+
+# --- time -----------------------------------------------------------------------------------
+TICKS_PER_SECOND = 8000  # RelativeTime is in 1/8 ms
+REL_TIME_MODULUS = 1 << 32
+WAVE_RESULT_PERIOD_S = 0.256  # real-time waves are reported in 256 ms blocks
+
+# --- units (NOM_PART_DIM) -------------------------------------------------------------------
+NOM_DIM_DIMLESS = 0x0200
+NOM_DIM_PERCENT = 0x0220
+NOM_DIM_BEAT_PER_MIN = 0x0AA0
+NOM_DIM_RESP_PER_MIN = 0x0AE0
+NOM_DIM_KILO_PASCAL = 0x0F03
+NOM_DIM_MMHG = 0x0F20
+NOM_DIM_MILLI_VOLT = 0x10B2
+NOM_DIM_MICRO_VOLT = 0x10B3
+NOM_DIM_FAHR = 0x1140
+NOM_DIM_DEGC = 0x17A0
+
+MMHG_PER_KPA = 7.500617  # 1 kPa = 7.500617 mmHg
+
+# --- physiological ids (NOM_PART_SCADA) -------------------------------------------------------
+NOM_ECG_CARD_BEAT_RATE = 0x4182
+NOM_PLETH_PULS_RATE = 0x4822
+NOM_PULS_RATE = 0x480A
+NOM_PULS_OXIM_SAT_O2 = 0x4BB8
+NOM_PULS_OXIM_PERF_REL = 0x4BB0
+NOM_PRESS_BLD_NONINV = 0x4A04
+NOM_PRESS_BLD_NONINV_SYS = 0x4A05
+NOM_PRESS_BLD_NONINV_DIA = 0x4A06
+NOM_PRESS_BLD_NONINV_MEAN = 0x4A07
+NOM_RESP_RATE = 0x500A
+NOM_AWAY_RESP_RATE = 0x5012
+NOM_AWAY_CO2 = 0x50AC
+NOM_AWAY_CO2_ET = 0x50B0
+NOM_AWAY_CO2_INSP_MIN = 0x50BA
+NOM_TEMP = 0x4B48
+NOM_ECG_ELEC_POTL_II = 0x0102
+NOM_PLETH = 0x4BB4
+
+#: numeric physio id -> our code
+NUMERIC_CODES: dict[int, Code] = {
+    NOM_ECG_CARD_BEAT_RATE: Code.HR,
+    NOM_PLETH_PULS_RATE: Code.PR,
+    NOM_PULS_RATE: Code.PR,
+    NOM_PULS_OXIM_SAT_O2: Code.SPO2,
+    NOM_PULS_OXIM_PERF_REL: Code.PI,
+    NOM_PRESS_BLD_NONINV_SYS: Code.NBP_SYS,
+    NOM_PRESS_BLD_NONINV_DIA: Code.NBP_DIA,
+    NOM_PRESS_BLD_NONINV_MEAN: Code.NBP_MEAN,
+    NOM_RESP_RATE: Code.RR,
+    NOM_AWAY_RESP_RATE: Code.RR,
+    NOM_AWAY_CO2_ET: Code.ETCO2,
+    NOM_TEMP: Code.TEMP,
+}
+
+#: fallback ids: used only while the preferred id for the same code has not been seen
+FALLBACK_OF: dict[int, int] = {
+    NOM_PULS_RATE: NOM_PLETH_PULS_RATE,
+    NOM_AWAY_RESP_RATE: NOM_RESP_RATE,
+}
+
+#: wave physio id -> our code
+WAVE_CODES: dict[int, Code] = {
+    NOM_ECG_ELEC_POTL_II: Code.ECG,
+    NOM_PLETH: Code.PLETH,
+}

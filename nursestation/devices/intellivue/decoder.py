@@ -1,0 +1,410 @@
+"""IntelliVue decoder, monitor → host: frames in, readings (and protocol events) out. Pure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+import numpy as np
+
+from nursestation.core.readings import Reading
+from nursestation.core.vocabulary import UNITS, Code, Quality
+from nursestation.devices.base import Decoder
+from nursestation.devices.intellivue import constants as C
+from nursestation.devices.intellivue.codec import (
+    Attr,
+    Cursor,
+    DataExportMessage,
+    MdseUserInfo,
+    ParseError,
+    PollReply,
+    decode_abs_time,
+    decode_float,
+    float_special,
+    parse_assoc_user_info,
+    parse_message,
+)
+from nursestation.devices.intellivue.framing import FrameReader
+
+_STATE_FLAGS = (
+    (C.MS_INVALID, Quality.INVALID),
+    (C.MS_QUESTIONABLE, Quality.QUESTIONABLE),
+    (C.MS_UNAVAILABLE, Quality.UNAVAILABLE),
+    (C.MS_CALIBRATION_ONGOING, Quality.CALIBRATING),
+    (C.MS_TEST_DATA, Quality.TEST_DATA),
+    (C.MS_DEMO_DATA, Quality.DEMO_DATA),
+    (C.MS_IN_ALARM, Quality.IN_ALARM),
+    (C.MS_AL_INHIBITED, Quality.ALARMS_OFF),
+)
+
+_PRESSURES = frozenset({Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN, Code.ETCO2})
+_DEFAULT_RATE = {Code.ECG: 500.0, Code.PLETH: 125.0}
+
+
+def quality_from_state(state: int) -> frozenset[str]:
+    """MeasurementState bits → quality flags (empty set: valid, no remarks)."""
+    return frozenset(flag for bit, flag in _STATE_FLAGS if state & bit)
+
+
+# --- protocol events the session acts on ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssociationAccepted:
+    info: MdseUserInfo | None
+
+
+@dataclass(frozen=True)
+class AssociationRefused:
+    pass
+
+
+@dataclass(frozen=True)
+class AssociationAborted:
+    pass
+
+
+@dataclass(frozen=True)
+class ReleaseConfirmed:
+    pass
+
+
+@dataclass(frozen=True)
+class MdsCreated:
+    invoke_id: int
+    managed_object: tuple[int, int, int]
+    device_time: datetime | None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    invoke_id: int
+    poll_number: int
+    obj_code: int
+    sequence_no: int | None
+    linked: tuple[int, int] | None  # (state, count) for ROLRS parts
+
+
+@dataclass(frozen=True)
+class RemoteError:
+    invoke_id: int
+    error_value: int
+
+
+Event = (
+    AssociationAccepted
+    | AssociationRefused
+    | AssociationAborted
+    | ReleaseConfirmed
+    | MdsCreated
+    | PollResult
+    | RemoteError
+)
+
+
+@dataclass
+class _WaveSpec:
+    sample_period: int | None = None  # RelativeTime ticks
+    sample_size: int = 16
+    significant_bits: int = 16
+    flags: int = 0
+    lower_abs: float | None = None
+    upper_abs: float | None = None
+    lower_scaled: int | None = None
+    upper_scaled: int | None = None
+    unit_code: int | None = None
+
+
+class IntelliVueDecoder(Decoder):
+    """Decodes what an IntelliVue monitor sends on its MIB/RS232 port.
+
+    ``feed`` returns readings; protocol events (association answers, MDS create, poll results)
+    collect in a queue the session drains with :meth:`take_events`. ``device_tz`` is the zone
+    the monitor's clock is set to (its AbsoluteTime carries none); readings get UTC times.
+    """
+
+    def __init__(self, device_tz: tzinfo = UTC) -> None:
+        super().__init__()
+        self.device_tz = device_tz
+        self.reader = FrameReader(self.stats)
+        self._events: list[Event] = []
+        self.messages_decoded = 0
+        self.last_error: str | None = None
+        self.reset_dialog()
+
+    def reset_dialog(self) -> None:
+        """Forget what the last association told us (clock mapping, wave scaling)."""
+        self._clock: tuple[int, datetime] | None = None  # (rel ticks, UTC wall) of the MDS
+        self._waves: dict[tuple[int, int], _WaveSpec] = {}
+        self._seen_ids: set[int] = set()
+        self._linked: dict[int, int] = {}  # invoke id -> last linked count
+
+    # -- public --------------------------------------------------------------------------
+
+    def take_events(self) -> list[Event]:
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def device_clock(self) -> tuple[int, datetime] | None:
+        return self._clock
+
+    def device_time(self, rel_ticks: int) -> datetime | None:
+        """Monitor RelativeTime → UTC wall time, from the MDS create event's clock mapping."""
+        if self._clock is None:
+            return None
+        rel0, wall0 = self._clock
+        delta = (rel_ticks - rel0) % C.REL_TIME_MODULUS
+        if delta >= C.REL_TIME_MODULUS // 2:
+            delta -= C.REL_TIME_MODULUS
+        return wall0 + timedelta(seconds=delta / C.TICKS_PER_SECOND)
+
+    def feed(self, data: bytes) -> list[Reading]:
+        readings: list[Reading] = []
+        for payload in self.reader.feed(data):
+            try:
+                readings.extend(self._message(payload))
+                self.messages_decoded += 1
+            except Exception as exc:  # noqa: BLE001 - a decoder never raises on bad input
+                self.stats.frames_accepted -= 1
+                self.stats.frames_rejected += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+        return readings
+
+    # -- messages ------------------------------------------------------------------------
+
+    def _abs_to_utc(self, raw: bytes) -> datetime | None:
+        t = decode_abs_time(raw)
+        if t is None:
+            return None
+        return t.replace(tzinfo=self.device_tz).astimezone(UTC)
+
+    def _message(self, payload: bytes) -> list[Reading]:
+        if not payload:
+            raise ParseError("empty message")
+        first = payload[0]
+        if first == 0xE1:
+            return self._data_export(parse_message(payload))
+        if first == C.AC_SPDU_SI:
+            try:
+                info: MdseUserInfo | None = parse_assoc_user_info(payload)
+            except ParseError:
+                info = None
+            self.reset_dialog()
+            self._events.append(AssociationAccepted(info))
+        elif first == C.RF_SPDU_SI:
+            self._events.append(AssociationRefused())
+        elif first == C.AB_SPDU_SI:
+            self._events.append(AssociationAborted())
+        elif first == C.DN_SPDU_SI:
+            self._events.append(ReleaseConfirmed())
+        elif first in (C.CN_SPDU_SI, C.FN_SPDU_SI):
+            pass  # host → monitor messages (a capture of both directions): nothing to decode
+        else:
+            raise ParseError(f"unknown message type {first:#04x}")
+        return []
+
+    def _data_export(self, msg: DataExportMessage) -> list[Reading]:
+        if msg.ro_type == C.ROER_APDU:
+            self._events.append(RemoteError(msg.invoke_id, msg.error_value or 0))
+            return []
+        if msg.ro_type == C.ROIV_APDU:
+            if msg.event_type == C.NOM_NOTI_MDS_CREAT and msg.managed_object is not None:
+                self._mds_create(msg)
+            return []
+        reply = msg.poll_reply
+        if reply is None:
+            return []
+        linked = None
+        if msg.ro_type == C.ROLRS_APDU:
+            linked = (msg.linked_state or 0, msg.linked_count or 0)
+            self._linked[msg.invoke_id] = linked[1]
+        else:
+            self._linked.pop(msg.invoke_id, None)
+        self._events.append(
+            PollResult(msg.invoke_id, reply.poll_number, reply.obj_code, reply.sequence_no, linked)
+        )
+        if reply.obj_code == C.NOM_MOC_VMO_METRIC_NU:
+            return self._numerics(reply)
+        if reply.obj_code == C.NOM_MOC_VMO_METRIC_SA_RT:
+            return self._waves_reply(reply)
+        return []
+
+    def _mds_create(self, msg: DataExportMessage) -> None:
+        abs_t = rel_t = None
+        for attr_id, value in msg.event_attrs:
+            if attr_id == C.NOM_ATTR_TIME_ABS and len(value) == 8:
+                abs_t = self._abs_to_utc(value)
+            elif attr_id == C.NOM_ATTR_TIME_REL and len(value) == 4:
+                rel_t = int.from_bytes(value, "big")
+        if abs_t is not None and rel_t is not None:
+            self._clock = (rel_t, abs_t)
+        assert msg.managed_object is not None
+        self._events.append(MdsCreated(msg.invoke_id, msg.managed_object, abs_t))
+
+    # -- numerics ------------------------------------------------------------------------
+
+    def _numerics(self, reply: PollReply) -> list[Reading]:
+        out: list[Reading] = []
+        reply_time = self.device_time(reply.rel_time) if reply.rel_time else None
+        for _context, observations in reply.contexts:
+            for handle, attrs in observations:
+                when = reply_time
+                values: list[tuple[int, int, int, int]] = []
+                for attr_id, value in attrs:
+                    if attr_id == C.NOM_ATTR_NU_VAL_OBS:
+                        values.append(_nu_obs(Cursor(value)))
+                    elif attr_id == C.NOM_ATTR_NU_CMPD_VAL_OBS:
+                        cur = Cursor(value)
+                        count = cur.u16()
+                        body = cur.sub(cur.u16())
+                        values.extend(_nu_obs(body) for _ in range(count))
+                    elif attr_id == C.NOM_ATTR_TIME_STAMP_ABS and len(value) == 8:
+                        stamped = self._abs_to_utc(value)
+                        when = stamped or when
+                    elif attr_id == C.NOM_ATTR_TIME_STAMP_REL and len(value) == 4:
+                        rel = int.from_bytes(value, "big")
+                        if rel and not any(a == C.NOM_ATTR_TIME_STAMP_ABS for a, _ in attrs):
+                            when = self.device_time(rel) or when
+                for physio, state, unit, raw in values:
+                    reading = self._numeric(physio, state, unit, raw, when, handle)
+                    if reading is not None:
+                        out.append(reading)
+        return out
+
+    def _numeric(
+        self, physio: int, state: int, unit: int, raw: int, when: datetime | None, handle: int
+    ) -> Reading | None:
+        code = C.NUMERIC_CODES.get(physio)
+        if code is None:
+            return None
+        preferred = C.FALLBACK_OF.get(physio)
+        if preferred is not None and preferred in self._seen_ids:
+            return None
+        self._seen_ids.add(physio)
+        quality = set(quality_from_state(state))
+        extra: dict = {"physio_id": physio, "state": state, "handle": handle}
+        special = float_special(raw)
+        value: float | None = None
+        if special is None:
+            value = decode_float(raw)
+        elif special == "nan":
+            quality.add(Quality.UNAVAILABLE)
+        else:
+            quality.add(Quality.INVALID)
+        if special is not None:
+            extra["special"] = special
+        if value is not None:
+            if code in _PRESSURES and unit == C.NOM_DIM_KILO_PASCAL:
+                value = round(value * C.MMHG_PER_KPA, 1)
+            elif code == Code.TEMP and unit == C.NOM_DIM_FAHR:
+                value = round((value - 32.0) * 5.0 / 9.0, 2)
+            elif code == Code.ETCO2 and unit == C.NOM_DIM_PERCENT:
+                # A gas fraction needs the ambient pressure to become mmHg; we do not know it.
+                extra["raw_value"] = value
+                extra["raw_unit"] = "%"
+                extra["note"] = "monitor sends EtCO2 in %; set it to mmHg or kPa"
+                value = None
+                quality.add(Quality.UNAVAILABLE)
+        return Reading(
+            code=str(code),
+            value=value,
+            unit=UNITS[code],
+            quality=frozenset(quality),
+            device_time=when,
+            extra=extra,
+        )
+
+    # -- waves ---------------------------------------------------------------------------
+
+    def _waves_reply(self, reply: PollReply) -> list[Reading]:
+        out: list[Reading] = []
+        when = self.device_time(reply.rel_time) if reply.rel_time else None
+        for context, observations in reply.contexts:
+            for handle, attrs in observations:
+                spec = self._waves.setdefault((context, handle), _WaveSpec())
+                _update_spec(spec, attrs)
+                for attr_id, value in attrs:
+                    if attr_id == C.NOM_ATTR_SA_VAL_OBS:
+                        r = self._wave(spec, Cursor(value), when)
+                        if r is not None:
+                            out.append(r)
+                    elif attr_id == C.NOM_ATTR_SA_CMPD_VAL_OBS:
+                        cur = Cursor(value)
+                        count = cur.u16()
+                        body = cur.sub(cur.u16())
+                        for _ in range(count):
+                            r = self._wave(spec, body, when)
+                            if r is not None:
+                                out.append(r)
+        return out
+
+    def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None) -> Reading | None:
+        physio = cur.u16()
+        state = cur.u16()
+        raw = cur.take(cur.u16())
+        code = C.WAVE_CODES.get(physio)
+        if code is None or spec.lower_scaled is None or spec.upper_scaled is None:
+            return None  # unknown wave, or its scaling has not arrived yet
+        if spec.sample_size == 8:
+            ints = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
+        elif spec.sample_size == 16:
+            if len(raw) % 2:
+                raise ParseError("odd sample array length for 16-bit samples")
+            ints = np.frombuffer(raw, dtype=">u2").astype(np.int64)
+        else:
+            raise ParseError(f"unsupported sample size {spec.sample_size}")
+        if spec.flags & C.SA_EXT_VAL_RANGE:
+            ints &= (1 << min(spec.significant_bits, spec.sample_size)) - 1
+        scaled = ints.astype(np.float64)
+        span = spec.upper_scaled - spec.lower_scaled
+        if span == 0:
+            raise ParseError("empty scale range")
+        lo_abs, hi_abs = spec.lower_abs, spec.upper_abs
+        if lo_abs is not None and hi_abs is not None and math.isfinite(lo_abs + hi_abs):
+            values = lo_abs + (scaled - spec.lower_scaled) * ((hi_abs - lo_abs) / span)
+            if code == Code.ECG and spec.unit_code == C.NOM_DIM_MICRO_VOLT:
+                values = values / 1000.0
+        else:  # no absolute meaning: 0..1 over the scaled range
+            values = (scaled - spec.lower_scaled) / span
+        rate = (
+            C.TICKS_PER_SECOND / spec.sample_period
+            if spec.sample_period
+            else _DEFAULT_RATE.get(code)
+        )
+        return Reading(
+            code=str(code),
+            unit=UNITS[code],
+            quality=quality_from_state(state),
+            device_time=when,
+            samples=values.astype(np.float32),
+            rate_hz=rate,
+            extra={"physio_id": physio, "state": state},
+        )
+
+
+def _nu_obs(cur: Cursor) -> tuple[int, int, int, int]:
+    """NuObsValue: physio_id, state, unit_code, FLOAT-Type (raw)."""
+    return cur.u16(), cur.u16(), cur.u16(), cur.u32()
+
+
+def _update_spec(spec: _WaveSpec, attrs: list[Attr]) -> None:
+    for attr_id, value in attrs:
+        cur = Cursor(value)
+        if attr_id == C.NOM_ATTR_SA_SPECN:
+            cur.u16()  # array_size
+            spec.sample_size = cur.u8()
+            spec.significant_bits = cur.u8()
+            spec.flags = cur.u16()
+        elif attr_id == C.NOM_ATTR_TIME_PD_SAMP:
+            spec.sample_period = cur.u32() or None
+        elif attr_id == C.NOM_ATTR_SCALE_SPECN_I16:
+            lo = decode_float(cur.u32())
+            hi = decode_float(cur.u32())
+            spec.lower_abs = lo if math.isfinite(lo) else None
+            spec.upper_abs = hi if math.isfinite(hi) else None
+            spec.lower_scaled = cur.u16()
+            spec.upper_scaled = cur.u16()
+        elif attr_id == C.NOM_ATTR_UNIT_CODE:
+            spec.unit_code = cur.u16()

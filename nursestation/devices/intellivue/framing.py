@@ -1,0 +1,156 @@
+"""IntelliVue MIB/RS232 frames: ``C0 | 11 01 LL LL | user data | FCS lo hi | C1``.
+
+Transparency applies to every byte between BOF and EOF (header, length, data and FCS): 0xC0, 0xC1
+and 0x7D go on the wire as 0x7D followed by the byte XOR 0x20. ``7D C1`` aborts a frame; a BOF
+always starts a new frame, whatever came before it.
+"""
+
+from __future__ import annotations
+
+from nursestation.devices.base import DecoderStats
+from nursestation.devices.intellivue.constants import (
+    BOF,
+    EOF,
+    ESC,
+    ESC_XOR,
+    FRAME_MSG_TYPE,
+    FRAME_PROTOCOL_ID,
+    MAX_USER_DATA,
+)
+
+
+def _make_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_TABLE = _make_table()
+
+
+def crc16_x25(data: bytes) -> int:
+    """CRC-16/X-25 (the PPP FCS16 of RFC 1662): init 0xFFFF, reflected 0x8408, complemented."""
+    crc = 0xFFFF
+    table = _TABLE
+    for b in data:
+        crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
+    return crc ^ 0xFFFF
+
+
+def fcs_bytes(data: bytes) -> bytes:
+    """The two FCS bytes for ``data`` as sent, least significant first (before escaping)."""
+    crc = crc16_x25(data)
+    return bytes((crc & 0xFF, crc >> 8))
+
+
+_SPECIAL = frozenset((BOF, EOF, ESC))
+
+
+def escape(data: bytes) -> bytes:
+    out = bytearray()
+    for b in data:
+        if b in _SPECIAL:
+            out.append(ESC)
+            out.append(b ^ ESC_XOR)
+        else:
+            out.append(b)
+    return bytes(out)
+
+
+def encode_frame(user_data: bytes) -> bytes:
+    """One complete wire frame carrying ``user_data``."""
+    if len(user_data) > 0xFFFF:
+        raise ValueError("user data longer than 65535 bytes")
+    body = bytes((FRAME_PROTOCOL_ID, FRAME_MSG_TYPE)) + len(user_data).to_bytes(2, "big")
+    body += user_data
+    return bytes((BOF,)) + escape(body + fcs_bytes(body)) + bytes((EOF,))
+
+
+class FrameReader:
+    """Incremental frame reader: feed any slices of the byte stream, get user data back.
+
+    Never raises on bad input. Counts into ``stats``: frames accepted (FCS and length good),
+    frames rejected (bad FCS, bad header or length, aborted, cut short by a new BOF, too long)
+    and bytes skipped (anything outside a frame).
+    """
+
+    def __init__(self, stats: DecoderStats | None = None) -> None:
+        self.stats = stats if stats is not None else DecoderStats()
+        self._in_frame = False
+        self._escaped = False
+        self._buf = bytearray()
+
+    def reset(self) -> None:
+        self._in_frame = False
+        self._escaped = False
+        self._buf.clear()
+
+    def _abandon(self) -> None:
+        """Drop a frame in progress."""
+        if self._buf or self._escaped:
+            self.stats.frames_rejected += 1
+        else:
+            self.stats.bytes_skipped += 1  # a lone BOF
+        self._buf.clear()
+        self._escaped = False
+        self._in_frame = False
+
+    def _finish(self) -> bytes | None:
+        buf = self._buf
+        self._in_frame = False
+        self._escaped = False
+        ok = (
+            len(buf) >= 6
+            and buf[0] == FRAME_PROTOCOL_ID
+            and buf[1] == FRAME_MSG_TYPE
+            and int.from_bytes(buf[2:4], "big") == len(buf) - 6
+            and crc16_x25(bytes(buf[:-2])) == buf[-2] | (buf[-1] << 8)
+        )
+        data = bytes(buf[4:-2]) if ok else None
+        buf.clear()
+        if ok:
+            self.stats.frames_accepted += 1
+        else:
+            self.stats.frames_rejected += 1
+        return data
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        limit = MAX_USER_DATA + 6
+        for b in data:
+            if b == BOF:
+                if self._in_frame:
+                    self._abandon()
+                self._in_frame = True
+                continue
+            if not self._in_frame:
+                self.stats.bytes_skipped += 1
+                continue
+            if b == EOF:
+                if self._escaped:  # 7D C1: abort
+                    self.stats.frames_rejected += 1
+                    self._buf.clear()
+                    self._escaped = False
+                    self._in_frame = False
+                    continue
+                frame = self._finish()
+                if frame is not None:
+                    out.append(frame)
+                continue
+            if self._escaped:
+                self._escaped = False
+                self._buf.append(b ^ ESC_XOR)
+            elif b == ESC:
+                self._escaped = True
+                continue
+            else:
+                self._buf.append(b)
+            if len(self._buf) > limit:
+                self.stats.frames_rejected += 1
+                self._buf.clear()
+                self._in_frame = False
+        return out
