@@ -1,0 +1,136 @@
+"""The ride home: validating an arrangement and deciding its status (none / arranged /
+confirmed), with reasons.
+
+- A driver needs a name, a relationship, a phone number (at least 7 digits) and an expected
+  arrival time.
+- A car service needs a company and a booking reference, and only counts where the protocol's
+  ``discharge.car_service_allowed`` is true.
+- "Patient drives" is never accepted.
+- Confirmation is a phone call or the driver's arrival, with who confirmed it and when; a
+  confirmation time after ``now`` does not count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from nursestation.core.protocol import DischargeCriteria
+
+
+class RideKind(StrEnum):
+    DRIVER = "driver"
+    CAR_SERVICE = "car_service"
+    PATIENT_DRIVES = "patient_drives"
+
+
+class ConfirmMethod(StrEnum):
+    PHONE_CALL = "phone_call"
+    ARRIVAL = "arrival"
+
+
+class RideState(StrEnum):
+    NONE = "none"
+    ARRANGED = "arranged"
+    CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True)
+class RideArrangement:
+    kind: RideKind
+    driver_name: str = ""
+    relationship: str = ""
+    phone: str = ""
+    expected_arrival: datetime | None = None
+    company: str = ""
+    booking_reference: str = ""
+
+
+@dataclass(frozen=True)
+class RideConfirmation:
+    method: ConfirmMethod
+    confirmed_by: str
+    confirmed_at: datetime
+
+
+@dataclass(frozen=True)
+class RideStatus:
+    state: RideState
+    reasons: tuple[str, ...]
+
+    @property
+    def confirmed(self) -> bool:
+        return self.state is RideState.CONFIRMED
+
+
+MIN_PHONE_DIGITS = 7
+_PHONE_CHARS = set("0123456789 +-().")
+
+
+def validate_ride(arrangement: RideArrangement, criteria: DischargeCriteria) -> tuple[str, ...]:
+    """Problems with an arrangement; empty when it is acceptable."""
+    problems: list[str] = []
+    kind = arrangement.kind
+    if kind is RideKind.PATIENT_DRIVES:
+        return ("the patient may not drive: no driving until the next day after a restful "
+                "sleep; arrange a responsible adult or a car service",)
+    if kind is RideKind.CAR_SERVICE:
+        if not criteria.car_service_allowed:
+            problems.append("a car service is not allowed by this protocol "
+                            "(discharge.car_service_allowed = false); a responsible adult "
+                            "must collect the patient")
+        if not arrangement.company.strip():
+            problems.append("car service company missing")
+        if not arrangement.booking_reference.strip():
+            problems.append("car service booking reference missing")
+        return tuple(problems)
+    if not arrangement.driver_name.strip():
+        problems.append("driver's name missing")
+    if not arrangement.relationship.strip():
+        problems.append("driver's relationship to the patient missing")
+    phone = arrangement.phone.strip()
+    digits = sum(c.isdigit() for c in phone)
+    if not phone:
+        problems.append("driver's phone number missing")
+    elif digits < MIN_PHONE_DIGITS or not set(phone) <= _PHONE_CHARS:
+        problems.append(f"driver's phone number {phone!r} is not a phone number "
+                        f"(at least {MIN_PHONE_DIGITS} digits)")
+    if arrangement.expected_arrival is None:
+        problems.append("driver's expected arrival time missing")
+    return tuple(problems)
+
+
+def _who(a: RideArrangement) -> str:
+    if a.kind is RideKind.CAR_SERVICE:
+        return f"car service {a.company.strip()} (booking {a.booking_reference.strip()})"
+    return f"{a.driver_name.strip()} ({a.relationship.strip()}, {a.phone.strip()})"
+
+
+def ride_status(arrangement: RideArrangement | None, confirmation: RideConfirmation | None,
+                criteria: DischargeCriteria, now: datetime) -> RideStatus:
+    if arrangement is None:
+        return RideStatus(RideState.NONE, ("no ride home recorded",))
+    problems = validate_ride(arrangement, criteria)
+    if problems:
+        return RideStatus(RideState.NONE, problems)
+    who = _who(arrangement)
+    eta = (f", expected {arrangement.expected_arrival:%H:%M}"
+           if arrangement.expected_arrival else "")
+    if confirmation is None:
+        return RideStatus(RideState.ARRANGED, (f"arranged: {who}{eta}; not yet confirmed",))
+    if not confirmation.confirmed_by.strip():
+        return RideStatus(RideState.ARRANGED, (f"arranged: {who}{eta}; the confirmation does "
+                                               "not say who confirmed it",))
+    if confirmation.confirmed_at > now:
+        return RideStatus(RideState.ARRANGED, (
+            f"arranged: {who}{eta}; confirmation time {confirmation.confirmed_at:%H:%M} is in "
+            "the future",))
+    how = "by phone call" if confirmation.method is ConfirmMethod.PHONE_CALL else "on arrival"
+    return RideStatus(RideState.CONFIRMED, (
+        f"confirmed {how} by {confirmation.confirmed_by.strip()} at "
+        f"{confirmation.confirmed_at:%H:%M}: {who}",))
+
+
+__all__ = ["RideKind", "ConfirmMethod", "RideState", "RideArrangement", "RideConfirmation",
+           "RideStatus", "validate_ride", "ride_status", "MIN_PHONE_DIGITS"]
