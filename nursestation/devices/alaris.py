@@ -100,7 +100,7 @@ class AlarisDecoder(Decoder):
         ok = bool(bar) and len(crc) == 4
         if ok:
             try:
-                ok = int(crc, 16) == crc16_ccitt_false(body) and crc == crc.upper()
+                ok = int(crc, 16) == crc16_ccitt_false(body)
             except ValueError:
                 ok = False
         if not ok:

@@ -46,6 +46,7 @@ EXC_SET_MODE = 0x000800  # "Masimo SET" mode: normal operation
 
 _DATETIME = re.compile(rb"(\d{2})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})")
 _FIELD = re.compile(r"([A-Z][A-Z0-9]*)=(\S*)")
+_DASHES = re.compile(r"-+(?:\.-+)?%?")
 _NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
 
@@ -110,9 +111,9 @@ class MasimoDecoder(Decoder):
                 device_time = datetime(2000 + yy, mo, dd, hh, mi, ss)
             except ValueError:
                 device_time = None
-        text = line.decode("ascii", errors="replace")
+        text = line.decode("ascii", errors="replace").strip()
         fields = dict(_FIELD.findall(text))
-        if "SPO2" not in fields or "BPM" not in fields:
+        if not self._complete(text, fields):
             return self._reject(len(line))
         self.stats.frames_accepted += 1
         self._bad_run = 0
@@ -165,6 +166,21 @@ class MasimoDecoder(Decoder):
             out.append(Reading(Code.DEVICE_ALARM, "oximeter battery low", "", frozenset(),
                                device_time, extra={"alarm_bits": alarm}))
         return out
+
+    @staticmethod
+    def _complete(text: str, fields: dict[str, str]) -> bool:
+        """An ASCII 1 line, whole: the values we use readable, ending with its EXC field."""
+        if not {"SPO2", "BPM", "ALARM", "EXC"} <= fields.keys():
+            return False
+        if not text.endswith("EXC=" + fields["EXC"]):
+            return False  # cut short, or something after the last field
+        if _hex(fields["ALARM"]) is None or _hex(fields["EXC"]) is None:
+            return False
+        for label in ("SPO2", "BPM", "PI"):
+            raw = fields.get(label)
+            if raw is not None and _value(raw) is None and not _DASHES.fullmatch(raw):
+                return False  # neither a number nor dashes: a damaged line
+        return True
 
     def _reject(self, nbytes: int) -> list[Reading]:
         self.stats.frames_rejected += 1
