@@ -1,0 +1,1 @@
+"""Printed session summaries: data model, PDF rendering and the `report` command."""
