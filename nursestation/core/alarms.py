@@ -36,7 +36,7 @@ Rules (the limits and priorities themselves come from the protocol file's ``[ala
   ``escalate_after_s`` after it was raised is flagged ``escalated`` (for the charge nurse's
   overview). Pausing audio does not stop escalation. The flag stays on the alarm as a record.
 * **Technical alarms**, per device: ``DEVICE_OFFLINE`` (cleared by ``DEVICE_ONLINE`` or any
-  other reading from that device), sensor off (a ``SENSOR_OFF`` reading or a ``sensor_off``
+  other reading from that device; not raised when the link says it was stopped on purpose), sensor off (a ``SENSOR_OFF`` reading or a ``sensor_off``
   quality flag; cleared by a clean reading of the code that carried the flag, or of a
   pulse-oximetry code for a bare ``SENSOR_OFF`` status), pump alarm (``PUMP_STATE == "alarm"`` or
   a ``PUMP_ALARM`` text; cleared when the pump reports neither), and no blood pressure by the
@@ -400,7 +400,9 @@ class AlarmEngine:
                     dirty: dict[tuple[str, str | None], None]) -> None:
         code, dev = str(r.code), r.device_id
         if code == Code.DEVICE_OFFLINE:
-            self._device(dev).offline = True
+            # the link reports silent/offline; "stopped" is the app closing the port on purpose
+            # (no alarm then), but either way the device's values are no longer known
+            self._device(dev).offline = r.extra.get("health") != "stopped"
             # the values this device gave are no longer known: no onset completes on them
             for c, d in self._code_device.items():
                 if d == dev:

@@ -399,6 +399,14 @@ def test_device_offline_is_a_technical_alarm_cleared_when_it_is_back(eng, clock)
     assert change.kind is ChangeKind.CLEARED and eng.active() == []
 
 
+def test_a_link_stopped_on_purpose_is_not_an_alarm(eng, clock):
+    hold(eng, clock, Code.SPO2, 88, 10)
+    r = rd(Code.DEVICE_OFFLINE, "stopped", dev=MON)
+    r.extra["health"] = "stopped"
+    eng.ingest([r])
+    assert wait(eng, clock, 60) == [] and eng.active() == []
+
+
 def test_sensor_off_alarms_after_its_delay(eng, clock):
     def frame(off):
         q = {Quality.SENSOR_OFF, Quality.UNAVAILABLE} if off else set()
