@@ -16,9 +16,10 @@ from nursestation.devices.intellivue import (
     IntelliVueDecoder,
     IntelliVueSession,
     IntelliVueSimulator,
+    make_decoder,
 )
 from nursestation.devices.intellivue import constants as C
-from nursestation.devices.intellivue.codec import REFUSE, parse_message
+from nursestation.devices.intellivue.codec import REFUSE, parse_assoc_user_info, parse_message
 from nursestation.devices.intellivue.decoder import AssociationAborted, MdsCreated
 from nursestation.devices.intellivue.framing import FrameReader, encode_frame
 from nursestation.devices.intellivue.session import State
@@ -254,7 +255,7 @@ def test_disconnected_resets_and_connected_associates_again():
     assert loop.sim.associations == 2 and loop.ses.state is State.ASSOCIATED
 
 
-# --- the session's side of the dialog, message by message ------------------------------------------
+# --- the session's side of the dialog, message by message --------------------------------
 
 
 def host_messages(ses: IntelliVueSession) -> list[bytes]:
@@ -266,8 +267,6 @@ def test_connected_sends_the_association_request_with_waves_and_1s_numerics():
     ses.connected(0.0)
     (msg,) = host_messages(ses)
     assert msg[0] == 0x0D
-    from nursestation.devices.intellivue.codec import parse_assoc_user_info
-
     info = parse_assoc_user_info(msg)
     assert info.protocol_version == 0x80000000 and info.nomenclature_version == 0x40000000
     assert info.poll_ext_options & 0x80000000 and info.poll_ext_options & 0x08000000
@@ -337,6 +336,27 @@ def test_keep_alive_when_nothing_else_is_sent():
     assert keepalive and not keepalive[0].extended
     assert keepalive[0].attr_grp == C.NOM_ATTR_GRP_VMO_STATIC
     assert loop.sim.associated and loop.sim.aborts_sent == 0
+
+
+def test_a_capture_of_the_monitor_side_decodes_offline():
+    """What `nursestation decode --protocol intellivue capture.bin` does with a raw capture."""
+    loop = Loop()
+    capture = bytearray()
+    orig = loop.sim.outgoing
+
+    def tap() -> bytes:
+        data = orig()
+        capture.extend(data)
+        return data
+
+    loop.sim.outgoing = tap
+    live = loop.run(4.0)
+    decoder = make_decoder()
+    offline = []
+    for i in range(0, len(capture), 37):  # in odd-sized pieces
+        offline += decoder.feed(bytes(capture[i : i + 37]))
+    assert [(r.code, r.value) for r in offline] == [(r.code, r.value) for r in live]
+    assert decoder.stats.frames_rejected == 0
 
 
 def test_steady_scenario_from_core_if_available():

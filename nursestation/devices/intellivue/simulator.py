@@ -88,7 +88,10 @@ class IntelliVueSimulator(Simulator):
         rel_offset_s: float = 4321.0,
         max_mtu: int = 1000,
         waves: bool = True,
+        association_timeout: float | None = None,
     ) -> None:
+        """``association_timeout`` overrides the guide's timeout (10-130 s from the negotiated
+        poll period), e.g. for a demo that runs scenario time faster than real time."""
         super().__init__()
         self.scenario = scenario
         self.start_wall = (start_wall or datetime.now(UTC)).astimezone(UTC)
@@ -96,6 +99,7 @@ class IntelliVueSimulator(Simulator):
         self.rel_offset_s = rel_offset_s
         self.max_mtu = max_mtu
         self.waves_enabled = waves
+        self.association_timeout = association_timeout
         self._reader = FrameReader()
         self._invoke = 0
         self.associations = 0  # how many associations were accepted (for tests and the demo)
@@ -276,6 +280,8 @@ class IntelliVueSimulator(Simulator):
         )
         seconds = period / C.TICKS_PER_SECOND
         self._timeout_s = 10.0 if seconds < 3.3 else (130.0 if seconds > 43 else 3 * seconds)
+        if self.association_timeout is not None:
+            self._timeout_s = self.association_timeout
         self._waves_ok = bool(ext and ext & C.POLL_EXT_PERIOD_RTSA)
         self._emit(build_assoc_response(resp))
         self.associated = True
