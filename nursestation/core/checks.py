@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from nursestation.core.protocol import Schedule
@@ -72,8 +72,9 @@ def _m(minutes: float) -> timedelta:
     return timedelta(minutes=minutes)
 
 
-def _fmt(t: datetime) -> str:
-    return t.strftime("%H:%M")
+def _fmt(t: datetime, tz: tzinfo | None = None) -> str:
+    """HH:MM in the display time zone (UTC unless the caller gives the clinic's zone)."""
+    return t.astimezone(tz or UTC).strftime("%H:%M")
 
 
 @dataclass
@@ -143,11 +144,14 @@ def _mins(td: timedelta) -> str:
 
 
 def checks_for_visit(schedule: Schedule, phase_times: PhaseTimes, bp_times: Sequence[datetime],
-                     manual_entry_times: Sequence[datetime], now: datetime) -> list[Check]:
+                     manual_entry_times: Sequence[datetime], now: datetime, *,
+                     display_tz: tzinfo | None = None) -> list[Check]:
     """All scheduled checks of the visit so far (and the next one), in due order.
 
     ``bp_times``: measurement times of NIBP readings (the NBP_SYS reading's time);
-    ``manual_entry_times``: times of manual vitals entries. Either fulfils a check."""
+    ``manual_entry_times``: times of manual vitals entries. Either fulfils a check.
+    ``display_tz`` only affects the times in the texts."""
+    tz = display_tz
     grace = _m(schedule.overdue_after_min)
     evidence = sorted([(t, "NIBP") for t in bp_times] +
                       [(t, "manual entry") for t in manual_entry_times])
@@ -161,10 +165,10 @@ def checks_for_visit(schedule: Schedule, phase_times: PhaseTimes, bp_times: Sequ
                     if (phase_times.checked_in is None or t >= phase_times.checked_in)
                     and (w_end is None or t <= w_end) and t <= now), None)
         if hit:
-            status, detail = CheckStatus.DONE, f"baseline by {hit[1]} at {_fmt(hit[0])}"
+            status, detail = CheckStatus.DONE, f"baseline by {hit[1]} at {_fmt(hit[0], tz)}"
         elif start is not None and now >= start:
             status = CheckStatus.OVERDUE
-            detail = f"no baseline vitals before the infusion started at {_fmt(start)}"
+            detail = f"no baseline vitals before the infusion started at {_fmt(start, tz)}"
         elif now >= due:
             status, detail = CheckStatus.DUE, "baseline vitals due before the infusion starts"
         else:
@@ -184,17 +188,18 @@ def checks_for_visit(schedule: Schedule, phase_times: PhaseTimes, bp_times: Sequ
         overdue_at = s.due + grace
         if hit:
             status = CheckStatus.DONE
-            detail = f"{s.label}: BP by {hit[1]} at {_fmt(hit[0])}"
+            detail = f"{s.label}: BP by {hit[1]} at {_fmt(hit[0], tz)}"
         elif now >= overdue_at:
             status = CheckStatus.OVERDUE
-            detail = (f"{s.label}: due {_fmt(s.due)}, no BP by {_fmt(overdue_at)} "
+            detail = (f"{s.label}: due {_fmt(s.due, tz)}, no BP by {_fmt(overdue_at, tz)} "
                       f"({schedule.overdue_after_min:g} min grace, schedule.overdue_after_min)")
         elif now >= s.due:
             status = CheckStatus.DUE
-            detail = f"{s.label}: due since {_fmt(s.due)}, overdue at {_fmt(overdue_at)}"
+            detail = (f"{s.label}: due since {_fmt(s.due, tz)}, "
+                      f"overdue at {_fmt(overdue_at, tz)}")
         else:
             status = CheckStatus.PENDING
-            detail = f"{s.label}: due at {_fmt(s.due)}"
+            detail = f"{s.label}: due at {_fmt(s.due, tz)}"
         out.append(Check(s.phase, s.label, s.due, overdue_at, w_start, w_end, status,
                          hit[0] if hit else None, hit[1] if hit else "", True, s.key, detail))
     return out

@@ -176,8 +176,9 @@ def _vital_criterion(name: str, label: str, unit: str, samples: list[VitalSample
         return Criterion(name, False, f"unmet: {problems[0]}{more}; {seen}", keys)
     limits = []
     if dev_pct is not None and baseline is not None:
+        low, high = baseline * (1 - dev_pct / 100), baseline * (1 + dev_pct / 100)
         limits.append(f"within {_g(dev_pct)} % of baseline {_g(baseline)} "
-                      f"({_g(baseline * (1 - dev_pct / 100))}–{_g(baseline * (1 + dev_pct / 100))})")
+                      f"({_g(low)}–{_g(high)})")
     if lo is not None and hi is not None:
         limits.append(f"within {_g(lo)}–{_g(hi)}")
     elif hi is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from nursestation.core.dosing import Decision, Finding, Severity
 from nursestation.core.protocol import FormularyDrug
@@ -55,8 +55,9 @@ class GivenDose:
     given_at: datetime
 
 
-def _fmt(t: datetime) -> str:
-    return t.strftime("%H:%M")
+def _fmt(t: datetime, tz: tzinfo | None = None) -> str:
+    """HH:MM in the display time zone (UTC unless the caller gives the clinic's zone)."""
+    return t.astimezone(tz or UTC).strftime("%H:%M")
 
 
 def _minutes(td: timedelta) -> float:
@@ -78,23 +79,27 @@ def allergy_matches(allergies: Sequence[str], drug: FormularyDrug) -> tuple[str,
 
 def check_time_given(given_at: datetime, entered_at: datetime, *,
                      skew_s: float = DEFAULT_SKEW_S,
-                     late_after_min: float = DEFAULT_LATE_AFTER_MIN) -> Decision:
+                     late_after_min: float = DEFAULT_LATE_AFTER_MIN,
+                     display_tz: tzinfo | None = None) -> Decision:
     """No charting ahead of time; late back-charting is allowed and flagged."""
     ahead = (given_at - entered_at).total_seconds()
     if ahead > skew_s:
         return Decision((Finding(
             "time_given", Severity.REFUSED,
-            f"time given {_fmt(given_at)} is {ahead / 60:.0f} min in the future "
-            f"(entry time {_fmt(entered_at)}); medications are charted after they are given",
+            f"time given {_fmt(given_at, display_tz)} is {ahead / 60:.0f} min in the future "
+            f"(entry time {_fmt(entered_at, display_tz)}); medications are charted after they "
+            "are given",
             limit=skew_s, value=ahead),))
     behind = _minutes(entered_at - given_at)
     if behind > late_after_min + _EPS:
         return Decision((Finding(
             "late_entry", Severity.NOTE,
-            f"late entry: given {_fmt(given_at)}, charted {_fmt(entered_at)} "
+            f"late entry: given {_fmt(given_at, display_tz)}, "
+            f"charted {_fmt(entered_at, display_tz)} "
             f"({behind:.0f} min later, more than {late_after_min:g} min)",
             limit=late_after_min, value=behind),))
-    return Decision((Finding("time_given", Severity.OK, f"given {_fmt(given_at)}"),))
+    return Decision((Finding("time_given", Severity.OK,
+                             f"given {_fmt(given_at, display_tz)}"),))
 
 
 def check_administration(
@@ -106,10 +111,12 @@ def check_administration(
     *,
     skew_s: float = DEFAULT_SKEW_S,
     late_after_min: float = DEFAULT_LATE_AFTER_MIN,
+    display_tz: tzinfo | None = None,
 ) -> Decision:
     """Every MAR rule for one proposed administration, each finding with its numbers."""
     out: list[Finding] = list(check_time_given(
-        proposed.given_at, entered_at, skew_s=skew_s, late_after_min=late_after_min).findings)
+        proposed.given_at, entered_at, skew_s=skew_s, late_after_min=late_after_min,
+        display_tz=display_tz).findings)
     if not proposed.dose_mg > 0:
         out.append(Finding("dose", Severity.REFUSED,
                            f"dose {proposed.dose_mg:g} mg is not a valid dose",
@@ -174,7 +181,7 @@ def check_administration(
         if gap < drug.min_interval_min - _EPS:
             out.append(Finding("min_interval", Severity.SOFT,
                                f"{drug.name} {gap:.0f} min from the dose at "
-                               f"{_fmt(nearest.given_at)}; minimum interval "
+                               f"{_fmt(nearest.given_at, display_tz)}; minimum interval "
                                f"{drug.min_interval_min:g} min ({key}.min_interval_min)",
                                f"{key}.min_interval_min", drug.min_interval_min, gap))
 

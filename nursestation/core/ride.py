@@ -13,7 +13,7 @@ confirmed), with reasons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
 from nursestation.core.protocol import DischargeCriteria
@@ -108,14 +108,19 @@ def _who(a: RideArrangement) -> str:
 
 
 def ride_status(arrangement: RideArrangement | None, confirmation: RideConfirmation | None,
-                criteria: DischargeCriteria, now: datetime) -> RideStatus:
+                criteria: DischargeCriteria, now: datetime, *,
+                display_tz: tzinfo | None = None) -> RideStatus:
+    """none / arranged / confirmed, with the reasons. ``display_tz`` only affects the texts."""
+    def hm(t: datetime) -> str:
+        return t.astimezone(display_tz or UTC).strftime("%H:%M")
+
     if arrangement is None:
         return RideStatus(RideState.NONE, ("no ride home recorded",))
     problems = validate_ride(arrangement, criteria)
     if problems:
         return RideStatus(RideState.NONE, problems)
     who = _who(arrangement)
-    eta = (f", expected {arrangement.expected_arrival:%H:%M}"
+    eta = (f", expected {hm(arrangement.expected_arrival)}"
            if arrangement.expected_arrival else "")
     if confirmation is None:
         return RideStatus(RideState.ARRANGED, (f"arranged: {who}{eta}; not yet confirmed",))
@@ -124,12 +129,12 @@ def ride_status(arrangement: RideArrangement | None, confirmation: RideConfirmat
                                                "not say who confirmed it",))
     if confirmation.confirmed_at > now:
         return RideStatus(RideState.ARRANGED, (
-            f"arranged: {who}{eta}; confirmation time {confirmation.confirmed_at:%H:%M} is in "
+            f"arranged: {who}{eta}; confirmation time {hm(confirmation.confirmed_at)} is in "
             "the future",))
     how = "by phone call" if confirmation.method is ConfirmMethod.PHONE_CALL else "on arrival"
     return RideStatus(RideState.CONFIRMED, (
         f"confirmed {how} by {confirmation.confirmed_by.strip()} at "
-        f"{confirmation.confirmed_at:%H:%M}: {who}",))
+        f"{hm(confirmation.confirmed_at)}: {who}",))
 
 
 __all__ = ["RideKind", "ConfirmMethod", "RideState", "RideArrangement", "RideConfirmation",

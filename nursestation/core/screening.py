@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from nursestation.core.protocol import Screening
 
@@ -51,8 +51,9 @@ class ScreeningResult:
         return not self.passed
 
 
-def _fmt(t: datetime) -> str:
-    return t.strftime("%H:%M")
+def _fmt(t: datetime, tz: tzinfo | None = None) -> str:
+    """HH:MM in the display time zone (UTC unless the caller gives the clinic's zone)."""
+    return t.astimezone(tz or UTC).strftime("%H:%M")
 
 
 def _hours(a: datetime, b: datetime) -> float:
@@ -60,34 +61,34 @@ def _hours(a: datetime, b: datetime) -> float:
 
 
 def _since(name: str, last: datetime | None, need_h: float, key: str,
-           at: datetime) -> ScreeningItem:
+           at: datetime, tz: tzinfo | None) -> ScreeningItem:
     if last is None:
         return ScreeningItem(name, False, f"{name}: not recorded", key)
     if last > at:
-        return ScreeningItem(name, False, f"{name}: time {_fmt(last)} is after check-in "
-                             f"{_fmt(at)}; correct the time", key)
+        return ScreeningItem(name, False, f"{name}: time {_fmt(last, tz)} is after check-in "
+                             f"{_fmt(at, tz)}; correct the time", key)
     h = _hours(last, at)
     if round(h, 6) >= need_h:
-        return ScreeningItem(name, True, f"{name} at {_fmt(last)}: {h:.1f} h ago, "
+        return ScreeningItem(name, True, f"{name} at {_fmt(last, tz)}: {h:.1f} h ago, "
                              f"at least {need_h:g} h ({key})", key)
-    return ScreeningItem(name, False, f"{name} at {_fmt(last)}: only {h:.1f} h ago, "
+    return ScreeningItem(name, False, f"{name} at {_fmt(last, tz)}: only {h:.1f} h ago, "
                          f"needs {need_h:g} h ({key})", key)
 
 
 def screen(answers: ScreeningAnswers, screening: Screening,
-           checked_in_at: datetime) -> ScreeningResult:
+           checked_in_at: datetime, *, display_tz: tzinfo | None = None) -> ScreeningResult:
     """Every screening item at check-in, each passed or failed with its reason."""
     items = [
         _since("last solid food", answers.last_solids_at, screening.fasting_solids_h,
-               "screening.fasting_solids_h", checked_in_at),
+               "screening.fasting_solids_h", checked_in_at, display_tz),
         _since("last clear liquids", answers.last_clear_liquids_at,
                screening.fasting_clear_liquids_h, "screening.fasting_clear_liquids_h",
-               checked_in_at),
+               checked_in_at, display_tz),
     ]
     key = "screening.no_alcohol_h"
     if answers.last_alcohol_at is not None:
         items.append(_since("last alcohol", answers.last_alcohol_at, screening.no_alcohol_h,
-                            key, checked_in_at))
+                            key, checked_in_at, display_tz))
     elif answers.denies_recent_alcohol:
         items.append(ScreeningItem("last alcohol", True, f"no alcohol in the last "
                                    f"{screening.no_alcohol_h:g} h, as reported ({key})", key))

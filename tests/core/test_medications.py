@@ -145,6 +145,14 @@ def test_back_charting_is_allowed_and_flagged_late():
     assert "late entry: given 09:35, charted 10:00 (25 min later" in dec.messages[0]
 
 
+def test_times_in_messages_follow_the_display_time_zone():
+    from datetime import timezone
+
+    from nursestation.core.medications import check_time_given
+    dec = check_time_given(mins(-25), NOW, display_tz=timezone(timedelta(hours=-5)))
+    assert "given 04:35, charted 05:00" in dec.messages[0]
+
+
 def test_zero_dose_is_refused():
     assert check(give(dose=0)).severity is Severity.REFUSED
 
