@@ -124,6 +124,11 @@ class DeviceLink:
             return LinkStats(**asdict(self._stats))
 
     @property
+    def port_open(self) -> bool:
+        """True while the port is open (health may still be ``connecting``: no frame yet)."""
+        return self._port is not None
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

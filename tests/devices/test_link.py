@@ -1,0 +1,214 @@
+"""The link layer on real pseudo-terminals driven directly by the test."""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+import time
+import tty
+from datetime import UTC, datetime
+
+import pytest
+
+from nursestation.core.vocabulary import Code
+from nursestation.devices.link import DeviceLink, Health
+from nursestation.devices.masimo import MasimoSession, format_line
+from tests.devices.test_e2e_helpers import Collector, open_fds, wait_for
+
+
+def line(i: int = 0, spo2: int = 97) -> bytes:
+    return format_line(datetime(2026, 1, 5, 9, 0, i % 60), spo2, 70, 3.0)
+
+
+class RawPty:
+    """A pseudo-terminal whose device end the test writes to."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def read_available(self, timeout: float = 0.5) -> bytes:
+        out = b""
+        while select.select([self.master], [], [], timeout)[0]:
+            out += os.read(self.master, 4096)
+            timeout = 0.05
+        return out
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+@pytest.fixture
+def pty():
+    p = RawPty()
+    yield p
+    p.close()
+
+
+class QuickMasimo(MasimoSession):
+    silent_after = 0.3
+
+
+class ReleasingSession(MasimoSession):
+    def closing(self) -> None:
+        self.send(b"BYE\r\n")
+
+
+def test_readings_arrive_stamped_in_batches(pty):
+    sink = Collector()
+    link = DeviceLink(pty.path, MasimoSession(), sink, chair="3", device_id="ox-3").start()
+    try:
+        assert wait_for(lambda: link.port_open, 3)  # opening a port discards older input
+        blob = b"".join(line(i) for i in range(40))
+        pty.write(blob)
+        assert wait_for(lambda: len(sink.codes(Code.SPO2)) == 40, 5)
+    finally:
+        assert link.stop()
+    spo2 = sink.codes(Code.SPO2)
+    assert all(r.chair == "3" and r.device_id == "ox-3" for r in spo2)
+    assert all(r.recv_wall.tzinfo is UTC and r.recv_mono > 0 for r in spo2)
+    # 40 lines at once are delivered in a handful of batches, not one call per reading
+    data_batches = [b for b in sink.batches if any(r.code == Code.SPO2 for r in b)]
+    assert len(data_batches) < 10
+    stats = link.stats()
+    assert stats.frames == 40 and stats.bytes_in == len(blob)
+
+
+def test_health_online_silent_offline_and_back(pty):
+    sink = Collector()
+    link = DeviceLink(pty.path, QuickMasimo(), sink, offline_after=0.5, backoff=(0.05,))
+    assert link.health == Health.CONNECTING
+    link.start()
+    try:
+        assert wait_for(lambda: link.port_open, 3)
+        pty.write(line(1))
+        assert wait_for(lambda: link.health == Health.ONLINE, 3)
+        assert wait_for(lambda: link.health == Health.SILENT, 3)
+        assert wait_for(lambda: link.health in (Health.OFFLINE, Health.CONNECTING)
+                        and len(sink.codes(Code.DEVICE_OFFLINE)) >= 2, 5)
+        # the device speaks again: online again
+        assert wait_for(lambda: link.health == Health.CONNECTING and link.port_open, 3)
+        pty.write(line(2))
+        assert wait_for(lambda: link.health == Health.ONLINE, 3)
+    finally:
+        link.stop()
+    events = [(r.code, r.extra["health"]) for r in sink.readings
+              if r.code in (Code.DEVICE_ONLINE, Code.DEVICE_OFFLINE)]
+    assert events[:4] == [(Code.DEVICE_ONLINE, "online"), (Code.DEVICE_OFFLINE, "silent"),
+                          (Code.DEVICE_OFFLINE, "offline"), (Code.DEVICE_ONLINE, "online")]
+    offline = [r for r in sink.codes(Code.DEVICE_OFFLINE) if r.extra["health"] == "offline"]
+    assert "no data" in offline[0].value
+
+
+def test_device_online_precedes_its_first_readings(pty):
+    sink = Collector()
+    link = DeviceLink(pty.path, MasimoSession(), sink).start()
+    try:
+        assert wait_for(lambda: link.port_open, 3)
+        pty.write(line(1))
+        assert wait_for(lambda: sink.codes(Code.SPO2), 3)
+    finally:
+        link.stop()
+    codes = [r.code for r in sink.readings]
+    assert codes.index(Code.DEVICE_ONLINE) < codes.index(Code.SPO2)
+
+
+def test_flood_guard_drops_input_and_says_so(pty):
+    sink = Collector()
+    link = DeviceLink(pty.path, MasimoSession(), sink, flood_window=0.5).start()
+    stop = threading.Event()
+
+    def flood():
+        chunk = line(5) * 30  # ~4 KB of valid-looking lines, far above 9600 baud
+        while not stop.is_set():
+            try:
+                os.write(pty.master, chunk)
+            except BlockingIOError:
+                pass
+            time.sleep(0.01)
+
+    os.set_blocking(pty.master, False)
+    writer = threading.Thread(target=flood)
+    writer.start()
+    try:
+        assert wait_for(lambda: link.stats().flood_events >= 1, 5)
+        assert wait_for(lambda: link.stats().bytes_dropped > 10_000, 5)
+    finally:
+        stop.set()
+        writer.join(2)
+        link.stop()
+    diags = sink.codes(Code.DIAGNOSTIC)
+    assert len(diags) == link.stats().flood_events  # once per episode, not per chunk
+    assert "9600" in diags[0].value
+    # most of the flood never reached the decoder
+    assert link.stats().frames < link.stats().bytes_in / len(line(5)) / 2
+
+
+def test_stop_releases_the_device_and_closes_the_port(pty):
+    sink = Collector()
+    before = open_fds()
+    link = DeviceLink(pty.path, ReleasingSession(), sink).start()
+    assert wait_for(lambda: link.port_open, 3)
+    pty.write(line(1))
+    assert wait_for(lambda: link.health == Health.ONLINE, 3)
+    assert link.stop(timeout=2.0)
+    assert not link.running
+    assert pty.read_available() == b"BYE\r\n"
+    assert open_fds() == before
+    assert sink.readings[-1].code == Code.DEVICE_OFFLINE
+    assert sink.readings[-1].value == "link stopped"
+    assert link.health == Health.STOPPED
+
+
+def test_missing_port_is_offline_with_the_reason_and_stops_cleanly(tmp_path):
+    sink = Collector()
+    link = DeviceLink(str(tmp_path / "ttyUSB9"), MasimoSession(), sink,
+                      backoff=(0.05,)).start()
+    try:
+        assert wait_for(lambda: link.stats().open_failures >= 3, 3)
+        assert link.health == Health.OFFLINE
+    finally:
+        assert link.stop()
+    offline = sink.codes(Code.DEVICE_OFFLINE)
+    assert len(offline) == 1  # said once, not on every retry
+    assert "cannot open" in offline[0].value and "ttyUSB9" in offline[0].value
+
+
+def test_a_failing_sink_does_not_stop_the_device(pty):
+    calls = []
+
+    def sink(batch):
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise RuntimeError("consumer bug")
+
+    link = DeviceLink(pty.path, MasimoSession(), sink, batch_interval=0.0).start()
+    try:
+        assert wait_for(lambda: link.port_open, 3)
+        pty.write(line(1))
+        assert wait_for(lambda: len(calls) >= 1, 3)
+        time.sleep(0.05)
+        pty.write(line(2))
+        assert wait_for(lambda: len(calls) >= 2, 3)
+    finally:
+        link.stop()
+
+
+def test_loop_url_opens_and_stops():
+    sink = Collector()
+    link = DeviceLink("loop://", MasimoSession(), sink).start()
+    try:
+        assert wait_for(lambda: link.running, 1)
+        time.sleep(0.1)
+        assert link.health == Health.CONNECTING
+    finally:
+        assert link.stop()
