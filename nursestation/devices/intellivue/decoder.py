@@ -75,6 +75,7 @@ class MdsCreated:
     invoke_id: int
     managed_object: tuple[int, int, int]
     device_time: datetime | None
+    event_time: int = 0  # the monitor's RelativeTime of the event
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,9 @@ class IntelliVueDecoder(Decoder):
         if abs_t is not None and rel_t is not None:
             self._clock = (rel_t, abs_t)
         assert msg.managed_object is not None
-        self._events.append(MdsCreated(msg.invoke_id, msg.managed_object, abs_t))
+        self._events.append(
+            MdsCreated(msg.invoke_id, msg.managed_object, abs_t, msg.event_time or 0)
+        )
 
     # -- numerics ------------------------------------------------------------------------
 

@@ -176,7 +176,8 @@ class IntelliVueSession(DeviceSession):
     def _event(self, ev: object, now: float) -> None:
         if isinstance(ev, MdsCreated):
             # Confirm at once, whatever our state: the monitor repeats it and aborts after 3.
-            self._send(build_mds_create_result(ev.invoke_id, ev.managed_object), now)
+            self._send(build_mds_create_result(ev.invoke_id, ev.managed_object, ev.event_time),
+                       now)
             if self._state in (State.WAIT_MDS, State.ASSOCIATING, State.ASSOCIATED):
                 if self._state is not State.ASSOCIATED:
                     self._state = State.ASSOCIATED
