@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nursestation
 from nursestation.core.dosing import (
@@ -200,3 +202,25 @@ def test_comparison_with_the_pump():
     assert "+1.5 mL" in c.message and "+2.4 %" in c.message
     assert compare_with_pump(62.5, 63.5).within_tolerance  # exactly 1 mL
     assert compare_with_pump(0, 0.4).difference_pct is None
+
+
+# --- properties -------------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 600), st.floats(0, 400)), min_size=1, max_size=8),
+       st.floats(10, 500))
+def test_delivered_volume_is_the_rate_integral_and_never_exceeds_the_vtbi(steps, vtbi):
+    """A run of rate changes: volume = sum(rate × time), capped at the VTBI."""
+    events, t, expected = [], 0, 0.0
+    for i, (secs, rate) in enumerate(steps):
+        kind = EventKind.START if i == 0 else EventKind.RATE_CHANGE
+        events.append(InfusionEvent(kind, T0 + timedelta(seconds=t), rate))
+        expected += rate * secs / 3600
+        t += secs
+    until = T0 + timedelta(seconds=t)
+    free = delivered_dose(events, until, concentration_mg_per_ml=1, weight_kg=70)
+    assert free.volume_ml == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    capped = delivered_dose(events, until, concentration_mg_per_ml=1, weight_kg=70, vtbi_ml=vtbi)
+    assert capped.volume_ml <= vtbi + 1e-9
+    assert capped.volume_ml == pytest.approx(min(expected, vtbi), rel=1e-9, abs=1e-9)
