@@ -35,6 +35,18 @@ POLL = 0.01  # s: how often the simulator is ticked when idle
 MAX_BACKLOG = 64 * 1024  # bytes waiting for a reader; older output is dropped beyond this
 
 
+def parse_port(port: str) -> tuple[str, str, int]:
+    """``"pty"`` → ("pty", "", 0); ``"tcp://HOST:PORT"`` → ("tcp", HOST, PORT); else ValueError."""
+    if port == "pty":
+        return "pty", "", 0
+    if port.startswith("tcp://"):
+        host, _, num = port[len("tcp://"):].rpartition(":")
+        if host and num.isdigit() and int(num) < 65536:
+            return "tcp", host.strip("[]"), int(num)
+        raise ValueError(f"expected tcp://HOST:PORT, got {port!r}")
+    raise ValueError(f"port must be 'pty' or tcp://HOST:PORT, got {port!r}")
+
+
 class SimulatorHost:
     def __init__(self, simulator: Simulator, port: str = "pty", speed: float = 1.0) -> None:
         if speed <= 0:
@@ -60,17 +72,7 @@ class SimulatorHost:
         self._host = "127.0.0.1"
         self._port = 0
 
-        if port == "pty":
-            self.kind = "pty"
-        elif port.startswith("tcp://"):
-            self.kind = "tcp"
-            hostport = port[len("tcp://"):]
-            host, _, num = hostport.rpartition(":")
-            if not host or not num.isdigit():
-                raise ValueError(f"expected tcp://HOST:PORT, got {port!r}")
-            self._host, self._port = host.strip("[]"), int(num)
-        else:
-            raise ValueError(f"port must be 'pty' or tcp://HOST:PORT, got {port!r}")
+        self.kind, self._host, self._port = parse_port(port)
         self._plugged = False
 
     # -- public --------------------------------------------------------------------------------

@@ -57,9 +57,14 @@ def decode_main(protocol: str, file: str) -> int:
 def simulate_main(protocol: str, port: str, scenario: str, seed: int, speed: float) -> int:
     """Run one device simulator on a pseudo-terminal or TCP port until Ctrl-C."""
     from nursestation.core.scenarios import get_scenario
-    from nursestation.devices.simhost import SimulatorHost
+    from nursestation.devices.simhost import SimulatorHost, parse_port
 
     info = get_protocol(protocol)
+    try:
+        parse_port(port)
+    except ValueError as exc:
+        print(f"nursestation simulate: cannot open {port}: {exc}", file=sys.stderr)
+        return 2
     try:
         scen = get_scenario(scenario, seed)
     except ValueError as exc:
