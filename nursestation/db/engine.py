@@ -91,11 +91,10 @@ def make_engine(url: str, **kw) -> Engine:
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A short reader session (one per UI event): objects stay usable after it closes.
     Anything written in it is rolled back - writes go through the ``DbWriter``."""
+    # close() (not rollback()) ends the transaction without expiring what was loaded, so the
+    # returned objects stay readable, detached, for the UI.
     with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session
 
 
 # -------------------------------------------------------------------------------------- migrations

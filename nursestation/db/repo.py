@@ -430,7 +430,7 @@ def list_visits(session: Session, *, limit: int | None = None) -> list[VisitSumm
         q = q.limit(limit)
     return [VisitSummary(v.id, p.mrn, p.full_name, c.name, v.checkin_at or v.created_at,
                          v.phase, v.course_number)
-            for v, p, c in session.execute(q).tuples()]
+            for v, p, c in session.execute(q)]
 
 
 # --------------------------------------------------------------------------- clinical entries

@@ -165,13 +165,13 @@ class DbWriter:
         if name is None:
             return None
         if name not in self._chair_ids:
-            self._chair_ids = dict(session.execute(select(Chair.name, Chair.id)).tuples().all())
+            self._chair_ids = dict(session.execute(select(Chair.name, Chair.id)).all())
         return self._chair_ids.get(name)
 
     def _write_batch(self, session: Session, batch: list[Reading]) -> int:
         active = dict(session.execute(
             select(Visit.chair_id, Visit.id).where(Visit.phase.in_(ACTIVE_PHASES))
-        ).tuples().all())
+        ).all())
         now = datetime.now(UTC)
         vitals: list[dict[str, Any]] = []
         latest: dict[tuple[int, str], dict[str, Any]] = {}

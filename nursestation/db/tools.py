@@ -1,0 +1,143 @@
+"""Command-line tools for the record: ``visits``, ``db upgrade``, ``audit verify``, ``user add``.
+
+Each returns the process exit status and prints for a clinic's IT person, not a traceback.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from nursestation.db import repo
+from nursestation.db.audit import verify_audit
+from nursestation.db.engine import current_revision, head_revision, make_engine, upgrade_database
+from nursestation.db.writer import Database
+
+if TYPE_CHECKING:
+    from nursestation.config import Config
+
+
+def _err(msg: str) -> None:
+    print(f"nursestation: {msg}", file=sys.stderr)
+
+
+def _open_checked(config: Config) -> Database | None:
+    """Open the database for reading and writing, without migrating: a tool never changes
+    the schema behind the IT person's back (``db upgrade`` does that)."""
+    engine = make_engine(config.database_url)
+    try:
+        rev = current_revision(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        _err(f"cannot open the database {config.database_url}: {exc.__class__.__name__}: {exc}")
+        return None
+    if rev != head_revision():
+        engine.dispose()
+        state = "is empty" if rev is None else f"is at revision {rev}"
+        _err(f"the database {state}; run `nursestation db upgrade` first")
+        return None
+    from nursestation.db.writer import DbWriter
+
+    return Database(engine, DbWriter(engine), config.database_url)
+
+
+def cmd_visits(config: Config, as_json: bool = False) -> int:
+    db = _open_checked(config)
+    if db is None:
+        return 1
+    try:
+        with db.session_scope() as s:
+            visits = repo.list_visits(s)
+    finally:
+        db.close()
+    if as_json:
+        print(json.dumps([{
+            "id": v.id, "mrn": v.mrn, "patient": v.patient, "chair": v.chair,
+            "date": v.started.isoformat(), "phase": v.phase, "course_number": v.course_number,
+        } for v in visits], indent=2))
+        return 0
+    if not visits:
+        print("no visits")
+        return 0
+    rows = [("ID", "PATIENT", "MRN", "CHAIR", "DATE (local)", "PHASE")]
+    rows += [(str(v.id), v.patient, v.mrn, v.chair,
+              v.started.astimezone().strftime("%Y-%m-%d %H:%M"), v.phase) for v in visits]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_db_upgrade(config: Config) -> int:
+    try:
+        backup = upgrade_database(config.database_url)
+    except SQLAlchemyError as exc:
+        _err(f"upgrade failed for {config.database_url}: {exc}")
+        return 1
+    if backup is not None:
+        print(f"backed up the database to {backup}")
+    print(f"database is at revision {head_revision()}")
+    return 0
+
+
+def cmd_audit_verify(config: Config) -> int:
+    db = _open_checked(config)
+    if db is None:
+        return 1
+    try:
+        with db.session_scope() as s:
+            result = verify_audit(s)
+    finally:
+        db.close()
+    if result.ok:
+        print(f"audit log intact: {result.rows} rows")
+        return 0
+    print(f"AUDIT LOG BROKEN at audit row {result.broken_row_id}: {result.problem}")
+    return 3
+
+
+def _read_pin(pin_stdin: bool) -> str | None:
+    if pin_stdin:
+        return sys.stdin.readline().strip()
+    first = getpass.getpass("PIN (at least 4 digits): ")
+    second = getpass.getpass("PIN again: ")
+    if first != second:
+        _err("the two PINs differ; nothing was saved")
+        return None
+    return first
+
+
+def cmd_user_add(config: Config, username: str, display_name: str | None, role: str,
+                 pin_stdin: bool = False) -> int:
+    pin = _read_pin(pin_stdin)
+    if pin is None:
+        return 1
+    try:
+        repo.check_pin_format(pin)
+    except repo.RecordError as exc:
+        _err(f"{exc}; nothing was saved")
+        return 1
+    # Creating the first user is usually the first thing done on a new install: bring the
+    # schema up to date the way the app does on start (a SQLite file is backed up first).
+    try:
+        upgrade_database(config.database_url)
+    except SQLAlchemyError as exc:
+        _err(f"cannot prepare the database {config.database_url}: {exc}")
+        return 1
+    db = _open_checked(config)
+    if db is None:
+        return 1
+    try:
+        user = db.writer.submit(repo.create_user, username, display_name or username, role,
+                                pin).result()
+    except repo.RecordError as exc:
+        _err(str(exc))
+        return 1
+    finally:
+        db.close()
+    print(f"created {user.role} {user.username!r} ({user.display_name})")
+    return 0
