@@ -1,0 +1,137 @@
+"""What every window and dialog of the station shares: configuration, protocol, the logged-in
+user, the live store, and the database — reads on short sessions, writes through the one writer.
+
+A write is reported to the nurse only after its commit: ``write(..., on_done=...)`` calls
+``on_done`` on the GUI thread once the writer's future resolved, or ``on_error`` with the
+exception. Nothing is ever shown as saved before that.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Signal, Slot
+from sqlalchemy.engine import Engine
+
+from nursestation.config import Config
+from nursestation.core.clock import Clock, SystemClock
+from nursestation.core.protocol import TreatmentProtocol
+from nursestation.db.engine import session_scope
+from nursestation.db.writer import DbWriter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    display_name: str
+    role: str  # nurse / charge / admin
+
+    @property
+    def is_charge(self) -> bool:
+        return self.role in ("charge", "admin")
+
+
+class _Invoker(QObject):
+    """Runs closures on the thread this object lives in (the GUI thread), via a queued signal."""
+
+    call = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.call.connect(self._run)
+
+    @Slot(object)
+    def _run(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:  # a UI callback must never take the station down
+            log.exception("error in a GUI callback")
+
+
+class AppContext(QObject):
+    #: emitted on the GUI thread after a committed write: (what, visit_id or 0)
+    changed = Signal(str, int)
+    #: emitted when the logged-in user changes (None when locked / logged out)
+    user_changed = Signal(object)
+
+    def __init__(
+        self,
+        config: Config,
+        protocol: TreatmentProtocol,
+        engine: Engine,
+        writer: DbWriter,
+        *,
+        live: Any = None,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.protocol = protocol
+        self.engine = engine
+        self.writer = writer
+        self.live = live
+        self.clock: Clock = clock or SystemClock()
+        self.user: CurrentUser | None = None
+        self._invoker = _Invoker()
+
+    # -- users --------------------------------------------------------------------------------
+    def set_user(self, user: CurrentUser | None) -> None:
+        self.user = user
+        self.user_changed.emit(user)
+
+    def require_user(self) -> CurrentUser:
+        if self.user is None:
+            raise PermissionError("no user is logged in")
+        return self.user
+
+    # -- database -----------------------------------------------------------------------------
+    def read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Run a read-only query function ``fn(session, ...)`` on a short session."""
+        with session_scope(self.engine) as session:
+            return fn(session, *args, **kw)
+
+    def write(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        on_done: Callable[[T], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        what: str = "entry",
+        visit_id: int = 0,
+        **kw: Any,
+    ) -> Future[T]:
+        """Submit ``fn(session, ...)`` to the single writer. Callbacks run on the GUI thread after
+        the commit (``on_done``) or the failure (``on_error``); ``changed`` is emitted after a
+        commit so views refresh."""
+        fut = self.writer.submit(fn, *args, **kw)
+
+        def finished(f: Future[T]) -> None:
+            exc = f.exception()
+            if exc is not None:
+                log.error("write failed: %s", exc)
+                if on_error is not None:
+                    self._invoker.call.emit(lambda: on_error(exc))
+                return
+            result = f.result()
+
+            def done() -> None:
+                if on_done is not None:
+                    on_done(result)
+                self.changed.emit(what, visit_id)
+
+            self._invoker.call.emit(done)
+
+        fut.add_done_callback(finished)
+        return fut
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the GUI thread (safe to call from any thread)."""
+        self._invoker.call.emit(fn)
