@@ -154,7 +154,9 @@ class PhysiologyScenario:
     # -- courses -------------------------------------------------------------------------------
     def _course(self, key: str, t):
         seg = self._courses.get(key)
-        return seg.at(t) if seg is not None else 0.0
+        if seg is not None:
+            return seg.at(t)
+        return np.zeros_like(t, dtype=float) if isinstance(t, np.ndarray) else 0.0
 
     def _noise_at(self, key: str, t: float) -> float:
         i = int(min(max(t, 0), _HORIZON_S))
