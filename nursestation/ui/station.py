@@ -1,0 +1,227 @@
+"""The station: an alarm bar across the top and a grid of chair tiles (1-32) below it.
+
+``StationView`` is a plain QWidget for the main window's centre. It is driven by plain data:
+the :class:`LiveStore` (through ``refresh``, from the bridge's frame timer), ``set_context`` per
+chair (visit record) and ``set_alarms`` (the alarm engine's highest alarm per chair).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
+
+from nursestation.core.clock import Clock, SystemClock
+from nursestation.core.livestate import LiveStore
+from nursestation.ui import style
+from nursestation.ui.tiles import AlarmLabel, AlarmSummary, ChairTile, TileContext
+
+#: Width / height a tile looks best at; the grid picks the column count that gives the largest
+#: tiles of about this shape.
+TILE_ASPECT = 1.45
+GAP = 4
+
+
+def grid_shape(count: int, width: int, height: int, aspect: float = TILE_ASPECT
+               ) -> tuple[int, int]:
+    """(columns, rows) for ``count`` tiles in ``width`` x ``height`` pixels."""
+    if count <= 0:
+        return 0, 0
+    best, best_score = (1, count), -1.0
+    for cols in range(1, count + 1):
+        rows = math.ceil(count / cols)
+        tw, th = width / cols, height / rows
+        score = min(tw / aspect, th)
+        if score > best_score + 1e-9:
+            best, best_score = (cols, rows), score
+    return best
+
+
+class _ChairAlarm(AlarmLabel):
+    clicked = Signal(str)
+
+    def __init__(self, chair: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.chair = chair
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.clicked.emit(self.chair)
+        event.accept()
+
+
+class AlarmBar(QWidget):
+    """Each chair's highest active alarm, most urgent first; click one to open that chair."""
+
+    activated = Signal(str)
+    MAX_SHOWN = 8
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("AlarmBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._lay = QHBoxLayout(self)
+        self._lay.setContentsMargins(6, 3, 6, 3)
+        self._lay.setSpacing(6)
+        self.none_label = QLabel("No active alarms")
+        self.none_label.setStyleSheet(f"color: {style.DIM};")
+        self.more_label = QLabel("")
+        self.more_label.setStyleSheet(f"color: {style.TEXT}; font-weight: bold;")
+        self._lay.addWidget(self.none_label)
+        self._lay.addStretch(1)
+        self._lay.addWidget(self.more_label)
+        self.labels: list[_ChairAlarm] = []
+        self.alarms: list[tuple[str, AlarmSummary]] = []
+        self.setFixedHeight(30)
+
+    def set_alarms(self, alarms: Mapping[str, AlarmSummary | None]) -> None:
+        active = [(c, a) for c, a in alarms.items() if a is not None]
+        active.sort(key=lambda ca: (-ca[1].level, ca[1].acknowledged,
+                                    ca[1].since.timestamp() if ca[1].since else 0.0))
+        self.alarms = active
+        shown = active[: self.MAX_SHOWN]
+        while len(self.labels) < len(shown):
+            lab = _ChairAlarm("", self)
+            lab.clicked.connect(self.activated)
+            lab.setFont(style.font(13, bold=True))
+            self._lay.insertWidget(len(self.labels) + 1, lab)
+            self.labels.append(lab)
+        for i, lab in enumerate(self.labels):
+            if i < len(shown):
+                chair, alarm = shown[i]
+                lab.chair = chair
+                lab.set_alarm(alarm, prefix=f"{chair}: ")
+                lab.setVisible(True)
+            else:
+                lab.set_alarm(None)
+                lab.setVisible(False)
+        self.none_label.setVisible(not active)
+        extra = len(active) - len(shown)
+        self.more_label.setText(f"+{extra} more" if extra > 0 else "")
+
+    def texts(self) -> list[str]:
+        return [lab.text() for lab in self.labels if lab.isVisibleTo(self)]
+
+
+class StationView(QWidget):
+    """Alarm bar + adaptive grid of :class:`ChairTile`. ``activated(chair)`` opens detail."""
+
+    activated = Signal(str)
+
+    def __init__(self, store: LiveStore, chairs: Sequence[str] = (), parent: QWidget | None = None,
+                 *, clock: Clock | None = None, patient_display: str = "name") -> None:
+        super().__init__(parent)
+        self.setObjectName("StationView")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(style.STYLESHEET)
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.patient_display = patient_display
+        lay = QVBoxLayout(self)
+        # the main window decides our size; never push minimum sizes up to it
+        lay.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.alarm_bar = AlarmBar(self)
+        self.alarm_bar.activated.connect(self.activated)
+        lay.addWidget(self.alarm_bar)
+        self.grid = QWidget(self)
+        lay.addWidget(self.grid, 1)
+        self.tiles: dict[str, ChairTile] = {}
+        self._order: list[str] = []
+        self.columns = 1
+        self._alarms: dict[str, AlarmSummary | None] = {}
+        self.set_chairs(chairs)
+
+    # -- wiring --------------------------------------------------------------------------------
+    def set_chairs(self, chairs: Sequence[str]) -> None:
+        """The chairs to show, in order (names as the readings carry them)."""
+        names = [getattr(c, "name", c) for c in chairs]
+        for name in list(self.tiles):
+            if name not in names:
+                self.tiles.pop(name).deleteLater()
+        for name in names:
+            if name not in self.tiles:
+                tile = ChairTile(name, self.grid, clock=self.clock,
+                                 patient_display=self.patient_display)
+                tile.activated.connect(self.activated)
+                self.tiles[name] = tile
+                tile.show()
+        self._order = names
+        self._layout_tiles()
+
+    def tile(self, chair: str) -> ChairTile:
+        return self.tiles[chair]
+
+    def set_context(self, chair: str, ctx: TileContext) -> None:
+        if ctx.alarm is None and self._alarms.get(chair) is not None:
+            ctx = TileContext(**{**ctx.__dict__, "alarm": self._alarms[chair]})
+        self.tiles[chair].set_context(ctx)
+
+    def set_contexts(self, contexts: Mapping[str, TileContext]) -> None:
+        for chair, ctx in contexts.items():
+            if chair in self.tiles:
+                self.set_context(chair, ctx)
+
+    def set_alarms(self, alarms: Mapping[str, AlarmSummary | None]) -> None:
+        """Each chair's highest active alarm (None or absent: no alarm)."""
+        self._alarms = {c: alarms.get(c) for c in self.tiles}
+        for chair, tile in self.tiles.items():
+            tile.set_alarm(self._alarms[chair])
+        self.alarm_bar.set_alarms({c: a for c, a in alarms.items() if c in self.tiles})
+
+    def refresh(self, store: LiveStore, now: float) -> None:
+        """The bridge's frame: each visible tile redraws what changed."""
+        for tile in self.tiles.values():
+            tile.refresh(store, now)
+
+    # -- layout --------------------------------------------------------------------------------
+    def _layout_tiles(self) -> None:
+        n = len(self._order)
+        w, h = self.grid.width(), self.grid.height()
+        if n == 0 or w <= 0 or h <= 0:
+            return
+        cols, rows = grid_shape(n, w, h)
+        self.columns = cols
+        tw = (w - GAP * (cols + 1)) / cols
+        th = (h - GAP * (rows + 1)) / rows
+        for i, name in enumerate(self._order):
+            r, c = divmod(i, cols)
+            x = GAP + c * (tw + GAP)
+            y = GAP + r * (th + GAP)
+            self.tiles[name].setGeometry(QRect(int(x), int(y), int(tw), int(th)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._layout_tiles()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._layout_tiles()
+
+    # -- keyboard ------------------------------------------------------------------------------
+    def focused_chair(self) -> str | None:
+        for name, tile in self.tiles.items():
+            if tile.hasFocus():
+                return name
+        return None
+
+    def focus_chair(self, chair: str) -> None:
+        self.tiles[chair].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        moves = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1,
+                 Qt.Key.Key_Up: -self.columns, Qt.Key.Key_Down: self.columns}
+        step = moves.get(Qt.Key(event.key()))
+        if step is None or not self._order:
+            super().keyPressEvent(event)
+            return
+        cur = self.focused_chair()
+        i = self._order.index(cur) if cur in self._order else -1
+        j = 0 if i < 0 else i + step
+        if 0 <= j < len(self._order):
+            self.focus_chair(self._order[j])
+        event.accept()

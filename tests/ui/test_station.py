@@ -1,0 +1,109 @@
+"""The station grid: layout for 1-32 chairs, the alarm bar, keyboard navigation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+
+from nursestation.core.clock import FakeClock
+from nursestation.core.livestate import LiveStore, scenario_readings
+from nursestation.core.scenarios import get_scenario
+from nursestation.ui.station import StationView, grid_shape
+from nursestation.ui.tiles import AlarmSummary, TileContext
+
+
+def make_station(qtbot, n, size=(1920, 1080)):
+    clock = FakeClock()
+    store = LiveStore(clock)
+    names = [f"Chair {i}" for i in range(1, n + 1)]
+    for i, name in enumerate(names):
+        sc = get_scenario("ketamine-visit", seed=i + 1, offset=600 + 97 * i)
+        store.ingest(scenario_readings(sc, name, 0, 3, mono0=clock.monotonic() - 3,
+                                       wall0=clock.now() - timedelta(seconds=3),
+                                       monitor=f"{name}/mon", pump=f"{name}/pump"))
+    view = StationView(store, names, clock=clock)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    with qtbot.waitActive(view):
+        view.show()
+        view.activateWindow()
+    view.refresh(store, clock.monotonic())
+    return view, store, names
+
+
+@pytest.mark.parametrize("n", [1, 6, 16, 32])
+def test_tiles_fill_the_window_without_overlap(qtbot, n):
+    view, _store, names = make_station(qtbot, n)
+    area = view.grid.rect()
+    rects = [view.tiles[c].geometry() for c in names]
+    for i, r in enumerate(rects):
+        assert area.contains(r), (names[i], r, area)
+        assert r.width() >= 180 and r.height() >= 130
+        for other in rects[i + 1:]:
+            assert not r.intersects(other)
+    # reading order: left to right, then down
+    assert rects[0].top() <= rects[-1].top()
+    if n > 1:
+        assert rects[1].left() > rects[0].left() or rects[1].top() > rects[0].top()
+    # every tile shows its chair's live heart rate
+    for c in names:
+        assert view.tiles[c].hr.value.text().isdigit()
+
+
+def test_grid_shape_prefers_large_tiles():
+    assert grid_shape(1, 1920, 1050) == (1, 1)
+    assert grid_shape(6, 1920, 1050) == (3, 2)
+    assert grid_shape(16, 1920, 1050) == (4, 4)
+    cols, rows = grid_shape(32, 1920, 1050)
+    assert cols * rows >= 32 and rows <= cols
+
+
+def test_alarm_bar_lists_each_chairs_highest_alarm_most_urgent_first(qtbot):
+    view, _store, names = make_station(qtbot, 6)
+    view.set_alarms({
+        "Chair 2": AlarmSummary("low", "pump near end"),
+        "Chair 5": AlarmSummary("high", "SpO2 84 < 90"),
+        "Chair 3": AlarmSummary("medium", "NBP 171/104 > 160"),
+        "Chair 1": None,
+    })
+    texts = view.alarm_bar.texts()
+    assert texts == ["Chair 5: !!! HIGH  SpO2 84 < 90",
+                     "Chair 3: !! MED  NBP 171/104 > 160",
+                     "Chair 2: ! LOW  pump near end"]
+    assert view.tiles["Chair 5"].alarm_label.text().startswith("!!! HIGH")
+    assert view.tiles["Chair 1"].alarm_label.text() == ""
+    assert not view.alarm_bar.none_label.isVisible()
+    # a context update keeps the alarm the engine reported
+    view.set_context("Chair 5", TileContext(patient_name="A B", phase="infusing"))
+    assert view.tiles["Chair 5"].alarm_label.text().startswith("!!! HIGH")
+    with qtbot.waitSignal(view.activated, timeout=1000) as sig:
+        qtbot.mouseClick(view.alarm_bar.labels[0], Qt.MouseButton.LeftButton)
+    assert sig.args == ["Chair 5"]
+    view.set_alarms({})
+    assert view.alarm_bar.texts() == []
+    assert view.alarm_bar.none_label.isVisible()
+
+
+def test_arrow_keys_move_between_tiles_and_enter_opens(qtbot):
+    view, _store, names = make_station(qtbot, 6)
+    assert view.columns == 3
+    view.focus_chair("Chair 1")
+    qtbot.keyClick(view.tiles["Chair 1"], Qt.Key.Key_Right)
+    assert view.focused_chair() == "Chair 2"
+    qtbot.keyClick(view.tiles["Chair 2"], Qt.Key.Key_Down)
+    assert view.focused_chair() == "Chair 5"
+    qtbot.keyClick(view.tiles["Chair 5"], Qt.Key.Key_Left)
+    assert view.focused_chair() == "Chair 4"
+    qtbot.keyClick(view.tiles["Chair 4"], Qt.Key.Key_Down)  # no row below: stays
+    assert view.focused_chair() == "Chair 4"
+    with qtbot.waitSignal(view.activated, timeout=1000) as sig:
+        qtbot.keyClick(view.tiles["Chair 4"], Qt.Key.Key_Enter)
+    assert sig.args == ["Chair 4"]
+
+
+def test_chairs_can_change(qtbot):
+    view, _store, names = make_station(qtbot, 4)
+    view.set_chairs(names[:2])
+    assert list(view.tiles) == names[:2]
