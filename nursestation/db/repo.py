@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from nursestation.core.clock import Clock
 from nursestation.db.audit import append_audit, bump_change
 from nursestation.db.models import (
     ACTIVE_PHASES,
@@ -80,9 +81,19 @@ class AlreadyAmended(RecordError):
                          f"amend the current entry")
 
 
+_clock: Clock | None = None
+
+
+def set_clock(clock: Clock | None) -> None:
+    """Use ``clock`` (e.g. ``core.clock.FakeClock``) for "now" in every write: demos and tests
+    that replay a visit. None restores the system clock."""
+    global _clock
+    _clock = clock
+
+
 def _now(at: datetime | None = None) -> datetime:
     if at is None:
-        return datetime.now(UTC)
+        return _clock.now().astimezone(UTC) if _clock is not None else datetime.now(UTC)
     if at.tzinfo is None:
         raise RecordError("times must be timezone-aware")
     return at.astimezone(UTC)

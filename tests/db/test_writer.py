@@ -109,3 +109,45 @@ def test_close_flushes_pending_readings(db_url, nurse, database):
             assert s.scalar(select(Vital.value).where(Vital.code == "RR")) == 14.0
     finally:
         db2.close()
+
+
+def test_two_workstations_writing_at_once_keep_one_audit_chain(database, nurse, db_url):
+    """Two writers on the same database (two station processes, or workstations on
+    PostgreSQL) append to the audit chain at the same time without forking it."""
+    from nursestation.db import Database
+
+    _, _, visit = setup_visit(database, nurse)
+    other = Database.open(db_url, upgrade=False)
+    try:
+        futures = []
+        for i in range(25):
+            futures.append(database.writer.submit(repo.add_note, visit.id, f"a{i}", user=nurse))
+            futures.append(other.writer.submit(repo.add_note, visit.id, f"b{i}", user=nurse))
+        for f in futures:
+            f.result(timeout=60)
+    finally:
+        other.close()
+    with database.session_scope() as s:
+        assert len(repo.current_entries(s, Note, visit.id)) == 50
+        result = verify_audit(s)
+        assert result.ok, result.problem
+
+
+@pytest.mark.postgres
+def test_postgresql_notifies_listeners_on_commit(pg_url):
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from nursestation.db import Database, current_change_seq
+    from nursestation.db.audit import NOTIFY_CHANNEL
+
+    u = make_url(pg_url)
+    conninfo = {"dbname": u.database, "user": u.username, **dict(u.query)}
+    with Database.open(pg_url) as db, psycopg.connect(**conninfo, autocommit=True) as listener:
+        user = db.writer.submit(repo.create_user, "n", "N", "nurse", "1234").result()
+        _, _, visit = setup_visit(db, user)
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        db.writer.submit(repo.add_note, visit.id, "hello overview", user=user).result()
+        got = [n.payload for n in listener.notifies(timeout=10, stop_after=1)]
+        with db.session_scope() as s:
+            assert got == [str(current_change_seq(s))]

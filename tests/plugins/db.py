@@ -7,6 +7,7 @@
   unless ``NURSESTATION_REQUIRE_PG=1`` (CI), then it fails.
 - ``database``: a migrated ``nursestation.db.Database`` on ``db_url`` (closed at teardown).
 - ``nurse`` / ``charge_nurse``: users created in ``database`` (PINs ``1234`` / ``5678``).
+- ``pg_url``: a fresh PostgreSQL database only (for PostgreSQL-only tests).
 - ``pg_server``: the session's PostgreSQL server (``create_database()`` / ``drop_database()``).
 """
 
@@ -188,6 +189,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         server.drop_database(url)
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (for PostgreSQL-only tests; mark them ``postgres``)."""
+    url = pg_server.create_database()
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(url)
 
 
 @pytest.fixture

@@ -30,7 +30,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    url = context.config.get_main_option("sqlalchemy.url")
+    url = context.get_x_argument(as_dictionary=True).get("url") or context.config.get_main_option(
+        "sqlalchemy.url")
     if not url:
         raise RuntimeError("no database: pass a connection or set sqlalchemy.url")
     from nursestation.db.engine import make_engine
