@@ -1,0 +1,216 @@
+"""The demo: simulated devices at the far end of real pseudo-terminals, and a demo database.
+
+Every demo chair gets a simulated Philips IntelliVue monitor, Masimo oximeter and Alaris pump,
+each a ``SimulatorHost`` on its own pseudo-terminal; the station opens those with the same link
+layer and protocol sessions it uses for real devices. Each occupied chair's patient is at a
+different point of a typical visit, and the demo database's chart (phase times, pump rate
+history, assessments, medication, ride) agrees with what the simulated devices report.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from nursestation.config import ChairConfig
+from nursestation.core.scenarios import BASELINE_END, get_scenario
+from nursestation.devices.registry import PROTOCOLS
+from nursestation.devices.simhost import SimulatorHost
+
+log = logging.getLogger(__name__)
+
+#: Demo users: (username, display name, role, PIN). The login dialog shows these in demo mode.
+DEMO_USERS = (
+    ("nurse1", "Alex Rivera, RN", "nurse", "1111"),
+    ("nurse2", "Sam Okafor, RN", "nurse", "2222"),
+    ("charge1", "Jordan Lee, RN (charge)", "charge", "9999"),
+)
+
+#: Demo patients: (MRN, family name, given name, date of birth, allergies, weight kg).
+DEMO_PATIENTS = (
+    ("MRN-100231", "Nguyen", "Linh", "1984-03-12", "", 62.0),
+    ("MRN-100232", "Okonkwo", "Chidi", "1979-11-02", "penicillin", 88.0),
+    ("MRN-100233", "Schmidt", "Hannah", "1991-06-25", "", 70.5),
+    ("MRN-100234", "Garcia", "Mateo", "1967-01-30", "sulfa", 95.0),
+    ("MRN-100235", "Kowalski", "Anna", "1988-09-14", "", 58.0),
+    ("MRN-100236", "Haddad", "Omar", "1975-04-08", "latex", 80.0),
+)
+
+_M = 60.0
+#: Where each occupied demo chair's patient is, as seconds into the ketamine-visit scenario
+#: (baseline runs 0-600 s, the infusion starts at 600 s and, with the nurse's rate changes,
+#: reaches its 100 mL at 600 s + 49.5 min).
+INFUSION_END = BASELINE_END + 49.5 * _M
+DEMO_OFFSETS = (
+    ("check_in", 90.0),
+    ("baseline", 420.0),
+    ("infusing", BASELINE_END + 12 * _M),
+    ("infusing", BASELINE_END + 36 * _M),
+    ("recovery", INFUSION_END + 10 * _M),
+    ("recovery", INFUSION_END + 42 * _M),
+)
+
+
+@dataclass(frozen=True)
+class DemoChair:
+    config: ChairConfig
+    occupied: bool
+    phase: str | None
+    offset: float  # scenario seconds at demo start
+    seed: int
+
+
+def plan_demo(chairs: tuple[ChairConfig, ...]) -> list[DemoChair]:
+    """Which demo chairs are occupied and where their patients are. Every seventh chair is
+    left free, so the visit flow can be tried on it."""
+    plan = []
+    for i, chair in enumerate(chairs):
+        occupied = (i % 7) != 6
+        phase, offset = DEMO_OFFSETS[i % 7] if occupied else (None, 0.0)
+        plan.append(DemoChair(chair, occupied, phase, offset, seed=i + 1))
+    return plan
+
+
+class DemoDevices:
+    """Start one simulator per demo device on a pseudo-terminal; give back the chairs with
+    the pseudo-terminals' paths as their device URLs."""
+
+    def __init__(self, plan: list[DemoChair], *, port: str = "pty") -> None:
+        self.plan = plan
+        self.port = port
+        self.hosts: dict[str, SimulatorHost] = {}
+
+    def start(self) -> tuple[ChairConfig, ...]:
+        chairs = []
+        for dc in self.plan:
+            scenario_name = "ketamine-visit" if dc.occupied else "steady"
+            devices = []
+            for dev in dc.config.devices:
+                scenario = get_scenario(scenario_name, dc.seed, offset=dc.offset)
+                sim = PROTOCOLS[dev.protocol].make_simulator(scenario)
+                host = SimulatorHost(sim, self.port).start()
+                self.hosts[dev.id] = host
+                devices.append(replace(dev, url=host.url))
+            chairs.append(replace(dc.config, devices=tuple(devices)))
+        log.info("demo: %d simulated devices on pseudo-terminals", len(self.hosts))
+        return tuple(chairs)
+
+    def stop(self) -> None:
+        for host in self.hosts.values():
+            host.stop()
+        self.hosts.clear()
+
+
+def seed_demo_database(session: Session, plan: list[DemoChair], protocol: Any,
+                       now: datetime) -> int:
+    """Fill an empty demo database (run inside one writer transaction). Returns the number of
+    visits created; does nothing when users already exist."""
+    from nursestation.db import repo
+
+    if repo.list_users(session):
+        return 0
+    users = [repo.create_user(session, u, name, role, pin) for u, name, role, pin in DEMO_USERS]
+    nurse, charge = users[0], users[2]
+    repo.sync_chairs(session, [dc.config for dc in plan], user=charge)
+    session.flush()
+
+    visits = 0
+    occupied = [dc for dc in plan if dc.occupied]
+    for k, dc in enumerate(occupied):
+        mrn, family, given, dob, allergies, kg = DEMO_PATIENTS[k % len(DEMO_PATIENTS)]
+        if k >= len(DEMO_PATIENTS):
+            mrn = f"MRN-{100300 + k}"
+        patient = repo.create_patient(
+            session, mrn, family, given, datetime.fromisoformat(dob).date(), allergies,
+            user=nurse)
+        session.flush()
+        # Earlier visits of the course, so returning patients show "visit N of 6".
+        t0 = now - timedelta(seconds=dc.offset)  # scenario time 0
+        repo.add_weight(session, patient.id, kg, user=nurse,
+                        measured_at=t0 - timedelta(minutes=15))
+        chair = repo.chair_by_name(session, dc.config.name)
+        visit = repo.create_visit(
+            session, patient.id, chair.id, protocol.name, user=nurse,
+            protocol_version=protocol.version, protocol_hash=protocol.sha256,
+            at=t0 - timedelta(minutes=12))
+        session.flush()
+        _chart_demo_visit(session, repo, visit.id, dc.offset, t0, kg, protocol, nurse, k)
+        visits += 1
+    return visits
+
+
+def _chart_demo_visit(session: Session, repo: Any, visit_id: int, offset: float,
+                      t0: datetime, kg: float, protocol: Any, nurse: Any, k: int) -> None:
+    """Chart what the scenario's nurse did up to ``offset`` seconds into the visit."""
+
+    def at(s: float) -> datetime:
+        return t0 + timedelta(seconds=s)
+
+    def past(s: float) -> bool:
+        return s <= offset
+
+    solids = at(-9 * 3600)
+    repo.save_screening(session, visit_id, {
+        "last_solids_at": solids.isoformat(), "last_clear_liquids_at": at(-3 * 3600).isoformat(),
+        "alcohol_last_24h": False, "current_medications": "sertraline 100 mg daily",
+        "consent": True, "ride_arranged": True}, user=nurse, passed=True, at=at(-10 * _M))
+    if past(300.0):
+        repo.advance_phase(session, visit_id, "baseline", user=nurse, at=at(330.0))
+        repo.record_assessment(session, visit_id, "CADSS-6", {f"item{i}": 0 for i in range(1, 7)},
+                               0, user=nurse, note="baseline", at=at(340.0))
+    conc = protocol.dosing.dose_mg_per_kg * kg / protocol.dosing.bag_volume_ml
+    s0 = BASELINE_END
+
+    def mgkgh(rate: float) -> float:
+        return round(rate * conc / kg, 3)
+
+    if past(s0):
+        repo.advance_phase(session, visit_id, "infusing", user=nurse, at=at(s0))
+        repo.record_infusion_event(session, visit_id, "start", user=nurse, rate_ml_h=150.0,
+                                   dose_mg_kg_h=mgkgh(150.0), concentration_mg_ml=conc,
+                                   at=at(s0))
+    if k % 2 == 1 and past(s0 + 5 * _M):
+        repo.record_medication(session, visit_id, "ondansetron", 4.0, "mg", "IV", user=nurse,
+                               given_at=at(s0 + 5 * _M), site="left antecubital",
+                               indication="nausea")
+    if past(s0 + 20 * _M):
+        repo.record_assessment(session, visit_id, "CADSS-6",
+                               {"item1": 2, "item2": 2, "item3": 1, "item4": 1, "item5": 1,
+                                "item6": 1}, 8, user=nurse,
+                               note="floating, calm; reassured", at=at(s0 + 20 * _M))
+        repo.record_assessment(session, visit_id, "MOAA/S", {"score": 4}, 4, user=nurse,
+                               at=at(s0 + 20 * _M + 30))
+    if past(s0 + 25 * _M):
+        repo.record_infusion_event(session, visit_id, "rate_change", user=nurse,
+                                   rate_ml_h=100.0, dose_mg_kg_h=mgkgh(100.0),
+                                   concentration_mg_ml=conc, reason_code="BP rise",
+                                   at=at(s0 + 25 * _M))
+    if past(s0 + 30 * _M):
+        repo.record_infusion_event(session, visit_id, "pause", user=nurse,
+                                   reason_code="dissociation distressing",
+                                   reason_text="patient anxious, reoriented",
+                                   at=at(s0 + 30 * _M))
+    if past(s0 + 32 * _M):
+        repo.record_infusion_event(session, visit_id, "resume", user=nurse, rate_ml_h=100.0,
+                                   dose_mg_kg_h=mgkgh(100.0), concentration_mg_ml=conc,
+                                   at=at(s0 + 32 * _M))
+    if past(INFUSION_END):
+        repo.record_infusion_event(session, visit_id, "stop", user=nurse,
+                                   reason_code="other", reason_text="infusion complete",
+                                   at=at(INFUSION_END))
+        repo.advance_phase(session, visit_id, "recovery", user=nurse, at=at(INFUSION_END))
+        repo.save_ride(session, visit_id, user=nurse, kind="driver", driver_name="Chris Nguyen",
+                       relationship="spouse", phone="555-0142",
+                       expected_arrival=at(INFUSION_END + 45 * _M))
+    if past(INFUSION_END + 30 * _M):
+        repo.record_assessment(session, visit_id, "CADSS-6", {f"item{i}": 0 for i in range(1, 7)},
+                               0, user=nurse, note="back to baseline",
+                               at=at(INFUSION_END + 30 * _M))
+        repo.record_assessment(session, visit_id, "MOAA/S", {"score": 5}, 5, user=nurse,
+                               at=at(INFUSION_END + 30 * _M))
+        repo.record_assessment(session, visit_id, "nausea", {"level": "none"}, 0, user=nurse,
+                               at=at(INFUSION_END + 30 * _M))

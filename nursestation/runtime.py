@@ -1,0 +1,111 @@
+"""The station's running parts, without Qt: one link per device, the live store, the recorder
+and the per-chair alarm engines.
+
+Reader threads (one per port) hand each batch to :meth:`StationRuntime._on_batch`, which copies
+it into the live store (ring buffers the GUI snapshots on its timer), queues it for the database
+writer (bulk-inserted about once a second), and appends its numerics to the alarm inbox. The GUI
+thread calls :meth:`process` on a timer: it feeds the inbox to the chairs' alarm engines and
+returns their state changes for the record. Alarm engines therefore only ever run on one thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from nursestation.config import ChairConfig, Config
+from nursestation.core.alarms import AlarmChange, AlarmEngine
+from nursestation.core.clock import Clock, SystemClock
+from nursestation.core.livestate import LiveStore
+from nursestation.core.protocol import TreatmentProtocol
+from nursestation.core.readings import Reading
+from nursestation.devices.link import DeviceLink
+from nursestation.devices.registry import PROTOCOLS
+
+log = logging.getLogger(__name__)
+
+#: How a device is named on a tile ("Monitor offline").
+DEVICE_LABELS = {"intellivue": "Monitor", "masimo": "Oximeter", "alaris": "Pump"}
+
+
+class StationRuntime:
+    def __init__(
+        self,
+        config: Config,
+        protocol: TreatmentProtocol,
+        live: LiveStore,
+        *,
+        writer=None,  # noqa: ANN001 - a DbWriter, or None to keep readings out of the record
+        clock: Clock | None = None,
+        link_options: dict | None = None,
+    ) -> None:
+        self.config = config
+        self.protocol = protocol
+        self.live = live
+        self.writer = writer
+        self.clock = clock or SystemClock()
+        self.links: dict[str, DeviceLink] = {}
+        self.engines: dict[str, AlarmEngine] = {}
+        self._link_options = link_options or {}
+        self._inbox: list[Reading] = []
+        self._inbox_lock = threading.Lock()
+        self.batches = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self, chairs: Sequence[ChairConfig] | None = None) -> None:
+        for chair in chairs if chairs is not None else self.config.chairs:
+            self.live.register_chair(
+                chair.name, {d.id: DEVICE_LABELS.get(d.protocol, d.protocol) for d in chair.devices}
+            )
+            self.engines[chair.name] = AlarmEngine(self.protocol.alarms, self.clock, chair.name)
+            for dev in chair.devices:
+                if not dev.url:
+                    continue
+                info = PROTOCOLS[dev.protocol]
+                link = DeviceLink(dev.url, info.make_session(), self._on_batch, chair=chair.name,
+                                  device_id=dev.id, clock=self.clock, **self._link_options)
+                self.links[dev.id] = link.start()
+        log.info("station runtime started: %d chairs, %d device links", len(self.engines),
+                 len(self.links))
+
+    def stop(self) -> None:
+        """Stop every link (each releases its device and joins its thread, bounded)."""
+        links = list(self.links.values())
+        if links:
+            with ThreadPoolExecutor(max_workers=min(16, len(links))) as pool:
+                list(pool.map(lambda link: link.stop(), links))
+        self.links.clear()
+
+    # -- reader threads ------------------------------------------------------------------------
+    def _on_batch(self, batch: Sequence[Reading]) -> None:
+        self.live.ingest(batch)
+        if self.writer is not None:
+            self.writer.record_readings(batch)
+        numerics = [r for r in batch if r.samples is None]
+        if numerics:
+            with self._inbox_lock:
+                self._inbox.extend(numerics)
+                self.batches += 1
+
+    # -- GUI thread ----------------------------------------------------------------------------
+    def process(self) -> list[AlarmChange]:
+        """Feed what arrived since the last call to the alarm engines; return their changes."""
+        with self._inbox_lock:
+            inbox, self._inbox = self._inbox, []
+        by_chair: dict[str, list[Reading]] = defaultdict(list)
+        for r in inbox:
+            if r.chair is not None:
+                by_chair[r.chair].append(r)
+        changes: list[AlarmChange] = []
+        for chair, engine in self.engines.items():
+            readings = by_chair.get(chair)
+            if readings:
+                engine.ingest(readings)
+            changes.extend(engine.update())
+        return changes
+
+    def engine(self, chair: str) -> AlarmEngine:
+        return self.engines[chair]
