@@ -80,7 +80,7 @@ class DeviceLink:
         batch_interval: float = 0.03,
         backoff: Sequence[float] = (1.0, 2.0, 5.0),
         offline_after: float = 10.0,
-        flood_factor: float = 4.0,
+        flood_factor: float | None = 4.0,
         flood_window: float = 2.0,
     ) -> None:
         self.url = url
@@ -92,8 +92,11 @@ class DeviceLink:
         self.batch_interval = batch_interval
         self.backoff = tuple(backoff) or (1.0,)
         self.offline_after = offline_after
-        #: bytes/s above which input cannot be the device (8N1: 10 bits a byte)
-        self.flood_limit = flood_factor * session.baudrate / 10.0
+        #: bytes/s above which input cannot be the device (8N1: 10 bits a byte); None: no guard
+        #: (e.g. simulators running faster than real time)
+        self.flood_limit = (
+            None if flood_factor is None else flood_factor * session.baudrate / 10.0
+        )
         self.flood_window = flood_window
 
         self._stop = threading.Event()
@@ -107,6 +110,7 @@ class DeviceLink:
         self._last_flush = 0.0
         self._ever_opened = False
         self._was_online_since_open = False
+        self._last_reported: Health | None = None  # health of the last status reading sent
         # flood guard
         self._rx_window: deque[tuple[float, int]] = deque()
         self._rx_window_bytes = 0
@@ -303,6 +307,8 @@ class DeviceLink:
     def _receive(self, data: bytes, now: float) -> list[Reading]:
         with self._lock:
             self._stats.bytes_in += len(data)
+        if self.flood_limit is None:
+            return self.session.receive(data, now)
         # Flood guard: more bytes than the line could carry means a wrong port, a loop or a
         # runaway device; decoding it would only burn the CPU and the other chairs with it.
         win = self._rx_window
@@ -357,17 +363,20 @@ class DeviceLink:
             self._health = health
         log.info("link %s (%s): %s -> %s: %s", self.device_id, self.chair, previous, health,
                  reason)
+        # Tell the consumer about changes it does not know yet: "offline" once (not on every
+        # failed reopen of a missing port), "stopped" only if it last heard the device live.
+        last = self._last_reported
         if health == Health.ONLINE:
             code = Code.DEVICE_ONLINE
-        elif health in (Health.SILENT, Health.OFFLINE, Health.STOPPED):
-            if previous in (Health.OFFLINE, Health.STOPPED) or (
-                health == Health.STOPPED and previous == Health.CONNECTING
-                and not self._ever_opened
-            ):
-                return  # already reported as not live
+        elif health == Health.SILENT:
+            code = Code.DEVICE_OFFLINE
+        elif health == Health.OFFLINE and last != Health.OFFLINE:
+            code = Code.DEVICE_OFFLINE
+        elif health == Health.STOPPED and last in (Health.ONLINE, Health.SILENT):
             code = Code.DEVICE_OFFLINE
         else:
-            return  # connecting: nothing to tell the nurse yet
+            return
+        self._last_reported = health
         self._pending.append(self._stamp(Reading(code, reason, extra={"health": str(health)})))
 
     def _flush(self, *, now: float | None = None, force: bool = False) -> None:

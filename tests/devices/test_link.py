@@ -212,3 +212,17 @@ def test_loop_url_opens_and_stops():
         assert link.health == Health.CONNECTING
     finally:
         assert link.stop()
+
+
+def test_a_device_that_never_speaks_is_reported_offline_once(pty):
+    sink = Collector()
+    link = DeviceLink(pty.path, QuickMasimo(), sink, offline_after=0.1,
+                      backoff=(0.05,)).start()
+    try:
+        # the port is reopened again and again, hoping the device wakes up ...
+        assert wait_for(lambda: link.stats().reconnects >= 3, 5)
+    finally:
+        link.stop()
+    # ... but the nurse is told once, and not again when the link is stopped
+    assert [r.code for r in sink.readings] == [Code.DEVICE_OFFLINE]
+    assert "no data" in sink.readings[0].value
