@@ -179,3 +179,34 @@ def test_simulate_serves_until_terminated(monkeypatch, capsys):
     assert not os.path.exists(hosts[0].url)
     assert open_fds() == before
     assert signal.getsignal(signal.SIGTERM) == handler  # the previous handler is back
+
+
+@pytest.mark.skipif(not PROTOCOLS["intellivue"].available,
+                    reason="nursestation.devices.intellivue has not landed yet")
+def test_decode_intellivue_monitor_direction(tmp_path, capsys):
+    """A capture of what a (simulated) monitor sent, with line noise in front, decodes."""
+    from tests.devices.test_e2e_helpers import BASE_STATE, FixedScenario
+
+    info = PROTOCOLS["intellivue"]
+    sim, session = info.make_simulator(FixedScenario()), info.make_session()
+    capture = bytearray(b"\x00\xc1noise\x7d")
+    t = 0.0
+    session.connected(t)
+    while t < 5.0:
+        request = session.outgoing()
+        if request:
+            sim.receive(request, t)
+        sim.tick(t)
+        data = sim.outgoing()
+        capture += data
+        session.receive(data, t)
+        session.tick(t)
+        t += 0.05
+    path = tmp_path / "monitor.bin"
+    path.write_bytes(bytes(capture))
+    assert tools.decode_main("intellivue", str(path)) == 0
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {r["value"] for r in rows if r["code"] == "HR"} == {BASE_STATE.hr}
+    assert any("samples" in r and r["rate_hz"] for r in rows)
+    assert f"frames accepted: {session.stats.frames_accepted}" in err
