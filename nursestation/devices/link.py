@@ -158,6 +158,8 @@ class DeviceLink:
         thread = self._thread
         if thread is None:
             return True
+        if thread is threading.current_thread():
+            return False  # called from the sink: the reader ends after this batch
         thread.join(timeout)
         if thread.is_alive():
             log.warning("link %s: reader thread did not stop within %.1f s", self.url, timeout)

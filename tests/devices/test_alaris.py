@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -189,7 +191,7 @@ def test_session_polls_status_every_1_5_s_and_vtbi_less_often():
         t += 0.1
     status_times = [t for t, o in sent if o == QUERY_STATUS]
     vtbi_times = [t for t, o in sent if o == QUERY_VTBI]
-    gaps = [b - a for a, b in zip(status_times, status_times[1:])]
+    gaps = [b - a for a, b in pairwise(status_times)]
     assert 18 <= len(status_times) <= 21 and all(1.4 <= g <= 1.7 for g in gaps)
     assert 2 <= len(vtbi_times) <= 4
 

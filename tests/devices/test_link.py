@@ -226,3 +226,18 @@ def test_a_device_that_never_speaks_is_reported_offline_once(pty):
     # ... but the nurse is told once, and not again when the link is stopped
     assert [r.code for r in sink.readings] == [Code.DEVICE_OFFLINE]
     assert "no data" in sink.readings[0].value
+
+
+def test_stop_from_inside_the_sink_does_not_deadlock(pty):
+    holder = {}
+
+    def sink(batch):
+        holder["link"].stop()
+
+    link = DeviceLink(pty.path, MasimoSession(), sink)
+    holder["link"] = link
+    link.start()
+    assert wait_for(lambda: link.port_open, 3)
+    pty.write(line(1))
+    assert wait_for(lambda: not link.running, 3)
+    assert link.health == Health.STOPPED
