@@ -1,0 +1,467 @@
+"""Users at the station: login with username and PIN, the idle lock, switching user, and the
+charge nurse's override.
+
+- :class:`LoginDialog` — username + masked PIN, checked with ``repo.authenticate``; a wrong
+  entry never says which part was wrong. On success it sets ``ctx.user``.
+- :class:`IdleLock` — watches input app-wide; after the configured idle minutes (or on
+  :meth:`IdleLock.lock_now` / :meth:`IdleLock.switch_user`) it covers the main window with a lock
+  panel that hides patient details while everything behind keeps running. Unlock with the same
+  user's PIN, or log in as someone else.
+- :class:`ChargeOverrideDialog` — a charge nurse's username, PIN and reason for a hard limit or a
+  discharge override; gives the verified charge user's id and the reason.
+
+Dialogs are opened with ``open()``/``show()`` (never ``exec()``), so tests can drive them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nursestation.core.dosing import ChargeOverride
+from nursestation.db import repo
+from nursestation.ui.context import AppContext, CurrentUser
+from nursestation.ui.visit_common import MessageLine, add_row, buttons, header, styled
+
+log = logging.getLogger(__name__)
+
+#: The users the demo seed creates (shown as hints in demo mode only).
+DEMO_USERS: tuple[tuple[str, str, str], ...] = (
+    ("nurse1", "1111", "nurse"),
+    ("nurse2", "2222", "nurse"),
+    ("charge1", "9999", "charge nurse"),
+)
+
+WRONG = "Username or PIN not recognised."
+#: After this many wrong entries in a row the dialog waits a few seconds before the next try.
+SLOWDOWN_AFTER = 5
+SLOWDOWN_MS = 5000
+
+
+def _current(u) -> CurrentUser:  # noqa: ANN001 - a repo User
+    return CurrentUser(id=u.id, username=u.username, display_name=u.display_name, role=u.role)
+
+
+def _pin_field() -> QLineEdit:
+    pin = QLineEdit()
+    pin.setEchoMode(QLineEdit.EchoMode.Password)
+    pin.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly
+                            | Qt.InputMethodHint.ImhSensitiveData
+                            | Qt.InputMethodHint.ImhNoPredictiveText)
+    pin.setMaxLength(12)
+    return pin
+
+
+class LoginDialog(QDialog):
+    """Log in with username and PIN. ``logged_in(CurrentUser)`` after ``ctx.set_user``."""
+
+    logged_in = Signal(object)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *,
+                 username: str = "", title: str = "Log in") -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.failures = 0
+        self.setWindowTitle(f"{ctx.config.clinic_name} — {title}")
+        styled(self)
+        self.setMinimumWidth(400)
+        lay = QVBoxLayout(self)
+        lay.addWidget(header(title, ctx.config.clinic_name))
+        form = QFormLayout()
+        self.username = QLineEdit(username)
+        self.username.setObjectName("username")
+        self.pin = _pin_field()
+        self.pin.setObjectName("pin")
+        add_row(form, "&Username:", self.username)
+        add_row(form, "&PIN:", self.pin)
+        lay.addLayout(form)
+        self.hint = QLabel()
+        self.hint.setObjectName("DemoHint")
+        self.hint.setWordWrap(True)
+        if ctx.config.demo:
+            users = ", ".join(f"{n} / {p} ({r})" for n, p, r in DEMO_USERS)
+            self.hint.setText(f"Demo mode — demo users: {users}")
+        self.hint.setVisible(bool(ctx.config.demo))
+        lay.addWidget(self.hint)
+        self.message = MessageLine()
+        lay.addWidget(self.message)
+        self.buttons = buttons(self, "Log &in")
+        lay.addWidget(self.buttons)
+        self.ok_button = self.buttons.buttons()[0]
+        self.setTabOrder(self.username, self.pin)
+        (self.pin if username else self.username).setFocus()
+
+    def accept(self) -> None:
+        name, pin = self.username.text().strip(), self.pin.text()
+        if not name or not pin:
+            self.message.show_message("Enter your username and PIN.", "error")
+            (self.pin if name else self.username).setFocus()
+            return
+        try:
+            u = self.ctx.read(repo.authenticate, name, pin)
+        except Exception as exc:  # the database is unreachable: say so, never crash
+            log.exception("login failed")
+            self.message.show_message(f"Cannot check the PIN: {exc}", "error")
+            return
+        self.pin.clear()
+        if u is None:
+            self.failures += 1
+            self.message.show_message(WRONG, "error")
+            self.pin.setFocus()
+            if self.failures >= SLOWDOWN_AFTER:
+                self._slow_down()
+            return
+        user = _current(u)
+        self.ctx.set_user(user)
+        self.message.show_message(f"Logged in as {user.display_name}.", "ok")
+        self.logged_in.emit(user)
+        super().accept()
+
+    def _slow_down(self) -> None:
+        self.ok_button.setEnabled(False)
+        self.message.show_message(f"{WRONG} Wait a moment before trying again.", "error")
+        QTimer.singleShot(SLOWDOWN_MS, lambda: self.ok_button.setEnabled(True))
+
+
+class ChargeOverrideDialog(QDialog):
+    """A charge nurse's authorisation for ``what`` (the rule and values being overridden).
+
+    On success ``verified(charge_user_id, reason)`` is emitted and the dialog accepts;
+    ``charge_user_id``, ``charge_user`` (a :class:`CurrentUser`), ``reason`` and ``override``
+    (a ``core.dosing.ChargeOverride`` for ``resolve``) are then set."""
+
+    verified = Signal(int, str)
+
+    def __init__(self, ctx: AppContext, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.charge_user_id: int | None = None
+        self.charge_user: CurrentUser | None = None
+        self.reason = ""
+        self.setWindowTitle("Charge nurse override")
+        styled(self)
+        self.setMinimumWidth(460)
+        lay = QVBoxLayout(self)
+        lay.addWidget(header("Charge nurse override",
+                             "A charge nurse authorises this with their own PIN and a reason."))
+        self.what = QLabel(what)
+        self.what.setObjectName("Result")
+        self.what.setWordWrap(True)
+        lay.addWidget(self.what)
+        form = QFormLayout()
+        self.username = QLineEdit()
+        self.pin = _pin_field()
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText("why the limit is overridden")
+        add_row(form, "Charge nurse &username:", self.username)
+        add_row(form, "&PIN:", self.pin)
+        add_row(form, "&Reason:", self.reason_edit)
+        lay.addLayout(form)
+        self.message = MessageLine()
+        lay.addWidget(self.message)
+        lay.addWidget(buttons(self, "&Authorise"))
+        self.setTabOrder(self.username, self.pin)
+        self.setTabOrder(self.pin, self.reason_edit)
+        self.username.setFocus()
+
+    @property
+    def override(self) -> ChargeOverride | None:
+        if self.charge_user is None:
+            return None
+        return ChargeOverride(by=self.charge_user.display_name, reason=self.reason,
+                              pin_verified=True)
+
+    def accept(self) -> None:
+        name, pin, reason = (self.username.text().strip(), self.pin.text(),
+                             self.reason_edit.text().strip())
+        if not name or not pin:
+            self.message.show_message("Enter the charge nurse's username and PIN.", "error")
+            return
+        if not reason:
+            self.message.show_message("Give the reason for the override.", "error")
+            self.reason_edit.setFocus()
+            return
+        u = self.ctx.read(repo.authenticate, name, pin)
+        self.pin.clear()
+        if u is None:
+            self.message.show_message(WRONG, "error")
+            self.pin.setFocus()
+            return
+        if u.role not in ("charge", "admin"):
+            self.message.show_message(
+                f"{u.display_name} is not a charge nurse; an override needs one.", "error")
+            self.username.setFocus()
+            self.username.selectAll()
+            return
+        self.charge_user = _current(u)
+        self.charge_user_id = u.id
+        self.reason = reason
+        self.verified.emit(u.id, reason)
+        super().accept()
+
+
+# ------------------------------------------------------------------------------------ idle lock
+
+_INPUT_EVENTS = frozenset({
+    QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.MouseButtonPress,
+    QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseMove,
+    QEvent.Type.Wheel, QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate,
+    QEvent.Type.TabletPress, QEvent.Type.ShortcutOverride,
+})
+_BLOCKED_WHEN_LOCKED = _INPUT_EVENTS | {QEvent.Type.Shortcut, QEvent.Type.ContextMenu}
+
+
+class LockPanel(QWidget):
+    """Covers the main window while locked: no patient details, only who locked it and when."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("LockPanel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        styled(self)
+        outer = QVBoxLayout(self)
+        outer.addStretch(2)
+        box = QWidget()
+        box.setMinimumWidth(380)
+        box.setMaximumWidth(460)
+        lay = QVBoxLayout(box)
+        self.title = header("Station locked")
+        lay.addWidget(self.title)
+        self.who = QLabel()
+        self.who.setWordWrap(True)
+        lay.addWidget(self.who)
+        form = QFormLayout()
+        self.pin = _pin_field()
+        self.pin.setObjectName("unlock_pin")
+        add_row(form, "&PIN:", self.pin)
+        lay.addLayout(form)
+        self.message = MessageLine()
+        lay.addWidget(self.message)
+        row = QHBoxLayout()
+        self.unlock_button = QPushButton("&Unlock")
+        self.unlock_button.setDefault(True)
+        self.switch_button = QPushButton("&Switch user…")
+        row.addStretch(1)
+        row.addWidget(self.switch_button)
+        row.addWidget(self.unlock_button)
+        lay.addLayout(row)
+        note = QLabel("Monitoring and alarms keep running while the station is locked.")
+        note.setObjectName("Hint")
+        note.setWordWrap(True)
+        lay.addWidget(note)
+        h = QHBoxLayout()
+        h.addStretch(1)
+        h.addWidget(box)
+        h.addStretch(1)
+        outer.addLayout(h)
+        outer.addStretch(3)
+        self.pin.returnPressed.connect(self.unlock_button.click)
+        self.setTabOrder(self.pin, self.unlock_button)
+        self.setTabOrder(self.unlock_button, self.switch_button)
+
+
+class IdleLock(QObject):
+    """Locks ``window`` after ``minutes`` without user input anywhere in the application.
+
+    ``locked_changed(bool)`` reports the state. While locked, ``ctx.user`` is None (so nothing
+    can be charted under the absent nurse's name), input outside the lock panel is swallowed,
+    open dialogs are hidden, and the window's contents keep updating underneath. ``keep_visible``
+    (e.g. the alarm bar) stays uncovered at the top of the window.
+    """
+
+    locked_changed = Signal(bool)
+
+    def __init__(self, ctx: AppContext, window: QWidget, minutes: float | None = None, *,
+                 keep_visible: QWidget | None = None) -> None:
+        super().__init__(window)
+        self.ctx = ctx
+        self.window = window
+        self.keep_visible = keep_visible
+        m = ctx.config.idle_lock_minutes if minutes is None else minutes
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(max(1, int(m * 60_000)))
+        self.timer.timeout.connect(self.lock_now)
+        self.locked_user: CurrentUser | None = None
+        self.locked_at: datetime | None = None
+        self._hidden: list[QWidget] = []
+        self._login: LoginDialog | None = None
+        self._locked = False
+        self.panel = LockPanel(window)
+        self.panel.hide()
+        self.panel.unlock_button.clicked.connect(self._try_unlock)
+        self.panel.switch_button.clicked.connect(self._open_login)
+        window.installEventFilter(self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.timer.start()
+
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    # -- input watching -----------------------------------------------------------------------
+    def _ours(self, obj: QObject) -> bool:
+        """Is ``obj`` part of the lock panel or of the login it opened?"""
+        w = obj if isinstance(obj, QWidget) else None
+        if w is None:
+            # a QWindow or a QAction: allow windows of our own dialogs only
+            return False
+        for owner in (self.panel, self._login):
+            if owner is not None and (w is owner or owner.isAncestorOf(w)):
+                return True
+        return False
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        t = event.type()
+        if obj is self.window and t == QEvent.Type.Resize:
+            self._place()
+            return False
+        if t not in _BLOCKED_WHEN_LOCKED:
+            return False
+        if not self._locked:
+            if t in _INPUT_EVENTS:
+                self.timer.start()  # restart the idle countdown
+            return False
+        if self._ours(obj):
+            return False
+        if isinstance(obj, QWidget):
+            return True  # swallow input to anything behind the lock
+        return t == QEvent.Type.Shortcut  # menu/window shortcuts do nothing while locked
+
+    # -- locking ------------------------------------------------------------------------------
+    def _place(self) -> None:
+        r = self.window.rect()
+        top = 0
+        kv = self.keep_visible
+        if kv is not None and kv.isVisible():
+            top = kv.mapTo(self.window, kv.rect().bottomLeft()).y() + 1
+        self.panel.setGeometry(0, top, r.width(), max(0, r.height() - top))
+
+    def lock_now(self) -> None:
+        """Lock immediately (also the idle timer's action)."""
+        if self._locked:
+            return
+        self._locked = True
+        self.timer.stop()
+        self.locked_user = self.ctx.user
+        self.locked_at = self.ctx.clock.now()
+        self._hidden = [w for w in QApplication.topLevelWidgets()
+                        if w.isVisible() and w is not self.window
+                        and not w.isAncestorOf(self.window)
+                        and w.windowType() in (Qt.WindowType.Dialog, Qt.WindowType.Sheet,
+                                               Qt.WindowType.Window)]
+        for w in self._hidden:
+            w.hide()
+        p = self.panel
+        if self.locked_user is not None:
+            p.who.setText(f"Locked for {self.locked_user.display_name} "
+                          f"({self.locked_user.username}) at "
+                          f"{self.locked_at.astimezone():%H:%M}. Enter your PIN to continue, "
+                          "or switch user.")
+            p.pin.setEnabled(True)
+            p.unlock_button.setEnabled(True)
+        else:
+            p.who.setText("No one is logged in. Log in to continue.")
+            p.pin.setEnabled(False)
+            p.unlock_button.setEnabled(False)
+        p.message.show_message("", "info")
+        p.pin.clear()
+        self._place()
+        p.show()
+        p.raise_()
+        (p.pin if p.pin.isEnabled() else p.switch_button).setFocus()
+        if self.ctx.user is not None:
+            self.ctx.set_user(None)
+        self.locked_changed.emit(True)
+
+    def switch_user(self) -> None:
+        """Lock, then ask for a full login (the previous user's open dialogs are closed)."""
+        self.lock_now()
+        self._open_login()
+
+    def _try_unlock(self) -> None:
+        p = self.panel
+        user = self.locked_user
+        if user is None:
+            return
+        pin = p.pin.text()
+        p.pin.clear()
+        if not pin:
+            p.message.show_message("Enter your PIN.", "error")
+            return
+        u = self.ctx.read(repo.authenticate, user.username, pin)
+        if u is None or u.id != user.id:
+            p.message.show_message("PIN not recognised.", "error")
+            p.pin.setFocus()
+            return
+        self._unlock(_current(u), same_user=True)
+
+    def _open_login(self) -> None:
+        if self._login is not None:
+            self._login.raise_()
+            return
+        dlg = LoginDialog(self.ctx, self.panel.window(), title="Switch user")
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self._login = dlg
+
+        def done(result: int) -> None:
+            self._login = None
+            if result == QDialog.DialogCode.Accepted and self.ctx.user is not None:
+                user = self.ctx.user
+                same = self.locked_user is not None and user.id == self.locked_user.id
+                self._unlock(user, same_user=same)
+            elif self._locked:
+                (self.panel.pin if self.panel.pin.isEnabled()
+                 else self.panel.switch_button).setFocus()
+
+        dlg.finished.connect(done)
+        dlg.open()
+
+    def _unlock(self, user: CurrentUser, *, same_user: bool) -> None:
+        self._locked = False
+        self.panel.hide()
+        hidden, self._hidden = self._hidden, []
+        for w in hidden:
+            if same_user:
+                w.show()
+            elif isinstance(w, QDialog):
+                w.reject()  # never sign another nurse's half-made entry
+            else:
+                w.close()
+        self.locked_user = None
+        if self.ctx.user is None or self.ctx.user.id != user.id:
+            self.ctx.set_user(user)
+        self.timer.start()
+        self.locked_changed.emit(False)
+
+    def remove(self) -> None:
+        """Stop watching (the window is closing)."""
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.window.removeEventFilter(self)
+        self.timer.stop()
+
+
+def switch_user(lock: IdleLock) -> None:
+    """The "Switch user" action: lock the station and ask for a full login."""
+    lock.switch_user()
+
+
+__all__ = ["LoginDialog", "ChargeOverrideDialog", "IdleLock", "LockPanel", "switch_user",
+           "DEMO_USERS"]
