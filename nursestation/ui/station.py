@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import LiveStore
@@ -47,6 +47,7 @@ class _ChairAlarm(AlarmLabel):
         super().__init__(parent)
         self.chair = chair
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self.clicked.emit(self.chair)
@@ -67,6 +68,7 @@ class AlarmBar(QWidget):
         self._lay.setContentsMargins(6, 3, 6, 3)
         self._lay.setSpacing(6)
         self.none_label = QLabel("No active alarms")
+        self.none_label.setFont(style.font(13))
         self.none_label.setStyleSheet(f"color: {style.DIM};")
         self.more_label = QLabel("")
         self.more_label.setStyleSheet(f"color: {style.TEXT}; font-weight: bold;")

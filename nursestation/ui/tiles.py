@@ -436,8 +436,8 @@ class ChairTile(QFrame):
         grid.addWidget(self.timers_label, 5, 0, 1, 2)
         grid.addWidget(self.pending_label, 6, 0, 1, 2)
 
-        grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(0, 5)
+        grid.setColumnStretch(1, 2)
         grid.setRowStretch(2, 1)
         grid.setRowStretch(3, 1)
         grid.setRowStretch(4, 1)
@@ -579,7 +579,7 @@ class ChairTile(QFrame):
         h, w = max(130, self.height()), max(180, self.width())
         compact = h < 230
         self._show_pending = h >= 200
-        big = int(min(h * 0.16, w * 0.085))
+        big = int(min(h * 0.17, w * 0.105))
         small = max(9, min(12, int(h * 0.05)))
         head = max(10, min(16, int(h * 0.07)))
         self.name_label.setFont(style.font(head, bold=True))
