@@ -11,7 +11,7 @@ Dashes mean "no value" and become ``None`` with the *unavailable* flag, never ze
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from nursestation.core.readings import Reading
 from nursestation.core.scenarios import Scenario
@@ -68,10 +68,12 @@ def _hex(raw: str | None) -> int | None:
 class MasimoDecoder(Decoder):
     """ASCII 1 lines → SPO2, PR, PI readings (+ SENSOR_OFF, DEVICE_ALARM, DIAGNOSTIC)."""
 
-    def __init__(self) -> None:
+    def __init__(self, device_tz: tzinfo | None = None) -> None:
         super().__init__()
         self._buf = bytearray()
         self._bad_run = 0  # consecutive unreadable lines
+        #: the zone the oximeter's clock is set to (default: this workstation's local zone)
+        self.device_tz = device_tz
 
     def feed(self, data: bytes) -> list[Reading]:
         out: list[Reading] = []
@@ -106,9 +108,13 @@ class MasimoDecoder(Decoder):
             line = line[m.start() :]
             mo, dd, yy, hh, mi, ss = (int(g) for g in m.groups())
             try:
-                # The oximeter's own clock, local time of wherever it was set, often wrong: kept
-                # naive (as printed), next to the link's UTC receive time.
-                device_time = datetime(2000 + yy, mo, dd, hh, mi, ss)
+                # The oximeter's own clock, set to local time and often wrong: read in the
+                # device's zone and kept in UTC, next to the link's UTC receive time.
+                printed = datetime(2000 + yy, mo, dd, hh, mi, ss)
+                if self.device_tz is None:
+                    device_time = printed.astimezone().astimezone(UTC)
+                else:
+                    device_time = printed.replace(tzinfo=self.device_tz).astimezone(UTC)
             except ValueError:
                 device_time = None
         text = line.decode("ascii", errors="replace").strip()
@@ -246,7 +252,8 @@ class MasimoSimulator(Simulator):
     def __init__(self, scenario: Scenario, start: datetime | None = None) -> None:
         super().__init__()
         self.scenario = scenario
-        self.start = start or datetime(2026, 1, 5, 9, 0, 0)
+        # The oximeter prints its own local clock; by default it is set right.
+        self.start = start or datetime.now().replace(microsecond=0)
         self._next = 0.0
 
     def receive(self, data: bytes, t: float) -> None:

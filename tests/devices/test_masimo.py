@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -44,10 +44,13 @@ def test_model_line_shapes(line, spo2, pr, pi):
     assert all(r.usable for r in rs.values())
 
 
-def test_device_time_is_the_oximeters_own_clock_as_printed():
-    (r, *_) = MasimoDecoder().feed(RAD8)
-    assert r.device_time == datetime(2016, 2, 22, 22, 47, 45)
-    assert r.device_time.tzinfo is None  # local, unsynchronised: never passed off as UTC
+def test_device_time_is_the_oximeters_own_clock_read_in_its_zone_and_kept_in_utc():
+    berlin = timezone(timedelta(hours=1))
+    (r, *_) = MasimoDecoder(device_tz=berlin).feed(RAD8)
+    # printed 22:47:45 on the oximeter's clock, an hour ahead of UTC
+    assert r.device_time == datetime(2016, 2, 22, 21, 47, 45, tzinfo=UTC)
+    (r, *_) = MasimoDecoder().feed(RAD8)  # default: the workstation's own zone
+    assert r.device_time == datetime(2016, 2, 22, 22, 47, 45).astimezone().astimezone(UTC)
 
 
 def test_radical7_pvi_is_kept_as_detail():

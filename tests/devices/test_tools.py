@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -72,7 +72,9 @@ def test_decode_masimo_from_stdin(monkeypatch, capsys):
     out, err = capsys.readouterr()
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["value"] for r in rows if r["code"] == "SPO2"] == [95, 96, 97]
-    assert rows[0]["device_time"] == "2026-01-05T09:00:00"
+    # the oximeter's local clock, given in UTC with its offset
+    local = datetime(2026, 1, 5, 9, 0, 0).astimezone()
+    assert rows[0]["device_time"] == local.astimezone(UTC).isoformat()
     assert "frames accepted: 3" in err and "frames rejected: 2" in err
 
 
