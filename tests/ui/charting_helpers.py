@@ -1,0 +1,62 @@
+"""Shared set-up for the charting and discharge dialog tests: a real SQLite database, the
+bundled protocol, a controllable clock, and a visit with a weight, in a given phase."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from nursestation.config import Config
+from nursestation.core.clock import FakeClock
+from nursestation.core.protocol import load_protocol
+from nursestation.db import repo
+from nursestation.ui.context import AppContext, CurrentUser
+from tests.db.helpers import setup_visit
+from tests.plugins.db import CHARGE_PIN, NURSE_PIN
+
+PROTOCOL = load_protocol(Path(__file__).resolve().parents[2] / "nursestation" / "resources"
+                         / "protocols" / "ketamine-iv.toml")
+__all__ = ["CHARGE_PIN", "NURSE_PIN", "PROTOCOL", "make_ctx", "seed_visit", "wait_saved"]
+
+
+def real_now() -> datetime:
+    """Now, to the second: the record refuses times ahead of its own clock, so the fake clock
+    starts at the real time and tests move it backwards-looking (seeded history)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def make_ctx(database, user, clock: FakeClock | None = None) -> AppContext:
+    ctx = AppContext(Config(), PROTOCOL, database.engine, database.writer,
+                     clock=clock or FakeClock(real_now()))
+    ctx.set_user(CurrentUser(user.id, user.username, user.display_name, user.role))
+    return ctx
+
+
+def seed_visit(database, user, *, weight: float = 70.0, allergies: str = "",
+               start_ago_min: float | None = None, stop_ago_min: float | None = None,
+               now: datetime | None = None):
+    """Chairs, a patient (with ``allergies``), a weight and a visit; optionally started
+    ``start_ago_min`` and stopped ``stop_ago_min`` minutes before ``now``."""
+    w = database.writer
+    now = now or real_now()
+    patient, chair, visit = setup_visit(database, user)
+    if allergies:
+        w.submit(repo.update_patient_allergies, patient.id, allergies, "history",
+                 user=user).result()
+    w.submit(repo.add_weight, patient.id, weight, user=user, visit_id=visit.id).result()
+    if start_ago_min is not None:
+        t0 = now - timedelta(minutes=start_ago_min)
+        w.submit(repo.advance_phase, visit.id, "baseline", user=user,
+                 at=t0 - timedelta(minutes=10)).result()
+        w.submit(repo.advance_phase, visit.id, "infusing", user=user, at=t0).result()
+        if stop_ago_min is not None:
+            w.submit(repo.advance_phase, visit.id, "recovery", user=user,
+                     at=now - timedelta(minutes=stop_ago_min)).result()
+    return patient, chair, visit
+
+
+def wait_saved(qtbot, dlg, timeout: int = 5000):
+    """Wait until the dialog's write committed and it closed with the entry."""
+    with qtbot.waitSignal(dlg.saved, timeout=timeout) as blocker:
+        dlg.save_button.click()
+    return blocker.args[0]
