@@ -194,6 +194,12 @@ def not_yet_recorded(changes: Iterable[PumpChange], recorded: Iterable[PumpChang
 
 
 __all__ = [
-    "DEFAULT_MATCH_WINDOW_S", "DEFAULT_RATE_TOLERANCE_ML_H", "PumpReading", "ChartedEvent",
-    "PumpChange", "pump_changes", "unexplained_changes", "not_yet_recorded",
+    "DEFAULT_MATCH_WINDOW_S",
+    "DEFAULT_RATE_TOLERANCE_ML_H",
+    "ChartedEvent",
+    "PumpChange",
+    "PumpReading",
+    "not_yet_recorded",
+    "pump_changes",
+    "unexplained_changes",
 ]
