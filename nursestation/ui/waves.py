@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QSizePolicy
 
 from nursestation.core.livestate import Shown, WaveView
@@ -68,6 +68,24 @@ def sweep_arrays(wave: WaveView, max_points: int, erase_s: float = ERASE_S
     return x, out
 
 
+class _BandCurve(pg.PlotCurveItem):
+    """A curve that always occupies its fixed band: the view never autoranges, so the bounds
+    need not be recomputed from the data on every frame (pyqtgraph scans it with nanmin/nanmax
+    for each boundingRect otherwise, a large share of a 32-chair frame)."""
+
+    def __init__(self, rect: QRectF, **kw) -> None:
+        super().__init__(**kw)
+        self._rect = rect
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self._rect
+
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N803
+        if ax == 0:
+            return self._rect.left(), self._rect.right()
+        return self._rect.top(), self._rect.bottom()
+
+
 class WavePanel(pg.GraphicsView):
     """Stacked sweep waves (top to bottom in ``channels`` order) in one fixed view."""
 
@@ -90,7 +108,8 @@ class WavePanel(pg.GraphicsView):
         self._gain_age: dict[str, int] = {}
         for row, ch in enumerate(channels):
             pen = pg.mkPen(style.colour(ch.code), width=1)
-            curve = pg.PlotCurveItem(pen=pen, antialias=False, connect="finite")
+            band = QRectF(0.0, n - row - 1.5, seconds, 2.0)  # room for overshoot
+            curve = _BandCurve(band, pen=pen, antialias=False, connect="finite")
             self.vb.addItem(curve)
             self.curves[ch.code] = curve
             if labels:
@@ -124,8 +143,9 @@ class WavePanel(pg.GraphicsView):
         if wave.shown not in (Shown.LIVE, Shown.QUESTIONABLE):
             self.clear_channel(wave.code)
             return
+        # one min/max pair per two pixels: the same picture as every sample, far fewer points
         width = max(50, self.width())
-        x, y = sweep_arrays(wave, 2 * width)
+        x, y = sweep_arrays(wave, width)
         x *= np.float32(self.seconds / (wave.samples.size / wave.rate_hz))
         lo, hi = ch.lo, ch.hi
         if ch.auto_gain:

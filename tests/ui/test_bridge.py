@@ -64,3 +64,22 @@ def test_batches_from_a_reader_thread_reach_the_tiles_on_the_frame_timer(qtbot):
     stop.set()
     bridge.stop()
     assert not bridge.running
+
+
+def test_a_long_run_of_signals_and_void_calls_does_not_abort(qtbot):
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to True per emit and to None per void
+    call; a station makes millions. nursestation.ui guards against it at import."""
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel
+
+    class Pinger(QObject):
+        ping = Signal()
+
+    p, label = Pinger(), QLabel()
+    qtbot.addWidget(label)
+    got = []
+    p.ping.connect(lambda: got.append(1))
+    for i in range(60_000):
+        p.ping.emit()
+        label.setText(str(i % 10))
+    assert len(got) == 60_000
