@@ -162,11 +162,11 @@ class _Device:
 
 
 class _Ring:
-    __slots__ = ("rate", "buf", "idx", "last_end", "version", "device_id", "quality", "last_recv")
+    __slots__ = ("buf", "device_id", "idx", "last_end", "last_recv", "quality", "rate", "version")
 
     def __init__(self, rate: float, seconds: float) -> None:
         self.rate = float(rate)
-        n = max(16, int(round(rate * seconds)))
+        n = max(16, round(rate * seconds))
         self.buf = np.full(n, np.nan, dtype=np.float32)
         self.idx = 0
         self.last_end: float | None = None  # recv time when the last block ended
@@ -197,7 +197,7 @@ class _Ring:
 
 
 class _Trend:
-    __slots__ = ("t", "v", "n", "start")
+    __slots__ = ("n", "start", "t", "v")
 
     def __init__(self, capacity: int) -> None:
         self.t = np.empty(capacity, dtype=np.float64)
@@ -609,12 +609,12 @@ def scenario_readings(scenario, chair: str, t0: float, t1: float, *, mono0: floa
     while t < t1 - 1e-9:
         t_end = min(t1, t + block_s)
         if monitor is not None:
-            n = int(round((t_end - t) * ecg_hz))
+            n = round((t_end - t) * ecg_hz)
             if n:
                 out.append(stamp(Reading(Code.ECG, samples=scenario.ecg(t, n, ecg_hz),
                                          rate_hz=ecg_hz, unit="mV"), t_end, monitor))
         if ox is not None:
-            n = int(round((t_end - t) * pleth_hz))
+            n = round((t_end - t) * pleth_hz)
             if n:
                 out.append(stamp(Reading(Code.PLETH, samples=scenario.pleth(t, n, pleth_hz),
                                          rate_hz=pleth_hz), t_end, ox))

@@ -33,7 +33,7 @@ class LiveBridge(QObject):
         self.frames = 0
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)  # Windows: CoarseTimer is ~16 ms
-        self._timer.setInterval(max(1, int(round(1000.0 / fps))))
+        self._timer.setInterval(max(1, round(1000.0 / fps)))
         self._timer.timeout.connect(self.tick)
 
     # -- the link layer's side (any thread) ----------------------------------------------------

@@ -62,7 +62,7 @@ def station_fixture(n: int, clock: FakeClock):
             patient_name=PATIENTS[i % len(PATIENTS)], mrn=f"{100200 + 17 * i}", phase=phase,
             phase_started=ago(started), infusion_started=ago(inf) if inf is not None else None,
             infusion_ended=ago(BASELINE_END + 2400) if phase == "recovery" else None,
-            course=f"{i % 6 + 1} of 6",
+            course=f"{i % 6 + 1} of 6", pending=pending,
             assessments="MOAA/S 5 · CADSS 8" if phase == "recovery" else "")
     if n >= 2:
         alarms[names[1]] = AlarmSummary("high", "SpO2 86 < 90")

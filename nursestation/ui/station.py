@@ -49,7 +49,7 @@ class _ChairAlarm(AlarmLabel):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self.clicked.emit(self.chair)
         event.accept()
 
@@ -196,11 +196,11 @@ class StationView(QWidget):
             y = GAP + r * (th + GAP)
             self.tiles[name].setGeometry(QRect(int(x), int(y), int(tw), int(th)))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._layout_tiles()
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         self._layout_tiles()
 
@@ -214,7 +214,7 @@ class StationView(QWidget):
     def focus_chair(self, chair: str) -> None:
         self.tiles[chair].setFocus(Qt.FocusReason.OtherFocusReason)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         moves = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1,
                  Qt.Key.Key_Up: -self.columns, Qt.Key.Key_Down: self.columns}
         step = moves.get(Qt.Key(event.key()))

@@ -241,11 +241,11 @@ class ElidedLabel(QLabel):
         if shown != self.text():
             self.setText(shown)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._elide()
 
-    def changeEvent(self, event) -> None:  # noqa: N802
+    def changeEvent(self, event) -> None:
         super().changeEvent(event)
         self._elide()
 
@@ -298,7 +298,7 @@ class NumericBox(QWidget):
             self._value_px = px
             self.value.setFont(style.font(px, bold=True))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.shown == Shown.OFFLINE:
             self._set("OFFLINE" if self.width() >= 56 else "OFF", style.OFFLINE, "")
@@ -569,7 +569,7 @@ class ChairTile(QFrame):
                                         (self.waves.height() - h) // 2, w, h)
 
     # -- sizes ---------------------------------------------------------------------------------
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._apply_sizes()
         if self.offline_banner.isVisible():
@@ -600,18 +600,18 @@ class ChairTile(QFrame):
         self._compact = compact
 
     # -- input ---------------------------------------------------------------------------------
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self.activated.emit(self.chair)
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         super().mousePressEvent(event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.activated.emit(self.chair)
             event.accept()

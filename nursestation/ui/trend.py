@@ -355,7 +355,7 @@ class TrendView(QWidget):
             self._fetch(a, self._hist_from if self._hist_from is not None else self._now)
             self._redraw()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         key = event.key()
         if key == Qt.Key.Key_Left:
             self.scroll(-0.25)

@@ -77,10 +77,10 @@ class _BandCurve(pg.PlotCurveItem):
         super().__init__(**kw)
         self._rect = rect
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._rect
 
-    def dataBounds(self, ax, frac=1.0, orthoRange=None):  # noqa: N803
+    def dataBounds(self, ax, frac=1.0, orthoRange=None):
         if ax == 0:
             return self._rect.left(), self._rect.right()
         return self._rect.top(), self._rect.bottom()

@@ -106,7 +106,7 @@ def test_quality_flags_are_kept_apart_from_live_values():
     assert pr.shown == Shown.UNUSABLE and pr.value is None and "sensor off" in pr.reason
     assert snap.numeric(Code.HR).shown == Shown.UNUSABLE
     # unusable values are gaps in the trend, never numbers
-    t, v = store.trend(CHAIR, [Code.PR])[Code.PR]
+    _t, v = store.trend(CHAIR, [Code.PR])[Code.PR]
     assert np.isnan(v[-1])
 
 

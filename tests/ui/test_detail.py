@@ -73,8 +73,8 @@ def test_trend_joins_history_and_the_live_buffer(detail):
     d, store, _clock, _sc, calls, _events, wall = detail
     assert calls and calls[0][0] == "visit-9"
     assert calls[0][1] == pytest.approx(wall(0).timestamp())
-    t, v = d.trend.lines[Code.HR].getData()  # may be clipped/downsampled to the view
-    full_t, full_v = d.trend.data[Code.HR]
+    _t, _v = d.trend.lines[Code.HR].getData()  # may be clipped/downsampled to the view
+    full_t, _full_v = d.trend.data[Code.HR]
     live_t, _ = store.trend(CHAIR, [Code.HR])[Code.HR]
     assert full_t[0] == pytest.approx(wall(0).timestamp())  # from the start of the visit
     assert full_t[-1] == live_t[-1]  # to the newest live sample
@@ -86,7 +86,7 @@ def test_trend_joins_history_and_the_live_buffer(detail):
 
 
 def test_following_live_and_scrolling_back_through_the_visit(detail, qtbot):
-    d, store, clock, sc, _calls, _events, wall = detail
+    d, store, clock, _sc, _calls, _events, wall = detail
     a, b = d.trend.x_range()
     now = clock.now().timestamp()
     assert d.trend.follow and a < now <= b
@@ -130,7 +130,7 @@ def test_event_markers_show_their_details_on_click(detail, qtbot):
 
 
 def test_context_and_alarm(detail):
-    d, _store, clock, _sc, _calls, _events, wall = detail
+    d, _store, clock, _sc, _calls, _events, _wall = detail
     d.set_context(TileContext(patient_name="Ana Pereira", mrn="77", phase="recovery",
                               phase_started=clock.now() - timedelta(minutes=11),
                               alarm=AlarmSummary("medium", "NBP 141/92")))

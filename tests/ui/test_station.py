@@ -61,7 +61,7 @@ def test_grid_shape_prefers_large_tiles():
 
 
 def test_alarm_bar_lists_each_chairs_highest_alarm_most_urgent_first(qtbot):
-    view, _store, names = make_station(qtbot, 6)
+    view, _store, _names = make_station(qtbot, 6)
     view.set_alarms({
         "Chair 2": AlarmSummary("low", "pump near end"),
         "Chair 5": AlarmSummary("high", "SpO2 84 < 90"),
@@ -89,7 +89,7 @@ def test_alarm_bar_lists_each_chairs_highest_alarm_most_urgent_first(qtbot):
 
 
 def test_arrow_keys_move_between_tiles_and_enter_opens(qtbot):
-    view, _store, names = make_station(qtbot, 6)
+    view, _store, _names = make_station(qtbot, 6)
     assert view.columns == 3
     view.focus_chair("Chair 1")
     qtbot.keyClick(view.tiles["Chair 1"], Qt.Key.Key_Right)
