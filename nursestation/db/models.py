@@ -51,7 +51,9 @@ PHASES = ("check_in", "baseline", "infusing", "recovery", "discharged", "cancell
 ACTIVE_PHASES = ("check_in", "baseline", "infusing", "recovery")
 INFUSION_KINDS = ("start", "rate_change", "pause", "resume", "stop")
 PUMP_CHANGE_STATUSES = ("pending", "confirmed", "dismissed")
-ALARM_STATES = ("raised", "acknowledged", "paused", "escalated", "cleared")
+#: raised; latched (condition over, still unacknowledged); acknowledged; audio paused/resumed;
+#: escalated (unacknowledged too long); cleared.
+ALARM_STATES = ("raised", "latched", "acknowledged", "paused", "resumed", "escalated", "cleared")
 ALARM_PRIORITIES = ("high", "medium", "low")
 RIDE_KINDS = ("driver", "car_service")
 

@@ -57,6 +57,7 @@ class DbWriter:
         self._chair_ids: dict[str, int] = {}
         self.readings_written = 0
         self.readings_dropped = 0
+        self.naive_device_times = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -196,11 +197,16 @@ class DbWriter:
                 value = float(r.value)
                 if not math.isfinite(value):
                     value = None
+            source_time = r.device_time
+            if source_time is not None and source_time.tzinfo is None:
+                # A device clock of unknown zone: keep the reading, not the unusable time.
+                self.naive_device_times += 1
+                source_time = None
             row = {
                 "chair_id": chair_id, "visit_id": active.get(chair_id),
                 "device_key": r.device_id or "", "code": str(r.code), "value": value,
                 "text": txt, "unit": r.unit, "quality": quality,
-                "source_time": r.device_time, "recv_time": recv,
+                "source_time": source_time, "recv_time": recv,
             }
             vitals.append(row)
             latest[(chair_id, row["code"])] = row
@@ -224,7 +230,8 @@ def _add_wave(chunks: list[dict], open_chunks: dict[tuple, dict], r: Reading, ch
     if rate <= 0 or len(samples) == 0:
         return
     # Block start: the device's time when given, else receive time minus the block's length.
-    start = r.device_time or (recv - timedelta(seconds=len(samples) / rate))
+    start = r.device_time if (r.device_time and r.device_time.tzinfo) else None
+    start = start or (recv - timedelta(seconds=len(samples) / rate))
     key = (chair_id, r.device_id or "", str(r.code), rate, quality)
     chunk = open_chunks.get(key)
     if chunk is not None:

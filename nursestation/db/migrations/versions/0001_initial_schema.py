@@ -146,7 +146,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('at', nursestation.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("priority IN ('high', 'medium', 'low')", name=op.f('ck_alarm_events_priority')),
-    sa.CheckConstraint("state IN ('raised', 'acknowledged', 'paused', 'escalated', 'cleared')", name=op.f('ck_alarm_events_state')),
+    sa.CheckConstraint("state IN ('raised', 'latched', 'acknowledged', 'paused', 'resumed', 'escalated', 'cleared')", name=op.f('ck_alarm_events_state')),
     sa.ForeignKeyConstraint(['chair_id'], ['chairs.id'], name=op.f('fk_alarm_events_chair_id_chairs')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_alarm_events_user_id_users')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_alarm_events_visit_id_visits')),
