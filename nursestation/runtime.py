@@ -38,7 +38,7 @@ class StationRuntime:
         protocol: TreatmentProtocol,
         live: LiveStore,
         *,
-        writer=None,  # noqa: ANN001 - a DbWriter, or None to keep readings out of the record
+        writer=None,
         clock: Clock | None = None,
         link_options: dict | None = None,
     ) -> None:

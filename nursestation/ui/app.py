@@ -1,0 +1,128 @@
+"""Start-up and shut-down of the station (and the overview): the one place that wires the layers.
+
+Order matters: the database is migrated (a SQLite file is backed up first) before anything
+writes; device links start only after the window exists; on exit the links release their
+devices, the writer flushes and commits what it holds, and only then the process ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from nursestation import __version__
+from nursestation.config import Config
+from nursestation.core.clock import SystemClock
+from nursestation.core.livestate import LiveStore
+from nursestation.core.protocol import TreatmentProtocol
+from nursestation.db import repo
+from nursestation.db.engine import make_engine, upgrade_database
+from nursestation.db.writer import DbWriter
+
+log = logging.getLogger(__name__)
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("NurseStation")
+        app.setApplicationVersion(__version__)
+        app.setOrganizationName("NurseStation")
+    return app  # type: ignore[return-value]
+
+
+class Station:
+    """Everything one station process runs: database, writer, devices, live store, window."""
+
+    def __init__(self, config: Config, protocol: TreatmentProtocol, *, overview: bool = False):
+        from nursestation.runtime import StationRuntime
+
+        self.config = config
+        self.protocol = protocol
+        self.clock = SystemClock()
+        if config.database_url.startswith("sqlite:///"):
+            Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(
+                parents=True, exist_ok=True)
+        backup = upgrade_database(config.database_url)
+        if backup is not None:
+            log.info("database backed up to %s before upgrading", backup)
+        self.engine = make_engine(config.database_url)
+        self.writer = DbWriter(self.engine)
+        self.live = LiveStore(self.clock)
+        self.demo_devices = None
+        chairs = config.chairs
+        if config.demo and not overview:
+            chairs = self._start_demo()
+        elif not overview:
+            self.writer.submit(repo.sync_chairs, list(chairs)).result()
+        self.chairs = chairs
+        self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
+                                      clock=self.clock)
+
+    def _start_demo(self):
+        from nursestation.demo import DemoDevices, plan_demo, seed_demo_database
+
+        plan = plan_demo(self.config.chairs)
+        created = self.writer.submit(seed_demo_database, plan, self.protocol,
+                                     self.clock.now()).result()
+        if created:
+            log.info("demo database seeded with %d visits", created)
+        self.demo_devices = DemoDevices(plan)
+        return self.demo_devices.start()
+
+    def start_devices(self) -> None:
+        self.runtime.start(self.chairs)
+
+    def shutdown(self) -> None:
+        self.runtime.stop()
+        if self.demo_devices is not None:
+            self.demo_devices.stop()
+        self.writer.close()
+        self.engine.dispose()
+
+
+def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = False,
+            screenshot: str | None = None, quit_after: float | None = None) -> int:
+    app = _application()
+    from nursestation.ui.context import AppContext
+
+    station = Station(config, protocol, overview=overview)
+    ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
+                     clock=station.clock)
+    if overview:
+        from nursestation.ui.overview import OverviewWindow
+
+        window = OverviewWindow(ctx)
+    else:
+        from nursestation.ui.mainwindow import MainWindow
+
+        window = MainWindow(ctx, station)
+    window.resize(1920, 1080)
+    window.show()
+    if not overview:
+        station.start_devices()
+        window.start()
+
+    if screenshot or quit_after is not None:
+        delay = quit_after if quit_after is not None else 3.0
+
+        def finish() -> None:
+            if screenshot:
+                window.grab().save(screenshot)
+                log.info("screenshot saved to %s", screenshot)
+            window.close()
+            app.quit()
+
+        QTimer.singleShot(int(delay * 1000), finish)
+    try:
+        code = app.exec()
+    finally:
+        if hasattr(window, "stop"):
+            window.stop()
+        station.shutdown()
+    return code

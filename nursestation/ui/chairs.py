@@ -1,0 +1,104 @@
+"""What the chart says about each chair, for the tiles: patient, phase, timers, latest
+assessments, pending items. Read from the database on a short session (Qt-free)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from nursestation.core import discharge as gate
+from nursestation.core.vocabulary import UNUSABLE
+from nursestation.db import repo
+from nursestation.db.models import Assessment, Patient, Visit
+
+PHASE_LABELS = {
+    "check_in": "check-in",
+    "baseline": "baseline",
+    "infusing": "infusing",
+    "recovery": "recovery",
+}
+
+
+@dataclass(frozen=True)
+class ChairVisit:
+    """The active visit of one chair, as the station needs it."""
+
+    chair: str
+    chair_id: int
+    visit_id: int
+    patient_name: str
+    mrn: str
+    allergies: str
+    phase: str
+    phase_started: datetime | None
+    checkin_at: datetime | None
+    baseline_at: datetime | None
+    infusion_started: datetime | None
+    infusion_ended: datetime | None
+    course_number: int
+    assessments: str
+    pending_pump_changes: int
+
+
+def _phase_started(v: Visit) -> datetime | None:
+    return {
+        "check_in": v.checkin_at,
+        "baseline": v.baseline_at,
+        "infusing": v.infusion_start_at,
+        "recovery": v.recovery_at,
+    }.get(v.phase)
+
+
+def _assessment_text(entries: Iterable[Assessment]) -> str:
+    latest: dict[str, Assessment] = {}
+    for a in entries:
+        if a.voided:
+            continue
+        cur = latest.get(a.scale)
+        if cur is None or a.at >= cur.at:
+            latest[a.scale] = a
+    parts = []
+    for scale in ("MOAA/S", "CADSS-6", "nausea"):
+        a = latest.get(scale)
+        if a is None:
+            continue
+        if scale == "nausea":
+            level = (a.items or {}).get("level") or (a.score if a.score is not None else "?")
+            parts.append(f"nausea {level}")
+        elif a.score is not None:
+            parts.append(f"{'CADSS' if scale == 'CADSS-6' else scale} {a.score:g}")
+    return " · ".join(parts)
+
+
+def load_chair_visits(session: Session) -> dict[str, ChairVisit]:
+    """Every active visit, by chair name."""
+    chairs = {c.id: c.name for c in repo.list_chairs(session)}
+    out: dict[str, ChairVisit] = {}
+    for chair_id, v in repo.active_visits(session).items():
+        if chair_id not in chairs:
+            continue
+        p = session.get(Patient, v.patient_id)
+        assessments = repo.current_entries(session, Assessment, v.id)
+        pending = len(repo.pending_pump_changes(session, visit_id=v.id))
+        out[chairs[chair_id]] = ChairVisit(
+            chair=chairs[chair_id], chair_id=chair_id, visit_id=v.id,
+            patient_name=p.full_name if p else "", mrn=p.mrn if p else "",
+            allergies=p.allergies if p else "", phase=v.phase,
+            phase_started=_phase_started(v), checkin_at=v.checkin_at,
+            baseline_at=v.baseline_at, infusion_started=v.infusion_start_at,
+            infusion_ended=v.infusion_stop_at, course_number=v.course_number,
+            assessments=_assessment_text(assessments), pending_pump_changes=pending,
+        )
+    return out
+
+
+def core_samples(samples: Iterable[repo.VitalSample]) -> list[gate.VitalSample]:
+    """Stored samples as the clinical rules take them (numbers only, usability from quality)."""
+    return [
+        gate.VitalSample(s.code, s.value, s.time, usable=not (s.quality & UNUSABLE))
+        for s in samples
+        if s.value is not None
+    ]

@@ -1,0 +1,360 @@
+"""The station's main window: the chair grid, a chair's detail, menus and the timers that keep
+tiles, alarms and the record in step.
+
+Three timers, each cheap: the live bridge redraws waves and numerics at 30 Hz from the live
+store; the alarm timer (4 Hz) feeds what arrived to the chairs' alarm engines and records their
+changes; the chart timer (every 2 s, and after every committed write) rereads each chair's
+visit for the tiles.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget
+
+from nursestation.core.alarms import AlarmChange, ChangeKind
+from nursestation.core.discharge import baseline_from_samples
+from nursestation.core.vocabulary import UNUSABLE
+from nursestation.db import repo
+from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
+from nursestation.ui.bridge import LiveBridge
+from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, core_samples, load_chair_visits
+from nursestation.ui.context import AppContext, CurrentUser
+from nursestation.ui.detail import ChairDetail
+from nursestation.ui.station import StationView
+from nursestation.ui.tiles import AlarmSummary, TileContext
+from nursestation.ui.trend import Series, TrendEvent
+
+log = logging.getLogger(__name__)
+
+#: How an alarm engine's change is kept in the alarm record.
+RECORDED_STATE = {
+    ChangeKind.RAISED: "raised",
+    ChangeKind.REACTIVATED: "raised",
+    ChangeKind.LATCHED: "latched",
+    ChangeKind.ACKNOWLEDGED: "acknowledged",
+    ChangeKind.CLEARED: "cleared",
+    ChangeKind.ESCALATED: "escalated",
+    ChangeKind.AUDIO_PAUSED: "paused",
+    ChangeKind.AUDIO_RESUMED: "resumed",
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, station) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.station = station
+        self.runtime = station.runtime
+        cfg = ctx.config
+        self.setWindowTitle(f"NurseStation — {cfg.clinic_name}" + (" (demo)" if cfg.demo else ""))
+        self.visits: dict[str, ChairVisit] = {}
+        self.chair_ids: dict[str, int] = {}
+        self._baselines_set: dict[str, int] = {}
+
+        self.stack = QStackedWidget(self)
+        self.view = StationView(ctx.live, [c.name for c in station.chairs], clock=ctx.clock,
+                                patient_display=cfg.patient_display)
+        self.view.activated.connect(self.open_detail)
+        self.stack.addWidget(self.view)
+        self.detail: ChairDetail | None = None
+        self.setCentralWidget(self.stack)
+
+        self.user_label = QLabel("not logged in")
+        self.devices_label = QLabel("")
+        self.statusBar().addWidget(self.user_label)
+        self.statusBar().addPermanentWidget(self.devices_label)
+        ctx.user_changed.connect(self._show_user)
+        ctx.changed.connect(lambda *_: self.refresh_chart())
+
+        self.bridge = LiveBridge(ctx.live, fps=30.0, parent=self)
+        self.bridge.attach(self.view)
+        self.alarm_timer = QTimer(self)
+        self.alarm_timer.setInterval(250)
+        self.alarm_timer.timeout.connect(self.process_alarms)
+        self.chart_timer = QTimer(self)
+        self.chart_timer.setInterval(2000)
+        self.chart_timer.timeout.connect(self.refresh_chart)
+        self._build_menus()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.refresh_chart()
+        self.bridge.start()
+        self.alarm_timer.start()
+        self.chart_timer.start()
+
+    def stop(self) -> None:
+        self.bridge.stop()
+        self.alarm_timer.stop()
+        self.chart_timer.stop()
+
+    def closeEvent(self, event) -> None:
+        self.stop()
+        super().closeEvent(event)
+
+    # -- menus ---------------------------------------------------------------------------------
+    def _action(self, menu, text: str, slot, shortcut: str | QKeySequence | None = None
+                ) -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        self.addAction(act)
+        return act
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self._action(f, "&Print session summary…", self.print_summary, QKeySequence.StandardKey.Print)
+        self._action(f, "&Export session summary as PDF…", self.export_summary, "Ctrl+E")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        c = mb.addMenu("&Chair")
+        self._action(c, "&Open chair detail", lambda: self.open_detail(self.current_chair()),
+                     "Ctrl+Return")
+        self._action(c, "Back to all &chairs", self.close_detail, "Ctrl+Backspace")
+
+        a = mb.addMenu("&Alarms")
+        self._action(a, "&Acknowledge chair's alarms", self.acknowledge_alarms, "F2")
+        self._action(a, "&Pause audio (2 min)", self.pause_audio, "F3")
+
+        h = mb.addMenu("&Help")
+        self._action(h, "&About NurseStation", self.about)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def current_chair(self) -> str | None:
+        if self.detail is not None and self.stack.currentWidget() is self.detail:
+            return self.detail.chair
+        return self.view.focused_chair() or (self.view._order[0] if self.view._order else None)
+
+    def current_visit(self) -> ChairVisit | None:
+        chair = self.current_chair()
+        return self.visits.get(chair) if chair else None
+
+    def _user_name(self) -> str:
+        return self.ctx.user.username if self.ctx.user else "unknown"
+
+    def _show_user(self, user: CurrentUser | None) -> None:
+        self.user_label.setText(f"{user.display_name} ({user.role})" if user else "locked")
+
+    def about(self) -> None:
+        from nursestation import __version__
+
+        QMessageBox.about(self, "About NurseStation",
+                          f"NurseStation {__version__}\nProtocol: {self.ctx.protocol.name} "
+                          f"(version {self.ctx.protocol.version})\n"
+                          f"Decision support for clinicians: it never commands a pump.")
+
+    # -- chair detail --------------------------------------------------------------------------
+    def open_detail(self, chair: str | None) -> None:
+        if not chair:
+            return
+        if self.detail is None or self.detail.chair != chair:
+            if self.detail is not None:
+                self.bridge.detach(self.detail)
+                self.stack.removeWidget(self.detail)
+                self.detail.deleteLater()
+            self.detail = ChairDetail(chair, clock=self.ctx.clock,
+                                      patient_display=self.ctx.config.patient_display)
+            self.detail.closed.connect(lambda _c: self.close_detail())
+            self.stack.addWidget(self.detail)
+            self.bridge.attach(self.detail)
+        visit = self.visits.get(chair)
+        self.detail.set_context(self._tile_context(chair, visit))
+        if visit is not None:
+            self.detail.set_history(visit.visit_id, visit.checkin_at, self._history)
+            self.detail.set_events(self._events(visit.visit_id))
+        self.stack.setCurrentWidget(self.detail)
+        self.detail.setFocus()
+
+    def close_detail(self) -> None:
+        chair = self.detail.chair if self.detail is not None else None
+        self.stack.setCurrentWidget(self.view)
+        if chair:
+            self.view.focus_chair(chair)
+
+    def _history(self, visit_id: object, t0: float, t1: float) -> Series:
+        """Full disclosure: every stored numeric of the visit between t0 and t1 (epoch s)."""
+        from datetime import UTC
+
+        start = datetime.fromtimestamp(t0, UTC)
+        end = datetime.fromtimestamp(t1, UTC)
+        samples = self.ctx.read(repo.vitals_in_range, visit_id=int(visit_id), start=start,
+                                end=end)
+        out: dict[str, tuple[list[float], list[float]]] = {}
+        for s in samples:
+            times, values = out.setdefault(s.code, ([], []))
+            times.append(s.time.timestamp())
+            usable = s.value is not None and not (s.quality & UNUSABLE)
+            values.append(s.value if usable else np.nan)
+        return {code: (np.asarray(t, float), np.asarray(v, float)) for code, (t, v) in out.items()}
+
+    def _events(self, visit_id: int) -> list[TrendEvent]:
+        def load(session):
+            events: list[TrendEvent] = []
+            users = {u.id: u.display_name for u in repo.list_users(session, active_only=False)}
+            for e in repo.current_entries(session, InfusionEvent, visit_id):
+                rate = f" {e.rate_ml_h:g} mL/h" if e.rate_ml_h is not None else ""
+                why = f" — {e.reason_code}" if e.reason_code else ""
+                events.append(TrendEvent(e.at, "dose", f"{e.kind.replace('_', ' ')}{rate}",
+                                         f"{e.kind}{rate}{why} {e.reason_text} "
+                                         f"by {users.get(e.recorded_by_id, '?')}".strip()))
+            for m in repo.current_entries(session, MedicationAdministration, visit_id):
+                events.append(TrendEvent(m.at, "medication", f"{m.drug} {m.dose:g} {m.unit}",
+                                         f"{m.drug} {m.dose:g} {m.unit} {m.route} "
+                                         f"({m.indication}) by "
+                                         f"{users.get(m.recorded_by_id, '?')}"))
+            for a in repo.current_entries(session, Assessment, visit_id):
+                score = f" {a.score:g}" if a.score is not None else ""
+                events.append(TrendEvent(a.at, "assessment", f"{a.scale}{score}",
+                                         f"{a.scale}{score} {a.note} by "
+                                         f"{users.get(a.recorded_by_id, '?')}".strip()))
+            for n in repo.current_entries(session, Note, visit_id):
+                events.append(TrendEvent(n.at, "note", "note", n.text))
+            for ev in repo.alarm_events(session, visit_id=visit_id):
+                if ev.state == "raised":
+                    events.append(TrendEvent(ev.at, "alarm", f"{ev.priority} {ev.code}",
+                                             ev.message))
+            return events
+
+        return self.ctx.read(load)
+
+    # -- the chart, for the tiles ---------------------------------------------------------------
+    def refresh_chart(self) -> None:
+        try:
+            self.visits = self.ctx.read(load_chair_visits)
+        except Exception:  # the database may be briefly unreachable (PostgreSQL over the LAN)
+            log.exception("could not read the chart for the tiles")
+            return
+        contexts = {chair: self._tile_context(chair, self.visits.get(chair))
+                    for chair in self.view.tiles}
+        self.view.set_contexts(contexts)
+        if self.detail is not None and self.detail.chair in contexts:
+            self.detail.set_context(contexts[self.detail.chair])
+        self._update_baselines()
+        online = sum(1 for link in self.runtime.links.values() if link.health == "online")
+        self.devices_label.setText(f"devices online {online}/{len(self.runtime.links)}")
+
+    def _tile_context(self, chair: str, v: ChairVisit | None) -> TileContext:
+        if v is None:
+            return TileContext(phase="free")
+        pending = []
+        if v.pending_pump_changes:
+            pending.append(f"{v.pending_pump_changes} pump change(s) to confirm")
+        return TileContext(
+            patient_name=v.patient_name, mrn=v.mrn,
+            phase=PHASE_LABELS.get(v.phase, v.phase), phase_started=v.phase_started,
+            infusion_started=v.infusion_started, infusion_ended=v.infusion_ended,
+            course=f"{v.course_number} of {self.ctx.protocol.course_length}",
+            pending=tuple(pending), assessments=v.assessments,
+        )
+
+    def _update_baselines(self) -> None:
+        """Give each chair's alarm engine its patient's baseline (for limits such as SBP >
+        baseline + 40) once the baseline period is over."""
+        for chair, v in self.visits.items():
+            if v.baseline_at is None or v.infusion_started is None:
+                continue
+            if self._baselines_set.get(chair) == v.visit_id:
+                continue
+            samples = self.ctx.read(repo.vitals_in_range, visit_id=v.visit_id,
+                                    start=v.checkin_at or v.baseline_at, end=v.infusion_started)
+            b = baseline_from_samples(core_samples(samples), v.infusion_started)
+            values = {code: val for code, val in (("NBP_SYS", b.sbp), ("NBP_DIA", b.dbp),
+                                                  ("HR", b.hr), ("SPO2", b.spo2), ("RR", b.rr))
+                      if val is not None}
+            engine = self.runtime.engines.get(chair)
+            if engine is not None and values:
+                engine.set_baseline(values)
+                self._baselines_set[chair] = v.visit_id
+
+    # -- alarms --------------------------------------------------------------------------------
+    def process_alarms(self) -> None:
+        changes = self.runtime.process()
+        if changes:
+            self._record_alarm_changes(changes)
+        summaries: dict[str, AlarmSummary | None] = {}
+        for chair, engine in self.runtime.engines.items():
+            top = engine.highest()
+            active = engine.active()
+            summaries[chair] = None if top is None else AlarmSummary(
+                priority=top.priority, text=top.label if hasattr(top, "label") else top.rule,
+                since=top.onset_wall, count=len(active), acknowledged=not top.unacknowledged)
+        self.view.set_alarms(summaries)
+        if self.detail is not None:
+            self.detail.set_alarm(summaries.get(self.detail.chair))
+
+    def _record_alarm_changes(self, changes: list[AlarmChange]) -> None:
+        for ch in changes:
+            chair_id = self._chair_id(ch.chair)
+            if chair_id is None:
+                continue
+            visit = self.visits.get(ch.chair)
+            alarm = ch.alarm
+            state = RECORDED_STATE.get(ch.kind)
+            if state is None:
+                continue
+            values = {k: (v if isinstance(v, int | float | str | None) else str(v))
+                      for k, v in dict(ch.values).items()}
+            user_id = self.ctx.user.id if (ch.user and self.ctx.user) else None
+            self.ctx.write(
+                repo.record_alarm_event, chair_id,
+                alarm.id if alarm else f"{ch.chair}-audio",
+                alarm.code if alarm else "AUDIO",
+                alarm.priority if alarm else "low", state,
+                values=values,
+                message=(f"{alarm.rule} — {ch.reason}" if alarm else ch.reason).strip(" —"),
+                visit_id=visit.visit_id if visit else None, user=user_id, at=ch.at_wall,
+                what="alarm", on_error=lambda exc: log.error("alarm not recorded: %s", exc))
+
+    def _chair_id(self, chair: str) -> int | None:
+        if chair not in self.chair_ids:
+            self.chair_ids = {c.name: c.id for c in self.ctx.read(repo.list_chairs)}
+        return self.chair_ids.get(chair)
+
+    def acknowledge_alarms(self) -> None:
+        chair = self.current_chair()
+        if chair and chair in self.runtime.engines:
+            self.runtime.engines[chair].acknowledge(None, self._user_name())
+            self.process_alarms()
+
+    def pause_audio(self) -> None:
+        chair = self.current_chair()
+        if chair and chair in self.runtime.engines:
+            self.runtime.engines[chair].pause_audio(self._user_name())
+            self.process_alarms()
+
+    # -- printing ------------------------------------------------------------------------------
+    def _summary(self):
+        from nursestation.report.build import build_summary
+
+        visit = self.current_visit()
+        if visit is None:
+            QMessageBox.information(self, "Session summary",
+                                    "The selected chair has no visit to summarise.")
+            return None
+        return self.ctx.read(build_summary, visit.visit_id, self.ctx.protocol,
+                             clinic=self.ctx.config.clinic_name)
+
+    def print_summary(self) -> None:
+        from nursestation.ui.printing import print_summary
+
+        summary = self._summary()
+        if summary is not None:
+            print_summary(self, summary)
+
+    def export_summary(self) -> None:
+        from nursestation.ui.printing import export_pdf
+
+        summary = self._summary()
+        if summary is not None:
+            export_pdf(self, summary)
