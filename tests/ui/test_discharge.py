@@ -237,3 +237,20 @@ def test_car_service_refused_where_the_protocol_does_not_allow_it(qtbot, ctx, cl
     assert "discharge.car_service_allowed = false" in dlg.decision.text()
     dlg.save_button.click()
     assert "Not acceptable" in dlg.status.text()
+
+
+def test_without_a_live_engine_alarms_come_from_the_alarm_log(qtbot, ctx, clock, database,
+                                                              nurse):
+    visit = seed_recovering(database, nurse, clock.now(), stop_ago=40)
+    chair_id = ctx.read(repo.get_visit, visit.id).chair_id
+    w = database.writer
+    w.submit(repo.record_alarm_event, chair_id, "c1:NBP_SYS>160", "NBP_SYS", "high", "raised",
+             message="NBP 171 > 160", visit_id=visit.id,
+             at=clock.now() - timedelta(minutes=1)).result()
+    dlg = open_dialog(qtbot, DischargeDialog(ctx, visit.id))
+    assert unmet(dlg) == ["No active alarm"]
+    assert "high: NBP 171 > 160" in dlg.rows["No active alarm"].detail.text()
+    w.submit(repo.record_alarm_event, chair_id, "c1:NBP_SYS>160", "NBP_SYS", "high", "cleared",
+             visit_id=visit.id, at=clock.now()).result()
+    dlg.evaluate()
+    assert unmet(dlg) == []
