@@ -51,7 +51,7 @@ SLOWDOWN_AFTER = 5
 SLOWDOWN_MS = 5000
 
 
-def _current(u) -> CurrentUser:  # noqa: ANN001 - a repo User
+def _current(u) -> CurrentUser:
     return CurrentUser(id=u.id, username=u.username, display_name=u.display_name, role=u.role)
 
 
@@ -326,7 +326,7 @@ class IdleLock(QObject):
                 return True
         return False
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         t = event.type()
         if obj is self.window and t == QEvent.Type.Resize:
             self._place()
@@ -463,5 +463,11 @@ def switch_user(lock: IdleLock) -> None:
     lock.switch_user()
 
 
-__all__ = ["LoginDialog", "ChargeOverrideDialog", "IdleLock", "LockPanel", "switch_user",
-           "DEMO_USERS"]
+__all__ = [
+    "DEMO_USERS",
+    "ChargeOverrideDialog",
+    "IdleLock",
+    "LockPanel",
+    "LoginDialog",
+    "switch_user",
+]
