@@ -1,0 +1,87 @@
+"""The real station window on the real demo stack: simulators on pseudo-terminals, the link
+layer, the live store, the recorder and the alarm engines (issue 4, "Done when")."""
+
+from __future__ import annotations
+
+import pytest
+
+from nursestation.config import load_config
+from nursestation.core.protocol import load_protocol
+from nursestation.db import repo
+from nursestation.db.engine import session_scope
+from nursestation.ui.app import Station
+from nursestation.ui.context import AppContext
+from nursestation.ui.mainwindow import MainWindow
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+@pytest.fixture
+def demo_window(qtbot):
+    config = load_config(demo=True, chairs=3)
+    protocol = load_protocol(config.protocol_file)
+    station = Station(config, protocol)
+    ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
+                     clock=station.clock)
+    window = MainWindow(ctx, station)
+    qtbot.addWidget(window)
+    window.resize(1600, 900)
+    window.show()
+    station.start_devices()
+    window.start()
+    try:
+        yield station, window
+    finally:
+        window.stop()
+        station.shutdown()
+
+
+def _scenario_now(station, device_id):
+    host = station.demo_devices.hosts[device_id]
+    return host.simulator.scenario.state(host.scenario_time())
+
+
+def test_demo_chairs_show_the_simulators_numerics(demo_window, qtbot):
+    station, window = demo_window
+    tile = window.view.tile("Chair 3")
+    # Chair 3's patient is 12 min into the infusion; its pump runs at 150 mL/h.
+    qtbot.waitUntil(lambda: tile.hr.value.text().isdigit() and tile.pump.value.text() == "150",
+                    timeout=15000)
+    state = _scenario_now(station, "chair3-intellivue")
+    assert abs(int(tile.hr.value.text()) - state.hr) <= 2
+    assert abs(int(tile.spo2.value.text()) - _scenario_now(station, "chair3-masimo").spo2) <= 1.5
+    assert abs(int(tile.rr.value.text()) - state.rr) <= 2
+    assert tile.pump.value.text() == f"{_scenario_now(station, 'chair3-alaris').pump_rate:.0f}"
+    # what the tiles show is what the chart says about the chair
+    assert "Schmidt" in tile.patient_label.toolTip() + tile.patient_label.text()
+    assert "INFUSING" in tile.phase_label.text().upper()
+
+
+def test_unplugged_device_shows_offline_within_5_s_and_recovers(demo_window, qtbot):
+    station, window = demo_window
+    tile = window.view.tile("Chair 1")
+    qtbot.waitUntil(lambda: tile.hr.value.text().isdigit(), timeout=15000)
+    station.demo_devices.hosts["chair1-intellivue"].unplug()
+    qtbot.waitUntil(lambda: tile.hr.value.text().startswith("OFF"), timeout=5000)
+    assert "MONITOR OFFLINE" in tile.offline_banner.text()
+    station.demo_devices.hosts["chair1-intellivue"].replug()
+    qtbot.waitUntil(lambda: tile.hr.value.text().isdigit(), timeout=10000)
+
+
+def test_readings_and_alarms_reach_the_record(demo_window, qtbot):
+    station, window = demo_window
+    qtbot.waitUntil(lambda: station.writer.readings_written > 50, timeout=15000)
+    with session_scope(station.engine) as s:
+        chair = repo.chair_by_name(s, "Chair 2")
+        latest = repo.latest_vitals(s, chair.id)[chair.id]
+    assert {"HR", "SPO2", "PUMP_RATE"} <= set(latest)
+
+
+def test_enter_opens_the_chair_detail_and_escape_returns(demo_window, qtbot):
+    station, window = demo_window
+    window.view.focus_chair("Chair 2")
+    qtbot.keyClick(window.view.tile("Chair 2"), "\r")
+    assert window.stack.currentWidget() is window.detail
+    assert window.detail.chair == "Chair 2"
+    qtbot.keyClick(window.detail, "\x1b")
+    assert window.stack.currentWidget() is window.view
