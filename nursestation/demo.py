@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from nursestation.config import ChairConfig
 from nursestation.core.scenarios import BASELINE_END, get_scenario
+from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.devices.registry import PROTOCOLS
 from nursestation.devices.simhost import SimulatorHost
 
@@ -160,7 +161,7 @@ def _chart_demo_visit(session: Session, repo: Any, visit_id: int, offset: float,
         "consent": True, "ride_arranged": True}, user=nurse, passed=True, at=at(-10 * _M))
     if past(300.0):
         repo.advance_phase(session, visit_id, "baseline", user=nurse, at=at(330.0))
-        repo.record_assessment(session, visit_id, "CADSS-6", {f"item{i}": 0 for i in range(1, 7)},
+        repo.record_assessment(session, visit_id, SCALE_CADSS6, {f"item{i}": 0 for i in range(1, 7)},
                                0, user=nurse, note="baseline", at=at(340.0))
     conc = protocol.dosing.dose_mg_per_kg * kg / protocol.dosing.bag_volume_ml
     s0 = BASELINE_END
@@ -178,11 +179,11 @@ def _chart_demo_visit(session: Session, repo: Any, visit_id: int, offset: float,
                                given_at=at(s0 + 5 * _M), site="left antecubital",
                                indication="nausea")
     if past(s0 + 20 * _M):
-        repo.record_assessment(session, visit_id, "CADSS-6",
+        repo.record_assessment(session, visit_id, SCALE_CADSS6,
                                {"item1": 2, "item2": 2, "item3": 1, "item4": 1, "item5": 1,
                                 "item6": 1}, 8, user=nurse,
                                note="floating, calm; reassured", at=at(s0 + 20 * _M))
-        repo.record_assessment(session, visit_id, "MOAA/S", {"score": 4}, 4, user=nurse,
+        repo.record_assessment(session, visit_id, SCALE_MOAAS, {"score": 4}, 4, user=nurse,
                                at=at(s0 + 20 * _M + 30))
     if past(s0 + 25 * _M):
         repo.record_infusion_event(session, visit_id, "rate_change", user=nurse,
@@ -207,10 +208,10 @@ def _chart_demo_visit(session: Session, repo: Any, visit_id: int, offset: float,
                        relationship="spouse", phone="555-0142",
                        expected_arrival=at(INFUSION_END + 45 * _M))
     if past(INFUSION_END + 30 * _M):
-        repo.record_assessment(session, visit_id, "CADSS-6", {f"item{i}": 0 for i in range(1, 7)},
+        repo.record_assessment(session, visit_id, SCALE_CADSS6, {f"item{i}": 0 for i in range(1, 7)},
                                0, user=nurse, note="back to baseline",
                                at=at(INFUSION_END + 30 * _M))
-        repo.record_assessment(session, visit_id, "MOAA/S", {"score": 5}, 5, user=nurse,
+        repo.record_assessment(session, visit_id, SCALE_MOAAS, {"score": 5}, 5, user=nurse,
                                at=at(INFUSION_END + 30 * _M))
-        repo.record_assessment(session, visit_id, "nausea", {"level": "none"}, 0, user=nurse,
+        repo.record_assessment(session, visit_id, SCALE_NAUSEA, {"level": "none"}, 0, user=nurse,
                                at=at(INFUSION_END + 30 * _M))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from nursestation.core import discharge as gate
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
+from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.db.models import Assessment, Patient, Visit
 
 PHASE_LABELS = {
@@ -61,15 +62,15 @@ def _assessment_text(entries: Iterable[Assessment]) -> str:
         if cur is None or a.at >= cur.at:
             latest[a.scale] = a
     parts = []
-    for scale in ("MOAA/S", "CADSS-6", "nausea"):
+    for scale, label in ((SCALE_MOAAS, "MOAA/S"), (SCALE_CADSS6, "CADSS"),
+                         (SCALE_NAUSEA, "nausea")):
         a = latest.get(scale)
         if a is None:
             continue
-        if scale == "nausea":
-            level = (a.items or {}).get("level") or (a.score if a.score is not None else "?")
-            parts.append(f"nausea {level}")
+        if scale == SCALE_NAUSEA:
+            parts.append(f"nausea {(a.items or {}).get('level', '?')}")
         elif a.score is not None:
-            parts.append(f"{'CADSS' if scale == 'CADSS-6' else scale} {a.score:g}")
+            parts.append(f"{label} {a.score:g}")
     return " · ".join(parts)
 
 
