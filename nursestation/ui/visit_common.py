@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QVBoxLayout,
@@ -50,6 +51,11 @@ QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus, QListWidget:focus, QDate
 QLineEdit:disabled, QPlainTextEdit:disabled {{ color: {style.DIM}; background: #10151b; }}
 QCheckBox, QRadioButton, QGroupBox {{ color: {style.TEXT}; background: transparent; }}
 QCheckBox:focus, QRadioButton:focus {{ color: #ffffff; text-decoration: underline; }}
+QCheckBox::indicator, QGroupBox::indicator {{ width: 13px; height: 13px;
+    border: 1px solid #5a6675; border-radius: 2px; background: {FIELD}; }}
+QCheckBox::indicator:checked, QGroupBox::indicator:checked {{ background: {style.FOCUS};
+    border: 1px solid #9cc8ff; }}
+QCheckBox::indicator:focus {{ border: 1px solid {style.FOCUS}; }}
 QGroupBox {{ border: 1px solid {style.TILE_BORDER}; border-radius: 3px; margin-top: 12px;
              padding-top: 6px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; color: {style.DIM}; }}
@@ -109,16 +115,14 @@ def add_row(form: QFormLayout, text: str, field: QWidget, hint: str = "") -> QLa
     label = QLabel(text)
     label.setBuddy(field)
     if hint:
-        col = QWidget()
-        lay = QVBoxLayout(col)
+        row = QWidget()
+        lay = QHBoxLayout(row)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(1)
         lay.addWidget(field)
         h = QLabel(hint)
         h.setObjectName("Hint")
-        h.setWordWrap(True)
-        lay.addWidget(h)
-        form.addRow(label, col)
+        lay.addWidget(h, 1)
+        form.addRow(label, row)
     else:
         form.addRow(label, field)
     return label

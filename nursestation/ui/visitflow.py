@@ -97,7 +97,13 @@ def _line(mark: str, colour: str, text: str) -> str:
 
 
 def _findings_html(dec: Decision) -> str:
-    return "".join(_line(*_MARK[f.severity], f.message) for f in dec.findings)
+    seen: set[str] = set()
+    out = []
+    for f in dec.findings:  # the dose and the rate checks both report the weight
+        if f.message not in seen:
+            seen.add(f.message)
+            out.append(_line(*_MARK[f.severity], f.message))
+    return "".join(out)
 
 
 # ---------------------------------------------------------------------------- the step dialog
@@ -116,7 +122,7 @@ class StepDialog(QDialog):
         self.saving = False
         self.setWindowTitle(title)
         styled(self)
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(700)
         self.layout_ = QVBoxLayout(self)
         self.head = header(title, subtitle)
         self.layout_.addWidget(self.head)
@@ -434,7 +440,7 @@ class CheckInDialog(StepDialog):
         self.liquids = _time_field()
         add_row(form, "Last clear &liquids:", self.liquids,
                 f"at least {sc.fasting_clear_liquids_h:g} h before (protocol)")
-        self.no_alcohol = QCheckBox(f"No alcohol in the last {sc.no_alcohol_h:g} h "
+        self.no_alcohol = QCheckBox(f"None in the last {sc.no_alcohol_h:g} h "
                                     "(patient reports)")
         self.alcohol = _time_field("HH:MM or 20h")
         alc = QWidget()
@@ -479,6 +485,8 @@ class CheckInDialog(StepDialog):
         self.checks.setObjectName("Result")
         self.checks.setWordWrap(True)
         self.checks.setTextFormat(Qt.TextFormat.RichText)
+        self.checks.setMinimumHeight(22 * (4 + len(sc.questions)) + 12)
+        self.checks.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.body.addWidget(self.checks)
         af = QFormLayout()
         self.ack = QLineEdit()
@@ -564,8 +572,8 @@ class CheckInDialog(StepDialog):
         reason = self.ack.text().strip()
         if self.needs_acknowledgement and not (may_proceed(self.screening, reason)
                                                and wres.allowed):
-            return self.fail("Items are not met: acknowledge them with a reason to proceed, "
-                             "or correct the entries.", self.ack)
+            return self.fail("Acknowledge the items marked \u2716/! with a reason, or correct "
+                             "them.", self.ack)
         driver = self.driver.text().strip()
         ride = None
         if driver:
@@ -620,7 +628,10 @@ def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, s
     nbp = snap.nbp
     for code, value in (("NBP_SYS", nbp.sys), ("NBP_DIA", nbp.dia)):
         if value is not None:
-            age = f", {nbp.age_s / 60:.0f} min old" if nbp.age_s is not None else ""
+            age = ""
+            if nbp.age_s is not None:
+                age = (f", {nbp.age_s / 60:.0f} min old" if nbp.age_s >= 90
+                       else f", {nbp.age_s:.0f} s old")
             out[code] = (float(value), f"monitor NBP{age}")
         else:
             out[code] = (None, f"no NBP: {nbp.reason or nbp.shown.value}")
@@ -799,6 +810,8 @@ class StartInfusionDialog(StepDialog):
         self.plan_label.setObjectName("Result")
         self.plan_label.setWordWrap(True)
         self.plan_label.setTextFormat(Qt.TextFormat.RichText)
+        self.plan_label.setMinimumHeight(190)
+        self.plan_label.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.body.addWidget(self.plan_label)
         rf = QFormLayout()
         self.reason = QLineEdit()

@@ -259,7 +259,7 @@ def test_fasting_violation_shows_reason_and_needs_acknowledgement(qtbot, ctx):
     assert "only 2.0 h ago, needs 6 h (screening.fasting_solids_h)" in text
     enter(qtbot, dlg)
     assert dlg.isVisible() and dlg.message.kind == "error"
-    assert "acknowledge" in dlg.message.text()
+    assert "Acknowledge the items" in dlg.message.text()
     assert focus(dlg) is dlg.ack
     assert ctx.read(lambda s: s.scalars(select(Screening)).all()) == []  # nothing charted
     type_in(qtbot, dlg, "light breakfast at 07:00; anaesthetist agreed")
