@@ -293,6 +293,8 @@ class IdleLock(QObject):
         m = ctx.config.idle_lock_minutes if minutes is None else minutes
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
+        #: 0 or less: never lock by itself (lock_now / switch_user still work)
+        self.enabled = m > 0
         self.timer.setInterval(max(1, int(m * 60_000)))
         self.timer.timeout.connect(self.lock_now)
         self.locked_user: CurrentUser | None = None
@@ -308,7 +310,8 @@ class IdleLock(QObject):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
-        self.timer.start()
+        if self.enabled:
+            self.timer.start()
 
     @property
     def locked(self) -> bool:
@@ -334,7 +337,7 @@ class IdleLock(QObject):
         if t not in _BLOCKED_WHEN_LOCKED:
             return False
         if not self._locked:
-            if t in _INPUT_EVENTS:
+            if t in _INPUT_EVENTS and self.enabled:
                 self.timer.start()  # restart the idle countdown
             return False
         if self._ours(obj):
@@ -446,7 +449,8 @@ class IdleLock(QObject):
         self.locked_user = None
         if self.ctx.user is None or self.ctx.user.id != user.id:
             self.ctx.set_user(user)
-        self.timer.start()
+        if self.enabled:
+            self.timer.start()
         self.locked_changed.emit(False)
 
     def remove(self) -> None:

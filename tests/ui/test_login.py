@@ -200,3 +200,14 @@ def test_charge_override_needs_a_charge_nurse_and_a_reason(qtbot, ctx):
     assert dlg.charge_user_id == charge.id and dlg.override.pin_verified
     assert dlg.result() == QDialog.DialogCode.Accepted
     assert ctx.user.username == "nurse1"  # the override does not log anyone in
+
+
+def test_zero_idle_minutes_never_locks_by_itself(qtbot, ctx):
+    win, _bar, _patient = make_window(qtbot)
+    login_as(ctx, "nurse1")
+    lock = IdleLock(ctx, win, minutes=0)
+    qtbot.keyClick(win, Qt.Key.Key_Shift)
+    assert not lock.timer.isActive() and not lock.locked
+    lock.lock_now()  # the menu's "Lock" still works
+    assert lock.locked
+    lock.remove()
