@@ -107,6 +107,10 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
     if not overview:
         station.start_devices()
         window.start()
+        if config.demo and screenshot:
+            _demo_login(ctx)  # a picture of the station, not of the login dialog
+        else:
+            window.lock.switch_user()
 
     if screenshot or quit_after is not None:
         delay = quit_after if quit_after is not None else 3.0
@@ -126,3 +130,14 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
             window.stop()
         station.shutdown()
     return code
+
+
+def _demo_login(ctx) -> None:
+    """Log the first demo nurse in (demo screenshots only)."""
+    from nursestation.demo import DEMO_USERS
+    from nursestation.ui.context import CurrentUser
+
+    username, _name, _role, pin = DEMO_USERS[0]
+    user = ctx.read(repo.authenticate, username, pin)
+    if user is not None:
+        ctx.set_user(CurrentUser(user.id, user.username, user.display_name, user.role))

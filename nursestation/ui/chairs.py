@@ -103,3 +103,18 @@ def core_samples(samples: Iterable[repo.VitalSample]) -> list[gate.VitalSample]:
         for s in samples
         if s.value is not None
     ]
+
+
+#: The baseline the nurse charted at the baseline step (ui.visitflow writes it).
+BASELINE_SCALE = "BASELINE_VITALS"
+
+
+def charted_baseline(session: Session, visit_id: int) -> dict[str, float]:
+    """The baseline vitals charted for the visit (latest charted, amendments applied)."""
+    entries = [a for a in repo.current_entries(session, Assessment, visit_id)
+               if a.scale == BASELINE_SCALE and not a.voided]
+    if not entries:
+        return {}
+    items = max(entries, key=lambda a: a.at).items or {}
+    return {k: float(v) for k, v in items.items()
+            if k != "source" and isinstance(v, int | float) and not isinstance(v, bool)}

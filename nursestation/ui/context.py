@@ -8,10 +8,12 @@ exception. Nothing is ever shown as saved before that.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -81,6 +83,8 @@ class AppContext(QObject):
         self.clock: Clock = clock or SystemClock()
         self.user: CurrentUser | None = None
         self._invoker = _Invoker()
+        self._keys = itertools.count(1)
+        self._pending: dict[int, tuple[Any, Any, str, int]] = {}
 
     # -- users --------------------------------------------------------------------------------
     def set_user(self, user: CurrentUser | None) -> None:
@@ -110,27 +114,33 @@ class AppContext(QObject):
     ) -> Future[T]:
         """Submit ``fn(session, ...)`` to the single writer. Callbacks run on the GUI thread after
         the commit (``on_done``) or the failure (``on_error``); ``changed`` is emitted after a
-        commit so views refresh."""
+        commit so views refresh.
+
+        The callbacks stay in a table on the GUI side and the writer's future only carries a
+        key: a callback often holds the last reference to a dialog, and a Qt object must never
+        be released on the writer thread."""
+        key = next(self._keys)
+        self._pending[key] = (on_done, on_error, what, visit_id)
         fut = self.writer.submit(fn, *args, **kw)
 
         def finished(f: Future[T]) -> None:
             exc = f.exception()
-            if exc is not None:
-                log.error("write failed: %s", exc)
-                if on_error is not None:
-                    self._invoker.call.emit(lambda: on_error(exc))
-                return
-            result = f.result()
-
-            def done() -> None:
-                if on_done is not None:
-                    on_done(result)
-                self.changed.emit(what, visit_id)
-
-            self._invoker.call.emit(done)
+            result = None if exc is not None else f.result()
+            self._invoker.call.emit(partial(self._deliver, key, result, exc))
 
         fut.add_done_callback(finished)
         return fut
+
+    def _deliver(self, key: int, result: Any, exc: BaseException | None) -> None:
+        on_done, on_error, what, visit_id = self._pending.pop(key)
+        if exc is not None:
+            log.error("write failed: %s", exc)
+            if on_error is not None:
+                on_error(exc)
+            return
+        if on_done is not None:
+            on_done(result)
+        self.changed.emit(what, visit_id)
 
     def call_soon(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the GUI thread (safe to call from any thread)."""

@@ -23,7 +23,13 @@ from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
 from nursestation.ui.bridge import LiveBridge
-from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, core_samples, load_chair_visits
+from nursestation.ui.chairs import (
+    PHASE_LABELS,
+    ChairVisit,
+    charted_baseline,
+    core_samples,
+    load_chair_visits,
+)
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.detail import ChairDetail
 from nursestation.ui.station import StationView
@@ -80,6 +86,12 @@ class MainWindow(QMainWindow):
         self.chart_timer = QTimer(self)
         self.chart_timer.setInterval(2000)
         self.chart_timer.timeout.connect(self.refresh_chart)
+        from nursestation.ui.login import IdleLock
+
+        self.lock = IdleLock(ctx, self, keep_visible=self.view.alarm_bar)
+        self.pump_timer = QTimer(self)
+        self.pump_timer.setInterval(30_000)
+        self.pump_timer.timeout.connect(self.scan_pump_changes)
         self._build_menus()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -88,11 +100,13 @@ class MainWindow(QMainWindow):
         self.bridge.start()
         self.alarm_timer.start()
         self.chart_timer.start()
+        self.pump_timer.start()
 
     def stop(self) -> None:
         self.bridge.stop()
         self.alarm_timer.stop()
         self.chart_timer.stop()
+        self.pump_timer.stop()
 
     def closeEvent(self, event) -> None:
         self.stop()
@@ -113,15 +127,35 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        self._action(f, "&Print session summary…", self.print_summary, QKeySequence.StandardKey.Print)
+        self._action(f, "&Print session summary…", self.print_summary,
+                     QKeySequence.StandardKey.Print)
         self._action(f, "&Export session summary as PDF…", self.export_summary, "Ctrl+E")
+        f.addSeparator()
+        self._action(f, "&Lock screen", lambda: self.lock.lock_now(), "Ctrl+L")
+        self._action(f, "S&witch user…", lambda: self.lock.switch_user(), "Ctrl+Shift+L")
         f.addSeparator()
         self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         c = mb.addMenu("&Chair")
+        self.next_action = self._action(c, "&Next step…", self.next_step, "F5")
         self._action(c, "&Open chair detail", lambda: self.open_detail(self.current_chair()),
                      "Ctrl+Return")
         self._action(c, "Back to all &chairs", self.close_detail, "Ctrl+Backspace")
+        c.addSeparator()
+        self._action(c, "&Ride home…", lambda: self._visit_dialog("RideDialog"), "Ctrl+Shift+R")
+        self._action(c, "&Discharge…", self.discharge, "Ctrl+D")
+
+        ch = mb.addMenu("C&hart")
+        self._action(ch, "&Dose change / pause / stop…",
+                     lambda: self._visit_dialog("DoseChangeDialog"), "Ctrl+R")
+        self._action(ch, "&Medication (antiemetic)…",
+                     lambda: self._visit_dialog("MedicationDialog"), "Ctrl+M")
+        self._action(ch, "&Assessment (CADSS-6, MOAA/S, nausea)…",
+                     lambda: self._visit_dialog("AssessmentDialog"), "Ctrl+Shift+A")
+        self._action(ch, "&Note…", lambda: self._visit_dialog("NoteDialog"), "Ctrl+T")
+        ch.addSeparator()
+        self._action(ch, "Confirm &pump change…", self.pump_changes, "Ctrl+U")
+        self._action(ch, "Entry &history and amendments…", self.entry_history, "Ctrl+H")
 
         a = mb.addMenu("&Alarms")
         self._action(a, "&Acknowledge chair's alarms", self.acknowledge_alarms, "F2")
@@ -260,20 +294,23 @@ class MainWindow(QMainWindow):
 
     def _update_baselines(self) -> None:
         """Give each chair's alarm engine its patient's baseline (for limits such as SBP >
-        baseline + 40) once the baseline period is over."""
+        baseline + 40) once the infusion has started: the baseline the nurse charted, else the
+        last usable values recorded before the infusion."""
         for chair, v in self.visits.items():
-            if v.baseline_at is None or v.infusion_started is None:
+            if v.infusion_started is None or self._baselines_set.get(chair) == v.visit_id:
                 continue
-            if self._baselines_set.get(chair) == v.visit_id:
-                continue
-            samples = self.ctx.read(repo.vitals_in_range, visit_id=v.visit_id,
-                                    start=v.checkin_at or v.baseline_at, end=v.infusion_started)
-            b = baseline_from_samples(core_samples(samples), v.infusion_started)
-            values = {code: val for code, val in (("NBP_SYS", b.sbp), ("NBP_DIA", b.dbp),
-                                                  ("HR", b.hr), ("SPO2", b.spo2), ("RR", b.rr))
-                      if val is not None}
             engine = self.runtime.engines.get(chair)
-            if engine is not None and values:
+            if engine is None:
+                continue
+            values = self.ctx.read(charted_baseline, v.visit_id)
+            if not values:
+                samples = self.ctx.read(repo.vitals_in_range, visit_id=v.visit_id,
+                                        start=v.checkin_at, end=v.infusion_started)
+                b = baseline_from_samples(core_samples(samples), v.infusion_started)
+                values = {code: val for code, val in (("NBP_SYS", b.sbp), ("NBP_DIA", b.dbp),
+                                                      ("HR", b.hr), ("SPO2", b.spo2),
+                                                      ("RR", b.rr)) if val is not None}
+            if values:
                 engine.set_baseline(values)
                 self._baselines_set[chair] = v.visit_id
 
@@ -332,6 +369,106 @@ class MainWindow(QMainWindow):
         if chair and chair in self.runtime.engines:
             self.runtime.engines[chair].pause_audio(self._user_name())
             self.process_alarms()
+
+    # -- dialogs -------------------------------------------------------------------------------
+    def _need_user(self) -> bool:
+        if self.ctx.user is None:
+            self.lock.switch_user()
+            return False
+        return True
+
+    def _need_visit(self, what: str) -> ChairVisit | None:
+        visit = self.current_visit()
+        if visit is None:
+            QMessageBox.information(self, what, f"{self.current_chair() or 'This chair'} has "
+                                    "no active visit. Use Chair → Next step to assign a patient.")
+        return visit
+
+    def _open(self, dialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.open()
+
+    def next_step(self) -> None:
+        from nursestation.ui.visitflow import next_step_for_chair
+
+        chair = self.current_chair()
+        if not chair or not self._need_user():
+            return
+        label, factory = next_step_for_chair(self.ctx, self._chair_id(chair), chair)
+        if factory is None:
+            if label.startswith("Discharge"):
+                self.discharge()
+            return
+        self._open(factory(self.ctx, self))
+
+    def _visit_dialog(self, name: str) -> None:
+        from nursestation.ui import charting, discharge
+
+        if not self._need_user():
+            return
+        visit = self._need_visit(name.removesuffix("Dialog"))
+        if visit is None:
+            return
+        cls = getattr(charting, name, None) or getattr(discharge, name)
+        self._open(cls(self.ctx, visit.visit_id, self))
+
+    def discharge(self) -> None:
+        from nursestation.ui.discharge import DischargeDialog
+
+        if not self._need_user():
+            return
+        visit = self._need_visit("Discharge")
+        if visit is not None:
+            self._open(DischargeDialog(self.ctx, visit.visit_id, parent=self))
+
+    def pump_changes(self) -> None:
+        from nursestation.ui.charting import PumpChangeDialog
+
+        if not self._need_user():
+            return
+        visit = self._need_visit("Pump change")
+        if visit is None:
+            return
+        items = self.ctx.read(repo.pending_pump_changes, visit_id=visit.visit_id)
+        if not items:
+            QMessageBox.information(self, "Pump change",
+                                    f"No pending pump changes on {visit.chair}.")
+            return
+        self._open(PumpChangeDialog(self.ctx, items[0].id, self))
+
+    def entry_history(self) -> None:
+        from PySide6.QtWidgets import QDialog, QVBoxLayout
+
+        from nursestation.ui.charting import AmendDialog, EntryHistoryView
+
+        visit = self._need_visit("Entry history")
+        if visit is None:
+            return
+        dlg = QDialog(self)
+        dlg.setWindowTitle(f"Chart of {visit.patient_name} — {visit.chair}")
+        dlg.resize(900, 600)
+        view = EntryHistoryView(self.ctx, visit.visit_id, dlg)
+
+        def amend(entry_type: str, entry_id: int) -> None:
+            if self._need_user():
+                self._open(AmendDialog(self.ctx, entry_type, entry_id, dlg))
+
+        view.amend_requested.connect(amend)
+        QVBoxLayout(dlg).addWidget(view)
+        self._open(dlg)
+
+    def scan_pump_changes(self) -> None:
+        """Pending items for pump changes no nurse entry explains (needs a user to sign them)."""
+        from nursestation.ui.charting import scan_pump_changes
+
+        if self.ctx.user is None:
+            return
+        now = self.ctx.clock.now()
+        for v in self.visits.values():
+            if v.phase in ("infusing", "recovery"):
+                self.ctx.write(scan_pump_changes, v.visit_id, now, user=self.ctx.user.id,
+                               what="pump_change", visit_id=v.visit_id,
+                               on_error=lambda exc: log.error("pump-change scan: %s", exc))
 
     # -- printing ------------------------------------------------------------------------------
     def _summary(self):

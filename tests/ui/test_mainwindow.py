@@ -4,6 +4,8 @@ layer, the live store, the recorder and the alarm engines (issue 4, "Done when")
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
 
 from nursestation.config import load_config
 from nursestation.core.protocol import load_protocol
@@ -85,3 +87,50 @@ def test_enter_opens_the_chair_detail_and_escape_returns(demo_window, qtbot):
     assert window.detail.chair == "Chair 2"
     qtbot.keyClick(window.detail, "\x1b")
     assert window.stack.currentWidget() is window.view
+
+
+def _login(station, window, username="nurse1", pin="1111"):
+    from nursestation.ui.context import CurrentUser
+
+    user = window.ctx.read(repo.authenticate, username, pin)
+    window.ctx.set_user(CurrentUser(user.id, user.username, user.display_name, user.role))
+
+
+def test_next_step_opens_the_dialog_for_the_chairs_phase(demo_window, qtbot):
+    from nursestation.ui.visitflow import BaselineDialog, StartInfusionDialog
+
+    station, window = demo_window
+    _login(station, window)
+    window.view.focus_chair("Chair 1")  # checked in and screened: the baseline is next
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: any(isinstance(w, BaselineDialog) and w.isVisible()
+                                for w in window.findChildren(BaselineDialog)), timeout=3000)
+    for w in window.findChildren(BaselineDialog):
+        w.reject()
+    window.view.focus_chair("Chair 2")  # baseline taken: starting the infusion is next
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: any(w.isVisible()
+                                for w in window.findChildren(StartInfusionDialog)), timeout=3000)
+
+
+def test_charting_shortcuts_open_the_dialog_for_the_focused_chairs_visit(demo_window, qtbot):
+    from nursestation.ui.charting import MedicationDialog
+
+    station, window = demo_window
+    _login(station, window)
+    window.view.focus_chair("Chair 3")
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    dialogs = [w for w in window.findChildren(MedicationDialog) if w.isVisible()]
+    assert len(dialogs) == 1
+    assert dialogs[0].visit_id == window.visits["Chair 3"].visit_id
+
+
+def test_without_a_user_nothing_opens_but_the_login(demo_window, qtbot):
+    from nursestation.ui.charting import MedicationDialog
+
+    station, window = demo_window
+    window.ctx.set_user(None)
+    window.view.focus_chair("Chair 3")
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    assert not [w for w in window.findChildren(MedicationDialog) if w.isVisible()]
+    assert window.lock.locked or window.findChildren(QDialog)
