@@ -270,7 +270,7 @@ class AlarmPresenter(QObject):
     """Sound, audio-paused indicator, alarm reasons and dialogs for the station window.
 
     ``window`` is the main window: its status bar gets the indicators, its Alarms menu (made if
-    absent) gets "why" (F4) and "history" (Ctrl+H) for ``window.current_chair()``, and each
+    absent) gets "why" (F4) and "history" (Ctrl+Shift+H) for ``window.current_chair()``, and each
     ``window.view.tile(chair).alarm_label`` gets the chair's alarm reasons as its tooltip.
     Call :meth:`update` after every alarm tick and :meth:`stop` when the window stops.
     """
@@ -310,7 +310,7 @@ class AlarmPresenter(QObject):
         menu.addSeparator()
         made = []
         for text, key, slot in (("Why is this chair &alarming…", "F4", self.show_active),
-                                ("Alarm &history of this chair…", "Ctrl+H", self.show_history)):
+                                ("Alarm &history of this chair…", "Ctrl+Shift+H", self.show_history)):
             act = QAction(text, self.window)
             act.setShortcut(QKeySequence(key))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -402,6 +402,6 @@ class AlarmPresenter(QObject):
             alarms = engine.active()
             if not alarms:
                 continue  # the tile's own empty tooltip stays
-            tip = "\n".join(alarm_reason(a) for a in alarms) + "\nF4: why · Ctrl+H: history"
+            tip = "\n".join(alarm_reason(a) for a in alarms) + "\nF4: why · Ctrl+Shift+H: history"
             if label.toolTip() != tip:
                 label.setToolTip(tip)
