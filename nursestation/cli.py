@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--chairs", type=int, default=None, metavar="N",
                    help="with --demo: number of chairs (1-32, default 6)")
+    p.add_argument("--chair", metavar="NAME", help="open this chair's detail view at start")
     p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window and exit")
     p.add_argument("--quit-after", type=float, metavar="SECONDS",
                    help="quit after this many seconds (with --screenshot: take it then)")
@@ -157,4 +158,5 @@ def _dispatch(args: argparse.Namespace) -> int:
         overview=args.command == "overview",
         screenshot=args.screenshot,
         quit_after=args.quit_after,
+        open_chair=args.chair,
     )

@@ -87,7 +87,8 @@ class Station:
 
 
 def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = False,
-            screenshot: str | None = None, quit_after: float | None = None) -> int:
+            screenshot: str | None = None, quit_after: float | None = None,
+            open_chair: str | None = None) -> int:
     app = _application()
     from nursestation.ui.context import AppContext
 
@@ -111,6 +112,8 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
             _demo_login(ctx)  # a picture of the station, not of the login dialog
         else:
             window.lock.switch_user()
+        if open_chair:
+            window.open_detail(open_chair)
 
     if screenshot or quit_after is not None:
         delay = quit_after if quit_after is not None else 3.0

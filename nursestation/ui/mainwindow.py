@@ -93,6 +93,9 @@ class MainWindow(QMainWindow):
         self.pump_timer.setInterval(30_000)
         self.pump_timer.timeout.connect(self.scan_pump_changes)
         self._build_menus()
+        from nursestation.ui.alarmui import AlarmPresenter
+
+        self.alarm_presenter = AlarmPresenter(ctx, self.runtime, self)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -107,6 +110,7 @@ class MainWindow(QMainWindow):
         self.alarm_timer.stop()
         self.chart_timer.stop()
         self.pump_timer.stop()
+        self.alarm_presenter.stop()
 
     def closeEvent(self, event) -> None:
         self.stop()
@@ -159,7 +163,8 @@ class MainWindow(QMainWindow):
 
         a = mb.addMenu("&Alarms")
         self._action(a, "&Acknowledge chair's alarms", self.acknowledge_alarms, "F2")
-        self._action(a, "&Pause audio (2 min)", self.pause_audio, "F3")
+        pause_min = self.ctx.protocol.alarms.audio_pause_s / 60.0
+        self._action(a, f"&Pause audio ({pause_min:g} min)", self.pause_audio, "F3")
 
         h = mb.addMenu("&Help")
         self._action(h, "&About NurseStation", self.about)
@@ -329,6 +334,7 @@ class MainWindow(QMainWindow):
         self.view.set_alarms(summaries)
         if self.detail is not None:
             self.detail.set_alarm(summaries.get(self.detail.chair))
+        self.alarm_presenter.update()
 
     def _record_alarm_changes(self, changes: list[AlarmChange]) -> None:
         for ch in changes:
