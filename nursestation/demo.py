@@ -140,6 +140,7 @@ def seed_demo_database(session: Session, plan: list[DemoChair], protocol: Any,
             at=t0 - timedelta(minutes=12))
         session.flush()
         _chart_demo_visit(session, repo, visit.id, dc.offset, t0, kg, protocol, nurse, k)
+        _backfill_vitals(session, dc, chair.id, visit.id, t0)
         visits += 1
     return visits
 
@@ -215,3 +216,49 @@ def _chart_demo_visit(session: Session, repo: Any, visit_id: int, offset: float,
                                at=at(INFUSION_END + 30 * _M))
         repo.record_assessment(session, visit_id, SCALE_NAUSEA, {"level": "none"}, 0, user=nurse,
                                at=at(INFUSION_END + 30 * _M))
+
+
+#: Seconds between the backfilled samples of the part of a demo visit before the demo started.
+BACKFILL_STEP_S = 10.0
+
+
+def _backfill_vitals(session: Session, dc: DemoChair, chair_id: int, visit_id: int,
+                     t0: datetime) -> None:
+    """Record what the chair's devices would have sent before the demo started, from the same
+    scenario the simulators run, so the trend and the summary cover the whole visit."""
+    from sqlalchemy import insert
+
+    from nursestation.core.vocabulary import UNITS
+    from nursestation.db.models import Vital
+
+    scenario = get_scenario("ketamine-visit", dc.seed)
+    dev = {d.protocol: d.id for d in dc.config.devices}
+    rows: list[dict[str, Any]] = []
+    seen_nbp: set[float] = set()
+
+    def add(device: str, code: str, value: float | None, when: datetime) -> None:
+        if value is None:
+            return
+        rows.append({"chair_id": chair_id, "visit_id": visit_id, "device_key": device,
+                     "code": code, "value": float(value), "text": None, "unit": UNITS[code],
+                     "quality": "", "source_time": None, "recv_time": when})
+
+    t = 0.0
+    while t < dc.offset:
+        st = scenario.state(t)
+        when = t0 + timedelta(seconds=t)
+        for code, value in (("HR", st.hr), ("RR", st.rr), ("ETCO2", st.etco2)):
+            add(dev.get("intellivue", ""), code, value, when)
+        for code, value in (("SPO2", st.spo2), ("PR", st.pr), ("PI", st.pi)):
+            add(dev.get("masimo", ""), code, value, when)
+        for code, value in (("PUMP_RATE", st.pump_rate), ("PUMP_VI", st.pump_vi)):
+            add(dev.get("alaris", ""), code, value, when)
+        if st.nbp_time is not None and st.nbp_time not in seen_nbp:
+            seen_nbp.add(st.nbp_time)
+            nbp_at = t0 + timedelta(seconds=st.nbp_time)
+            for code, value in (("NBP_SYS", st.nbp_sys), ("NBP_DIA", st.nbp_dia),
+                                ("NBP_MEAN", st.nbp_mean)):
+                add(dev.get("intellivue", ""), code, value, nbp_at)
+        t += BACKFILL_STEP_S
+    if rows:
+        session.execute(insert(Vital), rows)
