@@ -10,6 +10,9 @@ visit for the tiles.
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import time
 from datetime import datetime
 
 import numpy as np
@@ -100,6 +103,8 @@ class MainWindow(QMainWindow):
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         self.refresh_chart()
+        if os.environ.get("NURSESTATION_MARK_FIRST_FRAME"):  # make bench: cold start time
+            self.bridge.frame.connect(self._mark_first_frame)
         self.bridge.start()
         self.alarm_timer.start()
         self.chart_timer.start()
@@ -111,6 +116,10 @@ class MainWindow(QMainWindow):
         self.chart_timer.stop()
         self.pump_timer.stop()
         self.alarm_presenter.stop()
+
+    def _mark_first_frame(self, _now: float) -> None:
+        self.bridge.frame.disconnect(self._mark_first_frame)
+        print(f"nursestation: first frame at {time.time():.6f}", file=sys.stderr, flush=True)
 
     def closeEvent(self, event) -> None:
         self.stop()
