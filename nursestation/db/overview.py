@@ -3,7 +3,8 @@
 ``overview_rows(session, protocol, now)`` gives one ``OverviewRow`` per active chair, in position
 order: patient, phase and time in phase, the latest vitals (with their age; stale ones marked),
 alarms (latest logged state per alarm key; active = not cleared), overdue checks
-(``core.checks``), pending pump changes, ride status (``core.ride``) and, in recovery, discharge
+(``core.checks``: overdue and still open - a BP now would count - apart from the missed ones
+whose window a later check has taken over), pending pump changes, ride status (``core.ride``) and, in recovery, discharge
 readiness (``core.discharge.evaluate_discharge`` on inputs read from the record).
 
 The overview is another process, often on another machine: it has no live alarm engine and no
@@ -33,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nursestation.core import discharge as gate
-from nursestation.core.checks import CheckStatus, checks_for_visit
+from nursestation.core.checks import Check, CheckStatus, checks_for_visit
 from nursestation.core.livestate import STALE_AFTER_S
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.ride import RideState
@@ -112,8 +113,9 @@ class OverviewRow:
     nbp_dia: VitalCell | None = None
     rr: VitalCell | None = None
     alarms: tuple[AlarmInfo, ...] = ()  # active ones, most important first
-    overdue_checks: tuple[str, ...] = ()  # the check labels
+    overdue_checks: tuple[str, ...] = ()  # overdue and still open: a BP now would count
     due_checks: tuple[str, ...] = ()
+    missed_checks: tuple[str, ...] = ()  # overdue, window closed (a later check took over)
     pending_pump_changes: int = 0
     ride: RideState | None = None
     ride_detail: str = ""
@@ -296,6 +298,11 @@ def _readiness(session: Session, visit: Visit, alarms: Sequence[AlarmInfo],
     return Readiness(result.passed, tuple((c.name, c.detail) for c in result.unmet), now)
 
 
+def _open(check: Check, now: datetime) -> bool:
+    """A BP taken now would still fulfil the check."""
+    return check.window_end is None or now < check.window_end
+
+
 def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, *,
                   display_tz: tzinfo | None = None, cache: ReadinessCache | None = None,
                   stale_after_s: float = STALE_AFTER_S) -> list[OverviewRow]:
@@ -349,8 +356,11 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
             hr=_cell(mine.get("HR") or mine.get("PR"), now, stale_after_s),
             spo2=_cell(mine.get("SPO2"), now, stale_after_s), nbp_sys=nbp, nbp_dia=nbp_dia,
             rr=_cell(mine.get("RR"), now, stale_after_s), alarms=alarms,
-            overdue_checks=tuple(c.label for c in checks if c.status is CheckStatus.OVERDUE),
+            overdue_checks=tuple(c.label for c in checks
+                                 if c.status is CheckStatus.OVERDUE and _open(c, now)),
             due_checks=tuple(c.label for c in checks if c.status is CheckStatus.DUE),
+            missed_checks=tuple(c.label for c in checks
+                                if c.status is CheckStatus.OVERDUE and not _open(c, now)),
             pending_pump_changes=pending.get(visit.id, 0),
             ride=ride.state, ride_detail="; ".join(ride.reasons), readiness=readiness))
     if cache is not None:

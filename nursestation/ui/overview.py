@@ -163,6 +163,8 @@ def _checks_text(r: OverviewRow) -> str:
         return f"OVERDUE: {r.overdue_checks[-1]}{more}"
     if r.due_checks:
         return f"due {r.due_checks[-1]}"
+    if r.missed_checks:
+        return f"{len(r.missed_checks)} missed earlier"
     return ""
 
 
@@ -274,7 +276,8 @@ class OverviewModel(QAbstractTableModel):
             return _alarm_tip(r)
         if col == C_CHECKS:
             lines = [f"overdue: {c}" for c in r.overdue_checks] + \
-                    [f"due: {c}" for c in r.due_checks]
+                    [f"due: {c}" for c in r.due_checks] + \
+                    [f"missed earlier: {c}" for c in r.missed_checks]
             return "\n".join(lines)
         if col == C_RIDE:
             return r.ride_detail
@@ -392,12 +395,14 @@ class OverviewFilter(QSortFilterProxyModel):
         self.overdue_only = False
 
     def set_text(self, text: str) -> None:
+        self.beginFilterChange()
         self.words = text.lower().split()
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_toggle(self, name: str, on: bool) -> None:
+        self.beginFilterChange()
         setattr(self, name, on)
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int,
                          source_parent: QModelIndex | QPersistentModelIndex) -> bool:

@@ -173,16 +173,20 @@ def test_active_and_escalated_alarms_from_the_latest_state_per_key(database, nur
     assert rows_by_chair(database, now)["Chair 1"].alarms == ()
 
 
-def test_overdue_and_due_checks(database, nurse):
+def test_overdue_due_and_missed_checks(database, nurse):
     now = real_now()
     start_visit(database, nurse, start_ago=25, now=now)
     r = rows_by_chair(database, now)["Chair 1"]
-    # no BP at all: baseline, +10 min overdue; +20 min due since 5 min (3 min grace) -> overdue
-    assert r.overdue_checks == ("baseline", "infusing +10 min", "infusing +20 min")
+    # no BP at all: +20 min is overdue (3 min grace) and a BP now would still count for it;
+    # the baseline and +10 min windows have closed: missed
+    assert r.overdue_checks == ("infusing +20 min",)
+    assert r.missed_checks == ("baseline", "infusing +10 min")
     readings(database, "Chair 1", {"NBP_SYS": 125.0, "NBP_DIA": 80.0}, now - timedelta(minutes=1))
     r = rows_by_chair(database, now)["Chair 1"]
-    assert "infusing +20 min" not in r.overdue_checks
-    assert "infusing +10 min" in r.overdue_checks
+    assert r.overdue_checks == () and r.due_checks == ()
+    assert r.missed_checks == ("baseline", "infusing +10 min")
+    r = rows_by_chair(database, now + timedelta(minutes=6))["Chair 1"]
+    assert r.due_checks == ("infusing +30 min",) and r.overdue_checks == ()
 
 
 def test_pending_pump_changes_are_counted(database, nurse):
@@ -287,10 +291,9 @@ def heard(watcher: ChangeWatcher, within_s: float = 2.0) -> bool:
     return False
 
 
-@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)
 def test_change_watcher_on_postgresql_hears_notify_and_survives_losing_it(database, nurse):
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only")
     watcher = ChangeWatcher(database.engine, fallback_s=3600)
     try:
         assert watcher.listening
