@@ -1,0 +1,82 @@
+"""Cold start to the first drawn frame, and peak memory, of ``nursestation --demo --chairs N``.
+
+Each run is a fresh process of the installed command, offscreen, with a fresh data directory (so
+the demo database is created, migrated and seeded: the first start on a new machine) or, for
+the "warm" runs, the data directory of the previous run (the usual start of a day). The time is
+from just before the process is spawned to the first frame of the live view: the main window
+prints the wall time of its first ``LiveBridge`` frame when ``NURSESTATION_MARK_FIRST_FRAME``
+is set. Peak memory is the child's ``ru_maxrss`` (``os.wait4``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MARK = "nursestation: first frame at "
+
+
+def _command() -> list[str]:
+    exe = Path(sys.executable).with_name("nursestation")
+    if exe.exists():
+        return [str(exe)]
+    return [sys.executable, "-m", "nursestation"]
+
+
+def start_once(chairs: int, data_dir: str, *, quit_after: float = 3.0,
+               timeout: float = 60.0) -> dict:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NURSESTATION_DATA_DIR=data_dir,
+               NURSESTATION_CONFIG=str(Path(data_dir) / "absent.toml"),
+               NURSESTATION_MARK_FIRST_FRAME="1")
+    cmd = [*_command(), "--demo", "--chairs", str(chairs), "--quit-after", str(quit_after)]
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    first = None
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    lines = []
+    for line in proc.stderr:  # ends when the process closes stderr (exits)
+        lines.append(line)
+        if line.startswith(MARK) and first is None:
+            first = float(line[len(MARK):].strip())
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    proc.stderr.close()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if first is None:
+        raise RuntimeError("no first frame; the station said:\n" + "".join(lines[-20:]))
+    return {
+        "start_s": first - t0,
+        # Linux reports ru_maxrss in KiB
+        "peak_rss_mb": usage.ru_maxrss / 1024.0,
+        "exit_code": proc.returncode,
+    }
+
+
+def bench_startup(chairs: int = 32, *, runs: int = 3, quit_after: float = 3.0) -> dict:
+    """Median of ``runs`` cold starts (fresh data directory) and ``runs`` warm starts."""
+    cold, warm = [], []
+    for _ in range(max(1, runs)):
+        d = tempfile.mkdtemp(prefix="nursestation-start-")
+        try:
+            cold.append(start_once(chairs, d, quit_after=quit_after))
+            warm.append(start_once(chairs, d, quit_after=quit_after))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    return {
+        "chairs": chairs,
+        "runs": len(cold),
+        "cold_start_s": statistics.median(r["start_s"] for r in cold),
+        "warm_start_s": statistics.median(r["start_s"] for r in warm),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in cold + warm),
+        "exit_codes": sorted({r["exit_code"] for r in cold + warm}),
+    }

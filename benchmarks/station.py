@@ -1,0 +1,235 @@
+"""The station under load: the real demo stack and the real main window, offscreen.
+
+``run_station(chairs, seconds)`` builds what ``nursestation --demo --chairs N`` builds — a fresh
+demo database, one simulator per device on its own pseudo-terminal (``DemoDevices``), the
+``StationRuntime`` with one reader thread per port feeding the ``LiveStore``, the database
+writer and the alarm engines, and the ``MainWindow`` at 1920×1080 with its 30 Hz frame timer,
+alarm timer and chart timer — lets it settle, then measures for ``seconds``:
+
+* frames drawn: paint events of every tile's wave view (the pyqtgraph viewport), per second,
+  median over tiles, and the bridge's frame ticks per second;
+* CPU of the whole process and per thread group (``psutil`` thread times): the GUI thread,
+  the link reader threads (ingest: read, decode, store), the database writer and the rest.
+  The simulators run in a separate process (``benchmarks.simproc``): in a clinic they are the
+  devices, not part of the station; their CPU is reported on its own;
+* latency from simulator write to a GUI frame having read the sample (see ``probes``).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.probes import LatencyProbe, ProbeProtocol, WriteLog, percentiles
+from benchmarks.simproc import SimProcess
+
+WINDOW_SIZE = (1920, 1080)
+
+
+def _qt_app():
+    from nursestation.ui.app import _application
+
+    return _application()
+
+
+def pump_events(seconds: float) -> None:
+    """Run the Qt event loop for ``seconds`` (the GUI works as it would in the app)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(max(0, round(seconds * 1000)), loop.quit)
+    loop.exec()
+
+
+def thread_group(name: str) -> str:
+    if name.startswith("link-"):
+        return "ingest"
+    if name.startswith("sim-"):
+        return "simulators"
+    if name == "nursestation-db-writer":
+        return "db_writer"
+    if name == "MainThread":
+        return "gui"
+    return "other"
+
+
+def _thread_cpu(proc) -> dict[int, float]:
+    return {t.id: t.user_time + t.system_time for t in proc.threads()}
+
+
+class _PaintCounter:
+    """Counts paint events per watched widget (an event filter; never consumes events)."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        paint = QEvent.Type.Paint
+        counts: dict[int, int] = defaultdict(int)
+
+        class Filter(QObject):
+            def eventFilter(self, obj, ev):
+                if ev.type() == paint:
+                    counts[id(obj)] += 1
+                return False
+
+        self.filter = Filter()
+        self.counts = counts
+        self.widgets: list = []
+
+    def watch(self, widget) -> None:
+        widget.installEventFilter(self.filter)
+        self.widgets.append(widget)
+
+    def snapshot(self) -> list[int]:
+        return [self.counts[id(w)] for w in self.widgets]
+
+    def remove(self) -> None:
+        for w in self.widgets:
+            w.removeEventFilter(self.filter)
+
+
+def _external_demo_station(urls: dict[str, str]):
+    """A ``Station`` whose demo chairs are served by the simulator process."""
+    from dataclasses import replace
+
+    from nursestation.ui.app import Station
+
+    class ExternalDemoStation(Station):
+        def _start_demo(self):
+            from nursestation.demo import plan_demo, seed_demo_database
+
+            plan = plan_demo(self.config.chairs)
+            self.writer.submit(seed_demo_database, plan, self.protocol,
+                               self.clock.now()).result()
+            return tuple(replace(dc.config, devices=tuple(replace(d, url=urls[d.id])
+                                                          for d in dc.config.devices))
+                         for dc in plan)
+
+    return ExternalDemoStation
+
+
+def run_station(chairs: int = 32, seconds: float = 30.0, *, warmup: float = 5.0,
+                size: tuple[int, int] = WINDOW_SIZE) -> dict:
+    import psutil
+
+    import nursestation.runtime as runtime_mod
+    from nursestation.config import load_config
+    from nursestation.core.protocol import load_protocol
+
+    app = _qt_app()
+    proc = psutil.Process()
+    with tempfile.TemporaryDirectory(prefix="nursestation-bench-") as tmp:
+        old_env = {k: os.environ.get(k) for k in ("NURSESTATION_DATA_DIR", "NURSESTATION_CONFIG")}
+        os.environ["NURSESTATION_DATA_DIR"] = tmp
+        os.environ["NURSESTATION_CONFIG"] = str(Path(tmp) / "absent.toml")
+        sims = SimProcess(chairs)
+        orig_protocols = runtime_mod.PROTOCOLS
+        runtime_mod.PROTOCOLS = {k: ProbeProtocol(v, {}) for k, v in orig_protocols.items()}
+        try:
+            config = load_config(None, demo=True, chairs=chairs)
+            protocol = load_protocol(config.protocol_file)
+            return _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size)
+        finally:
+            runtime_mod.PROTOCOLS = orig_protocols
+            sims.stop()
+            for k, v in old_env.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size) -> dict:
+    from nursestation.ui.context import AppContext
+    from nursestation.ui.mainwindow import MainWindow
+
+    probe = LatencyProbe()
+    station = _external_demo_station(sims.urls)(config, protocol)
+    window = None
+    counter = _PaintCounter()
+    try:
+        ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
+                         clock=station.clock)
+        window = MainWindow(ctx, station)
+        window.resize(*size)
+        window.show()
+        runtime = station.runtime
+        runtime._on_batch = probe.wrap_sink(runtime._on_batch)  # the links get the probed sink
+        probe.attach(window.bridge)
+        station.start_devices()
+        window.start()
+        for tile in window.view.tiles.values():
+            counter.watch(tile.waves.viewport())
+        pump_events(warmup)
+
+        # -- measure ---------------------------------------------------------------------
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        probe.recording = True
+        paints0 = counter.snapshot()
+        frames0 = window.bridge.frames
+        threads0 = _thread_cpu(proc)
+        cpu0 = proc.cpu_times()
+        sim0 = sims.cpu_seconds()
+        written0 = station.writer.readings_written
+        t0 = time.monotonic()
+        pump_events(seconds)
+        dt = time.monotonic() - t0
+        cpu1 = proc.cpu_times()
+        threads1 = _thread_cpu(proc)
+        sim1 = sims.cpu_seconds()
+        frames1 = window.bridge.frames
+        paints1 = counter.snapshot()
+        written1 = station.writer.readings_written
+        probe.recording = False
+        names.update({t.native_id: t.name for t in threading.enumerate()})
+
+        logs = {dev: WriteLog(v["sent"], v["times"], v["ends"])
+                for dev, v in sims.pause().items()}
+        pump_events(0.5)  # the links read what was in flight
+        rx = {dev: link.session for dev, link in runtime.links.items()}
+        lat = probe.latencies(logs, rx)
+        online = sum(1 for link in runtime.links.values() if link.health == "online")
+        n_devices = len(runtime.links)
+    finally:
+        counter.remove()
+        if window is not None:
+            window.stop()
+        station.shutdown()
+        if window is not None:
+            window.close()
+            window.deleteLater()
+        pump_events(0.05)
+
+    groups: dict[str, float] = defaultdict(float)
+    for tid, t1 in threads1.items():
+        used = t1 - threads0.get(tid, 0.0)
+        groups[thread_group(names.get(tid, ""))] += used
+    process = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    pct = {k: 100.0 * v / dt for k, v in groups.items()}
+    fps_tiles = [(b - a) / dt for a, b in zip(paints0, paints1, strict=True)]
+    p50, p99 = percentiles(lat)
+    return {
+        "chairs": chairs,
+        "seconds": dt,
+        "devices": n_devices,
+        "devices_online": online,
+        "fps_drawn": float(np.median(fps_tiles)) if fps_tiles else 0.0,
+        "fps_drawn_min": float(min(fps_tiles)) if fps_tiles else 0.0,
+        "fps_ticks": (frames1 - frames0) / dt,
+        "cpu_process_pct": 100.0 * process / dt,
+        "cpu_gui_pct": pct.get("gui", 0.0),
+        "cpu_ingest_pct": pct.get("ingest", 0.0),
+        "cpu_writer_pct": pct.get("db_writer", 0.0),
+        "cpu_other_pct": pct.get("other", 0.0),
+        "cpu_simulators_pct": 100.0 * (sim1 - sim0) / dt,
+        "readings_written_per_s": (written1 - written0) / dt,
+        "latency_p50_ms": None if p50 is None else p50 * 1000,
+        "latency_p99_ms": None if p99 is None else p99 * 1000,
+        "latency_samples": int(lat.size),
+    }

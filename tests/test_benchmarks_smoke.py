@@ -1,0 +1,79 @@
+"""Each benchmark runs for a moment and returns figures of the right shape.
+
+Smoke only: ``make bench`` gives the figures; nothing here looks at how fast anything was.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _number(x) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x) and x >= 0
+
+
+def test_decoder_throughput_figures() -> None:
+    from benchmarks.decoders import bench_decoder, device_stream
+
+    assert len(device_stream("masimo", 5.0)) > 0
+    for protocol in ("intellivue", "masimo", "alaris"):
+        d = bench_decoder(protocol, 5.0, min_time=0.0)
+        assert d["protocol"] == protocol
+        assert d["frames"] > 0 and d["frames_rejected"] == 0
+        for key in ("mb_per_s", "x_line_rate", "x_actual_rate", "stream_bps"):
+            assert _number(d[key]), key
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_latency_figures(qapp) -> None:
+    from benchmarks.latency import bench_latency
+
+    r = bench_latency(2.0, warmup=2.0)
+    assert r["samples"] > 0
+    assert _number(r["p50_ms"]) and _number(r["p99_ms"])
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_station_figures(qapp) -> None:
+    from benchmarks.station import run_station
+
+    r = run_station(2, 1.0, warmup=2.0, size=(800, 600))
+    assert r["chairs"] == 2 and r["devices"] == 6
+    for key in ("fps_drawn", "fps_ticks", "cpu_process_pct", "cpu_gui_pct", "cpu_ingest_pct",
+                "cpu_writer_pct", "cpu_simulators_pct", "readings_written_per_s"):
+        assert _number(r[key]), key
+    assert r["latency_samples"] == 0 or _number(r["latency_p99_ms"])
+
+
+def test_pdf_figure() -> None:
+    from benchmarks.report import bench_pdf
+
+    r = bench_pdf(600.0, repeat=1)
+    assert _number(r["median_s"]) and r["median_s"] > 0
+
+
+def test_startup_figures() -> None:
+    from benchmarks.startup import bench_startup
+
+    r = bench_startup(1, runs=1, quit_after=0.5)
+    assert r["exit_codes"] == [0]
+    for key in ("cold_start_s", "warm_start_s", "peak_rss_mb"):
+        assert _number(r[key]) and r[key] > 0, key
+
+
+def test_table_shape() -> None:
+    from benchmarks.__main__ import block_md, machine, rows
+
+    res = {"pdf": {"visit_hours": 3.0, "repeat": 1, "median_s": 0.1},
+           "latency": {"chairs": 1, "samples": 3, "p50_ms": 10.0, "p99_ms": None}}
+    assert [r[0].split(",")[0] for r in rows(res)] == ["Latency", "Summary PDF"]
+
+    class Args:
+        quick = True
+
+    text = block_md(res, machine(), 1.0, Args())
+    assert "| Summary PDF" in text and "n/a" in text
