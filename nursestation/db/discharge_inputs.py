@@ -9,7 +9,7 @@ Assessment rows: scale ``MOAAS`` (score 0-5), ``CADSS6`` (score = total of the s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
@@ -41,6 +41,18 @@ GATE_CODES = ("NBP_SYS", "NBP_DIA", "HR", "PR", "SPO2", "RR")
 SCALE_MOAAS = "MOAAS"
 SCALE_CADSS6 = "CADSS6"
 SCALE_NAUSEA = "NAUSEA"
+#: The baseline vitals charted at the baseline step, and a manual vitals check: assessments
+#: whose items are the measured values (``NBP_SYS``, ``NBP_DIA``, ``HR``, ``SPO2``, ``RR``).
+SCALE_BASELINE_VITALS = "BASELINE_VITALS"
+SCALE_VITALS_CHECK = "VITALS_CHECK"
+
+
+def manual_check_times(assessments: Iterable[Assessment]) -> list[datetime]:
+    """When the nurse charted a blood pressure by hand: such an entry fulfils a scheduled
+    check as an NIBP reading does."""
+    return [a.at for a in assessments
+            if a.scale in (SCALE_BASELINE_VITALS, SCALE_VITALS_CHECK) and not a.voided
+            and isinstance((a.items or {}).get("NBP_SYS"), int | float)]
 
 
 def phase_times(visit: Visit) -> PhaseTimes:
@@ -136,14 +148,17 @@ def discharge_inputs(session: Session, visit_id: int, now: datetime,
 
 __all__ = [
     "GATE_CODES",
+    "SCALE_BASELINE_VITALS",
     "SCALE_CADSS6",
     "SCALE_MOAAS",
     "SCALE_NAUSEA",
+    "SCALE_VITALS_CHECK",
     "core_confirmation",
     "core_ride",
     "discharge_inputs",
     "gate_vitals",
     "logged_active_alarms",
+    "manual_check_times",
     "phase_times",
     "visit_ride_status",
 ]

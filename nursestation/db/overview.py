@@ -336,8 +336,9 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
         bp_times = [s.time for s in repo.vitals_in_range(session, visit_id=visit.id,
                                                          codes=("NBP_SYS",))
                     if s.value is not None and not (s.quality & UNUSABLE)]
-        checks = checks_for_visit(protocol.schedule, din.phase_times(visit), bp_times, (), now,
-                                  display_tz=display_tz)
+        manual = din.manual_check_times(repo.current_entries(session, Assessment, visit.id))
+        checks = checks_for_visit(protocol.schedule, din.phase_times(visit), bp_times, manual,
+                                  now, display_tz=display_tz)
         ride = din.visit_ride_status(session, visit.id, protocol.discharge, now,
                                      display_tz=display_tz)
 

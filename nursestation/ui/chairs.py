@@ -10,9 +10,23 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from nursestation.core import discharge as gate
+from nursestation.core.checks import (
+    Check,
+    CheckStatus,
+    PhaseTimes,
+    checks_for_visit,
+    next_bp_deadline,
+)
+from nursestation.core.protocol import Schedule
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
-from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
+from nursestation.db.discharge_inputs import (
+    SCALE_BASELINE_VITALS,
+    SCALE_CADSS6,
+    SCALE_MOAAS,
+    SCALE_NAUSEA,
+    manual_check_times,
+)
 from nursestation.db.models import Assessment, Patient, Visit
 
 PHASE_LABELS = {
@@ -42,6 +56,14 @@ class ChairVisit:
     course_number: int
     assessments: str
     pending_pump_changes: int
+    checks: tuple[Check, ...] = ()
+    bp_deadline: datetime | None = None
+
+    @property
+    def attention(self) -> tuple[str, ...]:
+        """Scheduled checks that need doing now, for the tile ("BP check overdue ...")."""
+        return tuple(f"{c.label} check {c.status}" for c in self.checks
+                     if c.status in (CheckStatus.DUE, CheckStatus.OVERDUE))
 
 
 def _phase_started(v: Visit) -> datetime | None:
@@ -74,8 +96,10 @@ def _assessment_text(entries: Iterable[Assessment]) -> str:
     return " · ".join(parts)
 
 
-def load_chair_visits(session: Session) -> dict[str, ChairVisit]:
-    """Every active visit, by chair name."""
+def load_chair_visits(session: Session, schedule: Schedule | None = None,
+                      now: datetime | None = None) -> dict[str, ChairVisit]:
+    """Every active visit, by chair name (with its scheduled vitals checks when given the
+    protocol's schedule and the time)."""
     chairs = {c.id: c.name for c in repo.list_chairs(session)}
     out: dict[str, ChairVisit] = {}
     for chair_id, v in repo.active_visits(session).items():
@@ -84,6 +108,16 @@ def load_chair_visits(session: Session) -> dict[str, ChairVisit]:
         p = session.get(Patient, v.patient_id)
         assessments = repo.current_entries(session, Assessment, v.id)
         pending = len(repo.pending_pump_changes(session, visit_id=v.id))
+        checks: tuple[Check, ...] = ()
+        deadline = None
+        if schedule is not None and now is not None:
+            times = PhaseTimes(v.checkin_at, v.infusion_start_at, v.infusion_stop_at, None)
+            bp = [s.time for s in repo.vitals_in_range(session, visit_id=v.id,
+                                                        codes=("NBP_SYS",))
+                  if s.value is not None and not (s.quality & UNUSABLE)]
+            manual = manual_check_times(assessments)
+            checks = tuple(checks_for_visit(schedule, times, bp, manual, now))
+            deadline = next_bp_deadline(schedule, times, bp, manual, now)
         out[chairs[chair_id]] = ChairVisit(
             chair=chairs[chair_id], chair_id=chair_id, visit_id=v.id,
             patient_name=p.full_name if p else "", mrn=p.mrn if p else "",
@@ -92,6 +126,7 @@ def load_chair_visits(session: Session) -> dict[str, ChairVisit]:
             baseline_at=v.baseline_at, infusion_started=v.infusion_start_at,
             infusion_ended=v.infusion_stop_at, course_number=v.course_number,
             assessments=_assessment_text(assessments), pending_pump_changes=pending,
+            checks=checks, bp_deadline=deadline,
         )
     return out
 
@@ -105,16 +140,13 @@ def core_samples(samples: Iterable[repo.VitalSample]) -> list[gate.VitalSample]:
     ]
 
 
-#: The baseline the nurse charted at the baseline step (ui.visitflow writes it).
-BASELINE_SCALE = "BASELINE_VITALS"
-
-
 def charted_baseline(session: Session, visit_id: int) -> dict[str, float]:
     """The baseline vitals charted for the visit (latest charted, amendments applied)."""
     entries = [a for a in repo.current_entries(session, Assessment, visit_id)
-               if a.scale == BASELINE_SCALE and not a.voided]
+               if a.scale == SCALE_BASELINE_VITALS and not a.voided]
     if not entries:
         return {}
     items = max(entries, key=lambda a: a.at).items or {}
     return {k: float(v) for k, v in items.items()
             if k != "source" and isinstance(v, int | float) and not isinstance(v, bool)}
+

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.visits: dict[str, ChairVisit] = {}
         self.chair_ids: dict[str, int] = {}
         self._baselines_set: dict[str, int] = {}
+        self._bp_deadlines: dict[str, object] = {}
 
         self.stack = QStackedWidget(self)
         self.view = StationView(ctx.live, [c.name for c in station.chairs], clock=ctx.clock,
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
         self.chart_timer.stop()
         self.pump_timer.stop()
         self.alarm_presenter.stop()
+        self.lock.remove()  # its application-wide input filter goes with the window
 
     def _mark_first_frame(self, _now: float) -> None:
         self.bridge.frame.disconnect(self._mark_first_frame)
@@ -166,6 +168,8 @@ class MainWindow(QMainWindow):
         self._action(ch, "&Assessment (CADSS-6, MOAA/S, nausea)…",
                      lambda: self._visit_dialog("AssessmentDialog"), "Ctrl+Shift+A")
         self._action(ch, "&Note…", lambda: self._visit_dialog("NoteDialog"), "Ctrl+T")
+        self._action(ch, "Manual &vitals check…", lambda: self._visit_dialog("VitalsCheckDialog"),
+                     "Ctrl+Shift+V")
         ch.addSeparator()
         self._action(ch, "Confirm &pump change…", self.pump_changes, "Ctrl+U")
         self._action(ch, "Entry &history and amendments…", self.entry_history, "Ctrl+H")
@@ -279,7 +283,8 @@ class MainWindow(QMainWindow):
     # -- the chart, for the tiles ---------------------------------------------------------------
     def refresh_chart(self) -> None:
         try:
-            self.visits = self.ctx.read(load_chair_visits)
+            self.visits = self.ctx.read(load_chair_visits, self.ctx.protocol.schedule,
+                                        self.ctx.clock.now())
         except Exception:  # the database may be briefly unreachable (PostgreSQL over the LAN)
             log.exception("could not read the chart for the tiles")
             return
@@ -289,13 +294,14 @@ class MainWindow(QMainWindow):
         if self.detail is not None and self.detail.chair in contexts:
             self.detail.set_context(contexts[self.detail.chair])
         self._update_baselines()
+        self._update_bp_deadlines()
         online = sum(1 for link in self.runtime.links.values() if link.health == "online")
         self.devices_label.setText(f"devices online {online}/{len(self.runtime.links)}")
 
     def _tile_context(self, chair: str, v: ChairVisit | None) -> TileContext:
         if v is None:
             return TileContext(phase="free")
-        pending = []
+        pending = list(v.attention)
         if v.pending_pump_changes:
             pending.append(f"{v.pending_pump_changes} pump change(s) to confirm")
         return TileContext(
@@ -327,6 +333,19 @@ class MainWindow(QMainWindow):
             if values:
                 engine.set_baseline(values)
                 self._baselines_set[chair] = v.visit_id
+
+    def _update_bp_deadlines(self) -> None:
+        """Tell each chair's alarm engine when the schedule's next blood pressure is overdue
+        (the "no BP within schedule" technical alarm)."""
+        from nursestation.core.livestate import wall_to_mono
+
+        for chair, engine in self.runtime.engines.items():
+            v = self.visits.get(chair)
+            deadline = v.bp_deadline if v is not None else None
+            if self._bp_deadlines.get(chair, "unset") == deadline:
+                continue  # unchanged: keep the engine's own record of a measurement since
+            self._bp_deadlines[chair] = deadline
+            engine.set_bp_due(None if deadline is None else wall_to_mono(self.ctx.clock, deadline))
 
     # -- alarms --------------------------------------------------------------------------------
     def process_alarms(self) -> None:
@@ -417,14 +436,14 @@ class MainWindow(QMainWindow):
         self._open(factory(self.ctx, self))
 
     def _visit_dialog(self, name: str) -> None:
-        from nursestation.ui import charting, discharge
+        from nursestation.ui import charting, discharge, vitalscheck
 
         if not self._need_user():
             return
         visit = self._need_visit(name.removesuffix("Dialog"))
         if visit is None:
             return
-        cls = getattr(charting, name, None) or getattr(discharge, name)
+        cls = next(getattr(m, name) for m in (charting, discharge, vitalscheck) if hasattr(m, name))
         self._open(cls(self.ctx, visit.visit_id, self))
 
     def discharge(self) -> None:

@@ -57,6 +57,7 @@ from nursestation.core.dosing import (
 )
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db import repo
+from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
 from nursestation.db.models import Chair, Patient, Screening, Visit
 from nursestation.ui.context import AppContext
 from nursestation.ui.login import ChargeOverrideDialog
@@ -80,7 +81,7 @@ from nursestation.ui.visit_common import (
 log = logging.getLogger(__name__)
 
 #: The scale name of the baseline-vitals entry (an Assessment row).
-BASELINE_SCALE = "BASELINE_VITALS"
+BASELINE_SCALE = SCALE_BASELINE_VITALS  # the charted baseline (db.discharge_inputs)
 BASELINE_CODES = (("NBP_SYS", "BP &systolic:", "mmHg"), ("NBP_DIA", "BP &diastolic:", "mmHg"),
                   ("HR", "&Heart rate:", "bpm"), ("SPO2", "Sp&O\u2082:", "%"),
                   ("RR", "&Resp. rate:", "/min"))

@@ -134,3 +134,46 @@ def test_without_a_user_nothing_opens_but_the_login(demo_window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     assert not [w for w in window.findChildren(MedicationDialog) if w.isVisible()]
     assert window.lock.locked or window.findChildren(QDialog)
+
+
+def test_manual_vitals_check_is_charted_and_fulfils_the_schedule(demo_window, qtbot):
+    from nursestation.db.models import Assessment
+    from nursestation.ui.chairs import load_chair_visits
+    from nursestation.ui.vitalscheck import VitalsCheckDialog
+
+    station, window = demo_window
+    _login(station, window)
+
+    def baseline_check():
+        visits = window.ctx.read(load_chair_visits, window.ctx.protocol.schedule,
+                                 window.ctx.clock.now())
+        return next(c for c in visits["Chair 1"].checks if c.phase == "baseline")
+
+    # Chair 1 is checked in; its monitor has not taken a blood pressure yet.
+    assert baseline_check().status != "done"
+    window.view.focus_chair("Chair 1")
+    qtbot.keyClick(window, Qt.Key.Key_V,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+
+    def opened():
+        return [w for w in window.findChildren(VitalsCheckDialog) if w.isVisible()]
+
+    qtbot.waitUntil(lambda: len(opened()) == 1, timeout=3000)
+    (dlg,) = opened()
+    qtbot.keyClicks(dlg.fields["NBP_SYS"], "380")
+    qtbot.keyClicks(dlg.fields["NBP_DIA"], "80")
+    qtbot.keyClick(dlg, Qt.Key.Key_Return)
+    assert "outside" in dlg.status.text()  # a typing slip is caught, nothing saved
+    dlg.fields["NBP_SYS"].clear()
+    qtbot.keyClicks(dlg.fields["NBP_SYS"], "128")
+    qtbot.keyClicks(dlg.fields["HR"], "74")
+    with qtbot.waitSignal(dlg.saved, timeout=5000):
+        qtbot.keyClick(dlg, Qt.Key.Key_Return)
+    visit_id = window.visits["Chair 1"].visit_id
+    with session_scope(station.engine) as s:
+        (entry,) = [a for a in repo.current_entries(s, Assessment, visit_id)
+                    if a.scale == "VITALS_CHECK"]
+    assert entry.items == {"NBP_SYS": 128.0, "NBP_DIA": 80.0, "HR": 74.0}
+    assert entry.recorded_by_id == window.ctx.user.id
+    check = baseline_check()
+    assert check.status == "done" and check.done_by == "manual entry"
