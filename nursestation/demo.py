@@ -41,6 +41,12 @@ DEMO_PATIENTS = (
     ("MRN-100236", "Haddad", "Omar", "1975-04-08", "latex", 80.0),
 )
 
+_MORE_FAMILY = ("Adeyemi", "Berg", "Castillo", "Dubois", "Eriksen", "Fontaine", "Gupta",
+                "Hoffmann", "Ivanova", "Jensen", "Kim", "Larsen", "Moreau", "Novak", "Ortiz",
+                "Petrov", "Quinn", "Rossi", "Sato", "Tanaka", "Usman", "Varga", "Weber", "Yilmaz")
+_MORE_GIVEN = ("Amara", "Ben", "Carla", "Dev", "Elif", "Femi", "Greta", "Hugo", "Ines", "Jonas",
+               "Keiko", "Luca", "Maya", "Nils", "Olga", "Pavel", "Rosa", "Sven", "Tara", "Yusuf")
+
 _M = 60.0
 #: Where each occupied demo chair's patient is, as seconds into the ketamine-visit scenario
 #: (baseline runs 0-600 s, the infusion starts at 600 s and, with the nurse's rate changes,
@@ -123,8 +129,11 @@ def seed_demo_database(session: Session, plan: list[DemoChair], protocol: Any,
     occupied = [dc for dc in plan if dc.occupied]
     for k, dc in enumerate(occupied):
         mrn, family, given, dob, allergies, kg = DEMO_PATIENTS[k % len(DEMO_PATIENTS)]
-        if k >= len(DEMO_PATIENTS):
+        if k >= len(DEMO_PATIENTS):  # more chairs than the six named patients
             mrn = f"MRN-{100300 + k}"
+            family = _MORE_FAMILY[k % len(_MORE_FAMILY)]
+            given = _MORE_GIVEN[(k * 7) % len(_MORE_GIVEN)]
+            kg = 55.0 + (k * 13) % 45
         patient = repo.create_patient(
             session, mrn, family, given, datetime.fromisoformat(dob).date(), allergies,
             user=nurse)
