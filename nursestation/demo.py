@@ -95,9 +95,11 @@ class DemoDevices:
         chairs = []
         for dc in self.plan:
             scenario_name = "ketamine-visit" if dc.occupied else "steady"
+            # one patient per chair: its devices share the scenario (pure functions of time;
+            # building it is most of a demo chair's start-up)
+            scenario = get_scenario(scenario_name, dc.seed, offset=dc.offset)
             devices = []
             for dev in dc.config.devices:
-                scenario = get_scenario(scenario_name, dc.seed, offset=dc.offset)
                 sim = PROTOCOLS[dev.protocol].make_simulator(scenario)
                 host = SimulatorHost(sim, self.port).start()
                 self.hosts[dev.id] = host
