@@ -114,8 +114,22 @@ def _external_demo_station(urls: dict[str, str]):
     return ExternalDemoStation
 
 
+class _ForceRedraw:
+    """Head of the frame: make every tile copy and redraw its waves on this frame, as if new
+    samples had arrived for every chair (the station's capacity, not its usual load)."""
+
+    def __init__(self, view) -> None:
+        self.view = view
+
+    def refresh(self, store, now) -> None:
+        for tile in self.view.tiles.values():
+            tile.waves._versions.clear()
+
+
 def run_station(chairs: int = 32, seconds: float = 30.0, *, warmup: float = 5.0,
-                size: tuple[int, int] = WINDOW_SIZE) -> dict:
+                size: tuple[int, int] = WINDOW_SIZE, force_fps: float | None = None) -> dict:
+    """Measure the station; with ``force_fps`` the frame timer runs at that rate and every tile
+    redraws its waves on every frame (capacity), instead of when new samples arrived."""
     import psutil
 
     import nursestation.runtime as runtime_mod
@@ -134,7 +148,8 @@ def run_station(chairs: int = 32, seconds: float = 30.0, *, warmup: float = 5.0,
         try:
             config = load_config(None, demo=True, chairs=chairs)
             protocol = load_protocol(config.protocol_file)
-            return _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size)
+            return _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size,
+                            force_fps)
         finally:
             runtime_mod.PROTOCOLS = orig_protocols
             sims.stop()
@@ -145,7 +160,8 @@ def run_station(chairs: int = 32, seconds: float = 30.0, *, warmup: float = 5.0,
                     os.environ[k] = v
 
 
-def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size) -> dict:
+def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size,
+             force_fps) -> dict:
     from nursestation.ui.context import AppContext
     from nursestation.ui.mainwindow import MainWindow
 
@@ -162,6 +178,9 @@ def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size) -
         runtime = station.runtime
         runtime._on_batch = probe.wrap_sink(runtime._on_batch)  # the links get the probed sink
         probe.attach(window.bridge)
+        if force_fps:
+            window.bridge._timer.setInterval(max(1, round(1000.0 / force_fps)))
+            window.bridge._views.insert(0, _ForceRedraw(window.view))
         station.start_devices()
         window.start()
         for tile in window.view.tiles.values():
@@ -216,6 +235,7 @@ def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size) -
     p50, p99 = percentiles(lat)
     return {
         "chairs": chairs,
+        "forced_fps": force_fps,
         "seconds": dt,
         "devices": n_devices,
         "devices_online": online,
@@ -224,6 +244,10 @@ def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size) -
         "fps_ticks": (frames1 - frames0) / dt,
         "cpu_process_pct": 100.0 * process / dt,
         "cpu_gui_pct": pct.get("gui", 0.0),
+        # GUI-thread CPU per frame tick (drawing included): 1000 / this = the frame rate the GUI
+        # thread could keep with a core to itself
+        "gui_ms_per_frame": (1000.0 * groups.get("gui", 0.0) / (frames1 - frames0)
+                             if frames1 > frames0 else None),
         "cpu_ingest_pct": pct.get("ingest", 0.0),
         "cpu_writer_pct": pct.get("db_writer", 0.0),
         "cpu_other_pct": pct.get("other", 0.0),
