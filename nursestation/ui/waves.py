@@ -21,6 +21,14 @@ from nursestation.ui import style
 
 #: Seconds blanked ahead of the write head, as a monitor's sweep erase bar.
 ERASE_S = 0.25
+#: Auto-gain (pleth): fit only on at least this much signal (a whole pulse even at 30 bpm) —
+#: a fit on the first fraction of a beat makes the whole pulse several bands tall.
+GAIN_MIN_S = 2.0
+#: ... and refit after this much new signal (seconds of samples, not frames: the frame rate
+#: and the devices' batch cadence must not change how fast the gain follows).
+GAIN_REFIT_S = 2.0
+#: Refit at once when the signal leaves the fitted range by more than this share of it.
+GAIN_ESCAPE = 0.1
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,8 @@ class WavePanel(pg.GraphicsView):
         self.curves: dict[str, pg.PlotCurveItem] = {}
         self.titles: dict[str, pg.TextItem] = {}
         self._gain: dict[str, tuple[float, float]] = {}
-        self._gain_age: dict[str, int] = {}
+        self._gain_new: dict[str, int] = {}  # samples written since the last fit
+        self._gain_idx: dict[str, int] = {}  # write index when last looked
         for row, ch in enumerate(channels):
             pen = pg.mkPen(style.colour(ch.code), width=1)
             band = QRectF(0.0, n - row - 1.5, seconds, 2.0)  # room for overshoot
@@ -132,6 +141,10 @@ class WavePanel(pg.GraphicsView):
         if curve is not None and curve.xData is not None and len(curve.xData):
             curve.setData(np.empty(0, np.float32), np.empty(0, np.float32))
         self._versions.pop(code, None)
+        # a sensor that comes back (or a new patient) starts a fresh gain
+        self._gain.pop(code, None)
+        self._gain_new.pop(code, None)
+        self._gain_idx.pop(code, None)
 
     def last_version(self, code: str) -> int:
         return self._versions.get(code, -1)
@@ -149,27 +162,39 @@ class WavePanel(pg.GraphicsView):
         x *= np.float32(self.seconds / (wave.samples.size / wave.rate_hz))
         lo, hi = ch.lo, ch.hi
         if ch.auto_gain:
-            lo, hi = self._auto_gain(wave.code, y, lo, hi)
-        b0, _b1 = self.band(wave.code)
+            lo, hi = self._auto_gain(wave, y, lo, hi)
+        b0, b1 = self.band(wave.code)
         scale = 0.9 / max(1e-6, hi - lo)
         y = (y - np.float32(lo)) * np.float32(scale) + np.float32(b0 + 0.05)
+        # like a monitor's channel, a wave never leaves its band (NaN gaps stay NaN)
+        np.clip(y, np.float32(b0), np.float32(b1), out=y)
         self.curves[wave.code].setData(x, y, connect="finite")
         self._versions[wave.code] = wave.version
 
-    def _auto_gain(self, code: str, y: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
-        # Re-fit the gain about every 60 frames, not every frame: a monitor's pleth does not
-        # jump around with every beat.
-        age = self._gain_age.get(code, 60)
+    def _auto_gain(self, wave: WaveView, y: np.ndarray, lo: float, hi: float
+                   ) -> tuple[float, float]:
+        """(lo, hi) to scale an arbitrary-unit wave by. Fitted to the ring's min/max once it
+        holds ``GAIN_MIN_S`` of signal, then refitted after every ``GAIN_REFIT_S`` of new
+        samples (a monitor's pleth does not jump with every beat), or at once when the signal
+        escapes the fitted range. Until the first fit: the channel's fixed range."""
+        code, n = wave.code, wave.samples.size
+        last = self._gain_idx.get(code)
+        written = n if last is None else (wave.write_index - last) % n
+        self._gain_idx[code] = wave.write_index
+        new = self._gain_new.get(code, 0) + written
+        self._gain_new[code] = new
         cur = self._gain.get(code)
-        if cur is None or age >= 60:
-            finite = y[np.isfinite(y)]
-            if finite.size > 10:
-                a, b = float(finite.min()), float(finite.max())
-                if b - a > 1e-6:
-                    cur = (a, b)
-            self._gain_age[code] = 0
-            if cur is not None:
-                self._gain[code] = cur
-        else:
-            self._gain_age[code] = age + 1
-        return cur if cur is not None else (lo, hi)
+        finite = y[np.isfinite(y)]
+        if finite.size == 0:
+            return cur if cur is not None else (lo, hi)
+        a, b = float(finite.min()), float(finite.max())
+        if b - a <= 1e-6 or np.count_nonzero(np.isfinite(wave.samples)) < GAIN_MIN_S * wave.rate_hz:
+            return cur if cur is not None else (lo, hi)
+        if cur is not None:
+            margin = GAIN_ESCAPE * (cur[1] - cur[0])
+            escaped = a < cur[0] - margin or b > cur[1] + margin
+            if not escaped and new < GAIN_REFIT_S * wave.rate_hz:
+                return cur
+        self._gain[code] = (a, b)
+        self._gain_new[code] = 0
+        return a, b

@@ -177,3 +177,38 @@ def test_enter_and_double_click_open_the_chair(live, qtbot):
     with qtbot.waitSignal(tile.activated, timeout=1000) as sig:
         qtbot.mouseDClick(tile, Qt.MouseButton.LeftButton)
     assert sig.args == [CHAIR]
+
+
+def test_pleth_stays_in_its_band_from_the_first_partial_beat_on(qtbot):
+    """The demo's devices start mid-beat and deliver ~40 ms batches: the first samples the
+    tile sees are a fraction of an upstroke. A gain fitted to that made the whole pulse
+    several bands tall, over the ECG, until a refit 60 frames later. Each wave must stay in
+    its band, and the pleth fill it once whole beats arrived."""
+    clock = FakeClock()
+    store = LiveStore(clock)
+    store.register_chair(CHAIR, {"mon": "Monitor"})
+    sc = get_scenario("ketamine-visit", seed=6)
+    starts = np.arange(T, T + 2, 0.01)  # start where the first 0.4 s hold least of a beat
+    t0 = starts[np.argmin([np.ptp(sc.pleth(t, 50, 125.0)) for t in starts])]
+    tile = ChairTile(CHAIR, clock=clock)
+    qtbot.addWidget(tile)
+    tile.resize(520, 340)
+    tile.show()
+    qtbot.waitExposed(tile)
+    step = 0.04
+    for i in range(100):  # 4 s
+        t = t0 + i * step
+        store.ingest(scenario_readings(sc, CHAIR, t, t + step, mono0=clock.monotonic(),
+                                       monitor="mon", pump=None, block_s=step))
+        clock.advance(step)
+        tile.refresh(store)
+        for code in (Code.ECG, Code.PLETH):
+            _x, y = tile.waves.curves[code].getData()
+            lo, hi = tile.waves.band(code)
+            fin = y[np.isfinite(y)] if y is not None else np.empty(0)
+            assert fin.size == 0 or (fin.min() >= lo - 1e-6 and fin.max() <= hi + 1e-6), \
+                f"{code} drawn outside its band {i * step:.2f} s after the first samples"
+            if code == Code.PLETH and fin.size:  # nor cut flat at the band's edge
+                assert fin.max() < hi - 0.02, f"pleth clipped {i * step:.2f} s in"
+    _x, y = tile.waves.curves[Code.PLETH].getData()
+    assert np.ptp(y[np.isfinite(y)]) > 0.7  # whole beats fill most of the band
