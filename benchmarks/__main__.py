@@ -39,6 +39,13 @@ def machine() -> dict:
     except OSError:
         pass
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    try:
+        import subprocess
+
+        rev = subprocess.run(["git", "describe", "--always", "--dirty"], check=False, cwd=ROOT,
+                             text=True, capture_output=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
     return {
         "cpu": cpu or "unknown",
         "cores": os.cpu_count(),
@@ -52,6 +59,7 @@ def machine() -> dict:
         "qpa": os.environ.get("QT_QPA_PLATFORM", "(default)"),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load": load,
+        "revision": rev or "unknown",
     }
 
 
@@ -168,7 +176,8 @@ def block_md(res: dict, m: dict, elapsed: float, args) -> str:
     parts = [
         BEGIN,
         f"Measured {m['date']} with `python -m benchmarks"
-        + (" --quick" if args.quick else "") + f"` ({elapsed / 60:.1f} min).",
+        + (" --quick" if args.quick else "") + f"` ({elapsed / 60:.1f} min) at "
+        f"`{m['revision']}` (`-dirty`: the shared working tree had uncommitted changes).",
         "",
         (f"- CPU: {m['cpu']}, {m['cores']} logical cores ({m['physical_cores']} physical), "
         f"{m['memory_gb']:.1f} GiB; {m['os']}"),
