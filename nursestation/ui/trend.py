@@ -1,4 +1,4 @@
-"""The whole-visit trend: HR, SpO2 and RR as lines, NBP as sys/dia bars, event markers.
+"""The whole-visit trend: HR, SpO2 and RR as lines, NBP as dia-sys I-beams, event markers.
 
 Data comes from two places and is joined at the seam: the database's history for the part of the
 visit before the live buffer (``history(source, t0, t1)``, loaded when the view reaches back
@@ -62,6 +62,39 @@ EVENT_STYLE: dict[str, tuple[str, str, int]] = {
     "note": ("o", style.DIM, 0),
 }
 _DEFAULT_EVENT = ("o", style.TEXT, 0)
+
+#: NBP I-beam: stem width, cap and mean-tick widths (pixels, whatever the zoom).
+NBP_STEM_PX = 2
+NBP_CAP_PX = 11
+NBP_MEAN_PX = 7
+
+
+def nbp_measurements(data: Series, tolerance_s: float = 2.0
+                     ) -> list[tuple[float, float, float, float]]:
+    """(epoch, sys, dia, mean) per NBP measurement: each systolic paired with the diastolic
+    (and mean, NaN if none) stored with it, matched by time rather than by position so one
+    missing value cannot shift every later pair."""
+    ts, sys_ = data.get(Code.NBP_SYS, (np.empty(0), np.empty(0)))
+    td, dia = data.get(Code.NBP_DIA, (np.empty(0), np.empty(0)))
+    tm, mean = data.get(Code.NBP_MEAN, (np.empty(0), np.empty(0)))
+
+    def at(times, values, t: float) -> float:
+        if not len(times):  # a visit has dozens of measurements: a plain nearest search
+            return float("nan")
+        j = int(np.argmin(np.abs(np.asarray(times, np.float64) - t)))
+        return float(values[j]) if abs(times[j] - t) <= tolerance_s else float("nan")
+
+    out = []
+    for t, s in zip(np.asarray(ts, np.float64), np.asarray(sys_, np.float64), strict=True):
+        d = at(td, dia, t)
+        if np.isfinite(s) and np.isfinite(d):
+            out.append((float(t), float(s), d, at(tm, mean, t)))
+    return out
+
+
+def nbp_text(t: float, sys_: float, dia: float, mean: float) -> str:
+    m = f" ({mean:.0f})" if np.isfinite(mean) else ""
+    return f"NBP {sys_:.0f}/{dia:.0f}{m} mmHg at {_local_epoch(t)}"
 
 
 def merge_series(history: Series, live: Series) -> Series:
@@ -182,12 +215,23 @@ class TrendView(QWidget):
             Code.RR: line(self.resp_plot, Code.RR),
             Code.ETCO2: line(self.resp_plot, Code.ETCO2),
         }
-        self.nbp_bars = pg.BarGraphItem(x=[], y0=[], height=[], width=60.0,
-                                        brush=pg.mkBrush(style.NBP), pen=pg.mkPen(None))
+        # NBP as a monitor's trend draws it: a narrow I-beam from dia to sys with a tick at the
+        # mean. The stem is a cosmetic 2 px line and the caps and tick are pixel-sized
+        # symbols, so the beam stays narrow at any zoom (a bar in data units, 60 s wide, was
+        # a wide block zoomed in and a smear zoomed out).
+        self.nbp_bars = pg.PlotCurveItem(pen=pg.mkPen(style.NBP, width=NBP_STEM_PX),
+                                         connect="pairs", antialias=False)
         self.vitals_plot.addItem(self.nbp_bars)
-        self.nbp_mean = pg.ScatterPlotItem(symbol="_", size=12, pen=pg.mkPen(style.NBP_LIGHT),
+        self.nbp_caps = pg.ScatterPlotItem(symbol="_", size=NBP_CAP_PX, pen=pg.mkPen(style.NBP),
+                                           brush=pg.mkBrush(style.NBP), hoverable=True,
+                                           tip=self._nbp_tip, hoverSize=NBP_CAP_PX + 4)
+        self.vitals_plot.addItem(self.nbp_caps)
+        self.nbp_mean = pg.ScatterPlotItem(symbol="_", size=NBP_MEAN_PX,
+                                           pen=pg.mkPen(style.NBP_LIGHT),
                                            brush=pg.mkBrush(style.NBP_LIGHT))
         self.vitals_plot.addItem(self.nbp_mean)
+        #: (epoch, sys, dia, mean or NaN) of every NBP measurement drawn
+        self.nbp: list[tuple[float, float, float, float]] = []
         self.markers = pg.ScatterPlotItem(size=13, hoverable=True, tip=self._tip,
                                           hoverSize=17)
         self.markers.sigClicked.connect(self._marker_clicked)
@@ -280,18 +324,21 @@ class TrendView(QWidget):
         for code, item in self.lines.items():
             t, v = self.data.get(code, (np.empty(0), np.empty(0)))
             item.setData(t, v, connect="finite")
-        ts, sys_ = self.data.get(Code.NBP_SYS, (np.empty(0), np.empty(0)))
-        td, dia = self.data.get(Code.NBP_DIA, (np.empty(0), np.empty(0)))
-        n = min(len(ts), len(td))
-        if n:
-            ok = np.isfinite(sys_[:n]) & np.isfinite(dia[:n])
-            x, s, d = ts[:n][ok], sys_[:n][ok], dia[:n][ok]
-            self.nbp_bars.setOpts(x=x, y0=d, height=s - d, width=60.0)
+        self.nbp = nbp_measurements(self.data)
+        if self.nbp:
+            t, sys_, dia, mean = (np.array(c, dtype=np.float64) for c in zip(*self.nbp,
+                                                                            strict=True))
+            self.nbp_bars.setData(np.repeat(t, 2), np.column_stack((dia, sys_)).ravel(),
+                                  connect="pairs")
+            text = [nbp_text(*m) for m in self.nbp]
+            self.nbp_caps.setData(np.concatenate((t, t)), np.concatenate((sys_, dia)),
+                                  data=text + text)
+            ok = np.isfinite(mean)
+            self.nbp_mean.setData(t[ok], mean[ok])
         else:
-            self.nbp_bars.setOpts(x=[], y0=[], height=[])
-        tm, mean = self.data.get(Code.NBP_MEAN, (np.empty(0), np.empty(0)))
-        ok = np.isfinite(mean)
-        self.nbp_mean.setData(tm[ok], mean[ok])
+            self.nbp_bars.setData([], [])
+            self.nbp_caps.setData([], [])
+            self.nbp_mean.setData([], [])
 
     # -- navigation ----------------------------------------------------------------------------
     def x_range(self) -> tuple[float, float]:
@@ -375,6 +422,9 @@ class TrendView(QWidget):
         event.accept()
 
     # -- events --------------------------------------------------------------------------------
+    def _nbp_tip(self, x, y, data) -> str:
+        return data if isinstance(data, str) else ""
+
     def _tip(self, x, y, data) -> str:
         ev = data if isinstance(data, TrendEvent) else None
         return describe(ev) if ev else ""
