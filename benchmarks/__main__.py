@@ -122,6 +122,13 @@ def rows(res: dict) -> list[tuple[str, str, str, str]]:
         out.append(("Capacity: GUI thread CPU per frame (frame rate it allows with a core)",
                     f"{_fmt(per)} ms ({_fmt(None if not per else 1000 / per, '.0f')} per s)",
                     "< 33 ms (aim 17)", _verdict(None if per is None else per < 33.3)))
+    g = res.get("gui_only")
+    if g:
+        per = g["gui_ms_per_frame"]
+        out.append(((f"Drawing alone (no devices, threads or database), {g['chairs']} tiles, every "
+                    "tile redrawn on every frame at 60 Hz: frames / GUI CPU per frame"),
+                    f"{g['fps_ticks']:.1f} per s / {_fmt(per)} ms",
+                    ">= 30 (aim 60)", _verdict(g["fps_ticks"] >= 30)))
     pdf = res.get("pdf")
     if pdf:
         out.append(((f"Summary PDF, {pdf['visit_hours']:.0f}-hour visit (median of "
@@ -254,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         step(f"station capacity, {n} chairs, every tile redrawn on every frame at 60 Hz, "
              f"{cap_s:g} s")
         res["capacity"] = run_station(n, cap_s, warmup=3.0, force_fps=60.0)
+        from benchmarks.station import run_gui_only
+
+        step(f"drawing alone, {n} tiles, every tile redrawn on every frame at 60 Hz")
+        res["gui_only"] = run_gui_only(n, 5.0 if quick else 10.0)
     if "pdf" in args.only:
         from benchmarks.report import bench_pdf
 

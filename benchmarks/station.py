@@ -257,3 +257,60 @@ def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size,
         "latency_p99_ms": None if p99 is None else p99 * 1000,
         "latency_samples": int(lat.size),
     }
+
+
+def run_gui_only(chairs: int = 32, seconds: float = 10.0, *, fps: float = 60.0,
+                 size: tuple[int, int] = WINDOW_SIZE) -> dict:
+    """Drawing alone: a ``StationView`` of ``chairs`` tiles over a store filled from scenario
+    readings (``nursestation.ui.preview``), no devices, threads or database, every tile's waves
+    redrawn on every frame at ``fps``. Compared with the capacity run of :func:`run_station`, it
+    shows what the rest of the process (reader threads, writer, chart) costs the GUI thread."""
+    import psutil
+
+    from nursestation.core.clock import FakeClock
+    from nursestation.ui.bridge import LiveBridge
+    from nursestation.ui.preview import station_fixture
+    from nursestation.ui.station import StationView
+
+    _qt_app()
+    clock = FakeClock()
+    store, names, contexts, alarms = station_fixture(chairs, clock)
+    view = StationView(store, names, clock=clock)
+    view.set_contexts(contexts)
+    view.set_alarms(alarms)
+    view.resize(*size)
+    view.show()
+    bridge = LiveBridge(store, fps=fps)
+    bridge.attach(_ForceRedraw(view))
+    bridge.attach(view)
+    counter = _PaintCounter()
+    for tile in view.tiles.values():
+        counter.watch(tile.waves.viewport())
+    try:
+        bridge.start()
+        pump_events(1.0)
+        proc = psutil.Process()
+        main = threading.main_thread().native_id
+        paints0, f0 = counter.snapshot(), bridge.frames
+        c0 = _thread_cpu(proc).get(main, 0.0)
+        t0 = time.monotonic()
+        pump_events(seconds)
+        dt = time.monotonic() - t0
+        c1 = _thread_cpu(proc).get(main, 0.0)
+        frames = bridge.frames - f0
+        paints1 = counter.snapshot()
+    finally:
+        bridge.stop()
+        counter.remove()
+        view.close()
+        view.deleteLater()
+        pump_events(0.05)
+    fps_tiles = [(b - a) / dt for a, b in zip(paints0, paints1, strict=True)]
+    return {
+        "chairs": chairs,
+        "seconds": dt,
+        "fps_ticks": frames / dt,
+        "fps_drawn": float(np.median(fps_tiles)) if fps_tiles else 0.0,
+        "cpu_gui_pct": 100.0 * (c1 - c0) / dt,
+        "gui_ms_per_frame": 1000.0 * (c1 - c0) / frames if frames else None,
+    }

@@ -49,6 +49,16 @@ def test_station_figures(qapp) -> None:
     assert r["latency_samples"] == 0 or _number(r["latency_p99_ms"])
 
 
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_gui_only_figures(qapp) -> None:
+    from benchmarks.station import run_gui_only
+
+    r = run_gui_only(2, 0.5, size=(800, 600))
+    assert r["chairs"] == 2
+    for key in ("fps_ticks", "fps_drawn", "cpu_gui_pct"):
+        assert _number(r[key]), key
+
+
 def test_pdf_figure() -> None:
     from benchmarks.report import bench_pdf
 
