@@ -12,7 +12,15 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import ChairSnapshot, LiveStore, Shown
@@ -23,6 +31,7 @@ from nursestation.ui.tiles import (
     AlarmSummary,
     NbpBox,
     NumericBox,
+    PendingLabel,
     TileContext,
     fmt_duration,
     initials,
@@ -86,10 +95,20 @@ class ChairDetail(QWidget):
         self.alarm_label.setFont(style.font(16, bold=True))
         self.alarm_label.setFixedHeight(26)
         lay.addWidget(self.alarm_label)
-        self.pending_label = QLabel("")
-        self.pending_label.setStyleSheet(f"color: {style.ALARM_YELLOW};")
-        self.pending_label.setFont(style.font(14, bold=True))
-        lay.addWidget(self.pending_label)
+        status = QHBoxLayout()
+        self.pending_label = PendingLabel(self)
+        self.pending_label.setFont(style.font(14))
+        self.pending_label.setFixedHeight(22)
+        self.assessments_label = QLabel("")
+        self.assessments_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.assessments_label.setFont(style.font(14))
+        self.assessments_label.setStyleSheet(f"color: {style.TEXT};")
+        self.pending_label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        status.addWidget(self.pending_label)
+        status.addSpacing(12)
+        status.addWidget(self.assessments_label)
+        status.addStretch(1)
+        lay.addLayout(status)
 
         live = QGridLayout()
         live.setHorizontalSpacing(8)
@@ -143,8 +162,9 @@ class ChairDetail(QWidget):
             self.patient_label.setText("— empty —")
         self.phase_label.setText(ctx.phase.upper())
         self.alarm_label.set_alarm(ctx.alarm)
-        self.pending_label.setText("  ·  ".join(ctx.pending + ((ctx.assessments,)
-                                                             if ctx.assessments else ())))
+        self.pending_label.set_pending(ctx.pending)
+        self.pending_label.setVisible(bool(ctx.pending))
+        self.assessments_label.setText(ctx.assessments)
         self._timers()
 
     def set_alarm(self, alarm: AlarmSummary | None) -> None:

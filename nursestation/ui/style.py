@@ -40,6 +40,10 @@ COLOURS: dict[str, str] = {
 ALARM_RED = "#e0001b"
 ALARM_YELLOW = "#ffd000"
 ALARM_CYAN = "#00b8d9"
+#: Pending work that is overdue or waits for a confirmation (an outline, never an alarm fill).
+PENDING_URGENT = "#ff4d4d"
+#: Behind the audio-paused indicator.
+PAUSED_BG = "#3a3f47"
 HIGH_FLASH_HZ = 2.0
 MEDIUM_FLASH_HZ = 0.6
 

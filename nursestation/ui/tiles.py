@@ -8,11 +8,21 @@ whether a number may be shown, the alarm engine says what is alarming.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QElapsedTimer, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -152,20 +162,81 @@ class Flasher(QObject):
             self.changed.emit(high, medium)
 
 
-class AlarmLabel(QLabel):
+class ElidedLabel(QLabel):
+    """A one-line label that never cuts a letter in half: it shows its text, else the first
+    shorter alternative that fits, else that one ending in "…" (full text in the tooltip)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_text = ""
+        self._alternatives: tuple[str, ...] = ()
+        # no implicit indent (QLabel adds half an "x" once a style sheet gives it a border or
+        # padding): the width measured here is the width drawn
+        self.setIndent(0)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str, *alternatives: str, tooltip: str | None = None) -> None:
+        """``alternatives``: shorter forms to try, in order, before eliding."""
+        if text == self.full_text and alternatives == self._alternatives and tooltip is None:
+            return
+        self.full_text = text
+        self._alternatives = alternatives
+        self.setToolTip(text if tooltip is None else tooltip)
+        self._elide()
+        self.updateGeometry()
+
+    def available_width(self) -> int:
+        return self.contentsRect().width() - 2 * self.margin()
+
+    def _elide(self) -> None:
+        fm = self.fontMetrics()
+        width = max(10, self.available_width())
+        shown = None
+        for candidate in (self.full_text, *self._alternatives):
+            if fm.horizontalAdvance(candidate) <= width:
+                shown = candidate
+                break
+        if shown is None:
+            shown = fm.elidedText((self._alternatives or (self.full_text,))[-1],
+                                  Qt.TextElideMode.ElideRight, width)
+            if shown == "…" and self.full_text:
+                shown = fm.elidedText(self.full_text, Qt.TextElideMode.ElideRight, width)
+        if shown != self.text():
+            self.setText(shown)
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        extra = self.width() - self.available_width()
+        return QSize(self.fontMetrics().horizontalAdvance(self.full_text) + extra + 1,
+                     hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(10, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        self._elide()
+
+
+class AlarmLabel(ElidedLabel):
     """Shows an :class:`AlarmSummary`: priority in text and symbol, colour, and flashing."""
 
     def __init__(self, parent: QWidget | None = None, *, empty_text: str = "") -> None:
-        super().__init__(parent)
+        super().__init__("", parent)
         self.setObjectName("AlarmLabel")
         self._alarm: AlarmSummary | None = None
         self._prefix = ""
         self._empty = empty_text
         self.lit = False  # the flash phase currently shown (True: filled colour)
-        self.setTextFormat(Qt.TextFormat.PlainText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         Flasher.instance().changed.connect(self._flash)
         self._apply(True)
+        self.set_full_text(empty_text)
 
     @property
     def alarm(self) -> AlarmSummary | None:
@@ -176,12 +247,11 @@ class AlarmLabel(QLabel):
             return
         self._alarm, self._prefix = alarm, prefix
         if alarm is None:
-            self.setText(self._empty)
+            self.set_full_text(self._empty)
         else:
             more = f" (+{alarm.count - 1})" if alarm.count > 1 else ""
             ack = " [ack]" if alarm.acknowledged else ""
-            self.setText(f"{prefix}{alarm.mark}  {alarm.text}{more}{ack}")
-        self.setToolTip(self.text())
+            self.set_full_text(f"{prefix}{alarm.mark}  {alarm.text}{more}{ack}")
         f = Flasher.instance()
         self._apply(self._phase(f.high_on, f.medium_on))
 
@@ -212,42 +282,52 @@ class AlarmLabel(QLabel):
                       "medium": (style.ALARM_YELLOW, "#000000"),
                       "low": (style.ALARM_CYAN, "#000000")}.get(p, (style.DIM, "#000000"))
             if lit:
-                css = f"color: {fg}; background: {bg}; font-weight: bold;"
+                css = f"color: {fg}; background: {bg};"
             else:
-                css = f"color: {bg}; background: #1a1a1a; font-weight: bold;"
+                css = f"color: {bg}; background: #1a1a1a;"
+        # (bold comes from the font: a font in a style sheet is not the one fontMetrics()
+        # measures, and eliding must measure what is drawn)
         self.setStyleSheet(f"QLabel {{ {css} padding: 0px 4px; }}")
+
+    def setFont(self, font: QFont) -> None:
+        font = QFont(font)
+        font.setBold(True)
+        super().setFont(font)
 
 
 # -- numerics ----------------------------------------------------------------------------------
 
-class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when it does not fit (full text in the tooltip)."""
+def ink_fits(text: str, px: int, width: int, height: int) -> bool:
+    """Whether ``text`` in the bold value font of ``px`` pixels, centred vertically as a
+    QLabel draws it, keeps all its ink inside ``width`` x ``height``."""
+    fm = QFontMetrics(style.font(px, bold=True))
+    if fm.horizontalAdvance(text) > width:
+        return False
+    ink = fm.tightBoundingRect(text)
+    baseline = (height - fm.ascent() - fm.descent()) / 2 + fm.ascent()
+    return baseline + ink.top() >= 0 and baseline + ink.bottom() <= height
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.full_text = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+def fit_px(text: str, px: int, width: int, height: int) -> int:
+    """The largest font size up to ``px`` whose ``text`` fits (see :func:`ink_fits`)."""
+    px = max(8, int(px))
+    while px > 8 and not ink_fits(text or "0", px, width, height):
+        px = max(8, min(px - 1, int(px * 0.92)))
+    return px
+
+
+class _ValueLabel(QLabel):
+    """The big number: sized by the layout (never by its font), refitted when resized."""
+
+    def __init__(self, box: NumericBox) -> None:
+        super().__init__("--")
+        self._box = box
         self.setTextFormat(Qt.TextFormat.PlainText)
-        self.set_full_text(text)
-
-    def set_full_text(self, text: str) -> None:
-        self.full_text = text
-        self.setToolTip(text)
-        self._elide()
-
-    def _elide(self) -> None:
-        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight,
-                                              max(10, self.width()))
-        if shown != self.text():
-            self.setText(shown)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._elide()
-
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        self._elide()
+        self._box._restyle_value()
 
 
 class NumericBox(QWidget):
@@ -261,12 +341,13 @@ class NumericBox(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 0, 2, 0)
         lay.setSpacing(0)
-        self.title = QLabel(title or style.LABELS.get(code, code))
-        self.value = QLabel("--")
-        self.sub = QLabel("")
-        for w in (self.title, self.value, self.sub):
-            w.setTextFormat(Qt.TextFormat.PlainText)
-            w.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # title and small line end in "…" rather than lose half a letter; the value is never
+        # elided: its font shrinks until the whole number fits its box
+        self.title = ElidedLabel(title or style.LABELS.get(code, code))
+        self.value = _ValueLabel(self)
+        self.sub = ElidedLabel("")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.sub.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.value.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)
         self.sub.setAlignment(align)
         lay.addWidget(self.title)
@@ -290,9 +371,9 @@ class NumericBox(QWidget):
         px = self._big_px
         if text in ("OFFLINE", "OFF"):
             px = int(px * 0.5)
-        # fit the width: bold digits are about 0.62 em wide
-        width = self.value.width() if self.value.width() > 10 else self.width()
-        px = min(px, int(max(20, width - 2) / (0.66 * max(2, len(text)))))
+        rect = self.value.contentsRect()
+        if rect.width() > 10 and rect.height() > 6:
+            px = fit_px(text, px, rect.width() - 2, rect.height())
         px = max(8, px)
         if px != self._value_px:
             self._value_px = px
@@ -304,7 +385,7 @@ class NumericBox(QWidget):
             self._set("OFFLINE" if self.width() >= 56 else "OFF", style.OFFLINE, "")
         self._restyle_value()
 
-    def _set(self, text: str, colour: str, sub: str) -> None:
+    def _set(self, text: str, colour: str, sub: str, *sub_alts: str) -> None:
         if self.value.text() != text:
             self.value.setText(text)
             self._restyle_value()
@@ -312,15 +393,15 @@ class NumericBox(QWidget):
         if css != self._css:
             self._css = css
             self.value.setStyleSheet(css)
-        if self.sub.text() != sub:
-            self.sub.setText(sub)
-            self.sub.setToolTip(sub)
+        self.sub.set_full_text(sub, *sub_alts)
 
-    def show_numeric(self, v: NumericView, unit_line: str | None = None) -> None:
+    def show_numeric(self, v: NumericView, unit_line: str | None = None,
+                     *unit_alts: str) -> None:
+        """``unit_alts``: shorter forms of ``unit_line`` for a narrow box."""
         self.shown = v.shown
         unit = unit_line if unit_line is not None else v.unit
         if v.shown == Shown.LIVE:
-            self._set(fmt_number(self.code, v.value), self.colour, unit)
+            self._set(fmt_number(self.code, v.value), self.colour, unit, *unit_alts)
         elif v.shown == Shown.QUESTIONABLE:
             self._set(fmt_number(self.code, v.value) + "?", style.DIM, v.reason or "questionable")
         else:
@@ -354,6 +435,101 @@ class NbpBox(NumericBox):
             self._set(f"{v.sys:.0f}/{dia}{q}", colour, f"{mean}{fmt_age(v.age_s)} ago")
         else:
             self._show_not_live(v.shown, v.reason)
+
+
+# -- pending work and paused audio ------------------------------------------------------------
+
+#: Pending items that are late or wait on the nurse (red, bold, "⚠"); anything else is due
+#: (amber). The words are the ones the visit record's pending texts use.
+URGENT_WORDS = ("overdue", "confirm", "missed")
+
+
+def pending_urgent(items: tuple[str, ...] | list[str]) -> bool:
+    return any(w in item.lower() for item in items for w in URGENT_WORDS)
+
+
+class PendingLabel(ElidedLabel):
+    """What the visit is waiting for ("BP check overdue", "1 pump change(s) to confirm"): an
+    outlined chip, amber when due, red and bold with "⚠" when overdue or waiting for a
+    confirmation. Outlined, not filled, so it never looks like an alarm."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self.setObjectName("PendingLabel")
+        self.items: tuple[str, ...] = ()
+        self.urgent = False
+        self.hide()
+
+    def set_pending(self, items: tuple[str, ...] | list[str]) -> None:
+        items = tuple(items)
+        if items == self.items and self.full_text:
+            return
+        self.items = items
+        self.urgent = pending_urgent(items)
+        mark = "⚠ " if self.urgent else ""
+        full = mark + "  ·  ".join(items)
+        alts = (f"{mark}{items[0]} +{len(items) - 1}",) if len(items) > 1 else ()
+        colour = style.PENDING_URGENT if self.urgent else style.ALARM_YELLOW
+        self.setStyleSheet(f"QLabel {{ color: {colour}; border: 1px solid {colour}; "
+                           f"border-radius: 2px; padding: 0px 3px; background: transparent; }}")
+        self.setFont(self.font())
+        self.set_full_text(full, *alts, tooltip="\n".join(items))
+
+    def setFont(self, font: QFont) -> None:
+        font = QFont(font)
+        font.setBold(self.urgent)
+        super().setFont(font)
+
+
+def fmt_countdown(seconds: float) -> str:
+    s = max(0, math.ceil(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class AudioPausedLabel(ElidedLabel):
+    """A crossed-out bell and the time left: "audio paused 1:47" (shorter when narrow)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("", parent)
+        self.setObjectName("AudioPausedLabel")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.setStyleSheet(f"QLabel {{ color: {style.TEXT}; background: {style.PAUSED_BG}; "
+                           f"border-radius: 2px; }}")
+        self.hide()
+
+    def set_left(self, seconds: float, tooltip: str) -> None:
+        t = fmt_countdown(seconds)
+        self.set_full_text(f"audio paused {t}", f"paused {t}", t, tooltip=tooltip)
+
+    def changeEvent(self, event) -> None:
+        icon = self.fontMetrics().height()
+        margins = self.contentsMargins()
+        if margins.left() != icon + 6:
+            self.setContentsMargins(icon + 6, 0, 3, 0)
+        super().changeEvent(event)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        h = self.fontMetrics().height() * 0.8
+        x0, y0 = 4.0, (self.height() - h) / 2
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor(style.TEXT))
+        pen.setWidthF(max(1.2, h / 10))
+        p.setPen(pen)
+        bell = QPainterPath()  # dome, flared sides, rim
+        w = h * 0.9
+        bell.moveTo(x0, y0 + h * 0.78)
+        bell.lineTo(x0 + w, y0 + h * 0.78)
+        bell.cubicTo(x0 + w * 0.8, y0 + h * 0.6, x0 + w * 0.85, y0 + h * 0.1, x0 + w / 2, y0 + h * 0.08)
+        bell.cubicTo(x0 + w * 0.15, y0 + h * 0.1, x0 + w * 0.2, y0 + h * 0.6, x0, y0 + h * 0.78)
+        p.drawPath(bell)
+        p.drawEllipse(QRectF(x0 + w / 2 - h * 0.09, y0 + h * 0.82, h * 0.18, h * 0.18))
+        slash = QPen(QColor(style.ALARM_RED))
+        slash.setWidthF(max(1.5, h / 8))
+        p.setPen(slash)
+        p.drawLine(QPointF(x0 - 1, y0 + h), QPointF(x0 + w + 1, y0))
+        p.end()
 
 
 # -- the tile ----------------------------------------------------------------------------------
@@ -399,8 +575,22 @@ class ChairTile(QFrame):
         head.addWidget(self.phase_label)
         grid.addLayout(head, 0, 0, 1, 2)
 
+        # the status row: the highest alarm, what the visit waits for, paused audio
+        status = QHBoxLayout()
+        status.setSpacing(4)
         self.alarm_label = AlarmLabel(self)
-        grid.addWidget(self.alarm_label, 1, 0, 1, 2)
+        self.pending_label = PendingLabel(self)
+        self.paused_label = AudioPausedLabel(self)
+        # the chip hugs its text; the alarm takes the rest of the row
+        self.pending_label.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        status.addWidget(self.alarm_label, 1)
+        status.addWidget(self.pending_label, 0)
+        status.addStretch(0)
+        status.addWidget(self.paused_label, 0)
+        grid.addLayout(status, 1, 0, 1, 2)
+        self._status = status
+        self.paused_until: datetime | None = None
+        self.paused_by = ""
 
         self.waves = WavePanel([DEFAULT_RANGES[c] for c in self.WAVES], parent=self)
         grid.addWidget(self.waves, 2, 0, 2, 1)
@@ -426,15 +616,9 @@ class ChairTile(QFrame):
         row.addWidget(self.pump, 4)
         grid.addLayout(row, 4, 0, 1, 2)
 
-        self.timers_label = QLabel("")
-        self.pending_label = QLabel("")
-        for w in (self.timers_label, self.pending_label):
-            w.setTextFormat(Qt.TextFormat.PlainText)
-            w.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.pending_label.setStyleSheet(f"color: {style.ALARM_YELLOW};")
+        self.timers_label = ElidedLabel("")
         self.timers_label.setStyleSheet(f"color: {style.DIM};")
         grid.addWidget(self.timers_label, 5, 0, 1, 2)
-        grid.addWidget(self.pending_label, 6, 0, 1, 2)
 
         grid.setColumnStretch(0, 5)
         grid.setColumnStretch(1, 2)
@@ -459,8 +643,8 @@ class ChairTile(QFrame):
             self.patient_label.set_full_text("— empty —")
         self.phase_label.setText(ctx.phase.upper())
         self.alarm_label.set_alarm(ctx.alarm)
-        self.pending_label.setText("  ·  ".join(ctx.pending))
-        self.pending_label.setVisible(bool(ctx.pending) and self._show_pending)
+        self.pending_label.set_pending(ctx.pending)
+        self._show_status()
         self._update_timers()
 
     def set_alarm(self, alarm: AlarmSummary | None) -> None:
@@ -468,6 +652,40 @@ class ChairTile(QFrame):
         if alarm != self.context.alarm:
             self.context = TileContext(**{**self.context.__dict__, "alarm": alarm})
             self.alarm_label.set_alarm(alarm)
+            self._show_status()
+
+    def set_audio_paused(self, until: datetime | None, by: str = "") -> None:
+        """This chair's alarm audio is paused until ``until`` (UTC; None: not paused), by
+        ``by``. The tile counts down by itself; past ``until`` the indicator goes."""
+        self.paused_until, self.paused_by = until, by
+        self._show_paused()
+
+    def _show_paused(self) -> None:
+        left = None if self.paused_until is None else \
+            (self.paused_until - self.clock.now()).total_seconds()
+        if left is None or left <= 0:
+            if self.paused_label.isVisibleTo(self):
+                self.paused_label.hide()
+                self._show_status()
+            return
+        until = self.paused_until.astimezone().strftime("%H:%M:%S")
+        who = f" by {self.paused_by}" if self.paused_by else ""
+        self.paused_label.set_left(left, f"{self.chair}: alarm audio paused{who} until {until}"
+                                         f" ({fmt_countdown(left)} left)")
+        if not self.paused_label.isVisibleTo(self):
+            self.paused_label.show()
+            self._show_status()
+
+    def _show_status(self) -> None:
+        pending = bool(self.context.pending)
+        alarm = self.context.alarm is not None or not pending
+        self.pending_label.setVisible(pending)
+        # an empty alarm slot gives its room to the pending chip; next to an alarm the chip
+        # never takes more than about half the row
+        self.alarm_label.setVisible(alarm)
+        self._status.setStretch(2, 0 if alarm else 1)
+        self.pending_label.setMaximumWidth(max(60, int(self.width() * 0.45)) if alarm
+                                           else 16777215)
 
     def _update_timers(self) -> None:
         ctx = self.context
@@ -481,11 +699,11 @@ class ChairTile(QFrame):
         snap = self.snapshot
         if snap is not None and snap.nbp.age_s is not None:
             parts.append(f"last BP {fmt_age(snap.nbp.age_s)} ago")
-        if ctx.assessments and self._show_pending:
+        if ctx.assessments and self._show_assessments:
             parts.append(ctx.assessments)
-        text = "  ·  ".join(parts)
-        if text != self.timers_label.text():
-            self.timers_label.setText(text)
+        self.timers_label.set_full_text("  ·  ".join(parts))
+        if self.paused_until is not None:
+            self._show_paused()
 
     # -- live data -----------------------------------------------------------------------------
     def refresh(self, store: LiveStore, now: float | None = None) -> None:
@@ -529,15 +747,16 @@ class ChairTile(QFrame):
         state = snap.pump_state
         alarm = snap.pump_alarm
         # title: the pump's state; value: rate; small line: volume infused (or its alarm)
-        title = "Pump"
+        title, short = "Pump", ()
         if state.showable and isinstance(state.value, str):
-            title = f"Pump {state.value.upper()}"
-        if self.pump.title.text() != title:
-            self.pump.title.setText(title)
-        sub = f"mL/h  VI {fmt_number(Code.PUMP_VI, vi.value)}" if vi.showable else "mL/h"
+            title, short = f"Pump {state.value.upper()}", (state.value.upper(),)
+        self.pump.title.set_full_text(title, *short)
+        vi_text = f"VI {fmt_number(Code.PUMP_VI, vi.value)}"
+        sub = f"mL/h  {vi_text}" if vi.showable else "mL/h"
+        alts = (vi_text,) if vi.showable else ()
         if alarm.showable and alarm.value:
-            sub = f"ALARM {alarm.value}"
-        self.pump.show_numeric(rate, sub if rate.showable else None)
+            sub, alts = f"ALARM {alarm.value}", ()
+        self.pump.show_numeric(rate, sub if rate.showable else None, *alts)
         if alarm.showable and alarm.value:
             self.pump.sub.setStyleSheet(f"color: {style.ALARM_YELLOW};")
         else:
@@ -572,28 +791,28 @@ class ChairTile(QFrame):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._apply_sizes()
+        self._show_status()
         if self.offline_banner.isVisible():
             self._place_banner()
 
     def _apply_sizes(self) -> None:
         h, w = max(130, self.height()), max(180, self.width())
         compact = h < 230
-        self._show_pending = h >= 200
+        self._show_assessments = h >= 200
         big = int(min(h * 0.17, w * 0.105))
         small = max(9, min(12, int(h * 0.05)))
         head = max(10, min(16, int(h * 0.07)))
         self.name_label.setFont(style.font(head, bold=True))
         self.patient_label.setFont(style.font(head))
         self.phase_label.setFont(style.font(head, bold=True))
-        self.alarm_label.setFont(style.font(max(9, head - 1), bold=True))
-        self.alarm_label.setFixedHeight(head + 4)
+        for w in (self.alarm_label, self.pending_label, self.paused_label):
+            w.setFont(style.font(max(9, head - 1), bold=True))
+            w.setFixedHeight(head + 4)
         for box in (self.hr, self.spo2):
             box.set_sizes(big, small)
         for box in (self.nbp, self.rr, self.etco2, self.pump):
             box.set_sizes(int(big * 0.62), small)
         self.timers_label.setFont(style.font(small))
-        self.pending_label.setFont(style.font(small, bold=True))
-        self.pending_label.setVisible(bool(self.context.pending) and self._show_pending)
         self.offline_banner.setFont(style.font(small + 1, bold=True))
         for t in self.waves.titles.values():
             t.setFont(style.font(small))

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
 
 from nursestation.core.clock import FakeClock
 from nursestation.core.livestate import LiveStore, scenario_readings
@@ -109,3 +110,76 @@ def test_chairs_can_change(qtbot):
     view, _store, names = make_station(qtbot, 4)
     view.set_chairs(names[:2])
     assert list(view.tiles) == names[:2]
+
+
+# -- every text readable at 32 chairs ----------------------------------------------------------
+
+def _drawn_width(label: QLabel, text: str) -> int:
+    """Pixels ``label`` needs to draw ``text`` on one line, with QLabel's implicit indent."""
+    fm = label.fontMetrics()
+    indent = label.indent()
+    if indent < 0:
+        indent = fm.horizontalAdvance("x") // 2 if label.frameWidth() > 0 else 0
+    return fm.horizontalAdvance(text) + indent + 2 * label.margin()
+
+
+def unreadable_texts(widget: QWidget) -> list[str]:
+    """Labels whose text is cut: wider or taller than drawn, or shortened to "…" with no
+    tooltip to read the rest. Big numbers must fit whole (never "…")."""
+    problems = []
+    for lab in widget.findChildren(QLabel):
+        text = lab.text()
+        if not text or not lab.isVisibleTo(widget) or lab.wordWrap():
+            continue
+        fm = lab.fontMetrics()
+        room = lab.contentsRect()
+        where = f"{type(lab).__name__} {text!r} in {room.width()}x{room.height()}"
+        if text.endswith("…"):
+            tip = lab.toolTip()
+            if not tip or tip == text or not tip.startswith(text[:-1].split("  ")[0][:3]):
+                problems.append(f"elided without its full text in the tooltip: {where}")
+            if lab is getattr(lab.parent(), "value", None):
+                problems.append(f"number elided: {where}")
+        if _drawn_width(lab, text) > room.width() + 1:
+            problems.append(f"cut at the side: {where}")
+        ink = fm.tightBoundingRect(text)
+        baseline = (room.height() - fm.ascent() - fm.descent()) / 2 + fm.ascent()
+        if lab.alignment() & Qt.AlignmentFlag.AlignVCenter and (
+                baseline + ink.top() < -1 or baseline + ink.bottom() > room.height() + 1):
+            problems.append(f"cut at top or bottom: {where}")
+    return problems
+
+
+@pytest.mark.parametrize("size", [(1920, 1009), (1700, 1000), (1920, 900)])
+def test_every_tile_text_is_readable_or_elided_with_a_tooltip_at_32_chairs(qtbot, size):
+    """At 32 chairs a tile is ~270 x 190 px: 'Pump STOPPED' lost half its last letter
+    ('Pump STOPPEI'), timers and NBP ages were cut mid-letter, numbers could lose their top."""
+    view, store, names = make_station(qtbot, 32, size)
+    long_alarm = AlarmSummary("high", "SpO2 86 < 90 for 15 s on the oximeter", count=3,
+                              acknowledged=True)
+    view.set_alarms({names[1]: long_alarm, names[4]: AlarmSummary("low", "Pump near end")})
+    now = view.clock.now()
+    for i, name in enumerate(names):
+        view.set_context(name, TileContext(
+            patient_name="Anna-Maria Rodriguez-Villanueva", mrn="100200300", phase="recovery",
+            phase_started=now - timedelta(minutes=52, seconds=46),
+            infusion_started=now - timedelta(minutes=92), infusion_ended=now - timedelta(
+                minutes=52), course="3 of 6",
+            pending=("BP check overdue", "1 pump change(s) to confirm") if i % 3 == 0 else (),
+            assessments="MOAA/S 5 · CADSS 8 · nausea none"))
+    view.tile(names[2]).set_audio_paused(now + timedelta(seconds=107), "alex")
+    qtbot.wait(30)
+    store.clock.advance(0.6)
+    view.refresh(store, store.clock.monotonic())
+    qtbot.wait(30)
+    problems = {n: unreadable_texts(view.tile(n)) for n in names}
+    assert not {n: p for n, p in problems.items() if p}
+    assert "STOP" in view.tile(names[0]).pump.title.text() or \
+        "INFUS" in view.tile(names[0]).pump.title.text()
+
+
+def test_alarm_bar_texts_are_readable(qtbot):
+    view, _store, names = make_station(qtbot, 32)
+    view.set_alarms({n: AlarmSummary("medium", "NBP 168/102 > 160/100") for n in names[:9]})
+    qtbot.wait(30)
+    assert not unreadable_texts(view.alarm_bar)

@@ -135,7 +135,7 @@ def test_context_shows_patient_phase_and_timers(live, qtbot):
     assert tile.patient_label.full_text == "Jane Q Doe  MRN A1234  #3 of 6"
     assert tile.phase_label.text() == "INFUSING"
     assert "infusion 12:05" in tile.timers_label.text()
-    assert "BP check overdue" in tile.pending_label.text()
+    assert "BP check overdue" in tile.pending_label.full_text
     assert tile.pending_label.isVisible()
     tile.patient_display = "initials"
     tile.set_context(TileContext(patient_name="Jane Q Doe", mrn="A1234"))
@@ -212,3 +212,38 @@ def test_pleth_stays_in_its_band_from_the_first_partial_beat_on(qtbot):
                 assert fin.max() < hi - 0.02, f"pleth clipped {i * step:.2f} s in"
     _x, y = tile.waves.curves[Code.PLETH].getData()
     assert np.ptp(y[np.isfinite(y)]) > 0.7  # whole beats fill most of the band
+
+
+@pytest.mark.parametrize("size", [(520, 340), (270, 190)])  # 6 and 32 chairs
+def test_pending_work_is_highlighted_near_the_top_by_text_and_colour(live, qtbot, size):
+    """'BP check overdue' was a small amber line at the bottom of the tile, hidden entirely
+    on tiles under 200 px tall (32 chairs). Now: a chip in the status row, amber when due,
+    red and bold with '⚠' when overdue or waiting for a confirmation."""
+    _clock, _store, tile, _s = live
+    tile.resize(*size)
+    chip = tile.pending_label
+
+    def show(*pending, alarm=None):
+        tile.set_context(TileContext(patient_name="Jane Doe", phase="infusing",
+                                     pending=pending, alarm=alarm))
+        qtbot.wait(10)
+
+    show("BP check due in 2 min")
+    assert chip.isVisibleTo(tile) and chip.geometry().bottom() < tile.waves.geometry().top()
+    assert chip.text() == "BP check due in 2 min" and not chip.font().bold()
+    assert colour_of(chip) == QColor(style.ALARM_YELLOW)
+    for urgent in ("BP check overdue", "1 pump change(s) to confirm"):
+        show(urgent)
+        assert chip.isVisibleTo(tile) and chip.font().bold()
+        assert chip.full_text == f"⚠ {urgent}"
+        assert chip.text() == chip.full_text or chip.text().endswith("…")
+        assert colour_of(chip) == QColor(style.PENDING_URGENT)
+    show("BP check due in 2 min", "1 pump change(s) to confirm")
+    assert chip.font().bold() and "BP check due in 2 min\n1 pump change(s) to confirm" == \
+        chip.toolTip()
+    # next to an alarm both stay readable: the alarm keeps at least half the row
+    show("BP check overdue", alarm=AlarmSummary("high", "SpO2 85 < 90"))
+    assert tile.alarm_label.isVisibleTo(tile) and chip.isVisibleTo(tile)
+    assert tile.alarm_label.width() >= chip.width()
+    show()
+    assert not chip.isVisibleTo(tile)
