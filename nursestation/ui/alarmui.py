@@ -271,7 +271,8 @@ class AlarmPresenter(QObject):
 
     ``window`` is the main window: its status bar gets the indicators, its Alarms menu (made if
     absent) gets "why" (F4) and "history" (Ctrl+Shift+H) for ``window.current_chair()``, and each
-    ``window.view.tile(chair).alarm_label`` gets the chair's alarm reasons as its tooltip.
+    ``window.view.tile(chair).alarm_label`` gets the chair's alarm reasons as its tooltip, and
+    ``window.view.tile(chair).set_audio_paused(until, by)`` the chair's paused audio.
     Call :meth:`update` after every alarm tick and :meth:`stop` when the window stops.
     """
 
@@ -377,6 +378,33 @@ class AlarmPresenter(QObject):
         if text != self.paused_label.text():
             self.paused_label.setText(text)
         self.paused_label.setVisible(bool(text))
+        self._show_paused_on_tiles(engines, states)
+
+    def _show_paused_on_tiles(self, engines: Mapping[str, AlarmEngine],
+                              states: Mapping[str, AudioState]) -> None:
+        """Each tile shows its own chair's paused audio (a crossed bell and the time left),
+        where the nurse looks, not only in the status bar."""
+        view = getattr(self.window, "view", None)
+        tiles = getattr(view, "tiles", None)
+        if view is None or tiles is None:
+            return
+        for chair, st in states.items():
+            if chair not in tiles:
+                continue
+            tile = view.tile(chair)
+            setter = getattr(tile, "set_audio_paused", None)
+            if setter is None:
+                continue
+            until = None
+            if st.paused:
+                until = st.paused_until_wall
+                if until is None and st.paused_until_mono is not None:
+                    clock = engines[chair].clock
+                    until = clock.now() + timedelta(
+                        seconds=st.paused_until_mono - clock.monotonic())
+            if until != getattr(tile, "paused_until", None) or \
+                    (st.paused_by or "") != getattr(tile, "paused_by", ""):
+                setter(until, st.paused_by or "")
 
     def _show_sound(self) -> None:
         p = self.player

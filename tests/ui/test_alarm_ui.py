@@ -248,3 +248,39 @@ def test_pause_label_for_two_chairs(station):
     presenter.update()
     assert presenter.paused_label.text() == (
         "Audio paused 1:30 by nurse1 — Chair 1; Audio paused 2:00 by charge1 — Chair 2")
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_paused_audio_shows_on_the_chairs_own_tile(station, qtbot):
+    """The status bar said which chair's audio was paused; the tile the nurse looks at did
+    not. Now the paused chair's tile shows a crossed bell and the time left, counting down."""
+    from nursestation.core.livestate import LiveStore
+    from nursestation.ui.station import StationView
+
+    clock, engines, window, presenter = station
+    window.view = StationView(LiveStore(clock), CHAIRS, clock=clock)
+    window.setCentralWidget(window.view)
+    window.resize(1400, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    spo2(engines["Chair 3"], 85)
+    clock.advance(16)
+    engines["Chair 3"].update()
+    engines["Chair 3"].pause_audio("nurse1")
+    clock.advance(13)
+    presenter.update()
+    tile = window.view.tile("Chair 3")
+    assert tile.paused_label.isVisibleTo(tile)
+    assert tile.paused_label.full_text == "audio paused 1:47"
+    qtbot.waitUntil(lambda: tile.paused_label.text() == "audio paused 1:47", timeout=1000)
+    assert "nurse1" in tile.paused_label.toolTip() and "1:47 left" in tile.paused_label.toolTip()
+    assert tile.alarm_label.isVisibleTo(tile)  # the alarm itself stays shown
+    for other in ("Chair 1", "Chair 2"):
+        assert not window.view.tile(other).paused_label.isVisibleTo(window.view.tile(other))
+    clock.advance(10)  # the tile counts down between alarm ticks
+    tile.refresh(window.view.store, clock.monotonic())
+    assert tile.paused_label.full_text == "audio paused 1:37"
+    clock.advance(97)
+    engines["Chair 3"].update()
+    presenter.update()
+    assert not tile.paused_label.isVisibleTo(tile)
