@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from nursestation.core.clock import Clock, SystemClock
-from nursestation.core.livestate import ChairSnapshot, LiveStore, Shown
+from nursestation.core.livestate import ChairSnapshot, LiveStore
 from nursestation.core.vocabulary import Code
 from nursestation.ui import style
 from nursestation.ui.tiles import (
@@ -186,15 +186,7 @@ class ChairDetail(QWidget):
         if version != self._version or now - self._num_time >= 0.5:
             self._version, self._num_time = version, now
             self._show(store.snapshot(self.chair, now))
-        snap = self.snapshot
-        for code in self.WAVES:
-            status = snap.wave_status.get(code) if snap else None
-            if status is None or status[0] not in (Shown.LIVE, Shown.QUESTIONABLE):
-                self.waves.clear_channel(code)
-                continue
-            wave = store.wave(self.chair, code, self.waves.last_version(code), now)
-            if wave is not None:
-                self.waves.show_wave(wave)
+        self.waves.refresh_from(store, self.chair, self.snapshot, self.WAVES, now)
         if now - self._trend_time >= TREND_EVERY_S:
             self._trend_time = now
             self.trend.update_live(store, self.chair, self.clock.now().timestamp())

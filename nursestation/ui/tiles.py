@@ -717,15 +717,7 @@ class ChairTile(QFrame):
             self._snap_version = version
             self._num_time = now
             self.show_snapshot(store.snapshot(self.chair, now))
-        snap = self.snapshot
-        for code in self.WAVES:
-            status = snap.wave_status.get(code) if snap else None
-            if status is None or status[0] not in (Shown.LIVE, Shown.QUESTIONABLE):
-                self.waves.clear_channel(code)
-                continue
-            wave = store.wave(self.chair, code, self.waves.last_version(code), now)
-            if wave is not None:
-                self.waves.show_wave(wave)
+        self.waves.refresh_from(store, self.chair, self.snapshot, self.WAVES, now)
 
     def show_snapshot(self, snap: ChairSnapshot) -> None:
         self.snapshot = snap

@@ -8,6 +8,7 @@ two points per pixel with min/max (peak) decimation so R waves keep their height
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QSizePolicy
 
-from nursestation.core.livestate import Shown, WaveView
+from nursestation.core.livestate import ChairSnapshot, LiveStore, Shown, WaveView
 from nursestation.core.vocabulary import Code
 from nursestation.ui import style
 
@@ -135,6 +136,19 @@ class WavePanel(pg.GraphicsView):
         row = [c.code for c in self.channels].index(code)
         n = len(self.channels)
         return n - row - 1, n - row
+
+    def refresh_from(self, store: LiveStore, chair: str, snap: ChairSnapshot | None,
+                     codes: Iterable[str], now: float) -> None:
+        """Draw what arrived for each wave channel since the last frame; a channel whose device
+        is not live (offline, sensor off...) is cleared, never left frozen."""
+        for code in codes:
+            status = snap.wave_status.get(code) if snap else None
+            if status is None or status[0] not in (Shown.LIVE, Shown.QUESTIONABLE):
+                self.clear_channel(code)
+                continue
+            wave = store.wave(chair, code, self.last_version(code), now)
+            if wave is not None:
+                self.show_wave(wave)
 
     def clear_channel(self, code: str) -> None:
         curve = self.curves.get(code)
