@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from nursestation.core.checks import PhaseTimes
 from nursestation.core.discharge import (
     ActiveAlarm,
+    BaselineVitals,
     DischargeInputs,
     NauseaEntry,
     ScoreEntry,
@@ -45,6 +46,27 @@ SCALE_NAUSEA = "NAUSEA"
 #: whose items are the measured values (``NBP_SYS``, ``NBP_DIA``, ``HR``, ``SPO2``, ``RR``).
 SCALE_BASELINE_VITALS = "BASELINE_VITALS"
 SCALE_VITALS_CHECK = "VITALS_CHECK"
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def charted_baseline(assessments: Iterable[Assessment]) -> dict[str, float]:
+    """The baseline vitals the nurse charted at the baseline step (the latest such entry)."""
+    entries = [a for a in assessments if a.scale == SCALE_BASELINE_VITALS and not a.voided]
+    if not entries:
+        return {}
+    items = max(entries, key=lambda a: a.at).items or {}
+    return {k: float(v) for k, v in items.items() if k in GATE_CODES and _number(v)}
+
+
+def manual_vitals(assessments: Iterable[Assessment], now: datetime) -> list[VitalSample]:
+    """Values from manual vitals checks, as samples the gate reads like the monitor's."""
+    return [VitalSample(code, float(v), a.at)
+            for a in assessments
+            if a.scale == SCALE_VITALS_CHECK and not a.voided and a.at <= now
+            for code, v in (a.items or {}).items() if code in GATE_CODES and _number(v)]
 
 
 def manual_check_times(assessments: Iterable[Assessment]) -> list[datetime]:
@@ -124,13 +146,23 @@ def discharge_inputs(session: Session, visit_id: int, now: datetime,
     if visit is None:
         raise LookupError(f"no visit #{visit_id}")
     times = phase_times(visit)
-    vitals = gate_vitals(session, visit_id, now)
-    baseline = (baseline_from_samples(vitals, times.infusion_start)
-                if times.infusion_start is not None else None)
+    assessments = repo.current_entries(session, Assessment, visit_id)
+    vitals = tuple(sorted(gate_vitals(session, visit_id, now) + tuple(manual_vitals(assessments,
+                                                                                    now)),
+                          key=lambda v: v.at))
+    baseline = None
+    if times.infusion_start is not None:
+        # What the nurse charted as the baseline wins; the recorded values fill the gaps.
+        recorded = baseline_from_samples(vitals, times.infusion_start)
+        charted = charted_baseline(assessments)
+        baseline = BaselineVitals(
+            sbp=charted.get("NBP_SYS", recorded.sbp), dbp=charted.get("NBP_DIA", recorded.dbp),
+            hr=charted.get("HR", recorded.hr), spo2=charted.get("SPO2", recorded.spo2),
+            rr=charted.get("RR", recorded.rr))
     moaas: list[ScoreEntry] = []
     cadss: list[ScoreEntry] = []
     nausea: list[NauseaEntry] = []
-    for a in repo.current_entries(session, Assessment, visit_id):
+    for a in assessments:
         if a.scale == SCALE_MOAAS and a.score is not None:
             moaas.append(ScoreEntry(int(a.score), a.at))
         elif a.scale == SCALE_CADSS6 and a.score is not None:
@@ -153,12 +185,14 @@ __all__ = [
     "SCALE_MOAAS",
     "SCALE_NAUSEA",
     "SCALE_VITALS_CHECK",
+    "charted_baseline",
     "core_confirmation",
     "core_ride",
     "discharge_inputs",
     "gate_vitals",
     "logged_active_alarms",
     "manual_check_times",
+    "manual_vitals",
     "phase_times",
     "visit_ride_status",
 ]

@@ -21,7 +21,6 @@ from nursestation.core.protocol import Schedule
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import (
-    SCALE_BASELINE_VITALS,
     SCALE_CADSS6,
     SCALE_MOAAS,
     SCALE_NAUSEA,
@@ -139,14 +138,4 @@ def core_samples(samples: Iterable[repo.VitalSample]) -> list[gate.VitalSample]:
         if s.value is not None
     ]
 
-
-def charted_baseline(session: Session, visit_id: int) -> dict[str, float]:
-    """The baseline vitals charted for the visit (latest charted, amendments applied)."""
-    entries = [a for a in repo.current_entries(session, Assessment, visit_id)
-               if a.scale == SCALE_BASELINE_VITALS and not a.voided]
-    if not entries:
-        return {}
-    items = max(entries, key=lambda a: a.at).items or {}
-    return {k: float(v) for k, v in items.items()
-            if k != "source" and isinstance(v, int | float) and not isinstance(v, bool)}
 

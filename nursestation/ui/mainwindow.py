@@ -26,13 +26,8 @@ from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
 from nursestation.ui.bridge import LiveBridge
-from nursestation.ui.chairs import (
-    PHASE_LABELS,
-    ChairVisit,
-    charted_baseline,
-    core_samples,
-    load_chair_visits,
-)
+from nursestation.db.discharge_inputs import charted_baseline
+from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, core_samples, load_chair_visits
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.detail import ChairDetail
 from nursestation.ui.station import StationView
@@ -322,7 +317,9 @@ class MainWindow(QMainWindow):
             engine = self.runtime.engines.get(chair)
             if engine is None:
                 continue
-            values = self.ctx.read(charted_baseline, v.visit_id)
+            values = self.ctx.read(
+                lambda s, vid=v.visit_id: charted_baseline(
+                    repo.current_entries(s, Assessment, vid)))
             if not values:
                 samples = self.ctx.read(repo.vitals_in_range, visit_id=v.visit_id,
                                         start=v.checkin_at, end=v.infusion_started)
