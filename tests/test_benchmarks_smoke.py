@@ -30,6 +30,7 @@ def test_decoder_throughput_figures() -> None:
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
 def test_latency_figures(qapp) -> None:
+    pytest.importorskip("psutil")  # the bench extra
     from benchmarks.latency import bench_latency
 
     r = bench_latency(2.0, warmup=2.0)
@@ -39,6 +40,7 @@ def test_latency_figures(qapp) -> None:
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
 def test_station_figures(qapp) -> None:
+    pytest.importorskip("psutil")  # the bench extra
     from benchmarks.station import run_station
 
     r = run_station(2, 1.0, warmup=2.0, size=(800, 600))
@@ -51,6 +53,7 @@ def test_station_figures(qapp) -> None:
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
 def test_gui_only_figures(qapp) -> None:
+    pytest.importorskip("psutil")  # the bench extra
     from benchmarks.station import run_gui_only
 
     r = run_gui_only(2, 0.5, size=(800, 600))
@@ -67,6 +70,7 @@ def test_pdf_figure() -> None:
 
 
 def test_startup_figures() -> None:
+    pytest.importorskip("psutil")  # the bench extra
     from benchmarks.startup import bench_startup
 
     r = bench_startup(1, runs=1, quit_after=0.5)
