@@ -181,6 +181,21 @@ def authenticate(session: Session, username: str, pin: str) -> User | None:
     return u
 
 
+#: Access events kept in the audit log (HIPAA 164.312(b) audit controls).
+ACCESS_ACTIONS = ("login", "login_failed", "logout")
+
+
+def record_access(session: Session, action: str, *, user: User | int | None = None,
+                  username: str = "", workstation: str = "") -> None:
+    """A login, a failed login (with the username tried) or a logout/lock, in the audit log."""
+    if action not in ACCESS_ACTIONS:
+        raise RecordError(f"access action must be one of {', '.join(ACCESS_ACTIONS)}")
+    actor = _acting(session, user) if user is not None else None
+    append_audit(session, actor, action, None, at=_now(),
+                 extra={"username": username or (actor.username if actor else ""),
+                        "workstation": workstation})
+
+
 def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import platform
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -88,8 +89,27 @@ class AppContext(QObject):
 
     # -- users --------------------------------------------------------------------------------
     def set_user(self, user: CurrentUser | None) -> None:
+        """Log ``user`` in (None: log out or lock); both are kept in the audit log."""
+        before = self.user
         self.user = user
+        if before is not None and (user is None or user.id != before.id):
+            self._access("logout", before)
+        if user is not None and (before is None or user.id != before.id):
+            self._access("login", user)
         self.user_changed.emit(user)
+
+    def _access(self, action: str, user: CurrentUser | None, username: str = "") -> None:
+        from nursestation.db import repo
+
+        try:
+            self.writer.submit(repo.record_access, action, user=user.id if user else None,
+                               username=username or (user.username if user else ""),
+                               workstation=platform.node())
+        except Exception:  # a closed writer must not stop a lock or a login
+            log.exception("could not record %s", action)
+
+    def login_failed(self, username: str) -> None:
+        self._access("login_failed", None, username)
 
     def require_user(self) -> CurrentUser:
         if self.user is None:

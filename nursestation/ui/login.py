@@ -119,6 +119,7 @@ class LoginDialog(QDialog):
         self.pin.clear()
         if u is None:
             self.failures += 1
+            self.ctx.login_failed(name)
             self.message.show_message(WRONG, "error")
             self.pin.setFocus()
             if self.failures >= SLOWDOWN_AFTER:
