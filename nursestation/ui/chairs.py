@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from nursestation.core import discharge as gate
@@ -24,8 +25,10 @@ from nursestation.db.discharge_inputs import (
     SCALE_CADSS6,
     SCALE_MOAAS,
     SCALE_NAUSEA,
+    charted_baseline,
     manual_check_times,
 )
+from nursestation.db.engine import session_scope
 from nursestation.db.models import Assessment, Patient, Visit
 
 PHASE_LABELS = {
@@ -139,3 +142,34 @@ def core_samples(samples: Iterable[repo.VitalSample]) -> list[gate.VitalSample]:
     ]
 
 
+
+
+def visit_baseline(session: Session, v: ChairVisit) -> dict[str, float]:
+    """The patient's baseline for the alarm engine's relative limits: what the nurse charted
+    at the baseline step, else the last usable values recorded before the infusion."""
+    values = charted_baseline(repo.current_entries(session, Assessment, v.visit_id))
+    if values or v.infusion_started is None:
+        return values
+    samples = repo.vitals_in_range(session, visit_id=v.visit_id, start=v.checkin_at,
+                                   end=v.infusion_started)
+    b = gate.baseline_from_samples(core_samples(samples), v.infusion_started)
+    return {code: val for code, val in (("NBP_SYS", b.sbp), ("NBP_DIA", b.dbp), ("HR", b.hr),
+                                        ("SPO2", b.spo2), ("RR", b.rr)) if val is not None}
+
+
+@dataclass(frozen=True)
+class ChartRead:
+    visits: dict[str, ChairVisit]
+    baselines: dict[str, dict[str, float]]  # by chair, for visits whose baseline was asked
+
+
+def read_chart(engine: Engine, schedule: Schedule, now: datetime,
+               have_baseline: frozenset[int] = frozenset()) -> ChartRead:
+    """Everything the tiles and the alarm engines need from the chart, on its own session
+    (run off the GUI thread). Baselines are read only for infusing visits not in
+    ``have_baseline``."""
+    with session_scope(engine) as session:
+        visits = load_chair_visits(session, schedule, now)
+        baselines = {chair: visit_baseline(session, v) for chair, v in visits.items()
+                     if v.infusion_started is not None and v.visit_id not in have_baseline}
+    return ChartRead(visits, baselines)

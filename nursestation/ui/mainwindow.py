@@ -13,21 +13,22 @@ import logging
 import os
 import sys
 import time
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget
 
 from nursestation.core.alarms import AlarmChange, ChangeKind
-from nursestation.core.discharge import baseline_from_samples
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
 from nursestation.ui.bridge import LiveBridge
-from nursestation.db.discharge_inputs import charted_baseline
-from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, core_samples, load_chair_visits
+from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, read_chart
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.detail import ChairDetail
 from nursestation.ui.station import StationView
@@ -49,7 +50,16 @@ RECORDED_STATE = {
 }
 
 
+def _deliver_chart(window: weakref.ref, fut: Future) -> None:
+    w = window()
+    if w is not None:
+        w._chart_read(fut)
+
+
 class MainWindow(QMainWindow):
+    #: the chart for the tiles has been (re)read
+    chart_loaded = Signal()
+
     def __init__(self, ctx: AppContext, station) -> None:
         super().__init__()
         self.ctx = ctx
@@ -83,7 +93,10 @@ class MainWindow(QMainWindow):
         self.alarm_timer.setInterval(250)
         self.alarm_timer.timeout.connect(self.process_alarms)
         self.chart_timer = QTimer(self)
-        self.chart_timer.setInterval(2000)
+        self.chart_timer.setInterval(5000)  # time-based states (checks due); writes refresh at once
+        self._chart_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-reader")
+        self._chart_busy = False
+        self._chart_again = False
         self.chart_timer.timeout.connect(self.refresh_chart)
         from nursestation.ui.login import IdleLock
 
@@ -112,6 +125,7 @@ class MainWindow(QMainWindow):
         self.chart_timer.stop()
         self.pump_timer.stop()
         self.alarm_presenter.stop()
+        self._chart_pool.shutdown(wait=True, cancel_futures=True)
         self.lock.remove()  # its application-wide input filter goes with the window
 
     def _mark_first_frame(self, _now: float) -> None:
@@ -277,21 +291,40 @@ class MainWindow(QMainWindow):
 
     # -- the chart, for the tiles ---------------------------------------------------------------
     def refresh_chart(self) -> None:
+        """Reread the chart for the tiles on the chart-reader thread (never on the GUI thread:
+        at 32 chairs the reads take a good part of a second); one read at a time."""
+        if self._chart_busy:
+            self._chart_again = True
+            return
+        self._chart_busy = True
+        self._chart_again = False
+        have = frozenset(self._baselines_set.values())
+        fut = self._chart_pool.submit(read_chart, self.ctx.engine, self.ctx.protocol.schedule,
+                                      self.ctx.clock.now(), have)
+        ctx, window = self.ctx, weakref.ref(self)
+        # The worker's callback holds only the context and a weak reference to the window.
+        fut.add_done_callback(lambda f: ctx.call_soon(partial(_deliver_chart, window, f)))
+
+    def _chart_read(self, fut: Future) -> None:
+        self._chart_busy = False
+        if self._chart_again:
+            QTimer.singleShot(0, self.refresh_chart)
         try:
-            self.visits = self.ctx.read(load_chair_visits, self.ctx.protocol.schedule,
-                                        self.ctx.clock.now())
+            chart = fut.result()
         except Exception:  # the database may be briefly unreachable (PostgreSQL over the LAN)
             log.exception("could not read the chart for the tiles")
             return
+        self.visits = chart.visits
         contexts = {chair: self._tile_context(chair, self.visits.get(chair))
                     for chair in self.view.tiles}
         self.view.set_contexts(contexts)
         if self.detail is not None and self.detail.chair in contexts:
             self.detail.set_context(contexts[self.detail.chair])
-        self._update_baselines()
+        self._update_baselines(chart.baselines)
         self._update_bp_deadlines()
         online = sum(1 for link in self.runtime.links.values() if link.health == "online")
         self.devices_label.setText(f"devices online {online}/{len(self.runtime.links)}")
+        self.chart_loaded.emit()
 
     def _tile_context(self, chair: str, v: ChairVisit | None) -> TileContext:
         if v is None:
@@ -307,27 +340,13 @@ class MainWindow(QMainWindow):
             pending=tuple(pending), assessments=v.assessments,
         )
 
-    def _update_baselines(self) -> None:
+    def _update_baselines(self, baselines: dict[str, dict[str, float]]) -> None:
         """Give each chair's alarm engine its patient's baseline (for limits such as SBP >
-        baseline + 40) once the infusion has started: the baseline the nurse charted, else the
-        last usable values recorded before the infusion."""
-        for chair, v in self.visits.items():
-            if v.infusion_started is None or self._baselines_set.get(chair) == v.visit_id:
-                continue
+        baseline + 40) once the infusion has started."""
+        for chair, values in baselines.items():
+            v = self.visits.get(chair)
             engine = self.runtime.engines.get(chair)
-            if engine is None:
-                continue
-            values = self.ctx.read(
-                lambda s, vid=v.visit_id: charted_baseline(
-                    repo.current_entries(s, Assessment, vid)))
-            if not values:
-                samples = self.ctx.read(repo.vitals_in_range, visit_id=v.visit_id,
-                                        start=v.checkin_at, end=v.infusion_started)
-                b = baseline_from_samples(core_samples(samples), v.infusion_started)
-                values = {code: val for code, val in (("NBP_SYS", b.sbp), ("NBP_DIA", b.dbp),
-                                                      ("HR", b.hr), ("SPO2", b.spo2),
-                                                      ("RR", b.rr)) if val is not None}
-            if values:
+            if v is not None and engine is not None and values:
                 engine.set_baseline(values)
                 self._baselines_set[chair] = v.visit_id
 

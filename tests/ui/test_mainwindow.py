@@ -31,6 +31,7 @@ def demo_window(qtbot):
     window.show()
     station.start_devices()
     window.start()
+    qtbot.waitUntil(lambda: bool(window.visits), timeout=10000)  # read off the GUI thread
     try:
         yield station, window
     finally:
