@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -263,6 +264,7 @@ class DeviceLink:
                 port.close()
             except Exception as exc:  # noqa: BLE001
                 log.debug("link %s: close failed: %s", self.url, exc)
+            _close_spy_log(port)
 
     def _serve(self, port: serial.SerialBase) -> None:
         clock = self.clock
@@ -421,6 +423,17 @@ class DeviceLink:
             if exists and not existed:
                 return
             existed = exists
+
+
+def _close_spy_log(port: serial.SerialBase) -> None:
+    """pyserial's ``spy://`` opens its log file and never closes it, so every reconnect would
+    leak one: close it with the port (never standard error, its default)."""
+    output = getattr(getattr(port, "formatter", None), "output", None)
+    if output is not None and output not in (sys.stderr, sys.stdout):
+        try:
+            output.close()
+        except OSError as exc:
+            log.debug("could not close the spy log: %s", exc)
 
 
 def _local_path(url: str) -> str | None:

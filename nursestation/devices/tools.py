@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import threading
@@ -12,15 +13,38 @@ from nursestation.devices.registry import get_protocol
 
 CHUNK = 1024
 
+#: A line of pyserial's ``spy://`` hexdump: time, direction, offset, then a 49-character hex
+#: column (16 bytes, an extra space after the eighth) and the ASCII column.
+_SPY_LINE = re.compile(rb"^\s*\d+\.\d{3} (RX|TX)\s+[0-9A-F]{4}  (.{1,49})")
+_HEX = re.compile(rb"[0-9A-F]{2}")
+
+
+def spy_received_bytes(capture: bytes) -> bytes | None:
+    """The device-to-host bytes (``RX``) of a pyserial ``spy://`` hexdump, in order; None when
+    ``capture`` is not such a hexdump (then it is taken as raw bytes)."""
+    lines = capture.splitlines()
+    head = [ln for ln in lines[:20] if ln.strip()]
+    if not head or not any(_SPY_LINE.match(ln) for ln in head):
+        return None
+    out = bytearray()
+    for ln in lines:
+        m = _SPY_LINE.match(ln)
+        if m and m.group(1) == b"RX":
+            out += bytes.fromhex(b" ".join(_HEX.findall(m.group(2))).decode())
+    return bytes(out)
+
 
 def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, int]:
-    """Feed ``stream`` to the protocol's decoder; write one JSON line per reading to ``out``."""
+    """Feed ``stream`` to the protocol's decoder; write one JSON line per reading to ``out``.
+
+    ``stream`` holds the raw device-to-host bytes, or a pyserial ``spy://`` hexdump of a
+    session (then only its received bytes are decoded)."""
     decoder = get_protocol(protocol).make_decoder()
-    while True:
-        chunk = stream.read(CHUNK)
-        if not chunk:
-            break
-        for reading in decoder.feed(chunk):
+    capture = stream.read()
+    received = spy_received_bytes(capture)
+    data = capture if received is None else received
+    for pos in range(0, len(data), CHUNK):
+        for reading in decoder.feed(data[pos:pos + CHUNK]):
             out.write(json.dumps(reading.to_json_dict(), ensure_ascii=False) + "\n")
     return decoder.stats.as_dict()
 
@@ -28,8 +52,9 @@ def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, int
 def decode_main(protocol: str, file: str) -> int:
     """Decode a raw capture (``-`` for stdin) to JSON Lines on stdout; a summary on stderr.
 
-    For IntelliVue the capture holds the monitor-to-host direction; for Alaris the pump's
-    replies (the host's queries, if present, are valid frames without data).
+    A raw capture holds the device-to-host direction (for IntelliVue the monitor's messages,
+    for Alaris the pump's replies); a ``spy://`` hexdump holds both, and only what the device
+    sent is decoded.
     """
     try:
         if file == "-":

@@ -212,3 +212,32 @@ def test_decode_intellivue_monitor_direction(tmp_path, capsys):
     assert {r["value"] for r in rows if r["code"] == "HR"} == {BASE_STATE.hr}
     assert any("samples" in r and r["rate_hz"] for r in rows)
     assert f"frames accepted: {session.stats.frames_accepted}" in err
+
+
+def test_decode_reads_a_spy_capture_of_a_live_session(tmp_path, capsys):
+    """A technician puts spy:// in front of a chair's port; decode shows what the pump sent."""
+    from nursestation.core.scenarios import get_scenario
+    from nursestation.devices.link import DeviceLink
+    from nursestation.devices.simhost import SimulatorHost
+
+    log = tmp_path / "chair4-pump.spy"
+    info = PROTOCOLS["alaris"]
+    got = []
+    with SimulatorHost(info.make_simulator(get_scenario("ketamine-visit", 1, offset=900)),
+                       "pty") as host:
+        link = DeviceLink(f"spy://{host.url}?file={log}", info.make_session(), got.extend,
+                          chair="4", device_id="pump").start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(r.code == "PUMP_RATE" for r in got):
+            time.sleep(0.1)
+        assert link.stop()
+    text = log.read_text()
+    assert " TX " in text and " RX " in text  # both directions are in the hexdump
+    assert tools.decode_main("alaris", str(log)) == 0
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    live = [r.value for r in got if r.code == "PUMP_RATE"]
+    decoded = [r["value"] for r in rows if r["code"] == "PUMP_RATE"]
+    assert decoded and decoded == live[: len(decoded)]
+    assert decoded[0] == 150.0  # 5 min into the infusion
+    assert "frames rejected: 0" in err
