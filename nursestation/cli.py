@@ -29,6 +29,22 @@ examples:
 
 PROTOCOL_NAMES = ("intellivue", "masimo", "alaris")
 
+#: Options of the windows (the station and the overview): (flags, argparse keywords).
+_WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (
+    (("--config",), {"metavar": "PATH", "help": "configuration file (TOML)"}),
+    (("--demo",), {"action": "store_true",
+                   "help": "run on simulated chairs (simulators on pseudo-terminals, a demo "
+                           "database)"}),
+    (("--chairs",), {"type": int, "default": None, "metavar": "N",
+                     "help": "with --demo: number of chairs (1-32, default 6)"}),
+    (("--chair",), {"metavar": "NAME", "help": "open this chair's detail view at start"}),
+    (("--screenshot",), {"metavar": "FILE", "help": "save a PNG of the window and exit"}),
+    (("--quit-after",), {"type": float, "metavar": "SECONDS",
+                         "help": "quit after this many seconds (with --screenshot: take it "
+                                 "then)"}),
+    (("-v", "--verbose"), {"action": "store_true", "help": "log debug messages"}),
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -38,23 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"nursestation {__version__}")
-    p.add_argument("--config", metavar="PATH", help="configuration file (TOML)")
-    p.add_argument(
-        "--demo",
-        action="store_true",
-        help="run on simulated chairs (simulators on pseudo-terminals, a demo database)",
-    )
-    p.add_argument("--chairs", type=int, default=None, metavar="N",
-                   help="with --demo: number of chairs (1-32, default 6)")
-    p.add_argument("--chair", metavar="NAME", help="open this chair's detail view at start")
-    p.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window and exit")
-    p.add_argument("--quit-after", type=float, metavar="SECONDS",
-                   help="quit after this many seconds (with --screenshot: take it then)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    for flags, kw in _WINDOW_OPTIONS:
+        p.add_argument(*flags, **kw)
 
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("overview", help="the charge nurse's overview of every chair")
+    ov = sub.add_parser("overview", help="the charge nurse's overview of every chair")
+    # the window options also work after the command: `nursestation overview --demo`
+    for flags, kw in _WINDOW_OPTIONS:
+        ov.add_argument(*flags, **{**kw, "default": argparse.SUPPRESS})
 
     dec = sub.add_parser("decode", help="decode a raw device capture to JSON lines")
     dec.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)

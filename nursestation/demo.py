@@ -241,6 +241,7 @@ def _backfill_vitals(session: Session, dc: DemoChair, chair_id: int, visit_id: i
 
     from nursestation.core.vocabulary import UNITS
     from nursestation.db.models import Vital
+    from nursestation.db.writer import upsert_latest
 
     scenario = get_scenario("ketamine-visit", dc.seed)
     dev = {d.protocol: d.id for d in dc.config.devices}
@@ -273,3 +274,7 @@ def _backfill_vitals(session: Session, dc: DemoChair, chair_id: int, visit_id: i
         t += BACKFILL_STEP_S
     if rows:
         session.execute(insert(Vital), rows)
+        latest: dict[str, dict[str, Any]] = {}
+        for row in rows:  # in time order per code
+            latest[row["code"]] = row
+        upsert_latest(session, list(latest.values()))

@@ -216,7 +216,7 @@ class DbWriter:
         chunk_rows = [waves.finish_chunk(c) for c in chunks]
         if vitals:
             session.execute(insert(Vital), vitals)
-            _upsert_latest(session, list(latest.values()))
+            upsert_latest(session, list(latest.values()))
         if chunk_rows:
             session.execute(insert(WaveChunk), chunk_rows)
         return len(vitals) + sum(c["_blocks"] for c in chunks)
@@ -250,7 +250,9 @@ def _add_wave(chunks: list[dict], open_chunks: dict[tuple, dict], r: Reading, ch
     chunks.append(chunk)
 
 
-def _upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
+def upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Keep ``latest_vitals`` at the newest reading per chair and code (by receive time: a
+    late or back-filled row never replaces a newer one)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
@@ -262,6 +264,7 @@ def _upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
     stmt = stmt.on_conflict_do_update(
         index_elements=[LatestVital.chair_id, LatestVital.code],
         set_={c: stmt.excluded[c] for c in cols},
+        where=LatestVital.recv_time <= stmt.excluded.recv_time,
     )
     session.execute(stmt, rows)
 

@@ -56,15 +56,16 @@ class Station:
         self.live = LiveStore(self.clock)
         self.demo_devices = None
         chairs = config.chairs
-        if config.demo and not overview:
-            chairs = self._start_demo()
+        if config.demo:
+            # the overview of the demo shows the demo's chart even with no station running
+            chairs = self._start_demo(devices=not overview)
         elif not overview:
             self.writer.submit(repo.sync_chairs, list(chairs)).result()
         self.chairs = chairs
         self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
                                       clock=self.clock)
 
-    def _start_demo(self):
+    def _start_demo(self, *, devices: bool = True):
         from nursestation.demo import DemoDevices, plan_demo, seed_demo_database
 
         plan = plan_demo(self.config.chairs)
@@ -72,6 +73,8 @@ class Station:
                                      self.clock.now()).result()
         if created:
             log.info("demo database seeded with %d visits", created)
+        if not devices:
+            return self.config.chairs
         self.demo_devices = DemoDevices(plan)
         return self.demo_devices.start()
 

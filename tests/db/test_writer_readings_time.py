@@ -30,3 +30,19 @@ class _Chair:
     def __init__(self, name: str) -> None:
         self.name = name
         self.devices = ()
+
+
+def test_latest_vitals_keep_the_newest_reading_even_when_an_older_one_arrives_later(database):
+    database.writer.submit(repo.sync_chairs, [_Chair("Chair 1")]).result()
+    newer = Reading("HR", 80.0, "bpm", chair="Chair 1", device_id="m1",
+                    recv_wall=datetime(2026, 1, 5, 9, 5, 0, tzinfo=UTC))
+    older = Reading("HR", 64.0, "bpm", chair="Chair 1", device_id="m1",
+                    recv_wall=datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC))
+    database.writer.record_readings([newer])
+    database.writer.flush().result()
+    database.writer.record_readings([older])  # e.g. back-filled from a device's memory
+    database.writer.flush().result()
+    with session_scope(database.engine) as s:
+        chair = repo.chair_by_name(s, "Chair 1")
+        latest = repo.latest_vitals(s, chair.id)[chair.id]
+    assert latest["HR"].value == 80.0
