@@ -21,7 +21,14 @@ from functools import partial
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nursestation.core.alarms import AlarmChange, ChangeKind
 from nursestation.core.vocabulary import UNUSABLE
@@ -78,6 +85,8 @@ class MainWindow(QMainWindow):
         self.view.activated.connect(self.open_detail)
         self.stack.addWidget(self.view)
         self.detail: ChairDetail | None = None
+        self.detail_page: QWidget | None = None
+        self.dose_panel = None
         self.setCentralWidget(self.stack)
 
         self.user_label = QLabel("not logged in")
@@ -193,7 +202,7 @@ class MainWindow(QMainWindow):
 
     # -- helpers -------------------------------------------------------------------------------
     def current_chair(self) -> str | None:
-        if self.detail is not None and self.stack.currentWidget() is self.detail:
+        if self.detail is not None and self.stack.currentWidget() is self.detail_page:
             return self.detail.chair
         return self.view.focused_chair() or (self.view._order[0] if self.view._order else None)
 
@@ -219,23 +228,49 @@ class MainWindow(QMainWindow):
     def open_detail(self, chair: str | None) -> None:
         if not chair:
             return
+        visit = self.visits.get(chair)
         if self.detail is None or self.detail.chair != chair:
             if self.detail is not None:
                 self.bridge.detach(self.detail)
-                self.stack.removeWidget(self.detail)
-                self.detail.deleteLater()
+                self.stack.removeWidget(self.detail_page)
+                self.detail_page.deleteLater()
+            self.detail_page = QWidget()
+            lay = QVBoxLayout(self.detail_page)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(0)
             self.detail = ChairDetail(chair, clock=self.ctx.clock,
                                       patient_display=self.ctx.config.patient_display)
             self.detail.closed.connect(lambda _c: self.close_detail())
-            self.stack.addWidget(self.detail)
+            lay.addWidget(self.detail, 1)
+            self.dose_panel = None
+            if visit is not None:
+                from nursestation.ui.charting import DeliveredDosePanel
+
+                # charted dose (mg, mg/kg) against the pump's volume infused
+                self.dose_panel = DeliveredDosePanel(self.ctx, visit.visit_id, self.detail_page)
+                self.dose_panel.setObjectName("DosePanel")
+                self.dose_panel.setStyleSheet(
+                    "#DosePanel { background: #0b0f14; } QLabel { color: #d0d7de; "
+                    "padding: 4px 8px; }")
+                lay.addWidget(self.dose_panel)
+            self.stack.addWidget(self.detail_page)
             self.bridge.attach(self.detail)
-        visit = self.visits.get(chair)
         self.detail.set_context(self._tile_context(chair, visit))
         if visit is not None:
             self.detail.set_history(visit.visit_id, visit.checkin_at, self._history)
             self.detail.set_events(self._events(visit.visit_id))
-        self.stack.setCurrentWidget(self.detail)
+        self.stack.setCurrentWidget(self.detail_page)
         self.detail.setFocus()
+
+    def _refresh_detail_chart(self) -> None:
+        """New chart entries appear on the open detail's trend, and its dose panel follows."""
+        if self.detail is None or self.stack.currentWidget() is not self.detail_page:
+            return
+        visit = self.visits.get(self.detail.chair)
+        if visit is not None:
+            self.detail.set_events(self._events(visit.visit_id))
+        if self.dose_panel is not None:
+            self.dose_panel.refresh()
 
     def close_detail(self) -> None:
         chair = self.detail.chair if self.detail is not None else None
@@ -322,6 +357,7 @@ class MainWindow(QMainWindow):
             self.detail.set_context(contexts[self.detail.chair])
         self._update_baselines(chart.baselines)
         self._update_bp_deadlines()
+        self._refresh_detail_chart()
         online = sum(1 for link in self.runtime.links.values() if link.health == "online")
         self.devices_label.setText(f"devices online {online}/{len(self.runtime.links)}")
         self.chart_loaded.emit()

@@ -84,8 +84,10 @@ def test_enter_opens_the_chair_detail_and_escape_returns(demo_window, qtbot):
     station, window = demo_window
     window.view.focus_chair("Chair 2")
     qtbot.keyClick(window.view.tile("Chair 2"), "\r")
-    assert window.stack.currentWidget() is window.detail
+    assert window.stack.currentWidget() is window.detail_page
     assert window.detail.chair == "Chair 2"
+    # the charted dose against the pump: Chair 2 is at baseline, nothing infused yet
+    assert window.dose_panel is not None and window.dose_panel.label.text()
     qtbot.keyClick(window.detail, "\x1b")
     assert window.stack.currentWidget() is window.view
 
