@@ -82,6 +82,40 @@ def plan_demo(chairs: tuple[ChairConfig, ...]) -> list[DemoChair]:
     return plan
 
 
+#: The demo's chart is started afresh when a patient would be further into the visit than this.
+RESUME_AT_MOST_S = 3 * 3600.0
+#: Scenario time zero comes this long after the demo visit's check-in (see seed_demo_database).
+CHECKIN_LEAD_S = 12 * 60.0
+
+
+def resume_plan(session: Session, plan: list[DemoChair], now: datetime
+                ) -> list[DemoChair] | None:
+    """The plan for a demo database seeded earlier: each occupied chair's scenario resumes
+    where its stored visit is now, so the simulated devices and the chart still agree. None when
+    the stored demo does not fit (other chairs, visits missing or too old): start afresh."""
+    from nursestation.db import repo
+
+    if not repo.list_users(session):
+        return plan  # nothing stored yet: seeding follows
+    chairs = {c.name: c.id for c in repo.list_chairs(session)}
+    if set(chairs) != {dc.config.name for dc in plan}:
+        return None
+    visits = repo.active_visits(session)
+    resumed = []
+    for dc in plan:
+        if not dc.occupied:
+            resumed.append(dc)
+            continue
+        v = visits.get(chairs[dc.config.name])
+        if v is None or v.checkin_at is None:
+            return None
+        offset = (now - v.checkin_at).total_seconds() - CHECKIN_LEAD_S
+        if not 0 <= offset <= RESUME_AT_MOST_S:
+            return None
+        resumed.append(replace(dc, offset=offset))
+    return resumed
+
+
 class DemoDevices:
     """Start one simulator per demo device on a pseudo-terminal; give back the chairs with
     the pseudo-terminals' paths as their device URLs."""
@@ -148,7 +182,7 @@ def seed_demo_database(session: Session, plan: list[DemoChair], protocol: Any,
         visit = repo.create_visit(
             session, patient.id, chair.id, protocol.name, user=nurse,
             protocol_version=protocol.version, protocol_hash=protocol.sha256,
-            at=t0 - timedelta(minutes=12))
+            at=t0 - timedelta(seconds=CHECKIN_LEAD_S))
         session.flush()
         _chart_demo_visit(session, repo, visit.id, dc.offset, t0, kg, protocol, nurse, k)
         _backfill_vitals(session, dc, chair.id, visit.id, t0)

@@ -48,6 +48,7 @@ class Station:
         if config.database_url.startswith("sqlite:///"):
             Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(
                 parents=True, exist_ok=True)
+        self.demo_plan = self._demo_plan(may_reset=not overview) if config.demo else None
         backup = upgrade_database(config.database_url)
         if backup is not None:
             log.info("database backed up to %s before upgrading", backup)
@@ -65,10 +66,37 @@ class Station:
         self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
                                       clock=self.clock)
 
-    def _start_demo(self, *, devices: bool = True):
-        from nursestation.demo import DemoDevices, plan_demo, seed_demo_database
+    def _demo_plan(self, *, may_reset: bool):
+        """The demo chairs' plan; a stored demo chart resumes where it is now (the simulators
+        follow it), or, when it no longer fits, the demo database starts afresh (never from the
+        overview, which may be watching a running demo station)."""
+        from nursestation.db.engine import session_scope, sqlite_path
+        from nursestation.demo import plan_demo, resume_plan
 
         plan = plan_demo(self.config.chairs)
+        path = sqlite_path(self.config.database_url)
+        if path is None or not path.exists():
+            return plan
+        engine = make_engine(self.config.database_url)
+        try:
+            upgrade_database(self.config.database_url)
+            with session_scope(engine) as session:
+                resumed = resume_plan(session, plan, self.clock.now())
+        finally:
+            engine.dispose()
+        if resumed is not None:
+            return resumed
+        if not may_reset:
+            return plan
+        log.info("demo: the stored demo chart is stale; starting a fresh demo database")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return plan
+
+    def _start_demo(self, *, devices: bool = True):
+        from nursestation.demo import DemoDevices, seed_demo_database
+
+        plan = self.demo_plan
         created = self.writer.submit(seed_demo_database, plan, self.protocol,
                                      self.clock.now()).result()
         if created:

@@ -180,3 +180,29 @@ def test_manual_vitals_check_is_charted_and_fulfils_the_schedule(demo_window, qt
     assert entry.recorded_by_id == window.ctx.user.id
     check = baseline_check()
     assert check.status == "done" and check.done_by == "manual entry"
+
+
+def test_a_restarted_demo_resumes_each_patient_where_the_chart_is(qtbot):
+    """Simulated devices and the stored demo chart agree after a restart: the pump of a patient
+    who was infusing is still infusing, not back at the start of the visit."""
+    from datetime import timedelta
+
+    from nursestation.demo import RESUME_AT_MOST_S, resume_plan
+
+    config = load_config(demo=True, chairs=3)
+    protocol = load_protocol(config.protocol_file)
+    first = Station(config, protocol)
+    offsets = [dc.offset for dc in first.demo_plan]
+    first.shutdown()
+    again = Station(config, protocol)
+    try:
+        resumed = [dc.offset for dc in again.demo_plan]
+        # the same patients, a little further into their visits
+        assert all(0 <= b - a < 30 for a, b in zip(offsets, resumed, strict=True))
+        with session_scope(again.engine) as s:
+            assert len(repo.list_visits(s)) == 3  # nothing seeded twice
+            # hours later the stored visits no longer fit the scenarios: start afresh
+            later = again.clock.now() + timedelta(seconds=RESUME_AT_MOST_S + 600)
+            assert resume_plan(s, again.demo_plan, later) is None
+    finally:
+        again.shutdown()
