@@ -206,3 +206,22 @@ def test_a_restarted_demo_resumes_each_patient_where_the_chart_is(qtbot):
             assert resume_plan(s, again.demo_plan, later) is None
     finally:
         again.shutdown()
+
+
+def test_an_entry_charted_at_the_chair_appears_on_the_detail_trend(demo_window, qtbot):
+    from nursestation.ui.charting import NoteDialog
+
+    station, window = demo_window
+    _login(station, window)
+    window.open_detail("Chair 3")
+    qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: any(w.isVisible() for w in window.findChildren(NoteDialog)),
+                    timeout=3000)
+    (dlg,) = [w for w in window.findChildren(NoteDialog) if w.isVisible()]
+    qtbot.keyClicks(dlg.text, "feels floaty, calm; reassured")
+    with qtbot.waitSignal(dlg.saved, timeout=5000):
+        dlg.save_button.click()
+    trend = window.detail.trend
+    qtbot.waitUntil(lambda: any("floaty" in e.detail for e in trend.events), timeout=10000)
+    items = [trend.event_list.item(i).text() for i in range(trend.event_list.count())]
+    assert any("note" in text for text in items)
