@@ -121,9 +121,11 @@ class LatencyProbe:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ingested: list[tuple[str, int]] = []
-        self._frame: list[tuple[str, int]] = []
-        self.seen: list[tuple[str, int, float]] = []
+        self._ingested: list[tuple[str, int, float]] = []
+        self._frame: list[tuple[str, int, float]] = []
+        self._frame_start = 0.0
+        #: (device, byte count, in the store, frame began, frame ended)
+        self.seen: list[tuple[str, int, float, float, float]] = []
         self.recording = False
         self.frames = 0
 
@@ -131,7 +133,9 @@ class LatencyProbe:
     def after_ingest(self, batch: Sequence[Reading]) -> None:
         if not self.recording:
             return
-        marks = [(r.device_id, r.extra[TAG]) for r in batch if TAG in r.extra and r.device_id]
+        t = time.monotonic()
+        marks = [(r.device_id, r.extra[TAG], t) for r in batch
+                 if TAG in r.extra and r.device_id]
         if marks:
             with self._lock:
                 self._ingested.extend(marks)
@@ -150,6 +154,7 @@ class LatencyProbe:
 
         def refresh(self, store, now) -> None:
             p = self.probe
+            p._frame_start = time.monotonic()
             with p._lock:
                 p._frame, p._ingested = p._ingested, []
 
@@ -161,7 +166,8 @@ class LatencyProbe:
             p = self.probe
             t = time.monotonic()
             p.frames += 1
-            p.seen.extend((dev, n, t) for dev, n in p._frame)
+            t0 = p._frame_start
+            p.seen.extend((dev, n, ti, t0, t) for dev, n, ti in p._frame)
             p._frame = []
 
     def attach(self, bridge) -> None:
@@ -170,9 +176,17 @@ class LatencyProbe:
         bridge._views.append(LatencyProbe._Tail(self))
 
     def latencies(self, logs: dict[str, WriteLog], rx: dict[str, ProbeSession]) -> np.ndarray:
-        """Seconds from write to seen, for every reading of every device with a steady link.
-        Call after the hosts were paused and the links caught up."""
-        out = []
+        """Seconds from write to seen by a GUI frame, for every reading of every device with a
+        steady link. Call after the hosts were paused and the links caught up."""
+        return self.latency_parts(logs, rx)["frame"]
+
+    def latency_parts(self, logs: dict[str, WriteLog], rx: dict[str, ProbeSession]
+                      ) -> dict[str, np.ndarray]:
+        """Per reading, seconds from the write to: ``store`` — the sample is in the live store's
+        ring buffer (what issue 9 asks for); ``frame`` — the end of the first GUI frame that read
+        it; and the parts of the difference: ``wait`` (in the store → that frame began) and
+        ``draw`` (that frame's own duration)."""
+        rows = []
         for dev, host in logs.items():
             sess = rx.get(dev)
             if sess is None or sess.connects != 1:
@@ -180,13 +194,14 @@ class LatencyProbe:
             shift = host.sent - sess.rx_bytes  # discarded when the port was opened
             if shift < 0:
                 continue
-            for d, n, t in self.seen:
+            for d, n, ti, t0, t1 in self.seen:
                 if d != dev:
                     continue
                 tw = host.write_time(n + shift)
                 if tw is not None:
-                    out.append(t - tw)
-        return np.asarray(out, dtype=float)
+                    rows.append((ti - tw, t1 - tw, t0 - ti, t1 - t0))
+        a = np.asarray(rows, dtype=float).reshape(-1, 4)
+        return {"store": a[:, 0], "frame": a[:, 1], "wait": a[:, 2], "draw": a[:, 3]}
 
 
 @contextlib.contextmanager

@@ -101,7 +101,7 @@ def _external_demo_station(urls: dict[str, str]):
     from nursestation.ui.app import Station
 
     class ExternalDemoStation(Station):
-        def _start_demo(self):
+        def _start_demo(self, **_kw):
             from nursestation.demo import plan_demo, seed_demo_database
 
             plan = plan_demo(self.config.chairs)
@@ -212,7 +212,8 @@ def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size,
                 for dev, v in sims.pause().items()}
         pump_events(0.5)  # the links read what was in flight
         rx = {dev: link.session for dev, link in runtime.links.items()}
-        lat = probe.latencies(logs, rx)
+        parts = probe.latency_parts(logs, rx)
+        lat = parts["frame"]
         online = sum(1 for link in runtime.links.values() if link.health == "online")
         n_devices = len(runtime.links)
     finally:
@@ -233,6 +234,8 @@ def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size,
     pct = {k: 100.0 * v / dt for k, v in groups.items()}
     fps_tiles = [(b - a) / dt for a, b in zip(paints0, paints1, strict=True)]
     p50, p99 = percentiles(lat)
+    s50, s99 = percentiles(parts["store"])
+    w99, d99 = percentiles(parts["wait"], (99,))[0], percentiles(parts["draw"], (99,))[0]
     return {
         "chairs": chairs,
         "forced_fps": force_fps,
@@ -256,6 +259,12 @@ def _measure(app, proc, sims, config, protocol, chairs, seconds, warmup, size,
         "latency_p50_ms": None if p50 is None else p50 * 1000,
         "latency_p99_ms": None if p99 is None else p99 * 1000,
         "latency_samples": int(lat.size),
+        # write -> the sample in the live store's ring buffer (issue 9's definition)
+        "latency_store_p50_ms": None if s50 is None else s50 * 1000,
+        "latency_store_p99_ms": None if s99 is None else s99 * 1000,
+        # the rest of the way to a drawn frame: in the store -> frame began; the frame itself
+        "latency_wait_p99_ms": None if w99 is None else w99 * 1000,
+        "latency_draw_p99_ms": None if d99 is None else d99 * 1000,
     }
 
 
