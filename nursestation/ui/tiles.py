@@ -610,6 +610,7 @@ class ChairTile(QFrame):
         self.rr = NumericBox(Code.RR)
         self.etco2 = NumericBox(Code.ETCO2)
         self.pump = NumericBox(Code.PUMP_RATE, "Pump")
+        self._pump_sub_css = ""
         row.addWidget(self.nbp, 5)
         row.addWidget(self.rr, 2)
         row.addWidget(self.etco2, 2)
@@ -749,10 +750,10 @@ class ChairTile(QFrame):
         if alarm.showable and alarm.value:
             sub, alts = f"ALARM {alarm.value}", ()
         self.pump.show_numeric(rate, sub if rate.showable else None, *alts)
-        if alarm.showable and alarm.value:
-            self.pump.sub.setStyleSheet(f"color: {style.ALARM_YELLOW};")
-        else:
-            self.pump.sub.setStyleSheet(f"color: {style.PUMP};")
+        css = f"color: {style.ALARM_YELLOW if alarm.showable and alarm.value else style.PUMP};"
+        if css != self._pump_sub_css:  # a style sheet re-polishes the label: only on a change
+            self._pump_sub_css = css
+            self.pump.sub.setStyleSheet(css)
 
     def _show_devices(self, snap: ChairSnapshot) -> None:
         down = [d for d in snap.devices.values()
