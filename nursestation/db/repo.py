@@ -24,6 +24,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from nursestation.core.clock import Clock
+from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db.audit import append_audit, bump_change
 from nursestation.db.models import (
     ACTIVE_PHASES,
@@ -747,6 +748,39 @@ def current_entries(session: Session, model: type[E], visit_id: int, *,
     if not include_voided:
         q = q.where(model.voided.is_(False))
     return list(session.scalars(q.order_by(model.at, model.id)))
+
+
+def current_entries_by_visit(session: Session, model: type[E], visit_ids: Iterable[int], *,
+                             include_voided: bool = False) -> dict[int, list[E]]:
+    """:func:`current_entries` for several visits in one query (the tiles, the overview)."""
+    ids = list(visit_ids)
+    out: dict[int, list[E]] = {vid: [] for vid in ids}
+    if not ids:
+        return out
+    q = _current_query(model).where(model.visit_id.in_(ids))
+    if not include_voided:
+        q = q.where(model.voided.is_(False))
+    for e in session.scalars(q.order_by(model.at, model.id)):
+        out[e.visit_id].append(e)
+    return out
+
+
+def measurement_times_by_visit(session: Session, code: str, visit_ids: Iterable[int]
+                               ) -> dict[int, list[datetime]]:
+    """When each visit's usable ``code`` readings were measured (the device's time when it gave
+    one), oldest first, in one query: e.g. every NIBP of every chair for the vitals schedule."""
+    ids = list(visit_ids)
+    out: dict[int, list[datetime]] = {vid: [] for vid in ids}
+    if not ids:
+        return out
+    q = (select(Vital.visit_id, Vital.source_time, Vital.recv_time, Vital.quality)
+         .where(Vital.visit_id.in_(ids), Vital.code == code, Vital.value.is_not(None))
+         .order_by(Vital.recv_time, Vital.id))
+    for visit_id, source, recv, quality in session.execute(q):
+        flags = frozenset(f for f in (quality or "").split(",") if f)
+        if not flags & UNUSABLE:
+            out[visit_id].append(as_utc(source) if source else as_utc(recv))
+    return out
 
 
 def entry_history(session: Session, model: type[E], entry_id: int) -> list[E]:

@@ -3,11 +3,11 @@ assessments, pending items. Read from the database on a short session (Qt-free).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -100,26 +100,31 @@ def _assessment_text(entries: Iterable[Assessment]) -> str:
 
 
 def load_chair_visits(session: Session, schedule: Schedule | None = None,
-                      now: datetime | None = None, *, pace: float = 0.0) -> dict[str, ChairVisit]:
+                      now: datetime | None = None) -> dict[str, ChairVisit]:
     """Every active visit, by chair name (with its scheduled vitals checks when given the
-    protocol's schedule and the time). ``pace``: seconds to sleep after each visit, so that a
-    reader thread hands the GIL back to the GUI between visits (see :func:`read_chart`)."""
+    protocol's schedule and the time). One query per kind of record for all chairs together:
+    at 32 chairs, per-visit queries cost a good part of a second of the GIL."""
     chairs = {c.id: c.name for c in repo.list_chairs(session)}
+    visits = {cid: v for cid, v in repo.active_visits(session).items() if cid in chairs}
+    ids = [v.id for v in visits.values()]
+    patients = ({p.id: p for p in session.scalars(select(Patient).where(
+        Patient.id.in_([v.patient_id for v in visits.values()])))} if visits else {})
+    assessments = repo.current_entries_by_visit(session, Assessment, ids)
+    pending: dict[int, int] = {}
+    for item in repo.pending_pump_changes(session):
+        pending[item.visit_id] = pending.get(item.visit_id, 0) + 1
+    bp_times = (repo.measurement_times_by_visit(session, "NBP_SYS", ids)
+                if schedule is not None and now is not None else {})
     out: dict[str, ChairVisit] = {}
-    for chair_id, v in repo.active_visits(session).items():
-        if chair_id not in chairs:
-            continue
-        p = session.get(Patient, v.patient_id)
-        assessments = repo.current_entries(session, Assessment, v.id)
-        pending = len(repo.pending_pump_changes(session, visit_id=v.id))
+    for chair_id, v in visits.items():
+        p = patients.get(v.patient_id)
+        entries = assessments.get(v.id, [])
         checks: tuple[Check, ...] = ()
         deadline = None
         if schedule is not None and now is not None:
             times = PhaseTimes(v.checkin_at, v.infusion_start_at, v.infusion_stop_at, None)
-            bp = [s.time for s in repo.vitals_in_range(session, visit_id=v.id,
-                                                        codes=("NBP_SYS",))
-                  if s.value is not None and not (s.quality & UNUSABLE)]
-            manual = manual_check_times(assessments)
+            bp = bp_times.get(v.id, [])
+            manual = manual_check_times(entries)
             checks = tuple(checks_for_visit(schedule, times, bp, manual, now))
             deadline = next_bp_deadline(schedule, times, bp, manual, now)
         out[chairs[chair_id]] = ChairVisit(
@@ -129,11 +134,9 @@ def load_chair_visits(session: Session, schedule: Schedule | None = None,
             phase_started=_phase_started(v), checkin_at=v.checkin_at,
             baseline_at=v.baseline_at, infusion_started=v.infusion_start_at,
             infusion_ended=v.infusion_stop_at, course_number=v.course_number,
-            assessments=_assessment_text(assessments), pending_pump_changes=pending,
+            assessments=_assessment_text(entries), pending_pump_changes=pending.get(v.id, 0),
             checks=checks, bp_deadline=deadline,
         )
-        if pace:
-            time.sleep(pace)
     return out
 
 
@@ -167,20 +170,13 @@ class ChartRead:
     baselines: dict[str, dict[str, float]]  # by chair, for visits whose baseline was asked
 
 
-#: s: the chart reader's pause after each visit. Its queries are CPU-bound Python (SQLAlchemy
-#: statement building, ~150-300 ms for 32 chairs) and, run in one go, kept the GUI thread from
-#: the GIL for 150-450 ms every 5 s (make bench: frame-timer gaps, the latency tail at 32
-#: chairs). Short pauses let a frame run between visits; 32 chairs add ~0.1 s to a read.
-CHART_PACE = 0.003
-
-
 def read_chart(engine: Engine, schedule: Schedule, now: datetime,
                have_baseline: frozenset[int] = frozenset()) -> ChartRead:
     """Everything the tiles and the alarm engines need from the chart, on its own session
     (run off the GUI thread). Baselines are read only for infusing visits not in
     ``have_baseline``."""
     with session_scope(engine) as session:
-        visits = load_chair_visits(session, schedule, now, pace=CHART_PACE)
+        visits = load_chair_visits(session, schedule, now)
         baselines = {chair: visit_baseline(session, v) for chair, v in visits.items()
                      if v.infusion_started is not None and v.visit_id not in have_baseline}
     return ChartRead(visits, baselines)
