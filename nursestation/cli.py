@@ -107,12 +107,22 @@ def main(argv: list[str] | None = None) -> int:
     from nursestation.core.protocol import ProtocolError
     from nursestation.logsetup import setup_logging
 
+    from sqlalchemy.exc import OperationalError
+
     setup_logging(verbose=args.verbose)
     try:
         return _dispatch(args)
     except (ConfigError, ProtocolError) as exc:
         print(f"nursestation: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:
+        # the database server is down, unreachable, or refuses the login: say which and why
+        from nursestation.db.engine import db_error_reason, shown_url
+
+        url = getattr(args, "_database_url", "") or ""
+        target = shown_url(url) if url else "the database"
+        print(f"nursestation: cannot open {target}: {db_error_reason(exc)}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 
@@ -131,6 +141,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from nursestation.config import load_config
 
     config = load_config(args.config, demo=args.demo, chairs=args.chairs)
+    args._database_url = config.database_url
 
     if args.command == "visits":
         from nursestation.db.tools import cmd_visits

@@ -109,3 +109,20 @@ def test_help_and_version_are_readable():
     res = subprocess.run([sys.executable, "-m", "nursestation", "--version"],
                          capture_output=True, text=True, timeout=60)
     assert res.stdout.startswith("nursestation ")
+
+
+@pytest.mark.parametrize(("command", "code"), [(["visits"], 1), (["--quit-after", "1"], 3)])
+def test_unreachable_database_is_a_message_that_never_shows_the_password(tmp_path, command,
+                                                                         code):
+    f = tmp_path / "ns.toml"
+    f.write_text('database_url = "postgresql+psycopg://station:s3cret@127.0.0.1:1/ns"\n')
+    res = subprocess.run(
+        [sys.executable, "-m", "nursestation", "--config", str(f), *command],
+        capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert res.returncode == code
+    assert "Traceback" not in res.stderr
+    assert "cannot open" in res.stderr and "127.0.0.1:1/ns" in res.stderr
+    assert "Connection refused" in res.stderr or "connection failed" in res.stderr
+    assert "s3cret" not in res.stderr + res.stdout

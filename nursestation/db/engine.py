@@ -46,6 +46,21 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+def shown_url(url: str) -> str:
+    """The database URL as it may be shown or logged: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL: show nothing of it
+        return "the configured database"
+
+
+def db_error_reason(exc: BaseException) -> str:
+    """The driver's own first line ("connection refused", "password authentication failed")."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL, or None (not SQLite, or in memory)."""
     u = make_url(url)

@@ -14,7 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from nursestation.db import repo
 from nursestation.db.audit import verify_audit
-from nursestation.db.engine import current_revision, head_revision, make_engine, upgrade_database
+from nursestation.db.engine import (
+    current_revision,
+    db_error_reason,
+    head_revision,
+    make_engine,
+    shown_url,
+    upgrade_database,
+)
 from nursestation.db.writer import Database
 
 if TYPE_CHECKING:
@@ -33,7 +40,8 @@ def _open_checked(config: Config) -> Database | None:
         rev = current_revision(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        _err(f"cannot open the database {config.database_url}: {exc.__class__.__name__}: {exc}")
+        _err(f"cannot open the database {shown_url(config.database_url)}: "
+             f"{db_error_reason(exc)}")
         return None
     if rev != head_revision():
         engine.dispose()

@@ -30,7 +30,14 @@ def cmd_report(config: Config, visit_id: int, out: str | Path) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from nursestation.core.protocol import load_protocol
-    from nursestation.db.engine import current_revision, head_revision, make_engine, sqlite_path
+    from nursestation.db.engine import (
+        current_revision,
+        db_error_reason,
+        head_revision,
+        make_engine,
+        shown_url,
+        sqlite_path,
+    )
     from nursestation.db.engine import session_scope
     from nursestation.report.build import UnknownVisit, build_summary
     from nursestation.report.render import render_pdf
@@ -45,7 +52,8 @@ def cmd_report(config: Config, visit_id: int, out: str | Path) -> int:
         try:
             rev = current_revision(engine)
         except SQLAlchemyError as exc:
-            _err(f"cannot open the database {config.database_url}: {exc.__class__.__name__}")
+            _err(f"cannot open the database {shown_url(config.database_url)}: "
+                 f"{db_error_reason(exc)}")
             return 1
         if rev != head_revision():
             state = "is empty" if rev is None else f"is at revision {rev}"
