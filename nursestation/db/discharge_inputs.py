@@ -61,6 +61,37 @@ def charted_baseline(assessments: Iterable[Assessment]) -> dict[str, float]:
     return {k: float(v) for k, v in items.items() if k in GATE_CODES and _number(v)}
 
 
+def visit_baseline(vitals: Sequence[VitalSample], assessments: Iterable[Assessment],
+                   infusion_start: datetime | None) -> BaselineVitals | None:
+    """The patient's baseline: what the nurse charted at the baseline step wins, and the last
+    usable values recorded before the infusion fill the gaps. None before the infusion."""
+    if infusion_start is None:
+        return None
+    recorded = baseline_from_samples(vitals, infusion_start)
+    charted = charted_baseline(assessments)
+    return BaselineVitals(
+        sbp=charted.get("NBP_SYS", recorded.sbp), dbp=charted.get("NBP_DIA", recorded.dbp),
+        hr=charted.get("HR", recorded.hr), spo2=charted.get("SPO2", recorded.spo2),
+        rr=charted.get("RR", recorded.rr))
+
+
+def assessment_scores(assessments: Iterable[Assessment]
+                      ) -> tuple[tuple[ScoreEntry, ...], tuple[ScoreEntry, ...],
+                                 tuple[NauseaEntry, ...]]:
+    """MOAA/S scores, CADSS-6 totals and nausea levels, as the gate reads them."""
+    moaas: list[ScoreEntry] = []
+    cadss: list[ScoreEntry] = []
+    nausea: list[NauseaEntry] = []
+    for a in assessments:
+        if a.scale == SCALE_MOAAS and a.score is not None:
+            moaas.append(ScoreEntry(int(a.score), a.at))
+        elif a.scale == SCALE_CADSS6 and a.score is not None:
+            cadss.append(ScoreEntry(int(a.score), a.at))
+        elif a.scale == SCALE_NAUSEA and (a.items or {}).get("level"):
+            nausea.append(NauseaEntry(str(a.items["level"]), a.at))
+    return tuple(moaas), tuple(cadss), tuple(nausea)
+
+
 def manual_vitals(assessments: Iterable[Assessment], now: datetime) -> list[VitalSample]:
     """Values from manual vitals checks, as samples the gate reads like the monitor's."""
     return [VitalSample(code, float(v), a.at)
@@ -150,30 +181,13 @@ def discharge_inputs(session: Session, visit_id: int, now: datetime,
     vitals = tuple(sorted(gate_vitals(session, visit_id, now) + tuple(manual_vitals(assessments,
                                                                                     now)),
                           key=lambda v: v.at))
-    baseline = None
-    if times.infusion_start is not None:
-        # What the nurse charted as the baseline wins; the recorded values fill the gaps.
-        recorded = baseline_from_samples(vitals, times.infusion_start)
-        charted = charted_baseline(assessments)
-        baseline = BaselineVitals(
-            sbp=charted.get("NBP_SYS", recorded.sbp), dbp=charted.get("NBP_DIA", recorded.dbp),
-            hr=charted.get("HR", recorded.hr), spo2=charted.get("SPO2", recorded.spo2),
-            rr=charted.get("RR", recorded.rr))
-    moaas: list[ScoreEntry] = []
-    cadss: list[ScoreEntry] = []
-    nausea: list[NauseaEntry] = []
-    for a in assessments:
-        if a.scale == SCALE_MOAAS and a.score is not None:
-            moaas.append(ScoreEntry(int(a.score), a.at))
-        elif a.scale == SCALE_CADSS6 and a.score is not None:
-            cadss.append(ScoreEntry(int(a.score), a.at))
-        elif a.scale == SCALE_NAUSEA and a.items.get("level"):
-            nausea.append(NauseaEntry(str(a.items["level"]), a.at))
+    baseline = visit_baseline(vitals, assessments, times.infusion_start)
+    moaas, cadss, nausea = assessment_scores(assessments)
     alarms = (tuple(active_alarms) if active_alarms is not None
               else logged_active_alarms(session, visit_id))
     return DischargeInputs(
-        phase_times=times, baseline=baseline, vitals=vitals, moaas=tuple(moaas),
-        cadss6=tuple(cadss), nausea=tuple(nausea), alarms=alarms,
+        phase_times=times, baseline=baseline, vitals=vitals, moaas=moaas, cadss6=cadss,
+        nausea=nausea, alarms=alarms,
         ride=visit_ride_status(session, visit_id, criteria, now, display_tz=display_tz),
         on_oxygen=on_oxygen)
 
@@ -193,6 +207,8 @@ __all__ = [
     "logged_active_alarms",
     "manual_check_times",
     "manual_vitals",
+    "assessment_scores",
+    "visit_baseline",
     "phase_times",
     "visit_ride_status",
 ]

@@ -277,19 +277,14 @@ def _readiness(session: Session, visit: Visit, alarms: Sequence[AlarmInfo],
     crit = protocol.discharge
     vitals = _gate_vitals(session, visit, protocol, now)
     times = din.phase_times(visit)
-    baseline = (gate.baseline_from_samples(vitals, times.infusion_start)
-                if times.infusion_start is not None else None)
-    moaas, cadss, nausea = [], [], []
-    for a in repo.current_entries(session, Assessment, visit.id):
-        if a.scale == din.SCALE_MOAAS and a.score is not None:
-            moaas.append(gate.ScoreEntry(int(a.score), a.at))
-        elif a.scale == din.SCALE_CADSS6 and a.score is not None:
-            cadss.append(gate.ScoreEntry(int(a.score), a.at))
-        elif a.scale == din.SCALE_NAUSEA and (a.items or {}).get("level"):
-            nausea.append(gate.NauseaEntry(str(a.items["level"]), a.at))
+    assessments = repo.current_entries(session, Assessment, visit.id)
+    vitals = tuple(sorted(vitals + tuple(din.manual_vitals(assessments, now)),
+                          key=lambda v: v.at))
+    baseline = din.visit_baseline(vitals, assessments, times.infusion_start)
+    moaas, cadss, nausea = din.assessment_scores(assessments)
     inputs = gate.DischargeInputs(
-        phase_times=times, baseline=baseline, vitals=vitals, moaas=tuple(moaas),
-        cadss6=tuple(cadss), nausea=tuple(nausea),
+        phase_times=times, baseline=baseline, vitals=vitals, moaas=moaas, cadss6=cadss,
+        nausea=nausea,
         alarms=tuple(gate.ActiveAlarm(a.priority, a.message) for a in alarms),
         ride=din.visit_ride_status(session, visit.id, crit, now, display_tz=tz))
     result = gate.evaluate_discharge(inputs, crit, now,

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from nursestation.core import discharge as gate
 from nursestation.core.checks import (
     Check,
     CheckStatus,
@@ -20,13 +19,12 @@ from nursestation.core.checks import (
     next_bp_deadline,
 )
 from nursestation.core.protocol import Schedule
-from nursestation.core.vocabulary import UNUSABLE
+from nursestation.db import discharge_inputs as din
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import (
     SCALE_CADSS6,
     SCALE_MOAAS,
     SCALE_NAUSEA,
-    charted_baseline,
     manual_check_times,
 )
 from nursestation.db.engine import session_scope
@@ -140,26 +138,14 @@ def load_chair_visits(session: Session, schedule: Schedule | None = None,
     return out
 
 
-def core_samples(samples: Iterable[repo.VitalSample]) -> list[gate.VitalSample]:
-    """Stored samples as the clinical rules take them (numbers only, usability from quality)."""
-    return [
-        gate.VitalSample(s.code, s.value, s.time, usable=not (s.quality & UNUSABLE))
-        for s in samples
-        if s.value is not None
-    ]
-
-
-
-
 def visit_baseline(session: Session, v: ChairVisit) -> dict[str, float]:
-    """The patient's baseline for the alarm engine's relative limits: what the nurse charted
-    at the baseline step, else the last usable values recorded before the infusion."""
-    values = charted_baseline(repo.current_entries(session, Assessment, v.visit_id))
-    if values or v.infusion_started is None:
-        return values
-    samples = repo.vitals_in_range(session, visit_id=v.visit_id, start=v.checkin_at,
-                                   end=v.infusion_started)
-    b = gate.baseline_from_samples(core_samples(samples), v.infusion_started)
+    """The patient's baseline for the alarm engine's relative limits (the same rule as the
+    discharge gate's: charted values win, recorded ones fill the gaps)."""
+    if v.infusion_started is None:
+        return {}
+    b = din.visit_baseline(din.gate_vitals(session, v.visit_id, v.infusion_started),
+                           repo.current_entries(session, Assessment, v.visit_id),
+                           v.infusion_started)
     return {code: val for code, val in (("NBP_SYS", b.sbp), ("NBP_DIA", b.dbp), ("HR", b.hr),
                                         ("SPO2", b.spo2), ("RR", b.rr)) if val is not None}
 
