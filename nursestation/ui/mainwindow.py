@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.chart_timer = QTimer(self)
         self.chart_timer.setInterval(5000)  # time-based states (checks due); writes refresh at once
         self._chart_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-reader")
+        self._stopped = False
         self._chart_busy = False
         self._chart_again = False
         self.chart_timer.timeout.connect(self.refresh_chart)
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
         self.pump_timer.start()
 
     def stop(self) -> None:
+        self._stopped = True  # a chart refresh still queued (after a write, a read) is dropped
         self.bridge.stop()
         self.alarm_timer.stop()
         self.chart_timer.stop()
@@ -351,6 +353,8 @@ class MainWindow(QMainWindow):
     def refresh_chart(self) -> None:
         """Reread the chart for the tiles on the chart-reader thread (never on the GUI thread:
         at 32 chairs the reads take a good part of a second); one read at a time."""
+        if self._stopped:
+            return
         if self._chart_busy:
             self._chart_again = True
             return
