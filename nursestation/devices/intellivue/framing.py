@@ -8,6 +8,7 @@ always starts a new frame, whatever came before it.
 from __future__ import annotations
 
 from nursestation.devices.base import DecoderStats
+from nursestation.devices.crc import crc16_x25
 from nursestation.devices.intellivue.constants import (
     BOF,
     EOF,
@@ -17,28 +18,6 @@ from nursestation.devices.intellivue.constants import (
     FRAME_PROTOCOL_ID,
     MAX_USER_DATA,
 )
-
-
-def _make_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-        table.append(crc)
-    return tuple(table)
-
-
-_TABLE = _make_table()
-
-
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X-25 (the PPP FCS16 of RFC 1662): init 0xFFFF, reflected 0x8408, complemented."""
-    crc = 0xFFFF
-    table = _TABLE
-    for b in data:
-        crc = (crc >> 8) ^ table[(crc ^ b) & 0xFF]
-    return crc ^ 0xFFFF
 
 
 def fcs_bytes(data: bytes) -> bytes:
