@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -42,8 +44,10 @@ _PRESSURES = frozenset({Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN, Code.ETCO2})
 _DEFAULT_RATE = {Code.ECG: 500.0, Code.PLETH: 125.0}
 
 
+@functools.lru_cache(maxsize=1024)
 def quality_from_state(state: int) -> frozenset[str]:
-    """MeasurementState bits → quality flags (empty set: valid, no remarks)."""
+    """MeasurementState bits → quality flags (empty set: valid, no remarks). Cached: a monitor
+    repeats a handful of states many times a second."""
     return frozenset(flag for bit, flag in _STATE_FLAGS if state & bit)
 
 
