@@ -220,6 +220,11 @@ class AlarisSession(DeviceSession):
             self._pending_since = None
         return readings
 
+    def next_tick(self, now: float) -> float | None:
+        if self._pending_since is not None:
+            return self._pending_since + REPLY_TIMEOUT
+        return min(self._next_status, self._next_vtbi)
+
     def tick(self, now: float) -> None:
         if self._pending_since is not None and now - self._pending_since < REPLY_TIMEOUT:
             return

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from nursestation.core.readings import Reading
 
+#: s: how late a session's ``tick`` may come after its ``next_tick``
+TICK_SLACK = 0.1
+
 
 @dataclass
 class DecoderStats:
@@ -65,7 +68,15 @@ class DeviceSession(ABC):
         """Bytes from the device. Returns readings; may queue answers with ``send``."""
 
     def tick(self, now: float) -> None:
-        """Called at least every 100 ms: timers for polls and keep-alives."""
+        """Timers for polls and keep-alives. Called whenever data arrived and otherwise by
+        ``next_tick(now)``, at most ``TICK_SLACK`` late."""
+
+    def next_tick(self, now: float) -> float | None:
+        """When ``tick`` must next run (monotonic seconds), ``None`` if it never needs to
+        without new data. The link sleeps until then instead of waking to ask: 96 idle reader
+        threads waking every 90 ms cost ~5 % of a core (make bench). The default keeps the old
+        contract, a tick at least every 100 ms, for sessions that do not say."""
+        return now + 0.1
 
     def disconnected(self) -> None:
         """The port was lost; reset the dialog state (the decoder resynchronises by itself)."""

@@ -3,8 +3,10 @@
 A ``DeviceLink`` opens any pyserial URL (``/dev/ttyUSB0``, ``COM3``, ``socket://host:port``,
 ``rfc2217://...``, ``loop://``), feeds what it reads to the protocol *session* in its own thread,
 writes what the session queues, and hands the readings — stamped with chair, device id and
-receive times — to ``sink`` in batches every ``batch_interval`` seconds (never one call per
-sample). ``sink`` is called from the reader thread.
+receive times — to ``sink`` in batches: everything decoded from one read of the port, which
+takes all the port holds (never one call per sample). ``sink`` is called from the reader thread.
+Between reads the thread sleeps until data arrives, the session's next timer
+(``DeviceSession.next_tick``) or the next health deadline.
 
 Health: ``connecting`` → ``online`` (first valid frame) → ``silent`` (no valid frame for the
 session's ``silent_after``) → ``offline`` (after a further ``offline_after``, or at once on an I/O
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import sys
 import threading
 from collections import deque
@@ -24,19 +27,24 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 import serial
+import serial.serialposix
+from serial.urlhandler import protocol_socket
 
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.readings import BatchSink, Reading
 from nursestation.core.vocabulary import Code
-from nursestation.devices.base import DeviceSession
+from nursestation.devices.base import TICK_SLACK, DeviceSession
 
 log = logging.getLogger(__name__)
 
-#: s: blocking read timeout (never 0: that spins a core). Data ends a read at once; the timeout
-#: only paces an idle loop, which must still tick the session within 100 ms. (0.02 s cost 96
-#: idle links ~15 % of a core in wake-ups alone; make bench.)
-READ_TIMEOUT = 0.09
-TICK_INTERVAL = 0.05  # s: session.tick() at least this often (contract: <= 100 ms)
+#: s: the longest a reader sleeps in one read through pyserial. Data ends a read at once;
+#: otherwise the wait follows the session's ``next_tick`` and the health deadlines, so a link
+#: wakes for data and for its own timers only (waking every 90 ms cost 96 idle links ~5 % of a
+#: core; make bench). The bound keeps ``stop`` prompt on ports that cannot cancel a read; a
+#: port read through its descriptor is woken by a pipe and waits as long as its deadlines say.
+MAX_WAIT = 1.0
+#: s: the shortest read timeout (a deadline already past must not spin the thread)
+MIN_WAIT = 0.01
 JOIN_TIMEOUT = 2.0
 
 
@@ -81,7 +89,6 @@ class DeviceLink:
         chair: str | None = None,
         device_id: str | None = None,
         clock: Clock | None = None,
-        batch_interval: float = 0.03,
         backoff: Sequence[float] = (1.0, 2.0, 5.0),
         offline_after: float = 10.0,
         flood_factor: float | None = 4.0,
@@ -93,7 +100,6 @@ class DeviceLink:
         self.chair = chair
         self.device_id = device_id or url
         self.clock = clock or SystemClock()
-        self.batch_interval = batch_interval
         self.backoff = tuple(backoff) or (1.0,)
         self.offline_after = offline_after
         #: bytes/s above which input cannot be the device (8N1: 10 bits a byte); None: no guard
@@ -108,10 +114,10 @@ class DeviceLink:
         self._lock = threading.Lock()  # health, stats
         self._write_lock = threading.Lock()  # the port
         self._port: serial.SerialBase | None = None
+        self._reader: _Reader | None = None  # how _serve reads the open port
         self._health = Health.CONNECTING
         self._stats = LinkStats()
         self._pending: list[Reading] = []
-        self._last_flush = 0.0
         self._ever_opened = False
         self._was_online_since_open = False
         self._last_reported: Health | None = None  # health of the last status reading sent
@@ -159,6 +165,9 @@ class DeviceLink:
                     port.cancel_read()
                 except Exception:  # noqa: BLE001 - not every URL handler can cancel
                     pass
+            reader = self._reader
+            if reader is not None:
+                reader.wake()
         thread = self._thread
         if thread is None:
             return True
@@ -203,7 +212,7 @@ class DeviceLink:
                 if not stopping:
                     # Tell the nurse first: closing a socket:// port alone takes 0.3 s.
                     self._set_health(Health.OFFLINE, reason or "connection lost")
-                    self._flush(force=True)
+                    self._flush()
                 self._close(port, releasing=stopping)
                 if stopping:
                     break
@@ -216,12 +225,12 @@ class DeviceLink:
             self._set_health(Health.OFFLINE, "internal error in the link (see log)")
         finally:
             self._set_health(Health.STOPPED, "link stopped")
-            self._flush(force=True)
+            self._flush()
 
     def _open(self) -> serial.SerialBase | None:
         try:
             port = serial.serial_for_url(
-                self.url, baudrate=self.session.baudrate, timeout=READ_TIMEOUT,
+                self.url, baudrate=self.session.baudrate, timeout=MIN_WAIT,
                 write_timeout=1.0,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -229,7 +238,7 @@ class DeviceLink:
                 self._stats.open_failures += 1
             if self._health != Health.OFFLINE:
                 self._set_health(Health.OFFLINE, f"cannot open {self.url}: {exc}")
-                self._flush(force=True)
+                self._flush()
             return None
         with self._write_lock:
             if self._stop.is_set():
@@ -268,22 +277,32 @@ class DeviceLink:
 
     def _serve(self, port: serial.SerialBase) -> None:
         clock = self.clock
+        session = self.session
         now = clock.monotonic()
-        self.session.connected(now)
+        session.connected(now)
         self._write_out(port)
-        last_valid = now
-        last_tick = now
-        self._last_flush = now
-        silent_after = self.session.silent_after
+        reader = _reader_for(port)
+        with self._write_lock:
+            self._reader = reader
+        try:
+            self._serve_with(port, reader, last_valid=now)
+        finally:
+            with self._write_lock:
+                self._reader = None
+            reader.close()
+
+    def _serve_with(self, port: serial.SerialBase, reader: _Reader, *, last_valid: float) -> None:
+        clock = self.clock
+        session = self.session
+        silent_after = session.silent_after
+        wait = MIN_WAIT
         while not self._stop.is_set():
-            data = port.read(port.in_waiting or 1)
-            if len(data) == 1 and port.in_waiting:  # woke on a frame's first byte: take it all
-                data += port.read(port.in_waiting)
+            data = reader.read(wait)
             now = clock.monotonic()
             if data:
-                accepted_before = self.session.stats.frames_accepted
+                accepted_before = session.stats.frames_accepted
                 readings = self._receive(data, now)
-                st = self.session.stats
+                st = session.stats
                 with self._lock:
                     self._stats.frames = st.frames_accepted
                     self._stats.frames_rejected = st.frames_rejected
@@ -302,18 +321,26 @@ class DeviceLink:
                         r.recv_mono = now
                         r.recv_wall = wall
                     self._pending.extend(readings)
-            if now - last_tick >= TICK_INTERVAL:
-                self.session.tick(now)
-                last_tick = now
+            session.tick(now)
             self._write_out(port)
             quiet = now - last_valid
-            if self._health == Health.ONLINE and quiet > silent_after:
-                self._set_health(Health.SILENT, f"no data for {silent_after:g} s")
+            if self._health == Health.ONLINE:
+                if quiet > silent_after:
+                    self._set_health(Health.SILENT, f"no data for {silent_after:g} s")
+                    check = last_valid + silent_after + self.offline_after
+                else:
+                    check = last_valid + silent_after
             elif quiet > silent_after + self.offline_after:
                 raise _Lost(f"no data for {quiet:.0f} s")
-            # Hold readings back for batch_interval only while more input is waiting: with the
-            # port drained the next read may block for READ_TIMEOUT, far longer than a batch.
-            self._flush(now=now, force=bool(self._pending) and not port.in_waiting)
+            else:
+                check = last_valid + silent_after + self.offline_after
+            # Each read hands on what it decoded: it took everything the port held, so there
+            # is nothing to wait for (a flood still arrives in reads of many frames).
+            self._flush()
+            # Sleep until the session's next timer or the next health check, whichever first.
+            due = session.next_tick(now)
+            wait = min(reader.max_wait, check - now if due is None else min(due, check) - now)
+            wait = max(MIN_WAIT, wait + 0.001)
 
     def _receive(self, data: bytes, now: float) -> list[Reading]:
         with self._lock:
@@ -390,14 +417,10 @@ class DeviceLink:
         self._last_reported = health
         self._pending.append(self._stamp(Reading(code, reason, extra={"health": str(health)})))
 
-    def _flush(self, *, now: float | None = None, force: bool = False) -> None:
+    def _flush(self) -> None:
         if not self._pending:
             return
-        now = self.clock.monotonic() if now is None else now
-        if not force and now - self._last_flush < self.batch_interval:
-            return
         batch, self._pending = self._pending, []
-        self._last_flush = now
         with self._lock:
             self._stats.batches += 1
         try:
@@ -423,6 +446,94 @@ class DeviceLink:
             if exists and not existed:
                 return
             existed = exists
+
+
+class _Reader:
+    """Reads what the port holds, waiting up to ``wait`` seconds for the first byte: pyserial's
+    own ``read``, for any URL it opens (spy://, rfc2217://, loop://, Windows COM ports)."""
+
+    max_wait = MAX_WAIT
+
+    def __init__(self, port: serial.SerialBase) -> None:
+        self.port = port
+
+    def read(self, wait: float) -> bytes:
+        port = self.port
+        # pyserial sets a timeout with a termios call: only when the wait changes much. Waking
+        # early costs a loop; waking up to TICK_SLACK late is within the session's contract.
+        timeout = port.timeout
+        if wait < timeout - TICK_SLACK or wait > 2.0 * timeout:
+            port.timeout = wait
+        waiting = port.in_waiting
+        data = port.read(waiting or 1)
+        if not waiting and data:  # woke on a frame's first byte: take the rest with it
+            waiting = port.in_waiting
+            if waiting:
+                data += port.read(waiting)
+        return data
+
+    def wake(self) -> None:
+        """Another thread wants the reader back now (``stop``); pyserial's cancel_read does it
+        where the port supports it."""
+
+    def close(self) -> None:
+        pass
+
+
+class _FdReader(_Reader):
+    """A posix serial port or a TCP socket that pyserial opened and configured, read through its
+    file descriptor: one ``select`` and one ``read`` a wake. pyserial's ``read`` spends two
+    selects, two reads and two ``in_waiting`` ioctls on the same frame; with 96 ports that was
+    a third of the reader threads' CPU (make bench). A pipe of our own wakes it for ``stop``."""
+
+    max_wait = 60.0  # s: deadlines decide; this only bounds a clock gone wrong
+
+    def __init__(self, port: serial.SerialBase, fd: int, is_socket: bool) -> None:
+        super().__init__(port)
+        self.fd = fd
+        self.is_socket = is_socket
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+
+    def read(self, wait: float) -> bytes:
+        ready, _, _ = select.select((self.fd, self._wake_r), (), (), wait)
+        if self.fd not in ready:
+            return b""
+        try:
+            data = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return b""
+        if not data:  # what pyserial says in the same case
+            if self.is_socket:
+                raise serial.SerialException("socket disconnected")
+            raise serial.SerialException(
+                "device reports readiness to read but returned no data "
+                "(device disconnected or multiple access on port?)")
+        return data
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except OSError:
+            pass  # already closed, or the pipe is full: the reader is awake anyway
+
+    def close(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _reader_for(port: serial.SerialBase) -> _Reader:
+    """The cheapest correct way to read ``port``: its descriptor when pyserial's own read of
+    that class is a plain select-and-read (posix serial, socket://), else pyserial's read."""
+    cls = type(port)
+    if cls.read is serial.serialposix.Serial.read:
+        return _FdReader(port, port.fileno(), is_socket=False)
+    if cls is protocol_socket.Serial:
+        return _FdReader(port, port.fileno(), is_socket=True)
+    return _Reader(port)
 
 
 def _close_spy_log(port: serial.SerialBase) -> None:

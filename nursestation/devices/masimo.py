@@ -218,6 +218,9 @@ class MasimoSession(DeviceSession):
     def receive(self, data: bytes, now: float) -> list[Reading]:
         return self.decoder.feed(data)
 
+    def next_tick(self, now: float) -> float | None:
+        return None  # it talks, we listen: no timers
+
 
 def format_line(
     when: datetime,

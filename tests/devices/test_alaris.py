@@ -196,6 +196,30 @@ def test_session_polls_status_every_1_5_s_and_vtbi_less_often():
     assert 2 <= len(vtbi_times) <= 4
 
 
+def test_session_ticked_only_when_it_asks_still_polls_every_1_5_s():
+    # The link sleeps until next_tick (or a reply); the polls must keep their rhythm.
+    s = AlarisSession()
+    s.connected(0.0)
+    sent, wakes, t = [], 0, 0.0
+    replied = False
+    while t <= 30.0:
+        due = s.next_tick(t)
+        if replied or (due is not None and t >= due):
+            wakes += 1
+            s.tick(t)
+        replied = False
+        out = s.outgoing()
+        if out:
+            sent.append((t, out))
+            s.receive(frame(STATUS) if out == QUERY_STATUS else frame(VTBI), t)
+            replied = True
+        t = round(t + 0.01, 6)
+    status_times = [t for t, o in sent if o == QUERY_STATUS]
+    gaps = [b - a for a, b in pairwise(status_times)]
+    assert 18 <= len(status_times) <= 21 and all(1.4 <= g <= 1.7 for g in gaps), gaps
+    assert wakes <= 2 * (len(sent) + 1)  # a wake to ask and one for the answer, no idle ones
+
+
 def test_session_does_not_pile_up_queries_on_a_silent_pump():
     s = AlarisSession()
     s.connected(0.0)

@@ -381,3 +381,58 @@ def test_steady_scenario_from_core_if_available():
     assert any(r.code == "ECG" and r.rate_hz == 500.0 for r in got)
     assert not any(r.value is not None and isinstance(r.value, float)
                    and math.isnan(r.value) for r in got)
+
+
+class LinkPacedLoop(Loop):
+    """Ticks the session the way the link does: after data arrived, and otherwise only when its
+    ``next_tick`` has come (the link sleeps in between)."""
+
+    def __init__(self, *, waves: bool = True, **kw) -> None:
+        super().__init__(**kw)
+        self.ses = IntelliVueSession(waves=waves)  # (nothing reached the monitor yet)
+        self.ses.connected(self.now)
+        self.timer_wakes = 0  # wakes for the session's timers alone, without data
+        self._data = False
+
+    def run(self, seconds: float) -> list:
+        got = []
+        end = self.t + seconds
+        while self.t < end - 1e-9:
+            self.t = round(self.t + STEP, 6)
+            due = self.ses.next_tick(self.now)
+            if self._data or (due is not None and self.now >= due):
+                self.ses.tick(self.now)
+                self.timer_wakes += not self._data
+            self.sim.receive(self.ses.outgoing(), self.t)
+            self.sim.tick(self.t)
+            to_host = self.sim.outgoing()
+            self._data = bool(to_host)
+            got += self.ses.receive(to_host, self.now)
+        self.readings += got
+        return got
+
+
+@pytest.mark.parametrize("waves", [True, False])
+def test_ticked_only_when_it_asks_the_session_keeps_numerics_coming_every_second(waves):
+    loop = LinkPacedLoop(waves=waves)
+    got = loop.run(30.0)
+    assert loop.ses.state is State.ASSOCIATED and loop.sim.associations == 1
+    hr = [r for r in got if r.code == "HR"]
+    assert 27 <= len(hr) <= 31  # still about one a second, not one every 1.3 s
+    gaps = [scenario_time(b) - scenario_time(a) for a, b in zip(hr, hr[1:], strict=False)]
+    assert max(gaps) <= 1.0 + IntelliVueSession.POLL_SLACK_S + 2 * STEP
+    if waves:
+        ecg = [r for r in got if r.code == "ECG"]
+        assert sum(r.samples.size for r in ecg) >= 29 * 500
+    # The link wakes for the timers alone rarely: with waves streaming the polls ride on the
+    # data; without, about once a second (it was ten times a second).
+    assert loop.timer_wakes <= (10 if waves else 35)
+
+
+def test_next_tick_follows_the_dialog_state():
+    ses = IntelliVueSession()
+    assert ses.next_tick(0.0) is None  # nothing to time before the port opens
+    ses.connected(10.0)
+    assert ses.next_tick(10.0) == pytest.approx(10.0 + ses.ASSOC_RETRY_S)
+    ses.closing()
+    assert ses.next_tick(11.0) is None

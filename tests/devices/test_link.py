@@ -191,7 +191,7 @@ def test_a_failing_sink_does_not_stop_the_device(pty):
         if len(calls) == 1:
             raise RuntimeError("consumer bug")
 
-    link = DeviceLink(pty.path, MasimoSession(), sink, batch_interval=0.0).start()
+    link = DeviceLink(pty.path, MasimoSession(), sink).start()
     try:
         assert wait_for(lambda: link.port_open, 3)
         pty.write(line(1))
@@ -241,3 +241,62 @@ def test_stop_from_inside_the_sink_does_not_deadlock(pty):
     pty.write(line(1))
     assert wait_for(lambda: not link.running, 3)
     assert link.health == Health.STOPPED
+
+
+class TimedSession(MasimoSession):
+    """A session with one timer: it wants a tick every ``period`` s and records when it got it."""
+
+    silent_after = 30.0
+
+    def __init__(self, period: float) -> None:
+        super().__init__()
+        self.period = period
+        self.ticks: list[float] = []
+        self._due: float | None = None
+
+    def connected(self, now: float) -> None:
+        self._due = now + self.period
+
+    def tick(self, now: float) -> None:
+        if self._due is not None and now >= self._due:
+            self.ticks.append(now)
+            self._due = now + self.period
+
+    def next_tick(self, now: float) -> float | None:
+        return self._due
+
+
+def test_an_idle_link_wakes_for_its_session_timer_on_time(pty):
+    session = TimedSession(0.4)
+    link = DeviceLink(pty.path, session, Collector()).start()
+    try:
+        assert wait_for(lambda: len(session.ticks) >= 4, 5)
+    finally:
+        assert link.stop()
+    gaps = [b - a for a, b in zip(session.ticks, session.ticks[1:], strict=False)]
+    # on time within the contract's slack, and not early
+    assert all(0.4 <= g < 0.4 + 0.1 + 0.05 for g in gaps), gaps
+
+
+def test_a_link_sleeping_on_a_long_timer_still_stops_at_once(pty):
+    link = DeviceLink(pty.path, TimedSession(30.0), Collector()).start()
+    assert wait_for(lambda: link.port_open, 3)
+    time.sleep(0.2)  # asleep in its read now, with half a minute to go
+    t0 = time.monotonic()
+    assert link.stop()
+    assert time.monotonic() - t0 < 0.5
+
+
+def test_a_silent_device_is_reported_on_time_although_nothing_wakes_the_link(pty):
+    # The oximeter session has no timers: only the health deadline wakes the reader.
+    sink = Collector()
+    link = DeviceLink(pty.path, QuickMasimo(), sink, offline_after=0.5).start()
+    try:
+        assert wait_for(lambda: link.port_open, 3)
+        pty.write(line(1))
+        assert wait_for(lambda: link.health == Health.ONLINE, 3)
+        t0 = time.monotonic()
+        assert wait_for(lambda: link.health == Health.SILENT, 2)
+        assert time.monotonic() - t0 < 0.3 + 0.1 + 0.2
+    finally:
+        link.stop()

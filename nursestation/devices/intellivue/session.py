@@ -57,6 +57,8 @@ class IntelliVueSession(DeviceSession):
     #: associated but nothing valid arrives: associate again
     REASSOCIATE_AFTER_S = 6.0
     NUMERIC_POLL_S = 1.0
+    #: how late a numerics poll may go out, waiting for the reader to wake for data anyway
+    POLL_SLACK_S = 0.3
     #: periodic wave poll: asked for this long, renewed this often
     WAVE_POLL_WINDOW_S = 10.0
     WAVE_RENEW_S = 4.0
@@ -115,6 +117,22 @@ class IntelliVueSession(DeviceSession):
                 self._reassociate(now)
                 return
             self._polls(now)
+
+    def next_tick(self, now: float) -> float | None:
+        st = self._state
+        if st is State.ASSOCIATING:
+            wait = self.REFUSED_RETRY_S if self._refused else self.ASSOC_RETRY_S
+            return self._state_since + wait
+        if st is State.WAIT_MDS:
+            return self._state_since + self.MDS_WAIT_S
+        if st is State.ASSOCIATED:
+            # While waves stream (every 256 ms) the numerics poll rides on a wake for data
+            # instead of a wake of its own; POLL_SLACK_S is how late it may go when they don't.
+            due = min(self._last_rx + self.REASSOCIATE_AFTER_S,
+                      self._next_numeric + self.POLL_SLACK_S,
+                      self._last_tx + self.keepalive_s)
+            return min(due, self._next_wave) if self._waves_ok else due
+        return None  # idle or releasing: nothing to time
 
     def disconnected(self) -> None:
         self.decoder.reader.reset()
@@ -226,7 +244,11 @@ class IntelliVueSession(DeviceSession):
     def _polls(self, now: float) -> None:
         if now >= self._next_numeric:
             self._poll(C.NOM_MOC_VMO_METRIC_NU, "numerics", now)
-            self._next_numeric = now + self.NUMERIC_POLL_S
+            # keep a 1 s cadence on average although each poll may go out up to POLL_SLACK_S
+            # late (see next_tick)
+            self._next_numeric += self.NUMERIC_POLL_S
+            if self._next_numeric <= now:
+                self._next_numeric = now + self.NUMERIC_POLL_S
         if self._waves_ok and now >= self._next_wave:
             period = int(self.WAVE_POLL_WINDOW_S * C.TICKS_PER_SECOND)
             self._poll(C.NOM_MOC_VMO_METRIC_SA_RT, "waves", now, period_ticks=period)
