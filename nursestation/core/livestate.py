@@ -286,16 +286,21 @@ class LiveStore:
             return
         wall_now = self.clock.now().timestamp()
         mono_now = self.clock.monotonic()
+        last_wall, last_epoch = None, 0.0
         with self._lock:
             for r in batch:
                 if r.chair is None:
                     continue
                 c = self._chair(r.chair)
                 recv = r.recv_mono or mono_now
-                if r.recv_wall is not None:
-                    epoch = r.recv_wall.timestamp()
-                else:
+                wall = r.recv_wall
+                if wall is None:
                     epoch = wall_now - (mono_now - recv)
+                elif wall is last_wall:  # a link stamps one read's readings with one time
+                    epoch = last_epoch
+                else:
+                    last_wall, last_epoch = wall, wall.timestamp()
+                    epoch = last_epoch
                 self._ingest_one(c, r, recv, epoch)
             self._global_version += 1
 

@@ -89,6 +89,8 @@ class DeviceSession(ABC):
 
     def outgoing(self) -> bytes:
         """Drain the bytes queued for the device."""
+        if not self._out:
+            return b""
         data = bytes(self._out)
         self._out.clear()
         return data

@@ -304,6 +304,7 @@ class DeviceLink:
                 readings = self._receive(data, now)
                 st = session.stats
                 with self._lock:
+                    self._stats.bytes_in += len(data)
                     self._stats.frames = st.frames_accepted
                     self._stats.frames_rejected = st.frames_rejected
                     self._stats.bytes_skipped = st.bytes_skipped
@@ -343,8 +344,6 @@ class DeviceLink:
             wait = max(MIN_WAIT, wait + 0.001)
 
     def _receive(self, data: bytes, now: float) -> list[Reading]:
-        with self._lock:
-            self._stats.bytes_in += len(data)
         if self.flood_limit is None:
             return self.session.receive(data, now)
         # Flood guard: more bytes than the line could carry means a wrong port, a loop or a

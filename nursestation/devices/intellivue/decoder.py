@@ -355,26 +355,31 @@ class IntelliVueDecoder(Decoder):
         if code is None or spec.lower_scaled is None or spec.upper_scaled is None:
             return None  # unknown wave, or its scaling has not arrived yet
         if spec.sample_size == 8:
-            ints = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
+            ints = np.frombuffer(raw, dtype=np.uint8)
         elif spec.sample_size == 16:
             if len(raw) % 2:
                 raise ParseError("odd sample array length for 16-bit samples")
-            ints = np.frombuffer(raw, dtype=">u2").astype(np.int64)
+            ints = np.frombuffer(raw, dtype=">u2")
         else:
             raise ParseError(f"unsupported sample size {spec.sample_size}")
         if spec.flags & C.SA_EXT_VAL_RANGE:
-            ints &= (1 << min(spec.significant_bits, spec.sample_size)) - 1
-        scaled = ints.astype(np.float64)
+            ints = ints & ((1 << min(spec.significant_bits, spec.sample_size)) - 1)
         span = spec.upper_scaled - spec.lower_scaled
         if span == 0:
             raise ParseError("empty scale range")
+        # value = lo_abs + (sample - lower_scaled) * (hi_abs - lo_abs) / span, as one multiply
+        # and one add over the array (in float64, like the formula)
         lo_abs, hi_abs = spec.lower_abs, spec.upper_abs
         if lo_abs is not None and hi_abs is not None and math.isfinite(lo_abs + hi_abs):
-            values = lo_abs + (scaled - spec.lower_scaled) * ((hi_abs - lo_abs) / span)
+            gain = (hi_abs - lo_abs) / span
+            offset = lo_abs - spec.lower_scaled * gain
             if code == Code.ECG and spec.unit_code == C.NOM_DIM_MICRO_VOLT:
-                values = values / 1000.0
+                gain, offset = gain / 1000.0, offset / 1000.0
         else:  # no absolute meaning: 0..1 over the scaled range
-            values = (scaled - spec.lower_scaled) / span
+            gain = 1.0 / span
+            offset = -spec.lower_scaled * gain
+        values = np.multiply(ints, gain, dtype=np.float64)
+        values += offset
         rate = (
             C.TICKS_PER_SECOND / spec.sample_period
             if spec.sample_period
