@@ -18,6 +18,7 @@ import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -38,10 +39,12 @@ from nursestation.db.models import Assessment, InfusionEvent, MedicationAdminist
 from nursestation.ui.bridge import LiveBridge
 from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, read_chart
 from nursestation.ui.context import AppContext, CurrentUser
-from nursestation.ui.detail import ChairDetail
 from nursestation.ui.station import StationView
 from nursestation.ui.tiles import AlarmSummary, TileContext
-from nursestation.ui.trend import Series, TrendEvent
+
+if TYPE_CHECKING:  # the detail view brings pyqtgraph: imported when a chair is first opened
+    from nursestation.ui.detail import ChairDetail
+    from nursestation.ui.trend import Series, TrendEvent
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +266,8 @@ class MainWindow(QMainWindow):
             lay = QVBoxLayout(self.detail_page)
             lay.setContentsMargins(0, 0, 0, 0)
             lay.setSpacing(0)
+            from nursestation.ui.detail import ChairDetail
+
             self.detail = ChairDetail(chair, clock=self.ctx.clock,
                                       patient_display=self.ctx.config.patient_display)
             self.detail.closed.connect(lambda _c: self.close_detail())
@@ -320,6 +325,8 @@ class MainWindow(QMainWindow):
         return {code: (np.asarray(t, float), np.asarray(v, float)) for code, (t, v) in out.items()}
 
     def _events(self, visit_id: int) -> list[TrendEvent]:
+        from nursestation.ui.trend import TrendEvent
+
         def load(session):
             events: list[TrendEvent] = []
             users = {u.id: u.display_name for u in repo.list_users(session, active_only=False)}

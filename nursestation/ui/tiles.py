@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QElapsedTimer, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -44,7 +44,7 @@ from nursestation.core.livestate import (
 )
 from nursestation.core.vocabulary import Code
 from nursestation.ui import style
-from nursestation.ui.waves import DEFAULT_RANGES, WavePanel
+from nursestation.ui.sweep import DEFAULT_RANGES, SweepPanel
 
 # -- plain data the lead wires in ---------------------------------------------------------------
 
@@ -220,8 +220,20 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def changeEvent(self, event) -> None:
+        # Only what changes the width of the text or of the room for it; and not while hidden
+        # (show and resize elide again). Re-eliding on every change event was 6000 calls and a
+        # third of a second of building 32 tiles.
         super().changeEvent(event)
+        if event.type() in _ELIDE_ON and self.isVisible():
+            self._elide()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
         self._elide()
+
+
+_ELIDE_ON = frozenset({QEvent.Type.FontChange, QEvent.Type.StyleChange,
+                       QEvent.Type.ContentsRectChange})
 
 
 class AlarmLabel(ElidedLabel):
@@ -592,7 +604,7 @@ class ChairTile(QFrame):
         self.paused_until: datetime | None = None
         self.paused_by = ""
 
-        self.waves = WavePanel([DEFAULT_RANGES[c] for c in self.WAVES], parent=self)
+        self.waves = SweepPanel([DEFAULT_RANGES[c] for c in self.WAVES], parent=self)
         grid.addWidget(self.waves, 2, 0, 2, 1)
         self.offline_banner = QLabel(self.waves)
         self.offline_banner.setObjectName("OfflineBanner")

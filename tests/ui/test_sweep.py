@@ -1,0 +1,79 @@
+"""The tiles' sweep panel: what it paints, read back from its pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QColor
+
+from nursestation.core.livestate import Shown, WaveView
+from nursestation.core.vocabulary import Code
+from nursestation.ui import style
+from nursestation.ui.sweep import DEFAULT_RANGES, ERASE_S, SweepPanel
+
+W, H = 400, 200
+
+
+def wave(code: str, rate: float, seconds: float, write_s: float, *, gap=None) -> WaveView:
+    n = int(rate * seconds)
+    t = np.arange(n) / rate
+    lo, hi = DEFAULT_RANGES[code].lo, DEFAULT_RANGES[code].hi
+    y = (lo + (hi - lo) * (0.5 + 0.45 * np.sin(2 * np.pi * 1.2 * t))).astype(np.float32)
+    if gap is not None:
+        y[int(gap[0] * rate):int(gap[1] * rate)] = np.nan
+    return WaveView(code, rate, y, int(write_s * rate), version=1, shown=Shown.LIVE)
+
+
+def columns_with(image, colour: str, y0: int, y1: int) -> np.ndarray:
+    """x positions where ``colour`` is painted between rows y0 and y1."""
+    want = QColor(colour).rgb()
+    return np.array([x for x in range(image.width())
+                     if any(image.pixel(x, y) == want for y in range(y0, y1))])
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = SweepPanel([DEFAULT_RANGES[Code.ECG], DEFAULT_RANGES[Code.PLETH]], labels=False)
+    qtbot.addWidget(p)
+    p.resize(W, H)
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+def test_each_wave_is_painted_in_its_own_band_in_its_colour(panel):
+    panel.show_wave(wave(Code.ECG, 500.0, 10.0, 6.0))
+    panel.show_wave(wave(Code.PLETH, 125.0, 10.0, 6.0))
+    img = panel.grab().toImage()
+    ecg_top = columns_with(img, style.colour(Code.ECG), 0, H // 2)
+    pleth_bottom = columns_with(img, style.colour(Code.PLETH), H // 2, H)
+    assert ecg_top.size > 0.8 * W and pleth_bottom.size > 0.8 * W
+    # never in the other's band
+    assert columns_with(img, style.colour(Code.ECG), H // 2 + 2, H).size == 0
+    assert columns_with(img, style.colour(Code.PLETH), 0, H // 2 - 2).size == 0
+
+
+def test_the_erase_bar_ahead_of_the_write_head_is_blank(panel):
+    panel.show_wave(wave(Code.ECG, 500.0, 10.0, 6.0))
+    img = panel.grab().toImage()
+    xs = set(columns_with(img, style.colour(Code.ECG), 0, H // 2).tolist())
+    head = int(6.0 / 10.0 * W)
+    bar = range(head + 2, head + int(ERASE_S / 10.0 * W) - 1)
+    assert bar and not xs & set(bar)
+    assert head - 3 in xs and head + int(ERASE_S / 10.0 * W) + 3 in xs
+
+
+def test_a_dropout_is_drawn_as_a_hole_not_bridged(panel):
+    panel.show_wave(wave(Code.ECG, 500.0, 10.0, 9.5, gap=(2.0, 4.0)))
+    img = panel.grab().toImage()
+    xs = set(columns_with(img, style.colour(Code.ECG), 0, H // 2).tolist())
+    assert not xs & set(range(int(0.2 * W) + 2, int(0.4 * W) - 2))
+    assert int(0.1 * W) in xs and int(0.5 * W) in xs
+
+
+def test_a_cleared_channel_paints_nothing(panel):
+    panel.show_wave(wave(Code.ECG, 500.0, 10.0, 6.0))
+    panel.clear_channel(Code.ECG)
+    img = panel.grab().toImage()
+    assert columns_with(img, style.colour(Code.ECG), 0, H).size == 0
+    assert panel.curves[Code.ECG].getData()[0].size == 0
