@@ -6,6 +6,7 @@ model a typical ketamine visit and its events (see ``SCENARIOS``).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -135,21 +136,47 @@ class PhysiologyScenario:
         self._nbp_times = tuple(sorted(nbp_times))
         self._sensor_off = sensor_off
         self._motion = motion
-        rng = np.random.default_rng(seed)
-        n = _HORIZON_S + 2
-        # Slow, smooth noise per second for each numeric (random walk low-passed).
-        self._noise = {}
-        for key, sd in (("hr", 1.2), ("spo2", 0.4), ("rr", 0.6), ("etco2", 0.5),
-                        ("sys", 3.0), ("dia", 2.0), ("pi", 0.15), ("temp", 0.02)):
-            white = rng.normal(0.0, 1.0, n)
-            smooth = np.convolve(white, np.ones(20) / np.sqrt(20), mode="same")
-            self._noise[key] = smooth * sd
-        # Cumulative cardiac phase (beats) on a 1 s grid, so waves follow the current HR.
-        grid = np.arange(n, dtype=float)
-        hr = self._hr_course(grid)
-        self._grid = grid
-        self._beats = np.concatenate(([0.0], np.cumsum(hr[:-1] / 60.0)))
-        self._resp_phase = np.concatenate(([0.0], np.cumsum(self._rr_course(grid)[:-1] / 60.0)))
+        self._tables: tuple[dict, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._tables_lock = threading.Lock()
+
+    def _build_tables(self) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+        """The seeded noise and the cardiac and respiratory phase tables, built on first use
+        (a few ms each; a 32-chair demo built them all before its window could show)."""
+        with self._tables_lock:
+            if self._tables is not None:
+                return self._tables
+            rng = np.random.default_rng(self.seed)
+            n = _HORIZON_S + 2
+            # Slow, smooth noise per second for each numeric (random walk low-passed).
+            noise = {}
+            for key, sd in (("hr", 1.2), ("spo2", 0.4), ("rr", 0.6), ("etco2", 0.5),
+                            ("sys", 3.0), ("dia", 2.0), ("pi", 0.15), ("temp", 0.02)):
+                white = rng.normal(0.0, 1.0, n)
+                smooth = np.convolve(white, np.ones(20) / np.sqrt(20), mode="same")
+                noise[key] = smooth * sd
+            # Cumulative cardiac phase (beats) on a 1 s grid, so waves follow the current HR.
+            grid = np.arange(n, dtype=float)
+            hr = self._hr_course(grid)
+            beats = np.concatenate(([0.0], np.cumsum(hr[:-1] / 60.0)))
+            resp = np.concatenate(([0.0], np.cumsum(self._rr_course(grid)[:-1] / 60.0)))
+            self._tables = (noise, grid, beats, resp)
+            return self._tables
+
+    @property
+    def _noise(self) -> dict:
+        return (self._tables or self._build_tables())[0]
+
+    @property
+    def _grid(self) -> np.ndarray:
+        return (self._tables or self._build_tables())[1]
+
+    @property
+    def _beats(self) -> np.ndarray:
+        return (self._tables or self._build_tables())[2]
+
+    @property
+    def _resp_phase(self) -> np.ndarray:
+        return (self._tables or self._build_tables())[3]
 
     # -- courses -------------------------------------------------------------------------------
     def _course(self, key: str, t):
