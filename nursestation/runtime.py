@@ -53,9 +53,18 @@ class StationRuntime:
         self._inbox: list[Reading] = []
         self._inbox_lock = threading.Lock()
         self.batches = 0
+        self._start_lock = threading.Lock()
+        self._stopping = False
+        self._starter: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
-    def start(self, chairs: Sequence[ChairConfig] | None = None) -> None:
+    def start(self, chairs: Sequence[ChairConfig] | None = None, *,
+              background: bool = False) -> None:
+        """Register the chairs and start a link per configured device. ``background``: start
+        the reader threads from a helper thread (the window's first frame need not wait the
+        ~2 ms each of 96 thread starts); ``stop`` waits for it."""
+        new_links: list[DeviceLink] = []
+        self._stopping = False
         for chair in chairs if chairs is not None else self.config.chairs:
             self.live.register_chair(
                 chair.name, {d.id: DEVICE_LABELS.get(d.protocol, d.protocol) for d in chair.devices}
@@ -67,12 +76,31 @@ class StationRuntime:
                 info = PROTOCOLS[dev.protocol]
                 link = DeviceLink(dev.url, info.make_session(), self._on_batch, chair=chair.name,
                                   device_id=dev.id, clock=self.clock, **self._link_options)
-                self.links[dev.id] = link.start()
+                self.links[dev.id] = link
+                new_links.append(link)
+        if background:
+            self._starter = threading.Thread(target=self._start_links, args=(new_links,),
+                                             name="link-starter", daemon=True)
+            self._starter.start()
+        else:
+            self._start_links(new_links)
         log.info("station runtime started: %d chairs, %d device links", len(self.engines),
                  len(self.links))
 
+    def _start_links(self, links: Sequence[DeviceLink]) -> None:
+        for link in links:
+            with self._start_lock:
+                if self._stopping:
+                    return
+                link.start()
+
     def stop(self) -> None:
         """Stop every link (each releases its device and joins its thread, bounded)."""
+        with self._start_lock:
+            self._stopping = True  # links not started yet never will be
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
         links = list(self.links.values())
         if links:
             with ThreadPoolExecutor(max_workers=min(16, len(links))) as pool:

@@ -107,7 +107,7 @@ class Station:
         return self.demo_devices.start()
 
     def start_devices(self) -> None:
-        self.runtime.start(self.chairs)
+        self.runtime.start(self.chairs, background=True)
 
     def shutdown(self) -> None:
         self.runtime.stop()
