@@ -125,7 +125,9 @@ class DemoDevices:
         self.port = port
         self.hosts: dict[str, SimulatorHost] = {}
 
-    def start(self) -> tuple[ChairConfig, ...]:
+    def start(self, *, run: bool = True) -> tuple[ChairConfig, ...]:
+        """Open every device's port and (``run``) start the devices; ``run=False`` leaves
+        them silent until ``run()``: the station shows its window first."""
         chairs = []
         for dc in self.plan:
             scenario_name = "ketamine-visit" if dc.occupied else "steady"
@@ -135,12 +137,20 @@ class DemoDevices:
             devices = []
             for dev in dc.config.devices:
                 sim = PROTOCOLS[dev.protocol].make_simulator(scenario)
-                host = SimulatorHost(sim, self.port).start()
+                host = SimulatorHost(sim, self.port).open()
+                if run:
+                    host.start()
                 self.hosts[dev.id] = host
                 devices.append(replace(dev, url=host.url))
             chairs.append(replace(dc.config, devices=tuple(devices)))
         log.info("demo: %d simulated devices on pseudo-terminals", len(self.hosts))
         return tuple(chairs)
+
+    def run(self) -> None:
+        """Start the devices that ``start(run=False)`` left silent."""
+        for host in list(self.hosts.values()):
+            if not host.started:
+                host.start()
 
     def stop(self) -> None:
         for host in self.hosts.values():

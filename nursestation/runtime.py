@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from nursestation.config import ChairConfig, Config
@@ -59,10 +59,11 @@ class StationRuntime:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, chairs: Sequence[ChairConfig] | None = None, *,
-              background: bool = False) -> None:
+              background: bool = False, prepare: Callable[[], None] | None = None) -> None:
         """Register the chairs and start a link per configured device. ``background``: start
-        the reader threads from a helper thread (the window's first frame need not wait the
-        ~2 ms each of 96 thread starts); ``stop`` waits for it."""
+        the reader threads from a helper thread (the GUI need not wait the ~2 ms each of 96
+        thread starts); ``stop`` waits for it. ``prepare`` runs first, in that thread (the
+        demo starts its simulated devices there)."""
         new_links: list[DeviceLink] = []
         self._stopping = False
         for chair in chairs if chairs is not None else self.config.chairs:
@@ -79,15 +80,22 @@ class StationRuntime:
                 self.links[dev.id] = link
                 new_links.append(link)
         if background:
-            self._starter = threading.Thread(target=self._start_links, args=(new_links,),
-                                             name="link-starter", daemon=True)
+            self._starter = threading.Thread(target=self._start_links,
+                                             args=(new_links, prepare), name="link-starter",
+                                             daemon=True)
             self._starter.start()
         else:
-            self._start_links(new_links)
+            self._start_links(new_links, prepare)
         log.info("station runtime started: %d chairs, %d device links", len(self.engines),
                  len(self.links))
 
-    def _start_links(self, links: Sequence[DeviceLink]) -> None:
+    def _start_links(self, links: Sequence[DeviceLink],
+                     prepare: Callable[[], None] | None = None) -> None:
+        if prepare is not None:
+            with self._start_lock:
+                if self._stopping:
+                    return
+                prepare()
         for link in links:
             with self._start_lock:
                 if self._stopping:

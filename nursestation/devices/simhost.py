@@ -74,6 +74,7 @@ class SimulatorHost:
 
         self.kind, self._host, self._port = parse_port(port)
         self._plugged = False
+        self._opened = False
 
     # -- public --------------------------------------------------------------------------------
     @property
@@ -93,13 +94,26 @@ class SimulatorHost:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> SimulatorHost:
-        if self._thread is not None:
-            raise RuntimeError("host already started")
+    def open(self) -> SimulatorHost:
+        """Create the port (the pseudo-terminal's path, or the listening socket) without
+        running the device yet: a link may open it, and hears nothing until ``start``."""
+        if self._opened:
+            return self
         if self.kind == "pty":
             self._dir = tempfile.mkdtemp(prefix="nursestation-sim-")
             self._link_path = os.path.join(self._dir, f"{self.simulator.protocol or 'device'}")
         self._plug()
+        self._opened = True
+        return self
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> SimulatorHost:
+        if self._thread is not None:
+            raise RuntimeError("host already started")
+        self.open()
         self._t0 = time.monotonic()
         self._thread = threading.Thread(
             target=self._run, name=f"sim-{self.simulator.protocol}", daemon=True

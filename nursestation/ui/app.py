@@ -1,8 +1,9 @@
 """Start-up and shut-down of the station (and the overview): the one place that wires the layers.
 
 Order matters: the database is migrated (a SQLite file is backed up first) before anything
-writes; device links start only after the window exists; on exit the links release their
-devices, the writer flushes and commits what it holds, and only then the process ends.
+writes; device links start only after the window has drawn its first frame; on exit the links
+release their devices, the writer flushes and commits what it holds, and only then the process
+ends.
 """
 
 from __future__ import annotations
@@ -104,10 +105,14 @@ class Station:
         if not devices:
             return self.config.chairs
         self.demo_devices = DemoDevices(plan)
-        return self.demo_devices.start()
+        # their ports now (the links need the paths), the devices themselves with the links
+        return self.demo_devices.start(run=False)
 
-    def start_devices(self) -> None:
-        self.runtime.start(self.chairs, background=True)
+    def start_devices(self, *, background: bool = False) -> None:
+        """Start the device links (and the demo's simulated devices before them)."""
+        demo = self.demo_devices
+        self.runtime.start(self.chairs, background=background,
+                           prepare=demo.run if demo is not None else None)
 
     def shutdown(self) -> None:
         self.runtime.stop()
@@ -137,7 +142,14 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
     window.resize(1920, 1080)
     window.show()
     if not overview:
-        station.start_devices()
+        # The devices start once the window has drawn its first frame: the nurse sees the
+        # chairs at once (devices "connecting"), and the 96 threads of 32 chairs, the ports'
+        # opening and the demo's simulators do not hold the first frame back.
+        def start_devices(_now: float) -> None:
+            window.bridge.frame.disconnect(start_devices)
+            station.start_devices(background=True)
+
+        window.bridge.frame.connect(start_devices)
         window.start()
         if config.demo and screenshot:
             _demo_login(ctx)  # a picture of the station, not of the login dialog

@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.bridge.frame.connect(self._chart_after_first_frame)
         if os.environ.get("NURSESTATION_MARK_FIRST_FRAME"):  # make bench: cold start time
             self.bridge.frame.connect(self._mark_first_frame)
+            self.bridge.frame.connect(self._mark_devices_online)
         self.bridge.start()
         QTimer.singleShot(1000, _freeze_startup_objects)
         self.alarm_timer.start()
@@ -168,6 +169,13 @@ class MainWindow(QMainWindow):
     def _mark_first_frame(self, _now: float) -> None:
         self.bridge.frame.disconnect(self._mark_first_frame)
         print(f"nursestation: first frame at {time.time():.6f}", file=sys.stderr, flush=True)
+
+    def _mark_devices_online(self, _now: float) -> None:
+        links = list(self.runtime.links.values())
+        if links and all(link.health == "online" for link in links):
+            self.bridge.frame.disconnect(self._mark_devices_online)
+            print(f"nursestation: {len(links)} devices online at {time.time():.6f}",
+                  file=sys.stderr, flush=True)
 
     def closeEvent(self, event) -> None:
         self.stop()
