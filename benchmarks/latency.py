@@ -3,7 +3,7 @@
 The chair's three simulators (IntelliVue monitor, Masimo oximeter, Alaris pump) run in their
 own process on pseudo-terminals (``benchmarks.simproc``); this process runs what the station
 runs between the wire and the screen — a ``StationRuntime`` (one ``DeviceLink`` reader thread
-per port, the protocol sessions, the ``LiveStore``) and a ``LiveBridge`` frame timer at 30 Hz
+per port, the protocol sessions, the ``LiveStore``) and a ``LiveBridge`` frame timer at 60 Hz
 on the Qt event loop — with a view that takes every chair's snapshot and wave copies on each
 frame, as the tiles do. See ``benchmarks.probes`` for how each reading is timed. The
 32-chair figure comes from the station run (``benchmarks.station``), under the full GUI load.
@@ -62,7 +62,7 @@ def bench_latency(seconds: float = 20.0, *, chairs: int = 1, warmup: float = 4.0
         runtime = runtime_mod.StationRuntime(config, protocol, store, clock=clock)
         probe = LatencyProbe()
         runtime._on_batch = probe.wrap_sink(runtime._on_batch)
-        bridge = LiveBridge(store, fps=30.0)
+        bridge = LiveBridge(store, fps=60.0)
         bridge.attach(_SnapshotView([c.name for c in chair_cfgs]))
         probe.attach(bridge)
         runtime.start()
