@@ -21,6 +21,12 @@ class ParseError(ValueError):
 _U16 = struct.Struct(">H").unpack_from
 _U32 = struct.Struct(">I").unpack_from
 _U16_PAIR = struct.Struct(">HH").unpack_from
+H2 = struct.Struct(">HH")
+H3 = struct.Struct(">HHH")
+H4 = struct.Struct(">HHHH")
+H5 = struct.Struct(">HHHHH")
+_POLL_REPLY_HEAD = struct.Struct(">HI8xHHH")  # poll number, rel time, abs time, obj type
+_POLL_REPLY_HEAD_EXT = struct.Struct(">HHI8xHHH")  # ... and the sequence number
 
 
 class Cursor:
@@ -65,6 +71,14 @@ class Cursor:
             raise ParseError(f"need 4 bytes at {pos}, have {self.end - pos}")
         self.pos = pos + 4
         return _U32(self.data, pos)[0]
+
+    def fields(self, st: struct.Struct) -> tuple:
+        """Several fixed fields at once (``st``: a big-endian ``struct.Struct``)."""
+        pos = self.pos
+        if pos + st.size > self.end:
+            raise ParseError(f"need {st.size} bytes at {pos}, have {self.end - pos}")
+        self.pos = pos + st.size
+        return st.unpack_from(self.data, pos)
 
     def sub(self, n: int) -> Cursor:
         """A cursor over the next ``n`` bytes; this one skips past them."""
@@ -503,13 +517,12 @@ class DataExportMessage:
 
 
 def parse_poll_info(cur: Cursor) -> list[ContextPoll]:
-    count = cur.u16()
-    body = cur.sub(cur.u16())
+    count, length = cur.fields(H2)
+    body = cur.sub(length)
     contexts: list[ContextPoll] = []
     for _ in range(count):
-        context_id = body.u16()
-        n_obs = body.u16()
-        obs_cur = body.sub(body.u16())
+        context_id, n_obs, length = body.fields(H3)
+        obs_cur = body.sub(length)
         observations: list[ObservationPoll] = []
         for _ in range(n_obs):
             handle = obs_cur.u16()
@@ -523,13 +536,13 @@ def parse_poll_info(cur: Cursor) -> list[ContextPoll]:
 
 
 def parse_poll_reply(cur: Cursor, extended: bool) -> PollReply:
-    poll_number = cur.u16()
-    sequence_no = cur.u16() if extended else None
-    rel_time = cur.u32()
-    cur.take(8)  # abs_time_stamp: monitors send 0xFF ("not given")
-    partition = cur.u16()
-    code = cur.u16()
-    grp = cur.u16()
+    # (the abs_time_stamp between is skipped: monitors send 0xFF, "not given")
+    if extended:
+        poll_number, sequence_no, rel_time, partition, code, grp = cur.fields(
+            _POLL_REPLY_HEAD_EXT)
+    else:
+        sequence_no = None
+        poll_number, rel_time, partition, code, grp = cur.fields(_POLL_REPLY_HEAD)
     contexts = parse_poll_info(cur)
     return PollReply(poll_number, sequence_no, rel_time, partition, code, grp, contexts)
 
@@ -537,11 +550,10 @@ def parse_poll_reply(cur: Cursor, extended: bool) -> PollReply:
 def parse_message(data: bytes) -> DataExportMessage:
     """Parse a data export message (first byte 0xE1). Raises ParseError when malformed."""
     cur = Cursor(data)
-    if cur.u16() != C.SESSION_ID:
+    if len(data) < 2 or data[0] << 8 | data[1] != C.SESSION_ID:
         raise ParseError("not a data export message")
-    cur.u16()  # presentation context id
-    ro_type = cur.u16()
-    apdu = cur.sub(cur.u16())
+    _session, _context, ro_type, length = cur.fields(H4)
+    apdu = cur.sub(length)
     msg = DataExportMessage(ro_type=ro_type)
     if ro_type == C.ROER_APDU:
         msg.invoke_id = apdu.u16()
@@ -554,9 +566,8 @@ def parse_message(data: bytes) -> DataExportMessage:
             raise ParseError(f"bad linked result state {msg.linked_state}")
     elif ro_type not in (C.ROIV_APDU, C.RORS_APDU):
         raise ParseError(f"unknown ro_type {ro_type}")
-    msg.invoke_id = apdu.u16()
-    msg.command_type = apdu.u16()
-    body = apdu.sub(apdu.u16())
+    msg.invoke_id, msg.command_type, length = apdu.fields(H3)
+    body = apdu.sub(length)
     if ro_type == C.ROIV_APDU:
         if msg.command_type in (C.CMD_EVENT_REPORT, C.CMD_CONFIRMED_EVENT_REPORT):
             msg.managed_object = (body.u16(), body.u16(), body.u16())
@@ -582,9 +593,9 @@ def parse_message(data: bytes) -> DataExportMessage:
         return msg
     # RORS / ROLRS
     if msg.command_type == C.CMD_CONFIRMED_ACTION:
-        msg.managed_object = (body.u16(), body.u16(), body.u16())
-        msg.action_type = body.u16()
-        res = body.sub(body.u16())
+        oc, inst, handle, msg.action_type, length = body.fields(H5)
+        msg.managed_object = (oc, inst, handle)
+        res = body.sub(length)
         if msg.action_type in (C.NOM_ACT_POLL_MDIB_DATA, C.NOM_ACT_POLL_MDIB_DATA_EXT):
             msg.poll_reply = parse_poll_reply(res, msg.action_type == C.NOM_ACT_POLL_MDIB_DATA_EXT)
     elif msg.command_type == C.CMD_CONFIRMED_EVENT_REPORT:

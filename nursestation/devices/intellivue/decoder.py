@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-
 import math
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import numpy as np
@@ -15,6 +15,7 @@ from nursestation.core.vocabulary import UNITS, Code, Quality
 from nursestation.devices.base import Decoder
 from nursestation.devices.intellivue import constants as C
 from nursestation.devices.intellivue.codec import (
+    H3,
     Attr,
     Cursor,
     DataExportMessage,
@@ -119,6 +120,9 @@ class _WaveSpec:
     lower_scaled: int | None = None
     upper_scaled: int | None = None
     unit_code: int | None = None
+    #: the attribute values last parsed into the fields above, by attribute id: a monitor
+    #: repeats them in every wave reply, and an unchanged one need not be parsed again
+    seen: dict[int, bytes] = field(default_factory=dict)
 
 
 class IntelliVueDecoder(Decoder):
@@ -348,9 +352,8 @@ class IntelliVueDecoder(Decoder):
         return out
 
     def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None) -> Reading | None:
-        physio = cur.u16()
-        state = cur.u16()
-        raw = cur.take(cur.u16())
+        physio, state, length = cur.fields(H3)
+        raw = cur.take(length)
         code = C.WAVE_CODES.get(physio)
         if code is None or spec.lower_scaled is None or spec.upper_scaled is None:
             return None  # unknown wave, or its scaling has not arrived yet
@@ -398,11 +401,21 @@ class IntelliVueDecoder(Decoder):
 
 def _nu_obs(cur: Cursor) -> tuple[int, int, int, int]:
     """NuObsValue: physio_id, state, unit_code, FLOAT-Type (raw)."""
-    return cur.u16(), cur.u16(), cur.u16(), cur.u32()
+    return cur.fields(_NU_OBS)
+
+
+_NU_OBS = struct.Struct(">HHHI")
+
+
+_SPEC_ATTRS = frozenset({C.NOM_ATTR_SA_SPECN, C.NOM_ATTR_TIME_PD_SAMP,
+                         C.NOM_ATTR_SCALE_SPECN_I16, C.NOM_ATTR_UNIT_CODE})
 
 
 def _update_spec(spec: _WaveSpec, attrs: list[Attr]) -> None:
+    seen = spec.seen
     for attr_id, value in attrs:
+        if attr_id not in _SPEC_ATTRS or seen.get(attr_id) == value:
+            continue
         cur = Cursor(value)
         if attr_id == C.NOM_ATTR_SA_SPECN:
             cur.u16()  # array_size
@@ -420,3 +433,4 @@ def _update_spec(spec: _WaveSpec, attrs: list[Attr]) -> None:
             spec.upper_scaled = cur.u16()
         elif attr_id == C.NOM_ATTR_UNIT_CODE:
             spec.unit_code = cur.u16()
+        seen[attr_id] = value
