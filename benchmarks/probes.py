@@ -103,11 +103,15 @@ class ProbeSession:
         self.connects += 1
         self._inner.connected(now)
 
+    #: tag readings (off while a station run measures CPU: the probe is apparatus, not product)
+    tagging = True
+
     def receive(self, data: bytes, now: float) -> list[Reading]:
         self.rx_bytes += len(data)
         out = self._inner.receive(data, now)
-        for r in out:
-            r.extra[TAG] = self.rx_bytes
+        if ProbeSession.tagging:
+            for r in out:
+                r.extra[TAG] = self.rx_bytes
         return out
 
 

@@ -565,6 +565,7 @@ class ChairTile(QFrame):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(180, 130)
         self.context = TileContext()
+        self._context_shown = False
         self._snap_version = -1
         self._num_time = -1e9
         self.snapshot: ChairSnapshot | None = None
@@ -645,6 +646,9 @@ class ChairTile(QFrame):
 
     # -- context (visit record, alarms) --------------------------------------------------------
     def set_context(self, ctx: TileContext) -> None:
+        if ctx == self.context and self._context_shown:
+            return  # the chart is reread every few seconds; most reads change nothing here
+        self._context_shown = True
         self.context = ctx
         if ctx.patient_name:
             who = initials(ctx.patient_name) if self.patient_display == "initials" \
