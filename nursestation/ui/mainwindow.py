@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.view)
         self.detail: ChairDetail | None = None
         self.detail_page: QWidget | None = None
+        self._detail_visit: int | None = None  # the visit the open detail shows
         self.dose_panel = None
         self.setCentralWidget(self.stack)
 
@@ -262,11 +263,12 @@ class MainWindow(QMainWindow):
                           f"Decision support for clinicians: it never commands a pump.")
 
     # -- chair detail --------------------------------------------------------------------------
-    def open_detail(self, chair: str | None) -> None:
+    def open_detail(self, chair: str | None, *, rebuild: bool = False) -> None:
         if not chair:
             return
         visit = self.visits.get(chair)
-        if self.detail is None or self.detail.chair != chair:
+        self._detail_visit = visit.visit_id if visit is not None else None
+        if rebuild or self.detail is None or self.detail.chair != chair:
             if self.detail is not None:
                 self.bridge.detach(self.detail)
                 self.stack.removeWidget(self.detail_page)
@@ -288,6 +290,8 @@ class MainWindow(QMainWindow):
                 # charted dose (mg, mg/kg) against the pump's volume infused
                 self.dose_panel = DeliveredDosePanel(self.ctx, visit.visit_id, self.detail_page)
                 self.dose_panel.setObjectName("DosePanel")
+                # a plain QWidget paints a style-sheet background only when asked to
+                self.dose_panel.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
                 self.dose_panel.setStyleSheet(
                     "#DosePanel { background: #0b0f14; } QLabel { color: #d0d7de; "
                     "padding: 4px 8px; }")
@@ -306,6 +310,11 @@ class MainWindow(QMainWindow):
         if self.detail is None or self.stack.currentWidget() is not self.detail_page:
             return
         visit = self.visits.get(self.detail.chair)
+        if visit is not None and visit.visit_id != self._detail_visit:
+            # opened before the chart was read (or a new visit began in the chair): the
+            # visit's history, events and dose panel come now
+            self.open_detail(self.detail.chair, rebuild=True)
+            return
         if visit is not None:
             self.detail.set_events(self._events(visit.visit_id))
         if self.dose_panel is not None:

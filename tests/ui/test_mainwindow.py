@@ -225,3 +225,28 @@ def test_an_entry_charted_at_the_chair_appears_on_the_detail_trend(demo_window, 
     qtbot.waitUntil(lambda: any("floaty" in e.detail for e in trend.events), timeout=10000)
     items = [trend.event_list.item(i).text() for i in range(trend.event_list.count())]
     assert any("note" in text for text in items)
+
+
+def test_a_detail_opened_before_the_chart_is_read_gets_its_visit_when_it_arrives(qtbot):
+    # --chair NAME (or a quick double click) opens a chair before the first chart read
+    config = load_config(demo=True, chairs=3)
+    protocol = load_protocol(config.protocol_file)
+    station = Station(config, protocol)
+    ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
+                     clock=station.clock)
+    window = MainWindow(ctx, station)
+    qtbot.addWidget(window)
+    window.resize(1600, 900)
+    window.show()
+    try:
+        window.open_detail("Chair 3")
+        assert not window.visits and window.detail.trend.history is None
+        window.start()
+        qtbot.waitUntil(lambda: window.detail.trend.history is not None, timeout=10000)
+        visit = window.visits["Chair 3"]
+        assert window.detail.trend.source == visit.visit_id
+        assert window.dose_panel is not None and window.dose_panel.isVisible()
+        assert any(e.kind == "dose" for e in window.detail.trend.events)
+    finally:
+        window.stop()
+        station.shutdown()
