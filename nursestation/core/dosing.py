@@ -461,16 +461,21 @@ class VolumeComparison:
 DEFAULT_VOLUME_TOLERANCE_ML = 1.0
 
 
+def _signed(x: float) -> str:
+    """One decimal with its sign, never "-0.0" (a difference that rounds to nothing)."""
+    return f"{round(x, 1) + 0.0:+.1f}"
+
+
 def compare_with_pump(charted_ml: float, pump_vi_ml: float, *,
                       tolerance_ml: float = DEFAULT_VOLUME_TOLERANCE_ML) -> VolumeComparison:
     """The charted (integrated) volume against the pump's reported volume infused."""
     diff = pump_vi_ml - charted_ml
     pct = (diff / charted_ml * 100.0) if charted_ml > 0 else None
     ok = abs(diff) <= tolerance_ml + 1e-9
-    pct_txt = f" ({pct:+.1f} %)" if pct is not None else ""
+    pct_txt = f" ({_signed(pct)} %)" if pct is not None else ""
     verdict = "agree" if ok else "differ"
     msg = (f"pump reports {pump_vi_ml:.1f} mL infused, charted {charted_ml:.1f} mL: "
-           f"difference {diff:+.1f} mL{pct_txt}; {verdict} within {tolerance_ml:g} mL")
+           f"difference {_signed(diff)} mL{pct_txt}; {verdict} within {tolerance_ml:g} mL")
     return VolumeComparison(charted_ml, pump_vi_ml, diff, pct, ok, msg)
 
 

@@ -202,6 +202,9 @@ def test_comparison_with_the_pump():
     assert "+1.5 mL" in c.message and "+2.4 %" in c.message
     assert compare_with_pump(62.5, 63.5).within_tolerance  # exactly 1 mL
     assert compare_with_pump(0, 0.4).difference_pct is None
+    # a difference that rounds to nothing is shown as +0.0, never -0.0
+    c = compare_with_pump(79.34, 79.3)
+    assert "difference +0.0 mL" in c.message and "-0.0" not in c.message
 
 
 # --- properties -------------------------------------------------------------------------------
