@@ -18,9 +18,9 @@ from nursestation.ui.mainwindow import MainWindow
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
 
 
-@pytest.fixture
-def demo_window(qtbot):
-    config = load_config(demo=True, chairs=3)
+def demo_station_window(qtbot, chairs: int = 3) -> tuple[Station, MainWindow]:
+    """The demo station and its window, shown; devices not started yet."""
+    config = load_config(demo=True, chairs=chairs)
     protocol = load_protocol(config.protocol_file)
     station = Station(config, protocol)
     ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
@@ -29,6 +29,12 @@ def demo_window(qtbot):
     qtbot.addWidget(window)
     window.resize(1600, 900)
     window.show()
+    return station, window
+
+
+@pytest.fixture
+def demo_window(qtbot):
+    station, window = demo_station_window(qtbot)
     station.start_devices()
     window.start()
     qtbot.waitUntil(lambda: bool(window.visits), timeout=10000)  # read off the GUI thread
@@ -229,15 +235,7 @@ def test_an_entry_charted_at_the_chair_appears_on_the_detail_trend(demo_window, 
 
 def test_a_detail_opened_before_the_chart_is_read_gets_its_visit_when_it_arrives(qtbot):
     # --chair NAME (or a quick double click) opens a chair before the first chart read
-    config = load_config(demo=True, chairs=3)
-    protocol = load_protocol(config.protocol_file)
-    station = Station(config, protocol)
-    ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
-                     clock=station.clock)
-    window = MainWindow(ctx, station)
-    qtbot.addWidget(window)
-    window.resize(1600, 900)
-    window.show()
+    station, window = demo_station_window(qtbot)
     try:
         window.open_detail("Chair 3")
         assert not window.visits and window.detail.trend.history is None
