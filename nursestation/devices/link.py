@@ -27,8 +27,12 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 import serial
-import serial.serialposix
 from serial.urlhandler import protocol_socket
+
+try:  # posix only (Windows ports are read through pyserial)
+    from serial import serialposix
+except ImportError:  # pragma: no cover - Windows
+    serialposix = None
 
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.readings import BatchSink, Reading
@@ -527,8 +531,10 @@ class _FdReader(_Reader):
 def _reader_for(port: serial.SerialBase) -> _Reader:
     """The cheapest correct way to read ``port``: its descriptor when pyserial's own read of
     that class is a plain select-and-read (posix serial, socket://), else pyserial's read."""
+    if os.name != "posix":  # select() there takes sockets only, os.read no sockets
+        return _Reader(port)
     cls = type(port)
-    if cls.read is serial.serialposix.Serial.read:
+    if serialposix is not None and cls.read is serialposix.Serial.read:
         return _FdReader(port, port.fileno(), is_socket=False)
     if cls is protocol_socket.Serial:
         return _FdReader(port, port.fileno(), is_socket=True)
