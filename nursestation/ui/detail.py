@@ -26,6 +26,7 @@ from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import ChairSnapshot, LiveStore
 from nursestation.core.vocabulary import Code
 from nursestation.ui import style
+from nursestation.ui.sweep import DEFAULT_RANGES
 from nursestation.ui.tiles import (
     AlarmLabel,
     AlarmSummary,
@@ -37,7 +38,7 @@ from nursestation.ui.tiles import (
     initials,
 )
 from nursestation.ui.trend import HistoryProvider, TrendEvent, TrendView
-from nursestation.ui.waves import DEFAULT_RANGES, WavePanel
+from nursestation.ui.waves import WavePanel
 
 TREND_EVERY_S = 1.0
 

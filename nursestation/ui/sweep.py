@@ -87,7 +87,7 @@ def sweep_arrays(wave: WaveView, max_points: int, erase_s: float = ERASE_S
 class SweepLogic:
     """What each channel of a sweep display shows. Mixed into a widget that implements
     ``_set_trace(code, x, y)`` (view coordinates: x in seconds, y in bands, NaN = gap),
-    ``_clear_trace(code) -> bool`` (True if it had something to clear) and ``width()``."""
+    ``_clear_trace(code)`` (empty the channel if it shows anything) and ``width()``."""
 
     channels: list[Channel]
     seconds: float
@@ -104,7 +104,7 @@ class SweepLogic:
     def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray) -> None:
         raise NotImplementedError
 
-    def _clear_trace(self, code: str) -> bool:
+    def _clear_trace(self, code: str) -> None:
         raise NotImplementedError
 
     def band(self, code: str) -> tuple[float, float]:
@@ -260,14 +260,12 @@ class SweepPanel(QWidget, SweepLogic):
         trace.xData, trace.yData = x, y
         self.update()
 
-    def _clear_trace(self, code: str) -> bool:
+    def _clear_trace(self, code: str) -> None:
         trace = self.curves[code]
-        if trace.xData is None or not len(trace.xData):
-            return False
-        empty = np.empty(0, np.float32)
-        trace.xData, trace.yData = empty, empty
-        self.update()
-        return True
+        if trace.xData is not None and len(trace.xData):
+            empty = np.empty(0, np.float32)
+            trace.xData, trace.yData = empty, empty
+            self.update()
 
     def paintEvent(self, event) -> None:
         w, h = self.width(), self.height()

@@ -14,12 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QSizePolicy
 
 from nursestation.ui import style
-from nursestation.ui.sweep import (  # noqa: F401 - re-exported for the detail view
-    DEFAULT_RANGES,
-    Channel,
-    SweepLogic,
-    sweep_arrays,
-)
+from nursestation.ui.sweep import Channel, SweepLogic
 
 
 class _BandCurve(pg.PlotCurveItem):
@@ -74,9 +69,7 @@ class WavePanel(pg.GraphicsView, SweepLogic):
     def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray) -> None:
         self.curves[code].setData(x, y, connect="finite")
 
-    def _clear_trace(self, code: str) -> bool:
+    def _clear_trace(self, code: str) -> None:
         curve = self.curves[code]
-        if curve.xData is None or not len(curve.xData):
-            return False
-        curve.setData(np.empty(0, np.float32), np.empty(0, np.float32))
-        return True
+        if curve.xData is not None and len(curve.xData):
+            curve.setData(np.empty(0, np.float32), np.empty(0, np.float32))

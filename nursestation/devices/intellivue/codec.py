@@ -20,8 +20,8 @@ class ParseError(ValueError):
 
 _U16 = struct.Struct(">H").unpack_from
 _U32 = struct.Struct(">I").unpack_from
-_U16_PAIR = struct.Struct(">HH").unpack_from
 H2 = struct.Struct(">HH")
+_U16_PAIR = H2.unpack_from
 H3 = struct.Struct(">HHH")
 H4 = struct.Struct(">HHHH")
 H5 = struct.Struct(">HHHHH")
