@@ -102,6 +102,15 @@ def test_escaped_data_bytes_round_trip():
     assert FrameReader().feed(frame) == [data]
 
 
+@given(st.binary(max_size=300))
+def test_escape_is_the_byte_by_byte_rule(data):
+    expected = bytearray()
+    for b in data:
+        expected += bytes((0x7D, b ^ 0x20)) if b in (0xC0, 0xC1, 0x7D) else bytes((b,))
+    assert escape(data) == bytes(expected)
+    assert _unescape(escape(data)) == data
+
+
 # --- resynchronisation ------------------------------------------------------------------------
 
 

@@ -26,19 +26,17 @@ def fcs_bytes(data: bytes) -> bytes:
     return bytes((crc & 0xFF, crc >> 8))
 
 
-_SPECIAL = frozenset((BOF, EOF, ESC))
 _BOF, _EOF, _ESC = bytes((BOF,)), bytes((EOF,)), bytes((ESC,))
 
 
 def escape(data: bytes) -> bytes:
-    out = bytearray()
-    for b in data:
-        if b in _SPECIAL:
-            out.append(ESC)
-            out.append(b ^ ESC_XOR)
-        else:
-            out.append(b)
-    return bytes(out)
+    """Transparency: 0xC0, 0xC1 and 0x7D become 0x7D, byte XOR 0x20 (the escape byte first,
+    so the escapes added for the other two are not escaped again)."""
+    return (
+        data.replace(_ESC, bytes((ESC, ESC ^ ESC_XOR)))
+        .replace(_BOF, bytes((ESC, BOF ^ ESC_XOR)))
+        .replace(_EOF, bytes((ESC, EOF ^ ESC_XOR)))
+    )
 
 
 def encode_frame(user_data: bytes) -> bytes:
