@@ -192,14 +192,20 @@ Attr = tuple[int, bytes]
 
 
 def parse_attribute_list(cur: Cursor) -> list[Attr]:
-    """``count, length, (id, length, value)*``. The hottest loop of a monitor's stream (every
-    observation is one), so it unpacks in place rather than through the cursor's methods."""
-    count = cur.u16()
-    length = cur.u16()
-    data, pos = cur.data, cur.pos
+    """``count, length, (id, length, value)*``."""
+    count, length = cur.fields(H2)
+    pos = cur.pos
     end = pos + length
     if end > cur.end:
         raise ParseError(f"length {length} at {pos} runs past the end")
+    attrs = _attributes(cur.data, pos, end, count)
+    cur.pos = end
+    return attrs
+
+
+def _attributes(data: bytes, pos: int, end: int, count: int) -> list[Attr]:
+    """``count`` AVA entries (id, length, value) filling exactly ``data[pos:end]``. The hottest
+    loop of a monitor's stream (every observation is one), so it unpacks in place."""
     attrs: list[Attr] = []
     for _ in range(count):
         if pos + 4 > end:
@@ -212,7 +218,6 @@ def parse_attribute_list(cur: Cursor) -> list[Attr]:
         pos += n
     if pos != end:
         raise ParseError("attribute list longer than its entries")
-    cur.pos = end
     return attrs
 
 
@@ -517,21 +522,40 @@ class DataExportMessage:
 
 
 def parse_poll_info(cur: Cursor) -> list[ContextPoll]:
+    """PollInfoList → SingleContextPoll → ObservationPoll → AttributeList, every level's count
+    and length checked. Walks the bytes in place: a wave reply is a few dozen of these lists
+    four times a second per monitor."""
     count, length = cur.fields(H2)
-    body = cur.sub(length)
+    data, pos = cur.data, cur.pos
+    end = pos + length
+    if end > cur.end:
+        raise ParseError(f"length {length} at {pos} runs past the end")
     contexts: list[ContextPoll] = []
     for _ in range(count):
-        context_id, n_obs, length = body.fields(H3)
-        obs_cur = body.sub(length)
+        if pos + 6 > end:
+            raise ParseError(f"context header at {pos} runs past the list")
+        context_id, n_obs, length = H3.unpack_from(data, pos)
+        pos += 6
+        obs_end = pos + length
+        if obs_end > end:
+            raise ParseError(f"observation list of {length} bytes at {pos} runs past the list")
         observations: list[ObservationPoll] = []
         for _ in range(n_obs):
-            handle = obs_cur.u16()
-            observations.append((handle, parse_attribute_list(obs_cur)))
-        if obs_cur.remaining:
+            if pos + 6 > obs_end:
+                raise ParseError(f"observation header at {pos} runs past its list")
+            handle, n_attrs, length = H3.unpack_from(data, pos)
+            pos += 6
+            attrs_end = pos + length
+            if attrs_end > obs_end:
+                raise ParseError(f"attribute list of {length} bytes at {pos} runs past the end")
+            observations.append((handle, _attributes(data, pos, attrs_end, n_attrs)))
+            pos = attrs_end
+        if pos != obs_end:
             raise ParseError("observation list longer than its entries")
         contexts.append((context_id, observations))
-    if body.remaining:
+    if pos != end:
         raise ParseError("poll info list longer than its entries")
+    cur.pos = end
     return contexts
 
 

@@ -123,6 +123,9 @@ class _WaveSpec:
     #: the attribute values last parsed into the fields above, by attribute id: a monitor
     #: repeats them in every wave reply, and an unchanged one need not be parsed again
     seen: dict[int, bytes] = field(default_factory=dict)
+    #: each wave's decoding, worked out from the fields above (see _wave_scale); emptied
+    #: whenever one of them changes
+    scales: dict[int, _WaveScale | None] = field(default_factory=dict)
 
 
 class IntelliVueDecoder(Decoder):
@@ -354,49 +357,70 @@ class IntelliVueDecoder(Decoder):
     def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None) -> Reading | None:
         physio, state, length = cur.fields(H3)
         raw = cur.take(length)
-        code = C.WAVE_CODES.get(physio)
-        if code is None or spec.lower_scaled is None or spec.upper_scaled is None:
+        scale = spec.scales.get(physio, _UNSET)
+        if scale is _UNSET:
+            scale = spec.scales[physio] = _wave_scale(spec, physio)
+        if scale is None:
             return None  # unknown wave, or its scaling has not arrived yet
-        if spec.sample_size == 8:
-            ints = np.frombuffer(raw, dtype=np.uint8)
-        elif spec.sample_size == 16:
-            if len(raw) % 2:
-                raise ParseError("odd sample array length for 16-bit samples")
-            ints = np.frombuffer(raw, dtype=">u2")
-        else:
-            raise ParseError(f"unsupported sample size {spec.sample_size}")
-        if spec.flags & C.SA_EXT_VAL_RANGE:
-            ints = ints & ((1 << min(spec.significant_bits, spec.sample_size)) - 1)
-        span = spec.upper_scaled - spec.lower_scaled
-        if span == 0:
-            raise ParseError("empty scale range")
-        # value = lo_abs + (sample - lower_scaled) * (hi_abs - lo_abs) / span, as one multiply
-        # and one add over the array (in float64, like the formula)
-        lo_abs, hi_abs = spec.lower_abs, spec.upper_abs
-        if lo_abs is not None and hi_abs is not None and math.isfinite(lo_abs + hi_abs):
-            gain = (hi_abs - lo_abs) / span
-            offset = lo_abs - spec.lower_scaled * gain
-            if code == Code.ECG and spec.unit_code == C.NOM_DIM_MICRO_VOLT:
-                gain, offset = gain / 1000.0, offset / 1000.0
-        else:  # no absolute meaning: 0..1 over the scaled range
-            gain = 1.0 / span
-            offset = -spec.lower_scaled * gain
+        code, unit, dtype, mask, gain, offset, rate = scale
+        if len(raw) % dtype.itemsize:
+            raise ParseError("odd sample array length for 16-bit samples")
+        ints = np.frombuffer(raw, dtype=dtype)
+        if mask is not None:
+            ints = ints & mask
         values = np.multiply(ints, gain, dtype=np.float64)
         values += offset
-        rate = (
-            C.TICKS_PER_SECOND / spec.sample_period
-            if spec.sample_period
-            else _DEFAULT_RATE.get(code)
-        )
         return Reading(
-            code=str(code),
-            unit=UNITS[code],
+            code=code,
+            unit=unit,
             quality=quality_from_state(state),
             device_time=when,
             samples=values.astype(np.float32),
             rate_hz=rate,
             extra={"physio_id": physio, "state": state},
         )
+
+
+_UNSET = object()
+_SAMPLE_DTYPES = {8: np.dtype(np.uint8), 16: np.dtype(">u2")}
+
+#: How one wave's samples become values: code, unit, sample dtype, mask (None: none), gain,
+#: offset, sample rate (Hz)
+_WaveScale = tuple[str, str, np.dtype, int | None, float, float, float | None]
+
+
+def _wave_scale(spec: _WaveSpec, physio: int) -> _WaveScale | None:
+    """What the spec attributes say about decoding ``physio``'s samples; None for a wave we do
+    not know or whose scaling has not arrived. Raises ParseError for a spec we cannot use."""
+    code = C.WAVE_CODES.get(physio)
+    if code is None or spec.lower_scaled is None or spec.upper_scaled is None:
+        return None
+    dtype = _SAMPLE_DTYPES.get(spec.sample_size)
+    if dtype is None:
+        raise ParseError(f"unsupported sample size {spec.sample_size}")
+    mask = None
+    if spec.flags & C.SA_EXT_VAL_RANGE:
+        mask = (1 << min(spec.significant_bits, spec.sample_size)) - 1
+    span = spec.upper_scaled - spec.lower_scaled
+    if span == 0:
+        raise ParseError("empty scale range")
+    # value = lo_abs + (sample - lower_scaled) * (hi_abs - lo_abs) / span, as one multiply
+    # and one add over the array (in float64, like the formula)
+    lo_abs, hi_abs = spec.lower_abs, spec.upper_abs
+    if lo_abs is not None and hi_abs is not None and math.isfinite(lo_abs + hi_abs):
+        gain = (hi_abs - lo_abs) / span
+        offset = lo_abs - spec.lower_scaled * gain
+        if code == Code.ECG and spec.unit_code == C.NOM_DIM_MICRO_VOLT:
+            gain, offset = gain / 1000.0, offset / 1000.0
+    else:  # no absolute meaning: 0..1 over the scaled range
+        gain = 1.0 / span
+        offset = -spec.lower_scaled * gain
+    rate = (
+        C.TICKS_PER_SECOND / spec.sample_period
+        if spec.sample_period
+        else _DEFAULT_RATE.get(code)
+    )
+    return str(code), UNITS[code], dtype, mask, gain, offset, rate
 
 
 def _nu_obs(cur: Cursor) -> tuple[int, int, int, int]:
@@ -434,3 +458,4 @@ def _update_spec(spec: _WaveSpec, attrs: list[Attr]) -> None:
         elif attr_id == C.NOM_ATTR_UNIT_CODE:
             spec.unit_code = cur.u16()
         seen[attr_id] = value
+        spec.scales.clear()
