@@ -284,16 +284,21 @@ class LiveStore:
         """The link layer's sink: take one batch of readings (any chairs, any devices)."""
         if not batch:
             return
-        wall_now = self.clock.now().timestamp()
-        mono_now = self.clock.monotonic()
+        clock = self.clock
+        mono_now = wall_now = 0.0  # read only for a reading the link did not stamp
         last_wall, last_epoch = None, 0.0
+        chairs = self._chairs
         with self._lock:
             for r in batch:
-                if r.chair is None:
+                name = r.chair
+                if name is None:
                     continue
-                c = self._chair(r.chair)
-                recv = r.recv_mono or mono_now
+                c = chairs.get(name) or self._chair(name)
+                recv = r.recv_mono
                 wall = r.recv_wall
+                if (not recv or wall is None) and not mono_now:
+                    mono_now, wall_now = clock.monotonic(), clock.now().timestamp()
+                recv = recv or mono_now
                 if wall is None:
                     epoch = wall_now - (mono_now - recv)
                 elif wall is last_wall:  # a link stamps one read's readings with one time

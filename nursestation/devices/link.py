@@ -115,7 +115,7 @@ class DeviceLink:
 
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # health, stats
+        self._lock = threading.Lock()  # health
         self._write_lock = threading.Lock()  # the port
         self._port: serial.SerialBase | None = None
         self._reader: _Reader | None = None  # how _serve reads the open port
@@ -137,9 +137,15 @@ class DeviceLink:
             return self._health
 
     def stats(self) -> LinkStats:
-        """A consistent snapshot (safe from any thread)."""
-        with self._lock:
-            return LinkStats(**asdict(self._stats))
+        """A snapshot, safe from any thread. Only the reader thread writes the counters (so it
+        takes no lock a wake for them); a snapshot taken meanwhile may be one read behind in
+        some fields. The frame counts are the session's decoder's own."""
+        snap = LinkStats(**asdict(self._stats))
+        st = self.session.stats
+        snap.frames = st.frames_accepted
+        snap.frames_rejected = st.frames_rejected
+        snap.bytes_skipped = st.bytes_skipped
+        return snap
 
     @property
     def port_open(self) -> bool:
@@ -206,8 +212,7 @@ class DeviceLink:
                     reason = str(exc)
                 except (serial.SerialException, OSError) as exc:
                     if not self._stop.is_set():
-                        with self._lock:
-                            self._stats.io_errors += 1
+                        self._stats.io_errors += 1
                         reason = f"connection lost: {exc}"
                 except BaseException:
                     self._close(port, releasing=False)
@@ -238,8 +243,7 @@ class DeviceLink:
                 write_timeout=1.0,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
-            with self._lock:
-                self._stats.open_failures += 1
+            self._stats.open_failures += 1
             if self._health != Health.OFFLINE:
                 self._set_health(Health.OFFLINE, f"cannot open {self.url}: {exc}")
                 self._flush()
@@ -249,10 +253,9 @@ class DeviceLink:
                 port.close()
                 return None
             self._port = port
-        with self._lock:
-            if self._ever_opened:
-                self._stats.reconnects += 1
-            self._ever_opened = True
+        if self._ever_opened:
+            self._stats.reconnects += 1
+        self._ever_opened = True
         self._rx_window.clear()
         self._rx_window_bytes = 0
         self._flooding = False
@@ -299,21 +302,18 @@ class DeviceLink:
         clock = self.clock
         session = self.session
         silent_after = session.silent_after
+        stats = self._stats
+        decoded = session.stats
         wait = MIN_WAIT
         while not self._stop.is_set():
             data = reader.read(wait)
             now = clock.monotonic()
             if data:
-                accepted_before = session.stats.frames_accepted
+                accepted_before = decoded.frames_accepted
                 readings = self._receive(data, now)
-                st = session.stats
-                with self._lock:
-                    self._stats.bytes_in += len(data)
-                    self._stats.frames = st.frames_accepted
-                    self._stats.frames_rejected = st.frames_rejected
-                    self._stats.bytes_skipped = st.bytes_skipped
-                    self._stats.readings += len(readings)
-                if st.frames_accepted != accepted_before:
+                stats.bytes_in += len(data)
+                stats.readings += len(readings)
+                if decoded.frames_accepted != accepted_before:
                     last_valid = now
                     if self._health != Health.ONLINE:
                         self._was_online_since_open = True
@@ -361,22 +361,19 @@ class DeviceLink:
         if rate > self.flood_limit:
             if not self._flooding:
                 self._flooding = True
-                with self._lock:
-                    self._stats.flood_events += 1
+                self._stats.flood_events += 1
                 self._pending.append(self._stamp(Reading(
                     Code.DIAGNOSTIC,
                     f"input arrives at ~{rate:.0f} bytes/s, faster than {self.session.baudrate} "
                     "baud can carry: dropping it (wrong port, a loop, or a runaway device?)",
                     extra={"bytes_per_s": rate, "limit": self.flood_limit},
                 ), now))
-            with self._lock:
-                self._stats.bytes_dropped += len(data)
+            self._stats.bytes_dropped += len(data)
             return []
         if self._flooding and rate < self.flood_limit / 2:
             self._flooding = False
         if self._flooding:
-            with self._lock:
-                self._stats.bytes_dropped += len(data)
+            self._stats.bytes_dropped += len(data)
             return []
         return self.session.receive(data, now)
 
@@ -385,8 +382,7 @@ class DeviceLink:
         if out:
             with self._write_lock:
                 port.write(out)
-            with self._lock:
-                self._stats.bytes_out += len(out)
+            self._stats.bytes_out += len(out)
 
     # -- helpers -------------------------------------------------------------------------------
     def _stamp(self, r: Reading, now: float | None = None) -> Reading:
@@ -424,8 +420,7 @@ class DeviceLink:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        with self._lock:
-            self._stats.batches += 1
+        self._stats.batches += 1
         try:
             self.sink(batch)
         except Exception:  # noqa: BLE001 - a consumer bug must not stop the device
