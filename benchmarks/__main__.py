@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 BEGIN = "<!-- bench:begin (written by python -m benchmarks; edit outside these markers) -->"
 END = "<!-- bench:end -->"
-ALL = ("decoders", "latency", "station", "pdf", "startup")
+ALL = ("decoders", "wakes", "latency", "station", "pdf", "startup")
 
 
 def machine() -> dict:
@@ -80,6 +80,16 @@ def rows(res: dict) -> list[tuple[str, str, str, str]]:
                     (f"{d['mb_per_s']:.2f} MB/s = {d['x_line_rate']:.1f}x line rate of "
                     f"{d['chairs']} devices ({d['x_actual_rate']:.0f}x their actual output)"),
                     "> 1x", _verdict(d["x_line_rate"] > 1)))
+    w = res.get("wakes")
+    if w:
+        out.append(((f"One read, decoded and handed to the live store: back to back / after "
+                     f"{w['pause_ms']:g} ms asleep (what a wake costs on this machine)"),
+                    ", ".join(f"{p['protocol']} {p['warm_us']:.0f} / {p['paced_us']:.0f} µs"
+                              for p in w["protocols"]), "", ""))
+        out.append(((f"Ingest of {w['chairs']} chairs estimated from those reads (without the "
+                     "wait for the port): back to back / each after a sleep"),
+                    (f"{w['warm_ingest_pct']:.1f} % / {w['paced_ingest_pct']:.1f} % of a core"),
+                    "", ""))
     lat = res.get("latency")
     if lat:
         out.append(((f"Latency, write -> GUI frame, {lat['chairs']} chair, idle station "
@@ -257,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
         step("decoder throughput")
         res["decoders"] = bench_decoders(60.0 if quick else 300.0,
                                          min_time=0.5 if quick else 3.0)
+    if "wakes" in args.only:
+        from benchmarks.wakes import bench_wakes
+
+        step("cost of a reader thread's wake")
+        res["wakes"] = bench_wakes(device_seconds=10.0 if quick else 30.0)
     if "latency" in args.only:
         from benchmarks.latency import bench_latency
 

@@ -22,14 +22,15 @@ STREAM_OFFSET_S = 900.0
 CHUNK = 256
 
 
-def device_stream(protocol: str, device_seconds: float = 300.0, *, step: float = 0.01,
-                  seed: int = 3) -> bytes:
-    """What the ``protocol`` device sends in ``device_seconds`` of scenario time."""
+def device_reads(protocol: str, device_seconds: float = 300.0, *, step: float = 0.01,
+                 seed: int = 3) -> list[tuple[float, bytes]]:
+    """What the ``protocol`` device sends in ``device_seconds`` of scenario time, as (scenario
+    time, bytes) for each of its writes: what one read of an otherwise idle port returns."""
     info = PROTOCOLS[protocol]
     sim = info.make_simulator(get_scenario("ketamine-visit", seed, offset=STREAM_OFFSET_S))
     session = info.make_session()
     session.connected(0.0)
-    captured = bytearray()
+    reads: list[tuple[float, bytes]] = []
     t = 0.0
     n = round(device_seconds / step)
     for i in range(n + 1):
@@ -40,10 +41,17 @@ def device_stream(protocol: str, device_seconds: float = 300.0, *, step: float =
         sim.tick(t)
         data = sim.outgoing()
         if data:
-            captured += data
+            reads.append((t, data))
             session.receive(data, t)
         session.tick(t)
-    return bytes(captured)
+    return reads
+
+
+def device_stream(protocol: str, device_seconds: float = 300.0, *, step: float = 0.01,
+                  seed: int = 3) -> bytes:
+    """What the ``protocol`` device sends in ``device_seconds`` of scenario time."""
+    return b"".join(data for _, data in device_reads(protocol, device_seconds, step=step,
+                                                      seed=seed))
 
 
 def bench_decoder(protocol: str, device_seconds: float = 300.0, *, min_time: float = 3.0,

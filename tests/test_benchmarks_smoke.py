@@ -28,6 +28,18 @@ def test_decoder_throughput_figures() -> None:
             assert _number(d[key]), key
 
 
+def test_wake_cost_figures() -> None:
+    from benchmarks.wakes import bench_wakes
+
+    r = bench_wakes(32, pause=0.001, device_seconds=4.0)
+    assert [p["protocol"] for p in r["protocols"]] == ["intellivue", "masimo", "alaris"]
+    for p in r["protocols"]:
+        assert p["readings"] > 0, p["protocol"]  # the replay decoded the device's output
+        for key in ("reads_per_s", "warm_us", "paced_us"):
+            assert _number(p[key]) and p[key] > 0, (p["protocol"], key)
+    assert _number(r["warm_ingest_pct"]) and _number(r["paced_ingest_pct"])
+
+
 @pytest.mark.qt_log_ignore("propagateSizeHints")
 def test_latency_figures(qapp) -> None:
     pytest.importorskip("psutil")  # the bench extra
