@@ -299,17 +299,11 @@ def run_gui_only(chairs: int = 32, seconds: float = 10.0, *, fps: float = 60.0,
 
     from nursestation.core.clock import FakeClock
     from nursestation.ui.bridge import LiveBridge
-    from nursestation.ui.preview import station_fixture
-    from nursestation.ui.station import StationView
+    from nursestation.ui.preview import station_view
 
     _qt_app()
     clock = FakeClock()
-    store, names, contexts, alarms = station_fixture(chairs, clock)
-    view = StationView(store, names, clock=clock)
-    view.set_contexts(contexts)
-    view.set_alarms(alarms)
-    view.resize(*size)
-    view.show()
+    store, view = station_view(chairs, clock, size)
     bridge = LiveBridge(store, fps=fps)
     bridge.attach(_ForceRedraw(view))
     bridge.attach(view)

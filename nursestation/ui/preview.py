@@ -77,19 +77,25 @@ def station_fixture(n: int, clock: FakeClock):
     return store, names, contexts, alarms
 
 
-def render_station(n: int, out: str, size=(1920, 1080)) -> None:
-    from PySide6.QtWidgets import QApplication
-
+def station_view(n: int, clock: FakeClock, size=(1920, 1080)):
+    """A shown ``StationView`` of ``n`` chairs over :func:`station_fixture`; (store, view)."""
     from nursestation.ui.station import StationView
 
-    app = QApplication.instance() or QApplication([])
-    clock = FakeClock()
     store, names, contexts, alarms = station_fixture(n, clock)
     view = StationView(store, names, clock=clock)
     view.set_contexts(contexts)
     view.set_alarms(alarms)
     view.resize(*size)
     view.show()
+    return store, view
+
+
+def render_station(n: int, out: str, size=(1920, 1080)) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    clock = FakeClock()
+    store, view = station_view(n, clock, size)
     for _ in range(3):
         app.processEvents()
         view.refresh(store, clock.monotonic())
