@@ -532,22 +532,10 @@ def parse_poll_info(cur: Cursor) -> list[ContextPoll]:
         raise ParseError(f"length {length} at {pos} runs past the end")
     contexts: list[ContextPoll] = []
     for _ in range(count):
-        if pos + 6 > end:
-            raise ParseError(f"context header at {pos} runs past the list")
-        context_id, n_obs, length = H3.unpack_from(data, pos)
-        pos += 6
-        obs_end = pos + length
-        if obs_end > end:
-            raise ParseError(f"observation list of {length} bytes at {pos} runs past the list")
+        context_id, n_obs, pos, obs_end = _list_head(data, pos, end, "context")
         observations: list[ObservationPoll] = []
         for _ in range(n_obs):
-            if pos + 6 > obs_end:
-                raise ParseError(f"observation header at {pos} runs past its list")
-            handle, n_attrs, length = H3.unpack_from(data, pos)
-            pos += 6
-            attrs_end = pos + length
-            if attrs_end > obs_end:
-                raise ParseError(f"attribute list of {length} bytes at {pos} runs past the end")
+            handle, n_attrs, pos, attrs_end = _list_head(data, pos, obs_end, "observation")
             observations.append((handle, _attributes(data, pos, attrs_end, n_attrs)))
             pos = attrs_end
         if pos != obs_end:
@@ -557,6 +545,19 @@ def parse_poll_info(cur: Cursor) -> list[ContextPoll]:
         raise ParseError("poll info list longer than its entries")
     cur.pos = end
     return contexts
+
+
+def _list_head(data: bytes, pos: int, end: int, what: str) -> tuple[int, int, int, int]:
+    """An (id, count, length) header at ``pos`` opening a list that must end by ``end``: the
+    id, the count, and where the list's entries start and stop."""
+    if pos + 6 > end:
+        raise ParseError(f"{what} header at {pos} runs past its list")
+    ident, count, length = H3.unpack_from(data, pos)
+    pos += 6
+    stop = pos + length
+    if stop > end:
+        raise ParseError(f"{what} list of {length} bytes at {pos} runs past its list")
+    return ident, count, pos, stop
 
 
 def parse_poll_reply(cur: Cursor, extended: bool) -> PollReply:
