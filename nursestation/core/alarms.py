@@ -55,6 +55,7 @@ from typing import Any
 
 from nursestation.core.clock import Clock
 from nursestation.core.protocol import AlarmConfig, AlarmLimit
+from nursestation.core.pumpchanges import chart_pump_mismatch
 from nursestation.core.readings import Reading
 from nursestation.core.vocabulary import (
     NBP_CODES,
@@ -194,6 +195,8 @@ class _Device:
     sensor_off_status: str | None = None  # text of a bare SENSOR_OFF reading
     pump_state_alarm: bool = False
     pump_alarm_text: str | None = None
+    pump_state: str | None = None  # the latest usable PUMP_STATE, lower case
+    pump_vi_ml: float | None = None  # the latest usable PUMP_VI
 
 
 def _number(r: Reading) -> float | None:
@@ -238,6 +241,8 @@ class AlarmEngine:
         self._last_measurement: dict[str, tuple] = {}  # NBP code -> identity of last one
         self._bp_due: float | None = None
         self._bp_seen: bool = False
+        self._chart_state: str | None = None  # None: no visit, nothing to compare with
+        self._chart_volume_ml: float | None = None
         self._paused_until: float | None = None
         self._paused_by: str | None = None
         self._changes: list[AlarmChange] = []
@@ -271,6 +276,14 @@ class AlarmEngine:
         self._bp_seen = False
         self._eval_bp(self.clock.monotonic(), self.clock.now())
 
+    def set_chart(self, charted: str | None, charted_volume_ml: float | None = None) -> None:
+        """What the chart says the infusion is doing (``core.pumpchanges.CHART_STATES``) and the
+        volume the charted dose amounts to. The pump is compared with it (a technical alarm,
+        ``[alarms.technical] pump_chart_mismatch``); ``None`` (no visit) clears the alarm."""
+        self._chart_state = charted
+        self._chart_volume_ml = charted_volume_ml
+        self._eval_pump_chart(self.clock.monotonic(), self.clock.now())
+
     def ingest(self, readings: Iterable[Reading]) -> None:
         """Feed a batch of readings. Changes come out of the next :meth:`update`."""
         now, wall = self.clock.monotonic(), self.clock.now()
@@ -285,6 +298,7 @@ class AlarmEngine:
                 self._eval_sensor(dev, now, wall)
             else:
                 self._eval_pump(dev, now, wall)
+                self._eval_pump_chart(now, wall)
 
     def update(self) -> list[AlarmChange]:
         """Run the timers (onset delays, pause expiry, escalation, BP deadline); return changes."""
@@ -433,7 +447,14 @@ class AlarmEngine:
                 dirty[("sensor", dev)] = None
         if code == Code.PUMP_STATE:
             if isinstance(r.value, str) and not (r.quality & UNUSABLE):
-                device.pump_state_alarm = r.value.strip().lower() == PumpState.ALARM
+                device.pump_state = r.value.strip().lower()
+                device.pump_state_alarm = device.pump_state == PumpState.ALARM
+                dirty[("pump", dev)] = None
+            return
+        if code == Code.PUMP_VI:
+            vi = _number(r)
+            if vi is not None:
+                device.pump_vi_ml = vi
                 dirty[("pump", dev)] = None
             return
         if code == Code.PUMP_ALARM:
@@ -553,6 +574,33 @@ class AlarmEngine:
         if d.pump_state_alarm:
             values["pump_state"] = str(PumpState.ALARM)
         self._apply(t, _Cond.VIOLATING if on else _Cond.CLEAR, values, now, wall)
+
+    def _eval_pump_chart(self, now: float, wall: datetime) -> None:
+        key = "pump_chart"
+        if self._chart_state is None and key not in self._tracks:
+            return
+        tech = self.config.technical
+        t = self._tech_track(
+            key, "PUMP_CHART", tech.pump_chart_mismatch,
+            "PUMP_CHART: the pump disagrees with the chart",
+            "protocol file [alarms.technical] pump_chart_mismatch",
+            tech.pump_chart_mismatch_delay_s)
+        pumps = [d for d in self._devices.values() if d.pump_state is not None
+                 or d.pump_vi_ml is not None]
+        found = []
+        if self._chart_state is not None and pumps:
+            # a chair has one pump; if a config names more, any of them disagreeing counts
+            for d in pumps:
+                found.extend(chart_pump_mismatch(
+                    self._chart_state, None if d.offline else d.pump_state,
+                    pump_vi_ml=None if d.offline else d.pump_vi_ml,
+                    charted_volume_ml=self._chart_volume_ml,
+                    over_delivery_ml=tech.pump_over_delivery_ml))
+        values: dict[str, Any] = {"chart": self._chart_state or "no visit"}
+        if found:
+            values["detail"] = "; ".join(m.message for m in found)
+            values["kinds"] = [m.kind for m in found]
+        self._apply(t, _Cond.VIOLATING if found else _Cond.CLEAR, values, now, wall)
 
     def _eval_bp(self, now: float, wall: datetime) -> None:
         due = self._bp_due

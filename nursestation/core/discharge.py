@@ -103,6 +103,17 @@ class DischargeResult:
         return tuple(c for c in self.criteria if not c.met)
 
 
+def override_scope(result: DischargeResult, criteria: DischargeCriteria
+                   ) -> tuple[tuple[Criterion, ...], tuple[Criterion, ...]]:
+    """The unmet criteria split into those a charge nurse may override
+    (``discharge.charge_may_override``) and those nobody may: by default the ride home and the
+    minimum observation time. A discharge override is possible only when the second is empty,
+    and it covers exactly the first (see ``core.dosing.ChargeOverride``)."""
+    may = tuple(c for c in result.unmet if c.name in criteria.charge_may_override)
+    never = tuple(c for c in result.unmet if c.name not in criteria.charge_may_override)
+    return may, never
+
+
 class _Fmt:
     def __init__(self, tz: tzinfo | None) -> None:
         self.tz = tz or UTC
@@ -431,6 +442,7 @@ def modified_aldrete(*, activity: int | None, respiration: int | None,
 
 __all__ = [
     "DEFAULT_NAUSEA_LEVELS", "VitalSample", "BaselineVitals", "ScoreEntry", "NauseaEntry",
-    "ActiveAlarm", "DischargeInputs", "Criterion", "DischargeResult", "baseline_from_samples",
+    "ActiveAlarm", "DischargeInputs", "Criterion", "DischargeResult", "override_scope",
+    "baseline_from_samples",
     "latest_value", "evaluate_discharge", "AldreteItem", "AldreteScore", "modified_aldrete",
 ]

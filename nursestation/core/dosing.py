@@ -199,6 +199,16 @@ def plan_infusion(dosing: Dosing, weight_kg: float, *, dose_mg_per_kg: float | N
 # Checks
 
 
+def _hard(dosing: Dosing) -> Severity:
+    """A planned dose or rate over a hard limit: refused outright, unless the protocol lets a
+    charge nurse override hard limits (``dosing.hard_limits_overridable``)."""
+    return Severity.HARD if dosing.hard_limits_overridable else Severity.REFUSED
+
+
+def _no_override(dosing: Dosing) -> str:
+    return "" if dosing.hard_limits_overridable else ", a hard limit with no override"
+
+
 def check_weight(weight_kg: float, dosing: Dosing) -> Decision:
     """Weight sanity: positive, and above ``max_weight_kg`` needs confirmation."""
     if not weight_kg > 0:
@@ -228,10 +238,10 @@ def check_dose(dose_mg: float, weight_kg: float, dosing: Dosing) -> Decision:
     shown = f"{mgkg:.3g} mg/kg"
     how = f": {dose_mg:.1f} mg for {weight_kg:g} kg"
     if mgkg > dosing.hard_max_mg_per_kg:
-        f = Finding("dose", Severity.HARD,
+        f = Finding("dose", _hard(dosing),
                     f"{shown} exceeds the hard limit {dosing.hard_max_mg_per_kg:g} mg/kg "
-                    f"(dosing.hard_max_mg_per_kg){how}", "dosing.hard_max_mg_per_kg",
-                    dosing.hard_max_mg_per_kg, mgkg)
+                    f"(dosing.hard_max_mg_per_kg){_no_override(dosing)}{how}",
+                    "dosing.hard_max_mg_per_kg", dosing.hard_max_mg_per_kg, mgkg)
     elif mgkg > dosing.soft_max_mg_per_kg:
         f = Finding("dose", Severity.SOFT,
                     f"{shown} exceeds the soft limit {dosing.soft_max_mg_per_kg:g} mg/kg "
@@ -265,9 +275,9 @@ def check_rate(rate_ml_h: float, concentration_mg_per_ml: float, weight_kg: floa
     shown = f"{mgkgh:.3g} mg/kg/h"
     how = f": {rate_ml_h:g} mL/h × {concentration_mg_per_ml:.3g} mg/mL for {weight_kg:g} kg"
     if mgkgh > dosing.hard_max_rate_mg_per_kg_h:
-        f = Finding("rate", Severity.HARD,
+        f = Finding("rate", _hard(dosing),
                     f"{shown} exceeds the hard limit {dosing.hard_max_rate_mg_per_kg_h:g} "
-                    f"mg/kg/h (dosing.hard_max_rate_mg_per_kg_h){how}",
+                    f"mg/kg/h (dosing.hard_max_rate_mg_per_kg_h){_no_override(dosing)}{how}",
                     "dosing.hard_max_rate_mg_per_kg_h", dosing.hard_max_rate_mg_per_kg_h, mgkgh)
     elif mgkgh > dosing.soft_max_rate_mg_per_kg_h:
         f = Finding("rate", Severity.SOFT,
@@ -298,6 +308,37 @@ def check_change_reason(reason: str, free_text: str, dosing: Dosing) -> Decision
                                 "dosing.rate_change_reasons"))
     return decision(Finding("reason", Severity.OK, f"reason {reason!r}",
                             "dosing.rate_change_reasons"))
+
+
+def check_stop(delivered_mg: float, planned_mg: float, reason: str, free_text: str,
+               dosing: Dosing) -> Decision:
+    """Stopping the infusion: well short of the plan (below ``stopped_short_below_pct`` of the
+    planned dose delivered) needs a reason from ``dosing.stopped_short_reasons``; the summary then
+    says the infusion ended early. At or above the share it is a completed infusion."""
+    if not planned_mg > 0:
+        return decision(Finding("stop", Severity.REFUSED,
+                                f"planned dose {planned_mg:g} mg is not a dose",
+                                value=planned_mg))
+    pct = _r(delivered_mg / planned_mg * 100.0)
+    lim = dosing.stopped_short_below_pct
+    how = (f"{delivered_mg:.1f} of {planned_mg:.1f} mg delivered ({pct:.0f} %, "
+           f"complete from {lim:g} %)")
+    if pct >= lim:
+        return decision(Finding("stop", Severity.OK, f"completed: {how}",
+                                "dosing.stopped_short_below_pct", lim, pct))
+    if reason not in dosing.stopped_short_reasons:
+        given = f"{reason!r} is not one of" if reason else "choose one of"
+        return decision(Finding(
+            "stop", Severity.REFUSED,
+            f"stopped early: {how}; why? {given}: {', '.join(dosing.stopped_short_reasons)}",
+            "dosing.stopped_short_reasons", lim, pct))
+    if reason == OTHER and not free_text.strip():
+        return decision(Finding("stop", Severity.REFUSED,
+                                f"stopped early: {how}; reason \"other\" needs a description",
+                                "dosing.stopped_short_reasons", lim, pct))
+    why = free_text.strip() if reason == OTHER else reason
+    return decision(Finding("stop", Severity.NOTE, f"stopped early ({why}): {how}",
+                            "dosing.stopped_short_reasons", lim, pct))
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,7 +523,7 @@ def compare_with_pump(charted_ml: float, pump_vi_ml: float, *,
 __all__ = [
     "Severity", "Finding", "Decision", "decision", "ChargeOverride", "Resolution", "resolve",
     "target_dose_mg", "ml_h_to_mg_kg_h", "mg_kg_h_to_ml_h", "InfusionPlan", "plan_infusion",
-    "check_weight", "check_dose", "check_rate", "check_change_reason", "OTHER",
+    "check_weight", "check_dose", "check_rate", "check_change_reason", "check_stop", "OTHER",
     "EventKind", "InfusionEvent", "Segment", "DeliveredDose", "delivered_dose",
     "VolumeComparison", "compare_with_pump", "DEFAULT_VOLUME_TOLERANCE_ML",
 ]

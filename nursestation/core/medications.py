@@ -5,14 +5,18 @@ What each rule does when it trips (see :class:`~nursestation.core.dosing.Severit
 - drug not in the formulary, unless charted explicitly as "other" with a reason: REFUSED
   (pick it from the list, or chart it as other and say why); "other" with a reason: NOTE.
 - route not allowed for the drug: BLOCK (override with a reason).
-- dose above ``max_per_dose_mg``, visit total above ``max_per_visit_mg``, or sooner than
-  ``min_interval_min`` after the last dose of that drug: SOFT (confirm with a reason).
+- dose above ``max_per_dose_mg``: REFUSED when the drug's ``max_per_dose_hard`` is true (a hard
+  limit: no override), else SOFT. A dose that was already given in error is charted as what it
+  was (``given_in_error`` with a reason): NOTE, flagged for the charge nurse.
+- visit total above ``max_per_visit_mg``, or sooner than ``min_interval_min`` after the last
+  dose of that drug: SOFT (confirm with a reason).
 - the patient's allergy list matches the drug's name or one of its ``allergy_terms``
   (case-insensitive, either way round as a substring): BLOCK (override with a reason).
 - time given in the future beyond the clock-skew tolerance: REFUSED (no pre-charting).
 - time given more than ``late_after_min`` before the entry time: NOTE (late entry; allowed).
 
-A nurse can always chart what happened; only the future time and an unknown drug are refused.
+A nurse can always chart what happened; only the future time, an unknown drug and a planned dose
+over a hard maximum are refused (the last one is chartable as given in error).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from nursestation.core.dosing import Decision, Finding, Severity
-from nursestation.core.protocol import FormularyDrug
+from nursestation.core.protocol import PURPOSES, FormularyDrug
 
 OTHER_DRUG = "other"
 
@@ -44,6 +48,9 @@ class ProposedAdministration:
     given_at: datetime
     other_drug_name: str = ""  # when drug == "other": what was given
     other_reason: str = ""  # when drug == "other": why it is off the formulary
+    #: the dose was already given and exceeded a hard maximum: chart what happened, flagged
+    given_in_error: bool = False
+    error_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def check_administration(
         else:
             out.append(Finding("formulary", Severity.NOTE,
                                f"{name} is not in the protocol formulary; charted as other: "
-                               f"{proposed.other_reason.strip()}", "antiemetics.drug"))
+                               f"{proposed.other_reason.strip()}", "formulary.drug"))
             # allergy check still applies, by name only
             hits = allergy_matches(allergies, FormularyDrug(
                 name=name, usual_dose_mg=0, unit="mg", routes=(proposed.route,),
@@ -146,9 +153,9 @@ def check_administration(
         names = ", ".join(d.name for d in formulary)
         out.append(Finding("formulary", Severity.REFUSED,
                            f"{proposed.drug!r} is not in the protocol formulary ({names}); "
-                           f"choose \"other\" and give a reason", "antiemetics.drug"))
+                           f"choose \"other\" and give a reason", "formulary.drug"))
         return Decision(tuple(out))
-    key = f"antiemetics.drug[{drug.name}]"
+    key = f"formulary.drug[{drug.name}]"
 
     if proposed.route not in drug.routes:
         out.append(Finding("route", Severity.BLOCK,
@@ -158,10 +165,22 @@ def check_administration(
 
     dose = proposed.dose_mg
     if dose > drug.max_per_dose_mg + _EPS:
-        out.append(Finding("max_per_dose", Severity.SOFT,
-                           f"{drug.name} {dose:g} mg exceeds the maximum per dose "
-                           f"{drug.max_per_dose_mg:g} mg ({key}.max_per_dose_mg)",
-                           f"{key}.max_per_dose_mg", drug.max_per_dose_mg, dose))
+        over = (f"{drug.name} {dose:g} mg exceeds the maximum per dose "
+                f"{drug.max_per_dose_mg:g} mg")
+        if not drug.max_per_dose_hard:
+            out.append(Finding("max_per_dose", Severity.SOFT, over, f"{key}.max_per_dose_mg",
+                               drug.max_per_dose_mg, dose))
+        elif proposed.given_in_error and proposed.error_reason.strip():
+            out.append(Finding("max_per_dose", Severity.NOTE,
+                               f"{over} (a hard limit): charted as given in error - "
+                               f"{proposed.error_reason.strip()}; the charge nurse is told",
+                               f"{key}.max_per_dose_mg", drug.max_per_dose_mg, dose))
+        else:
+            out.append(Finding("max_per_dose", Severity.REFUSED,
+                               f"{over}, a hard limit with no override; give at most "
+                               f"{drug.max_per_dose_mg:g} mg (if it was already given in error, "
+                               "chart it as an error with what happened)",
+                               f"{key}.max_per_dose_mg", drug.max_per_dose_mg, dose))
 
     same = sorted((g for g in given_this_visit if g.drug.lower() == drug.name.lower()),
                   key=lambda g: g.given_at)
@@ -200,7 +219,28 @@ def check_administration(
     return Decision(tuple(out))
 
 
+def response_due_at(drug: FormularyDrug, given_at: datetime) -> datetime | None:
+    """When the MAR reminds the nurse to chart the response (``response_due_min``), or None."""
+    if drug.response_due_min <= 0:
+        return None
+    return given_at + timedelta(minutes=drug.response_due_min)
+
+
+def sedation_check_due_at(drug: FormularyDrug, given_at: datetime) -> datetime | None:
+    """When a sedative's sedation (MOAA/S) check falls due, or None for a non-sedative."""
+    if not drug.sedative:
+        return None
+    return given_at + timedelta(minutes=drug.sedation_check_after_min)
+
+
+def by_purpose(formulary: Sequence[FormularyDrug]) -> dict[str, tuple[FormularyDrug, ...]]:
+    """The formulary grouped by purpose, in the protocol's order of purposes."""
+    return {p: tuple(d for d in formulary if d.purpose == p) for p in PURPOSES
+            if any(d.purpose == p for d in formulary)}
+
+
 __all__ = [
+    "response_due_at", "sedation_check_due_at", "by_purpose",
     "OTHER_DRUG", "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
     "GivenDose", "allergy_matches", "check_time_given", "check_administration",
 ]

@@ -16,6 +16,14 @@ from nursestation.core.vocabulary import Code
 
 PRIORITIES = ("high", "medium", "low")
 
+#: The discharge gate's criteria, by the names it shows (core.discharge.evaluate_discharge).
+DISCHARGE_CRITERIA = (
+    "Observation after infusion", "Systolic BP stable", "Diastolic BP stable",
+    "Heart rate stable", "SpO2 on room air", "Respiratory rate", "Recent blood pressure",
+    "Sedation resolved", "Dissociation resolved", "Nausea controlled", "No active alarm",
+    "Ride home confirmed",
+)
+
 
 class ProtocolError(Exception):
     def __init__(self, file: str, key: str | None, problem: str) -> None:
@@ -35,6 +43,20 @@ class Dosing:
     hard_max_rate_mg_per_kg_h: float
     max_weight_kg: float
     rate_change_reasons: tuple[str, ...]
+    #: a charge nurse may override the hard dose and rate limits (default: no)
+    hard_limits_overridable: bool = False
+    #: stopping with less than this % of the planned dose delivered needs a reason
+    stopped_short_below_pct: float = 90.0
+    stopped_short_reasons: tuple[str, ...] = ("patient request", "adverse effect", "other")
+    #: a BP within this many minutes is required before the infusion starts
+    predose_bp_within_min: float = 15.0
+    #: above these the start needs a charge nurse's override
+    predose_sbp_max: float = 180.0
+    predose_dbp_max: float = 110.0
+
+
+#: Names of the screening items that are not protocol questions.
+SCREENING_FIXED_ITEMS = ("last solid food", "last clear liquids", "last alcohol")
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,9 @@ class Screening:
     fasting_clear_liquids_h: float
     no_alcohol_h: float
     questions: tuple[str, ...]
+    #: items (``SCREENING_FIXED_ITEMS`` or questions) that stop the infusion's start until met
+    #: or overridden by a charge nurse
+    blocking: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,9 @@ class TechnicalAlarms:
     no_bp_within_schedule: str
     device_offline_delay_s: float
     sensor_off_delay_s: float
+    pump_chart_mismatch: str = "medium"
+    pump_chart_mismatch_delay_s: float = 60.0
+    pump_over_delivery_ml: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +123,10 @@ class AlarmConfig:
     latch_high: bool
     limits: tuple[AlarmLimit, ...]
     technical: TechnicalAlarms
+
+
+#: What an as-needed drug is given for, in the order the MAR lists them.
+PURPOSES = ("antiemetic", "calming", "antihypertensive")
 
 
 @dataclass(frozen=True)
@@ -108,6 +140,38 @@ class FormularyDrug:
     min_interval_min: float
     allergy_terms: tuple[str, ...]
     note: str = ""
+    purpose: str = "antiemetic"
+    #: a planned dose above max_per_dose_mg is refused outright (no override)
+    max_per_dose_hard: bool = True
+    #: the MAR reminds the nurse to chart the response this long after the dose (0: no reminder)
+    response_due_min: float = 0.0
+    #: a sedative prompts a sedation check ``sedation_check_after_min`` after the dose
+    sedative: bool = False
+    sedation_check_after_min: float = 0.0
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class PlausibleRange:
+    """What an entered value may be: outside refuse_* it is refused, outside confirm_* it needs
+    the nurse's confirmation. ``code`` is a vital-sign code or ``WEIGHT``."""
+
+    code: str
+    refuse_below: float
+    refuse_above: float
+    confirm_below: float | None
+    confirm_above: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    ranges: tuple[PlausibleRange, ...]
+    max_future_min: float
+    max_past_h: float
+
+    def range_for(self, code: str) -> PlausibleRange | None:
+        return next((r for r in self.ranges if r.code == code), None)
 
 
 @dataclass(frozen=True)
@@ -140,6 +204,8 @@ class DischargeCriteria:
     ride_required: bool
     car_service_allowed: bool
     instructions: tuple[str, ...]
+    #: unmet criteria (by name) a charge nurse may override; the others never
+    charge_may_override: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,6 +222,7 @@ class TreatmentProtocol:
     formulary: tuple[FormularyDrug, ...]
     assessments: Assessments
     discharge: DischargeCriteria
+    plausibility: Plausibility = field(default_factory=lambda: Plausibility((), 5.0, 24.0))
     source_file: str = ""
     sha256: str = field(default="", compare=False)
 
@@ -293,6 +360,14 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
         hard_max_rate_mg_per_kg_h=d.num("hard_max_rate_mg_per_kg_h", lo=0.01),
         max_weight_kg=d.num("max_weight_kg", lo=20, hi=400),
         rate_change_reasons=d.texts("rate_change_reasons", min_len=1),
+        hard_limits_overridable=d.flag("hard_limits_overridable", False),
+        stopped_short_below_pct=d.num("stopped_short_below_pct", 90.0, lo=0, hi=100),
+        stopped_short_reasons=d.texts("stopped_short_reasons",
+                                      default=["patient request", "adverse effect", "other"],
+                                      min_len=1),
+        predose_bp_within_min=d.num("predose_bp_within_min", 15.0, lo=1, hi=240),
+        predose_sbp_max=d.num("predose_sbp_max", 180.0, lo=80, hi=300),
+        predose_dbp_max=d.num("predose_dbp_max", 110.0, lo=40, hi=200),
     )
     if not dosing.soft_min_mg_per_kg <= dosing.dose_mg_per_kg <= dosing.soft_max_mg_per_kg:
         raise d.error("dose_mg_per_kg", "must lie between soft_min_mg_per_kg and soft_max_mg_per_kg")
@@ -308,7 +383,12 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
         fasting_clear_liquids_h=s.num("fasting_clear_liquids_h", lo=0, hi=24),
         no_alcohol_h=s.num("no_alcohol_h", lo=0, hi=168),
         questions=s.texts("questions", default=[]),
+        blocking=s.texts("blocking", default=[]),
     )
+    for item in screening.blocking:
+        if item not in SCREENING_FIXED_ITEMS and item not in screening.questions:
+            raise s.error("blocking", f"{item!r} is neither a question nor one of "
+                          f"{', '.join(SCREENING_FIXED_ITEMS)}")
     s.done()
 
     sc = top.sub("schedule")
@@ -352,6 +432,9 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
         no_bp_within_schedule=t.text("no_bp_within_schedule", choices=PRIORITIES),
         device_offline_delay_s=t.num("device_offline_delay_s", 0.0, lo=0, hi=600),
         sensor_off_delay_s=t.num("sensor_off_delay_s", 0.0, lo=0, hi=600),
+        pump_chart_mismatch=t.text("pump_chart_mismatch", "medium", choices=PRIORITIES),
+        pump_chart_mismatch_delay_s=t.num("pump_chart_mismatch_delay_s", 60.0, lo=0, hi=900),
+        pump_over_delivery_ml=t.num("pump_over_delivery_ml", 2.0, lo=0, hi=100),
     )
     t.done()
     alarms = AlarmConfig(
@@ -363,9 +446,14 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
     )
     a.done()
 
-    ae = top.sub("antiemetics")
+    fo = top.sub("formulary")
     formulary = []
-    for di in ae.items("drug"):
+    for di in fo.items("drug"):
+        note = di.data.get("note", "")
+        di._used.add("note")
+        if not isinstance(note, str):
+            raise di.error("note", f"must be text, not {note!r}")
+        sedative = di.flag("sedative", False)
         drug_entry = FormularyDrug(
             name=di.text("name"),
             usual_dose_mg=di.num("usual_dose_mg", lo=0),
@@ -375,14 +463,24 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
             max_per_visit_mg=di.num("max_per_visit_mg", lo=0),
             min_interval_min=di.num("min_interval_min", lo=0),
             allergy_terms=di.texts("allergy_terms", default=[]),
-            note=di.data.get("note", "") if isinstance(di.data.get("note", ""), str) else "",
+            note=note,
+            purpose=di.text("purpose", choices=PURPOSES),
+            max_per_dose_hard=di.flag("max_per_dose_hard", True),
+            response_due_min=di.num("response_due_min", 0.0, lo=0, hi=240),
+            sedative=sedative,
+            sedation_check_after_min=di.num("sedation_check_after_min",
+                                            15.0 if sedative else 0.0, lo=0, hi=240),
+            source=di.text("source"),
         )
-        di._used.add("note")
         if drug_entry.usual_dose_mg > drug_entry.max_per_dose_mg:
             raise di.error("usual_dose_mg", "must not exceed max_per_dose_mg")
+        if drug_entry.max_per_dose_mg > drug_entry.max_per_visit_mg:
+            raise di.error("max_per_dose_mg", "must not exceed max_per_visit_mg")
+        if any(f.name.lower() == drug_entry.name.lower() for f in formulary):
+            raise di.error("name", f"{drug_entry.name!r} is listed twice")
         di.done()
         formulary.append(drug_entry)
-    ae.done()
+    fo.done()
 
     asm = top.sub("assessments")
     assessments = Assessments(
@@ -418,15 +516,51 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
         ride_required=dc.flag("ride_required"),
         car_service_allowed=dc.flag("car_service_allowed"),
         instructions=dc.texts("instructions", min_len=1),
+        charge_may_override=dc.texts("charge_may_override", default=[]),
     )
+    for name in discharge.charge_may_override:
+        if name not in DISCHARGE_CRITERIA:
+            raise dc.error("charge_may_override",
+                           f"{name!r} is not a discharge criterion "
+                           f"({', '.join(DISCHARGE_CRITERIA)})")
     dc.done()
+
+    pl = top.sub("plausibility")
+    ranges = []
+    for ri in pl.items("range"):
+        code = ri.text("code")
+        if code != "WEIGHT" and code not in Code.__members__:
+            raise ri.error("code", f"unknown vital-sign code {code!r}")
+        rng = PlausibleRange(
+            code=code,
+            refuse_below=ri.num("refuse_below"),
+            refuse_above=ri.num("refuse_above"),
+            confirm_below=ri.opt_num("confirm_below"),
+            confirm_above=ri.opt_num("confirm_above"),
+            source=ri.text("source"),
+        )
+        lo = rng.refuse_below if rng.confirm_below is None else rng.confirm_below
+        hi = rng.refuse_above if rng.confirm_above is None else rng.confirm_above
+        if not rng.refuse_below <= lo < hi <= rng.refuse_above:
+            raise ProtocolError(file, ri.path, "needs refuse_below <= confirm_below < "
+                                "confirm_above <= refuse_above")
+        if any(r.code == code for r in ranges):
+            raise ri.error("code", f"{code} has two ranges")
+        ri.done()
+        ranges.append(rng)
+    plausibility = Plausibility(
+        ranges=tuple(ranges),
+        max_future_min=pl.num("max_future_min", lo=0, hi=60),
+        max_past_h=pl.num("max_past_h", lo=1, hi=24 * 14),
+    )
+    pl.done()
     top.done()
 
     return TreatmentProtocol(
         id=ident, name=name, version=version, drug=drug, course_length=course_length,
         dosing=dosing, screening=screening, schedule=schedule, alarms=alarms,
         formulary=tuple(formulary), assessments=assessments, discharge=discharge,
-        source_file=file, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        plausibility=plausibility, source_file=file, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
 
 

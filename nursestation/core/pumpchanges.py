@@ -203,3 +203,56 @@ __all__ = [
     "pump_changes",
     "unexplained_changes",
 ]
+
+
+# --------------------------------------------------------------------------------------------
+# The pump against the chart, now
+
+
+#: What the chart says the infusion is doing (the visit's charted infusion state).
+CHART_STATES = ("not started", "infusing", "paused", "stopped")
+
+
+@dataclass(frozen=True)
+class ChartPumpMismatch:
+    """The pump disagrees with the chart. ``kind``: ``running_not_charted`` (pump infusing while
+    the chart says not started, paused or stopped), ``stopped_while_charted`` (pump paused or
+    stopped while charted infusing), ``over_delivery`` (the pump has infused more than the
+    charted dose's volume)."""
+
+    kind: str
+    message: str
+
+
+def chart_pump_mismatch(charted: str, pump_state: str | None, *,
+                        pump_vi_ml: float | None = None,
+                        charted_volume_ml: float | None = None,
+                        over_delivery_ml: float = 2.0) -> tuple[ChartPumpMismatch, ...]:
+    """Every way the pump's state and volume disagree with the chart now.
+
+    ``charted`` is one of :data:`CHART_STATES`; ``pump_state`` the pump's latest usable
+    ``PUMP_STATE`` (infusing / paused / stopped / alarm) or None when unknown (no finding then:
+    an offline pump is the alarm engine's device-offline condition). ``charted_volume_ml`` is the
+    volume the charted dose amounts to (the bag's VTBI); infused beyond it by more than
+    ``over_delivery_ml`` is over-delivery, whatever the states say.
+    """
+    if charted not in CHART_STATES:
+        raise ValueError(f"charted state {charted!r} is not one of {', '.join(CHART_STATES)}")
+    out: list[ChartPumpMismatch] = []
+    state = (pump_state or "").strip().lower() or None
+    if state == "infusing" and charted != "infusing":
+        out.append(ChartPumpMismatch(
+            "running_not_charted",
+            f"pump infusing while the chart says {charted}: chart the start or check the pump"))
+    elif state in ("paused", "stopped") and charted == "infusing":
+        out.append(ChartPumpMismatch(
+            "stopped_while_charted",
+            f"pump {state} while charted infusing: chart the {'pause' if state == 'paused' else 'stop'} "
+            "or check the pump"))
+    if (pump_vi_ml is not None and charted_volume_ml is not None
+            and pump_vi_ml > charted_volume_ml + over_delivery_ml + 1e-9):
+        out.append(ChartPumpMismatch(
+            "over_delivery",
+            f"pump has infused {pump_vi_ml:.1f} mL, more than the charted dose's "
+            f"{charted_volume_ml:.1f} mL (tolerance {over_delivery_ml:g} mL)"))
+    return tuple(out)

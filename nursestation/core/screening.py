@@ -1,9 +1,14 @@
-"""Check-in screening against the protocol's ``[screening]`` table.
+"""Check-in screening against the protocol's ``[screening]`` table, and the gate before dosing.
 
-Each item passes or fails with its reason. A failed item never blocks charting: it warns, and the
-nurse proceeds only after acknowledging it with a reason (:func:`may_proceed`). A missing answer
-fails ("not recorded") rather than passing silently. Exactly at the fasting or alcohol limit
-passes.
+Each item passes or fails with its reason. A failed item never blocks *charting*: the check-in is
+recorded, and the nurse proceeds only after acknowledging it with a reason (:func:`may_proceed`).
+A missing answer fails ("not recorded") rather than passing silently. Exactly at the fasting or
+alcohol limit passes.
+
+The *start of the infusion* is another matter (:func:`start_gate`): an unmet item the protocol
+marks ``blocking`` stops it until the item is met or a charge nurse overrides (PIN and reason),
+and a blood pressure within ``dosing.predose_bp_within_min`` is required [REMS: BP before
+dosing]; one above ``predose_sbp_max``/``predose_dbp_max`` needs the charge nurse too.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 
-from nursestation.core.protocol import Screening
+from nursestation.core.dosing import Decision, Finding, Severity
+from nursestation.core.protocol import Dosing, Screening
 
 
 @dataclass(frozen=True)
@@ -110,4 +116,70 @@ def may_proceed(result: ScreeningResult, acknowledgement_reason: str = "") -> bo
     return result.passed or bool(acknowledgement_reason.strip())
 
 
-__all__ = ["ScreeningAnswers", "ScreeningItem", "ScreeningResult", "screen", "may_proceed"]
+def blocking_failures(result: ScreeningResult, screening: Screening
+                      ) -> tuple[ScreeningItem, ...]:
+    """The unmet items the protocol marks as blocking the start of the infusion."""
+    return tuple(i for i in result.failed if i.name in screening.blocking)
+
+
+@dataclass(frozen=True)
+class PredoseBP:
+    systolic: float
+    diastolic: float
+    at: datetime
+
+
+def start_gate(result: ScreeningResult | None, screening: Screening, dosing: Dosing,
+               predose_bp: PredoseBP | None, now: datetime, *,
+               display_tz: tzinfo | None = None) -> Decision:
+    """May the infusion start? Every finding with its reason:
+
+    - a blocking screening item unmet: HARD (a charge nurse's override, PIN and reason);
+    - another unmet item: NOTE (acknowledged at check-in; shown again here);
+    - no blood pressure within ``predose_bp_within_min``: REFUSED (take one first);
+    - a pre-dose BP above ``predose_sbp_max``/``predose_dbp_max``: HARD.
+    """
+    out: list[Finding] = []
+    if result is None:
+        out.append(Finding("screening", Severity.REFUSED,
+                           "no check-in screening recorded for this visit", "screening"))
+    else:
+        blocking = blocking_failures(result, screening)
+        for item in result.failed:
+            if item in blocking:
+                out.append(Finding("screening", Severity.HARD,
+                                   f"{item.detail} - blocks the infusion until met or "
+                                   "overridden by a charge nurse", "screening.blocking"))
+            else:
+                out.append(Finding("screening", Severity.NOTE,
+                                   f"{item.detail} (acknowledged at check-in)", item.key))
+        if not result.failed:
+            out.append(Finding("screening", Severity.OK, "every screening item met",
+                               "screening"))
+    within = dosing.predose_bp_within_min
+    key = "dosing.predose_bp_within_min"
+    if predose_bp is None or predose_bp.at > now:
+        out.append(Finding("predose_bp", Severity.REFUSED,
+                           f"no blood pressure in the last {within:g} min: take one before "
+                           "dosing", key, within))
+        return Decision(tuple(out))
+    age = (now - predose_bp.at).total_seconds() / 60.0
+    bp = f"BP {predose_bp.systolic:g}/{predose_bp.diastolic:g} mmHg at {_fmt(predose_bp.at, display_tz)}"
+    if round(age, 6) > within:
+        out.append(Finding("predose_bp", Severity.REFUSED,
+                           f"{bp} is {age:.0f} min old; a BP within {within:g} min is needed "
+                           "before dosing", key, within, age))
+    elif (predose_bp.systolic > dosing.predose_sbp_max
+          or predose_bp.diastolic > dosing.predose_dbp_max):
+        out.append(Finding("predose_bp", Severity.HARD,
+                           f"{bp} is above {dosing.predose_sbp_max:g}/"
+                           f"{dosing.predose_dbp_max:g} mmHg: dosing needs a charge nurse's "
+                           "override", "dosing.predose_sbp_max", dosing.predose_sbp_max,
+                           predose_bp.systolic))
+    else:
+        out.append(Finding("predose_bp", Severity.OK, f"pre-dose {bp}", key, within, age))
+    return Decision(tuple(out))
+
+
+__all__ = ["ScreeningAnswers", "ScreeningItem", "ScreeningResult", "screen", "may_proceed",
+           "blocking_failures", "PredoseBP", "start_gate"]

@@ -97,16 +97,30 @@ def test_dose_below_soft_min_asks_for_a_reason():
     assert check_dose(7, 70, D).severity is Severity.OK  # exactly 0.1
 
 
-def test_dose_exactly_at_hard_max_is_soft_above_is_hard():
+def test_dose_exactly_at_hard_max_is_soft_above_is_refused_with_no_override():
     assert check_dose(70, 70, D).severity is Severity.SOFT  # 1.0 mg/kg, above soft only
     dec = check_dose(77, 70, D)  # 1.1 mg/kg
-    assert dec.severity is Severity.HARD
+    assert dec.severity is Severity.REFUSED
     assert "1.1 mg/kg" in dec.messages[-1]
-    assert "hard limit 1 mg/kg (dosing.hard_max_mg_per_kg)" in dec.messages[-1]
+    assert "hard limit 1 mg/kg (dosing.hard_max_mg_per_kg), a hard limit with no override" \
+        in dec.messages[-1]
+    # no reason and no charge nurse can carry a hard limit
+    assert not resolve(dec, reason="MD order").allowed
+    assert not resolve(dec, override=ChargeOverride("RN Cole", "MD order", True)).allowed
+    assert resolve(dec).needs == "correction"
 
 
-def test_hard_limit_needs_a_verified_charge_nurse_override_with_reason():
-    dec = check_dose(77, 70, D)
+def test_tenfold_dose_is_refused_outright():
+    dec = check_dose(350, 70, D)  # 5 mg/kg
+    assert dec.severity is Severity.REFUSED
+    assert not resolve(dec, override=ChargeOverride("RN Cole", "typo", True)).allowed
+
+
+def test_hard_limit_needs_a_verified_charge_nurse_override_with_reason_when_overridable():
+    from dataclasses import replace
+
+    dec = check_dose(77, 70, replace(D, hard_limits_overridable=True))
+    assert dec.severity is Severity.HARD
     assert not resolve(dec, reason="I am sure").allowed
     assert resolve(dec).needs == "charge_override"
     assert not resolve(dec, override=ChargeOverride("RN Cole", "MD order", False)).allowed
@@ -132,7 +146,7 @@ def test_rate_limits_in_mg_per_kg_per_hour():
     assert "1.2 mg/kg/h exceeds the soft limit 1.125" in soft.messages[0]
     assert check_rate(300, 0.35, 70, D).severity is Severity.SOFT  # exactly 1.5: not hard
     hard = check_rate(320, 0.35, 70, D)
-    assert hard.severity is Severity.HARD
+    assert hard.severity is Severity.REFUSED
     assert "exceeds the hard limit 1.5 mg/kg/h (dosing.hard_max_rate_mg_per_kg_h)" \
         in hard.messages[0]
     assert check_rate(-5, 0.35, 70, D).severity is Severity.REFUSED

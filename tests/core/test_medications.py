@@ -48,12 +48,12 @@ def test_drug_matching_is_case_insensitive():
 
 
 def test_unknown_drug_is_refused_unless_charted_as_other_with_reason():
-    dec = check(give(drug="metoclopramide"))
+    dec = check(give(drug="haloperidol"))
     assert dec.severity is Severity.REFUSED
     assert "not in the protocol formulary" in dec.messages[0]
-    assert check(give(drug="other", other_drug_name="metoclopramide")).severity \
+    assert check(give(drug="other", other_drug_name="haloperidol")).severity \
         is Severity.REFUSED
-    dec = check(give(drug="other", other_drug_name="metoclopramide", other_reason="MD order"))
+    dec = check(give(drug="other", other_drug_name="haloperidol", other_reason="MD order"))
     assert dec.severity is Severity.NOTE and dec.ok
 
 
@@ -70,14 +70,30 @@ def test_route_not_allowed_needs_an_override_reason():
     assert check(give(route="ODT")).severity is Severity.OK
 
 
-def test_max_per_dose_at_and_above_the_limit():
+def test_max_per_dose_is_a_hard_limit_for_ondansetron():
     assert check(give(dose=8)).severity is Severity.OK  # exactly max_per_dose_mg
-    dec = check(give(dose=12))
-    assert "max_per_dose" in rules(dec, Severity.SOFT)
+    dec = check(give(dose=40))
+    assert "max_per_dose" in rules(dec, Severity.REFUSED)
     msg = next(f for f in dec.findings if f.rule == "max_per_dose")
-    assert msg.limit == 8 and msg.value == 12
-    assert "12 mg exceeds the maximum per dose 8 mg" in msg.message
+    assert msg.limit == 8 and msg.value == 40
+    assert "40 mg exceeds the maximum per dose 8 mg, a hard limit with no override" in msg.message
     assert not resolve(dec).allowed
+    assert not resolve(dec, reason="MD order").allowed
+
+
+def test_a_dose_given_in_error_is_charted_as_what_happened_flagged():
+    dec = check(give(dose=40, given_in_error=True, error_reason="drew up 40 mg vial"))
+    f = next(f for f in dec.findings if f.rule == "max_per_dose")
+    assert f.severity is Severity.NOTE and "given in error" in f.message
+    assert "charge nurse" in f.message
+    # the error needs saying what happened
+    assert check(give(dose=40, given_in_error=True)).severity is Severity.REFUSED
+
+
+def test_a_soft_max_per_dose_drug_needs_a_reason():
+    drug = replace(PROTOCOL.drug_named("ondansetron"), max_per_dose_hard=False)
+    dec = check_administration(give(dose=12), [drug], [], [], NOW)
+    assert "max_per_dose" in rules(dec, Severity.SOFT)
     assert resolve(dec, reason="MD order").allowed
 
 

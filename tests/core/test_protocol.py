@@ -42,7 +42,7 @@ def test_every_number_in_the_file_carries_a_source_comment():
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("["):
-            in_limit = stripped == "[[alarms.limit]]"
+            in_limit = stripped in ("[[alarms.limit]]", "[[plausibility.range]]")
             continue
         m = re.match(r"^([a-z0-9_]+)\s*=\s*(-?[0-9][0-9.]*|\[[-0-9., ]+\])\s*(#.*)?$", stripped)
         if m and not in_limit and not m.group(3):
