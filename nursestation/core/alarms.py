@@ -126,6 +126,8 @@ class Alarm:
     escalated_at: datetime | None = None
     cleared_at: datetime | None = None
     seq: int = 0
+    #: the visit (patient) the alarm belongs to; None: a "no patient" technical condition
+    visit_id: int | None = None
 
     @property
     def unacknowledged(self) -> bool:
@@ -149,6 +151,8 @@ class AlarmChange:
     values: Mapping[str, Any] = field(default_factory=dict)  # the values that caused it
     user: str | None = None
     reason: str = ""
+    #: the visit the change belongs to (the engine's visit when it happened)
+    visit_id: int | None = None
 
     @property
     def alarm_id(self) -> str | None:
@@ -162,6 +166,10 @@ class AudioState:
     paused_until_mono: float | None
     paused_until_wall: datetime | None
     paused_by: str | None
+
+
+#: Technical conditions that come from the chart, not a device: they end with the visit.
+_CHART_TRACKS = frozenset({"no_bp", "pump_chart"})
 
 
 class _Cond(Enum):
@@ -243,22 +251,82 @@ class AlarmEngine:
         self._bp_seen: bool = False
         self._chart_state: str | None = None  # None: no visit, nothing to compare with
         self._chart_volume_ml: float | None = None
+        self._visit_id: int | None = None
         self._paused_until: float | None = None
         self._paused_by: str | None = None
         self._changes: list[AlarmChange] = []
 
     # ------------------------------------------------------------------ inputs
 
+    @property
+    def visit_id(self) -> int | None:
+        return self._visit_id
+
+    def begin_visit(self, visit_id: int, baseline: Mapping[str, float] | None = None) -> None:
+        """A patient's visit starts in this chair: every alarm from now on belongs to it.
+
+        Another visit still open in the engine ends first (its alarms end with it). The chair's
+        device conditions (offline, sensor off, the pump's own alarm) carry on."""
+        if self._visit_id == visit_id:
+            if baseline is not None:
+                self.set_baseline(baseline)
+            return
+        if self._visit_id is not None:
+            self.end_visit("another visit began in this chair")
+        self._visit_id = visit_id
+        self.set_baseline(baseline or {})
+
+    def end_visit(self, reason: str = "visit ended") -> None:
+        """The visit is over (discharge): its alarms end with it.
+
+        Every physiological alarm and the chart's own conditions (the BP schedule, the pump
+        against the chart) are cleared whatever their state - latched or acknowledged too - and
+        onsets in progress dropped; the baseline, the BP deadline and the chart are forgotten, so
+        nothing computed from this patient reaches the next one. Device conditions continue as
+        the chair's "no patient" technical conditions."""
+        now, wall = self.clock.monotonic(), self.clock.now()
+        for t in self._tracks.values():
+            if t.kind is AlarmKind.PHYSIOLOGICAL or t.key in _CHART_TRACKS:
+                t.pending_mono, t.pending_wall, t.pending_values = None, None, {}
+                if t.alarm is not None:
+                    self._clear(t, now, wall, reason)
+        self._baseline = {}
+        self._bp_due, self._bp_seen = None, False
+        self._chart_state, self._chart_volume_ml = None, None
+        self._last_measurement.clear()
+        self._visit_id = None
+        # device tracks raised during the visit move to "no patient"
+        for t in self._tracks.values():
+            if t.alarm is not None:
+                t.alarm = replace(t.alarm, visit_id=None)
+
     def set_baseline(self, values: Mapping[str, float]) -> None:
         """The patient's baseline vitals (code -> value) for limits relative to baseline.
 
         A relative limit whose code has no baseline is not evaluated (see :meth:`unevaluable`).
+        The current baseline applies at once: an alarm raised against the old baseline is held
+        against the new one with the last measurement, and clears when it no longer holds (a
+        mistyped baseline's alarm ends with its amendment). A new alarm needs a new measurement.
         """
         base: dict[str, float] = {}
         for code, v in values.items():
             if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
                 base[str(code)] = float(v)
+        if base == self._baseline:
+            return
         self._baseline = base
+        now, wall = self.clock.monotonic(), self.clock.now()
+        for code, (dev, _t, value) in list(self._last_measurement.items()):
+            for t in self._limit_tracks.get(code, ()):
+                if t.limit is None or (t.limit.above_baseline is None
+                                       and t.limit.below_baseline is None):
+                    continue
+                if t.alarm is None:
+                    continue
+                cond, values_ = self._evaluate_limit(t.limit, value, dev)
+                if cond is not _Cond.VIOLATING:
+                    self._clear(t, now, wall, "the baseline changed: no longer beyond the limit",
+                                values=values_)
 
     def unevaluable(self) -> list[AlarmLimit]:
         """Limits relative to baseline that cannot be evaluated because the baseline is missing."""
@@ -665,7 +733,7 @@ class AlarmEngine:
             values=dict(t.pending_values), condition_since_mono=since,
             condition_since_wall=t.pending_wall or wall, onset_mono=now, onset_wall=wall,
             last_values=dict(t.pending_values),
-            device_id=t.pending_values.get("device"), seq=seq,
+            device_id=t.pending_values.get("device"), seq=seq, visit_id=self._visit_id,
         )
         t.alarm = a
         t.pending_mono, t.pending_wall, t.pending_values = None, None, {}
@@ -689,8 +757,9 @@ class AlarmEngine:
     def _emit(self, kind: ChangeKind, alarm: Alarm | None, now: float, wall: datetime, *,
               values: Mapping[str, Any] | None = None, user: str | None = None,
               reason: str = "") -> None:
+        visit = alarm.visit_id if alarm is not None else self._visit_id
         self._changes.append(AlarmChange(kind, self.chair, now, wall, alarm,
-                                         dict(values or {}), user, reason))
+                                         dict(values or {}), user, reason, visit))
 
     @staticmethod
     def _wall_at(mono: float, now: float, wall: datetime) -> datetime:

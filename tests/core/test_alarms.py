@@ -572,3 +572,55 @@ def test_active_is_ordered_by_priority_unacknowledged_first_then_onset(eng, cloc
 
 def test_readings_for_another_chair_are_ignored(eng, clock):
     assert hold(eng, clock, Code.SPO2, 80, 60, chair="C2") == []
+
+
+# --- alarms belong to the visit ---------------------------------------------------------------
+
+def test_two_patients_in_one_chair_alarms_follow_the_patient(eng, clock):
+    """Issue 15.1: a typo baseline (5/900) raised 'NBP_SYS > baseline + 40'; the amendment must end
+    it at once; discharge ends the visit's alarms; the next patient starts clean."""
+    eng.begin_visit(101, {"NBP_SYS": 5, "NBP_DIA": 900})
+    (a,) = raised(nbp(eng, 130, at_s=0, clock=clock))
+    assert a.rule == "NBP_SYS > baseline + 40" and a.visit_id == 101
+    # the amendment corrects the baseline: the alarm caused by the typo clears now
+    eng.set_baseline({"NBP_SYS": 120, "NBP_DIA": 80})
+    cleared = [c for c in eng.update() if c.kind is ChangeKind.CLEARED]
+    assert [c.alarm.rule for c in cleared] == ["NBP_SYS > baseline + 40"]
+    assert cleared[0].visit_id == 101 and "baseline changed" in cleared[0].reason
+    # a real rise during the visit, then discharge: the visit's alarms end with it
+    clock.advance(600)
+    (b,) = raised(nbp(eng, 165, at_s=600, clock=clock))
+    assert b.visit_id == 101
+    eng.end_visit("discharged")
+    ended = [c for c in eng.update() if c.kind is ChangeKind.CLEARED]
+    assert [(c.alarm.rule, c.visit_id, c.reason) for c in ended] == [
+        ("NBP_SYS > baseline + 40", 101, "discharged")]
+    assert eng.active() == [] and eng.visit_id is None
+    # next patient in the same chair: no baseline carried over, no alarm from the last one
+    eng.begin_visit(102, {"NBP_SYS": 130, "NBP_DIA": 85})
+    clock.advance(600)
+    assert raised(nbp(eng, 165, at_s=1200, clock=clock)) == []  # 165 < 130 + 40
+    clock.advance(600)
+    (c,) = raised(nbp(eng, 175, at_s=1800, clock=clock))
+    assert c.visit_id == 102 and c.values["baseline"] == 130
+
+
+def test_device_conditions_carry_on_as_no_patient_after_discharge(eng, clock):
+    eng.begin_visit(7)
+    eng.ingest([Reading(Code.DEVICE_OFFLINE, "silent", chair="C1", device_id=MON)])
+    (a,) = raised(eng.update())
+    assert a.code == Code.DEVICE_OFFLINE and a.visit_id == 7
+    eng.end_visit("discharged")
+    assert [c.kind for c in eng.update()] == []  # a device alarm does not end with the visit
+    (still,) = eng.active()
+    assert still.code == Code.DEVICE_OFFLINE and still.visit_id is None
+
+
+def test_a_latched_alarm_ends_with_the_visit(eng, clock):
+    eng.begin_visit(5)
+    hold(eng, clock, Code.SPO2, 85, 20)
+    hold(eng, clock, Code.SPO2, 97, 3)
+    assert any(a.state == "latched" for a in eng.active())
+    eng.end_visit("discharged")
+    eng.update()
+    assert eng.active() == []
