@@ -463,11 +463,11 @@ def list_visits(session: Session, *, limit: int | None = None) -> list[VisitSumm
 # --------------------------------------------------------------------------- clinical entries
 
 
-def _new_entry(session: Session, model: type[E], visit_id: int, actor: User, now: datetime,
-               at: datetime | None, **values: Any) -> E:
+def _new_entry(session: Session, model: type[E], visit_id: int, actor: User | None,
+               now: datetime, at: datetime | None, **values: Any) -> E:
     _visit(session, visit_id)
     entry = model(visit_id=visit_id, at=_clinical_time(at, now), recorded_at=now,
-                  recorded_by_id=actor.id, voided=False, **values)
+                  recorded_by_id=actor.id if actor is not None else None, voided=False, **values)
     session.add(entry)
     _audit(session, actor, "create", entry, now)
     return entry
@@ -626,10 +626,12 @@ def record_discharge(session: Session, visit_id: int, criteria: list[dict[str, A
 
 
 def record_pump_change(session: Session, visit_id: int, chair_id: int, kind: str,
-                       pump_values: dict[str, Any], *, user: User | int,
+                       pump_values: dict[str, Any], *, user: User | int | None,
                        at: datetime | None = None) -> PumpChangeItem:
-    """A pump-reported change no nurse entry explains: a pending item on the chair."""
-    actor = _acting(session, user)
+    """A pump-reported change no nurse entry explains: a pending item on the chair. ``user``
+    None: the station's own scan found it (no one need be logged in); the nurse who resolves
+    it signs the resolution."""
+    actor = _acting(session, user) if user is not None else None
     return _new_entry(session, PumpChangeItem, visit_id, actor, _now(), at, chair_id=chair_id,
                       kind=kind, pump_values=dict(pump_values), status="pending")
 
