@@ -335,7 +335,7 @@ class PumpChangeItem(ClinicalEntry):
     __table_args__ = (CheckConstraint(_in("status", PUMP_CHANGE_STATUSES), name="status"),)
 
     @declared_attr
-    def recorded_by_id(cls) -> Mapped[int | None]:  # type: ignore[override]
+    def recorded_by_id(cls) -> Mapped[int | None]:
         """None: found by the station's own scan, whoever is logged in (or no one)."""
         return mapped_column(ForeignKey("users.id"), nullable=True)
 

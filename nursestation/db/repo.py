@@ -737,7 +737,7 @@ def void_entry(session: Session, entry: ClinicalEntry | int, reason: str, *, use
     return amend(session, entry, {"voided": True}, reason, user=user, model=model)
 
 
-def _current_query(model: type[E]):  # noqa: ANN202
+def _current_query(model: type[E]):
     newer = aliased(model)
     return select(model).where(~exists().where(newer.amends_id == model.id))
 

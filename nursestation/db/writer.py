@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from nursestation.core.readings import Reading
 from nursestation.db import waves
 from nursestation.db.engine import WRITER_OPTION, make_engine, session_scope, upgrade_database
-from nursestation.db.models import ACTIVE_PHASES, Chair, LatestVital, Vital, Visit, WaveChunk
+from nursestation.db.models import ACTIVE_PHASES, Chair, LatestVital, Visit, Vital, WaveChunk
 
 log = logging.getLogger(__name__)
 
