@@ -335,7 +335,7 @@ class PumpChangeItem(ClinicalEntry):
     __table_args__ = (CheckConstraint(_in("status", PUMP_CHANGE_STATUSES), name="status"),)
 
     @declared_attr
-    def recorded_by_id(cls) -> Mapped[int | None]:
+    def recorded_by_id(cls) -> Mapped[int | None]:  # type: ignore[override]  # nullable here only
         """None: found by the station's own scan, whoever is logged in (or no one)."""
         return mapped_column(ForeignKey("users.id"), nullable=True)
 
@@ -473,5 +473,5 @@ class ChangeMarker(Base):
 
 
 MODELS_BY_TABLE: dict[str, type[Base]] = {
-    m.class_.__tablename__: m.class_ for m in Base.registry.mappers  # type: ignore[attr-defined]
+    m.class_.__tablename__: m.class_ for m in Base.registry.mappers
 }

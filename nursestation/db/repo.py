@@ -780,7 +780,7 @@ def measurement_times_by_visit(session: Session, code: str, visit_ids: Iterable[
          .order_by(Vital.recv_time, Vital.id))
     for visit_id, source, recv, quality in session.execute(q):
         flags = frozenset(f for f in (quality or "").split(",") if f)
-        if not flags & UNUSABLE:
+        if visit_id is not None and not flags & UNUSABLE:
             out[visit_id].append(as_utc(source) if source else as_utc(recv))
     return out
 
@@ -828,7 +828,8 @@ class VisitRecord:
 
 def visit_record(session: Session, visit_id: int) -> VisitRecord:
     v = _visit(session, visit_id)
-    rec = VisitRecord(v, session.get(Patient, v.patient_id), session.get(Chair, v.chair_id))
+    rec = VisitRecord(v, session.get_one(Patient, v.patient_id),
+                      session.get_one(Chair, v.chair_id))
     for attr, model in (("screenings", Screening), ("infusion_events", InfusionEvent),
                         ("medications", MedicationAdministration), ("assessments", Assessment),
                         ("notes", Note), ("rides", RideArrangement),
