@@ -103,11 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from sqlalchemy.exc import OperationalError
+
     from nursestation.config import ConfigError
     from nursestation.core.protocol import ProtocolError
     from nursestation.logsetup import setup_logging
-
-    from sqlalchemy.exc import OperationalError
 
     setup_logging(verbose=args.verbose)
     try:

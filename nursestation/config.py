@@ -95,7 +95,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
     """Read the config file. ``path`` None means ``NURSESTATION_CONFIG`` or the default location;
     a missing file at the default location gives the defaults (one workstation, SQLite)."""
     explicit = path is not None
-    file = Path(path) if explicit else default_config_path()
+    file = Path(path) if path is not None else default_config_path()
     raw: dict = {}
     if file.exists():
         try:

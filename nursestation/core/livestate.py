@@ -405,9 +405,8 @@ class LiveStore:
             for code in (Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN):
                 n = c.numerics.get(code)
                 tr = self._trend(c, code)
-                usable = n is not None and isinstance(n.value, (int, float)) \
-                    and not (n.quality & UNUSABLE)
-                v = float(n.value) if usable else np.nan
+                value = n.value if n is not None and not (n.quality & UNUSABLE) else None
+                v = float(value) if isinstance(value, int | float) else np.nan
                 if tr.n and tr.t[(tr.n - 1) % tr.t.size] == m_epoch:
                     tr.v[(tr.n - 1) % tr.t.size] = v  # same measurement: update in place
                 else:
@@ -557,7 +556,7 @@ class LiveStore:
         with self._lock:
             c = self._chairs.get(chair)
             ring = c.waves.get(code) if c else None
-            if ring is None or ring.version == since_version:
+            if c is None or ring is None or ring.version == since_version:
                 return None
             shown, reason = self._wave_status(ring, now, self._device_views(c, now))
             return WaveView(code, ring.rate, ring.buf.copy(), ring.idx, ring.version, shown,

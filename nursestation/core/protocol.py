@@ -6,6 +6,7 @@ file is refused with a message naming the file, the key and what is wrong, never
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
@@ -298,7 +299,7 @@ class _Section:
         return v
 
     def texts(self, key: str, default: Any = None, *, choices: tuple[str, ...] | None = None,
-              min_len: int = 0) -> tuple[str, ...]:
+              min_len: builtins.int = 0) -> tuple[str, ...]:
         v = self._get(key, _REQUIRED if default is None else default)
         if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
             raise self.error(key, "must be a list of non-empty texts")

@@ -12,14 +12,13 @@ PostgreSQL (several workstations): ``postgresql+psycopg://user@host/db``.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
-import re
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -80,7 +79,7 @@ def make_engine(url: str, **kw) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kw)
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _on_connect(dbapi_conn, _record) -> None:
             dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN (below)
             cur = dbapi_conn.cursor()
             try:
@@ -93,7 +92,7 @@ def make_engine(url: str, **kw) -> Engine:
                 cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn) -> None:  # noqa: ANN001
+        def _on_begin(conn) -> None:
             if conn.get_execution_options().get(WRITER_OPTION):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
@@ -117,7 +116,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 # -------------------------------------------------------------------------------------- migrations
 
 
-def alembic_config(connection=None) -> AlembicConfig:  # noqa: ANN001
+def alembic_config(connection=None) -> AlembicConfig:
     """Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
     from alembic.config import Config as AlembicConfig
 

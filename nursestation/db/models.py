@@ -334,6 +334,11 @@ class PumpChangeItem(ClinicalEntry):
     __tablename__ = "pump_change_items"
     __table_args__ = (CheckConstraint(_in("status", PUMP_CHANGE_STATUSES), name="status"),)
 
+    @declared_attr
+    def recorded_by_id(cls) -> Mapped[int | None]:  # type: ignore[override]  # nullable here only
+        """None: found by the station's own scan, whoever is logged in (or no one)."""
+        return mapped_column(ForeignKey("users.id"), nullable=True)
+
     chair_id: Mapped[int] = mapped_column(ForeignKey("chairs.id"))
     kind: Mapped[str] = mapped_column(String(16))  # rate_change / pause / stop ...
     pump_values: Mapped[dict[str, Any]]
@@ -468,5 +473,5 @@ class ChangeMarker(Base):
 
 
 MODELS_BY_TABLE: dict[str, type[Base]] = {
-    m.class_.__tablename__: m.class_ for m in Base.registry.mappers  # type: ignore[attr-defined]
+    m.class_.__tablename__: m.class_ for m in Base.registry.mappers
 }

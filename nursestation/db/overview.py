@@ -471,7 +471,7 @@ class ChangeWatcher:
         if conn is not None:
             try:
                 conn.close()
-            except Exception:  # noqa: BLE001, S110 - it is gone either way
+            except Exception:  # noqa: BLE001 - it is gone either way
                 pass
 
     def close(self) -> None:

@@ -463,11 +463,11 @@ def list_visits(session: Session, *, limit: int | None = None) -> list[VisitSumm
 # --------------------------------------------------------------------------- clinical entries
 
 
-def _new_entry(session: Session, model: type[E], visit_id: int, actor: User, now: datetime,
-               at: datetime | None, **values: Any) -> E:
+def _new_entry(session: Session, model: type[E], visit_id: int, actor: User | None,
+               now: datetime, at: datetime | None, **values: Any) -> E:
     _visit(session, visit_id)
     entry = model(visit_id=visit_id, at=_clinical_time(at, now), recorded_at=now,
-                  recorded_by_id=actor.id, voided=False, **values)
+                  recorded_by_id=actor.id if actor is not None else None, voided=False, **values)
     session.add(entry)
     _audit(session, actor, "create", entry, now)
     return entry
@@ -626,10 +626,12 @@ def record_discharge(session: Session, visit_id: int, criteria: list[dict[str, A
 
 
 def record_pump_change(session: Session, visit_id: int, chair_id: int, kind: str,
-                       pump_values: dict[str, Any], *, user: User | int,
+                       pump_values: dict[str, Any], *, user: User | int | None,
                        at: datetime | None = None) -> PumpChangeItem:
-    """A pump-reported change no nurse entry explains: a pending item on the chair."""
-    actor = _acting(session, user)
+    """A pump-reported change no nurse entry explains: a pending item on the chair. ``user``
+    None: the station's own scan found it (no one need be logged in); the nurse who resolves
+    it signs the resolution."""
+    actor = _acting(session, user) if user is not None else None
     return _new_entry(session, PumpChangeItem, visit_id, actor, _now(), at, chair_id=chair_id,
                       kind=kind, pump_values=dict(pump_values), status="pending")
 
@@ -735,7 +737,7 @@ def void_entry(session: Session, entry: ClinicalEntry | int, reason: str, *, use
     return amend(session, entry, {"voided": True}, reason, user=user, model=model)
 
 
-def _current_query(model: type[E]):  # noqa: ANN202
+def _current_query(model: type[E]):
     newer = aliased(model)
     return select(model).where(~exists().where(newer.amends_id == model.id))
 
@@ -778,7 +780,7 @@ def measurement_times_by_visit(session: Session, code: str, visit_ids: Iterable[
          .order_by(Vital.recv_time, Vital.id))
     for visit_id, source, recv, quality in session.execute(q):
         flags = frozenset(f for f in (quality or "").split(",") if f)
-        if not flags & UNUSABLE:
+        if visit_id is not None and not flags & UNUSABLE:
             out[visit_id].append(as_utc(source) if source else as_utc(recv))
     return out
 
@@ -826,7 +828,8 @@ class VisitRecord:
 
 def visit_record(session: Session, visit_id: int) -> VisitRecord:
     v = _visit(session, visit_id)
-    rec = VisitRecord(v, session.get(Patient, v.patient_id), session.get(Chair, v.chair_id))
+    rec = VisitRecord(v, session.get_one(Patient, v.patient_id),
+                      session.get_one(Chair, v.chair_id))
     for attr, model in (("screenings", Screening), ("infusion_events", InfusionEvent),
                         ("medications", MedicationAdministration), ("assessments", Assessment),
                         ("notes", Note), ("rides", RideArrangement),

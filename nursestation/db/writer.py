@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from nursestation.core.readings import Reading
 from nursestation.db import waves
 from nursestation.db.engine import WRITER_OPTION, make_engine, session_scope, upgrade_database
-from nursestation.db.models import ACTIVE_PHASES, Chair, LatestVital, Vital, Visit, WaveChunk
+from nursestation.db.models import ACTIVE_PHASES, Chair, LatestVital, Visit, Vital, WaveChunk
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ class DbWriter:
                 "source_time": source_time, "recv_time": recv,
             }
             vitals.append(row)
-            latest[(chair_id, row["code"])] = row
+            latest[(chair_id, str(r.code))] = row
         if unknown:
             self.readings_dropped += sum(1 for r in batch if str(r.chair) in unknown)
             log.warning("readings for unknown chairs dropped: %s", ", ".join(sorted(unknown)))
@@ -254,10 +254,10 @@ def upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
     """Keep ``latest_vitals`` at the newest reading per chair and code (by receive time: a
     late or back-filled row never replaces a newer one)."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    # both dialects' INSERT have on_conflict_do_update with the same arguments
+    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = dialect_insert(LatestVital)
     cols = ("visit_id", "device_key", "value", "text", "unit", "quality", "source_time",
             "recv_time")

@@ -229,7 +229,7 @@ class DeviceLink:
                 attempt = 0 if self._was_online_since_open else attempt
                 self._wait_backoff(attempt)
                 attempt += 1
-        except Exception:  # noqa: BLE001 - a bug must not kill the thread silently
+        except Exception:
             log.exception("link %s: reader thread failed", self.url)
             self._set_health(Health.OFFLINE, "internal error in the link (see log)")
         finally:
@@ -423,7 +423,7 @@ class DeviceLink:
         self._stats.batches += 1
         try:
             self.sink(batch)
-        except Exception:  # noqa: BLE001 - a consumer bug must not stop the device
+        except Exception:
             log.exception("link %s: batch sink failed", self.url)
 
     def _wait_backoff(self, attempt: int) -> None:

@@ -239,7 +239,7 @@ class SimulatorHost:
                     if len(self._backlog) > MAX_BACKLOG:
                         del self._backlog[: len(self._backlog) - MAX_BACKLOG]
                 self._write()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("simulator host failed")
         finally:
             self._serve_requests()
@@ -250,7 +250,7 @@ class SimulatorHost:
         for fn, done in requests:
             try:
                 fn()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("simulator host request failed")
             finally:
                 done.set()

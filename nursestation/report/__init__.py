@@ -35,10 +35,10 @@ def cmd_report(config: Config, visit_id: int, out: str | Path) -> int:
         db_error_reason,
         head_revision,
         make_engine,
+        session_scope,
         shown_url,
         sqlite_path,
     )
-    from nursestation.db.engine import session_scope
     from nursestation.report.build import UnknownVisit, build_summary
     from nursestation.report.render import render_pdf
 

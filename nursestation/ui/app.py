@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -42,6 +43,8 @@ class Station:
 
     def __init__(self, config: Config, protocol: TreatmentProtocol, *, overview: bool = False):
         from nursestation.runtime import StationRuntime
+        from nursestation.station import StationController
+        from nursestation.ui.chairs import read_chart
 
         self.config = config
         self.protocol = protocol
@@ -66,6 +69,10 @@ class Station:
         self.chairs = chairs
         self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
                                       clock=self.clock)
+        # the clinical heartbeat (alarms and their record, baselines, BP deadlines, the
+        # pump-change scan), whoever is logged in; it reads the chart the tiles show
+        self.controller = StationController(
+            self.runtime, self.writer, partial(read_chart, self.engine, protocol.schedule))
 
     def _demo_plan(self, *, may_reset: bool):
         """The demo chairs' plan; a stored demo chart resumes where it is now (the simulators
@@ -115,6 +122,7 @@ class Station:
                            prepare=demo.run if demo is not None else None)
 
     def shutdown(self) -> None:
+        self.controller.stop()
         self.runtime.stop()
         if self.demo_devices is not None:
             self.demo_devices.stop()

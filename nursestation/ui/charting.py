@@ -64,7 +64,6 @@ from nursestation.db.models import (
     PumpChangeItem,
     RideArrangement,
     Screening,
-    Visit,
 )
 from nursestation.ui.context import AppContext
 
@@ -1145,37 +1144,6 @@ class DeliveredDosePanel(QWidget):
 # ------------------------------------------------------------------------------ pump changes
 
 
-def pump_readings(session: Session, visit_id: int) -> list[core_pump.PumpReading]:
-    out = []
-    for s in repo.vitals_in_range(session, visit_id=visit_id, codes=("PUMP_RATE", "PUMP_STATE")):
-        value = s.text if s.code == "PUMP_STATE" else s.value
-        if value is None:
-            continue
-        out.append(core_pump.PumpReading(s.code, value, s.time))
-    return out
-
-
-def scan_pump_changes(session: Session, visit_id: int, now: datetime, *, user: int,
-                      window_s: float = core_pump.DEFAULT_MATCH_WINDOW_S
-                      ) -> list[PumpChangeItem]:
-    """Writer job: record a pending item for every pump change no charted entry explains and
-    no item records yet. Run it on a timer (e.g. every 30 s) per active visit."""
-    visit = session.get(Visit, visit_id)
-    if visit is None or not visit.active:
-        return []
-    changes = core_pump.pump_changes(pump_readings(session, visit_id))
-    charted = [core_pump.ChartedEvent(e.kind, e.at, e.rate_ml_h)
-               for e in repo.current_entries(session, InfusionEvent, visit_id)]
-    unexplained = core_pump.unexplained_changes(changes, charted, now, window_s=window_s)
-    recorded = [core_pump.PumpChange.from_values(i.pump_values)
-                for i in repo.current_entries(session, PumpChangeItem, visit_id,
-                                              include_voided=True)
-                if "at" in i.pump_values]
-    return [repo.record_pump_change(session, visit_id, visit.chair_id, ch.kind, ch.to_values(),
-                                    user=user, at=ch.at)
-            for ch in core_pump.not_yet_recorded(unexplained, recorded)]
-
-
 def confirm_pump_change(session: Session, item_id: int, reason_code: str, reason_text: str, *,
                         user: int, weight_kg: float | None,
                         concentration_mg_ml: float | None) -> InfusionEvent:
@@ -1280,9 +1248,7 @@ __all__ = [
     "decision_text",
     "delivered_dose_summary",
     "open_charge_override",
-    "pump_readings",
     "record_assessment_set",
-    "scan_pump_changes",
     "summarize",
     "visit_facts",
     "visit_history",

@@ -1,11 +1,11 @@
-"""The station's main window: the chair grid, a chair's detail, menus and the timers that keep
-tiles, alarms and the record in step.
+"""The station's main window: the chair grid, a chair's detail, menus, and the two timers that
+render what the station says.
 
-Three timers, each cheap: the live bridge redraws what changed at 60 Hz from the live store (a
-frame with nothing new costs little; 30 Hz left the 32-chair tick rate at 29-30/s, make bench);
-the alarm timer (4 Hz) feeds what arrived to the chairs' alarm engines and records their
-changes; the chart timer (every 5 s, and after every committed write) rereads each chair's
-visit for the tiles, on the chart-reader thread.
+The live bridge redraws what changed at 60 Hz from the live store (a frame with nothing new costs
+little; 30 Hz left the 32-chair tick rate at 29-30/s, make bench). The alarm timer (4 Hz) calls
+the station controller's tick (``nursestation.station``: alarm engines, their record, baselines,
+BP deadlines, the chart's reread and the pump-change scan, whoever is logged in) and shows what
+it returns: each chair's highest alarm, and the chart for the tiles when a new read arrived.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import os
 import sys
 import time
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -33,12 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.alarms import AlarmChange, ChangeKind
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
+from nursestation.station import ChairAlarms, Tick
 from nursestation.ui.bridge import LiveBridge
-from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, read_chart
+from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, ChartRead
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.station import StationView
 from nursestation.ui.tiles import AlarmSummary, TileContext
@@ -51,19 +50,6 @@ log = logging.getLogger(__name__)
 
 #: s: how long a thread may hold the GIL while another wants it, while the station runs
 GIL_SWITCH_INTERVAL_S = 0.001
-
-#: How an alarm engine's change is kept in the alarm record.
-RECORDED_STATE = {
-    ChangeKind.RAISED: "raised",
-    ChangeKind.REACTIVATED: "raised",
-    ChangeKind.LATCHED: "latched",
-    ChangeKind.ACKNOWLEDGED: "acknowledged",
-    ChangeKind.CLEARED: "cleared",
-    ChangeKind.ESCALATED: "escalated",
-    ChangeKind.AUDIO_PAUSED: "paused",
-    ChangeKind.AUDIO_RESUMED: "resumed",
-}
-
 
 _gc_frozen = False
 
@@ -79,10 +65,10 @@ def _freeze_startup_objects() -> None:
         gc.freeze()
 
 
-def _deliver_chart(window: weakref.ref, fut: Future) -> None:
+def _deliver_chart(window: weakref.ref) -> None:
     w = window()
     if w is not None:
-        w._chart_read(fut)
+        w._take_chart()
 
 
 class MainWindow(QMainWindow):
@@ -94,12 +80,11 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.station = station
         self.runtime = station.runtime
+        self.controller = station.controller
         cfg = ctx.config
         self.setWindowTitle(f"NurseStation — {cfg.clinic_name}" + (" (demo)" if cfg.demo else ""))
         self.visits: dict[str, ChairVisit] = {}
         self.chair_ids: dict[str, int] = {}
-        self._baselines_set: dict[str, int] = {}
-        self._bp_deadlines: dict[str, object] = {}
 
         self.stack = QStackedWidget(self)
         self.view = StationView(ctx.live, [c.name for c in station.chairs], clock=ctx.clock,
@@ -124,20 +109,15 @@ class MainWindow(QMainWindow):
         self.alarm_timer = QTimer(self)
         self.alarm_timer.setInterval(250)
         self.alarm_timer.timeout.connect(self.process_alarms)
-        self.chart_timer = QTimer(self)
-        self.chart_timer.setInterval(5000)  # time-based states (checks due); writes refresh at once
-        self._chart_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-reader")
         self._stopped = False
         self._switch_interval: float | None = None  # Python's, while the station runs
-        self._chart_busy = False
-        self._chart_again = False
-        self.chart_timer.timeout.connect(self.refresh_chart)
+        # A chart read finished on the controller's reader thread: show it now, not at the
+        # next tick. The callback holds only the context and a weak reference to the window.
+        window = weakref.ref(self)
+        self.controller.on_chart = lambda: ctx.call_soon(partial(_deliver_chart, window))
         from nursestation.ui.login import IdleLock
 
         self.lock = IdleLock(ctx, self, keep_visible=self.view.alarm_bar)
-        self.pump_timer = QTimer(self)
-        self.pump_timer.setInterval(30_000)
-        self.pump_timer.timeout.connect(self.scan_pump_changes)
         self._build_menus()
         from nursestation.ui.alarmui import AlarmPresenter
 
@@ -162,8 +142,6 @@ class MainWindow(QMainWindow):
         self.bridge.start()
         QTimer.singleShot(1000, _freeze_startup_objects)
         self.alarm_timer.start()
-        self.chart_timer.start()
-        self.pump_timer.start()
 
     def stop(self) -> None:
         self._stopped = True  # a chart refresh still queued (after a write, a read) is dropped
@@ -172,10 +150,8 @@ class MainWindow(QMainWindow):
             self._switch_interval = None
         self.bridge.stop()
         self.alarm_timer.stop()
-        self.chart_timer.stop()
-        self.pump_timer.stop()
+        self.controller.on_chart = None
         self.alarm_presenter.stop()
-        self._chart_pool.shutdown(wait=True, cancel_futures=True)
         self.lock.remove()  # its application-wide input filter goes with the window
 
     def _chart_after_first_frame(self, _now: float) -> None:
@@ -390,30 +366,17 @@ class MainWindow(QMainWindow):
 
     # -- the chart, for the tiles ---------------------------------------------------------------
     def refresh_chart(self) -> None:
-        """Reread the chart for the tiles on the chart-reader thread (never on the GUI thread:
-        at 32 chairs the reads take a good part of a second); one read at a time."""
-        if self._stopped:
-            return
-        if self._chart_busy:
-            self._chart_again = True
-            return
-        self._chart_busy = True
-        self._chart_again = False
-        have = frozenset(self._baselines_set.values())
-        fut = self._chart_pool.submit(read_chart, self.ctx.engine, self.ctx.protocol.schedule,
-                                      self.ctx.clock.now(), have)
-        ctx, window = self.ctx, weakref.ref(self)
-        # The worker's callback holds only the context and a weak reference to the window.
-        fut.add_done_callback(lambda f: ctx.call_soon(partial(_deliver_chart, window, f)))
+        """Ask the station controller to reread the chart (on its reader thread: at 32 chairs
+        the reads take a good part of a second); it arrives through :meth:`_take_chart`."""
+        if not self._stopped:
+            self.controller.refresh_chart()
 
-    def _chart_read(self, fut: Future) -> None:
-        self._chart_busy = False
-        if self._chart_again:
-            QTimer.singleShot(0, self.refresh_chart)
-        try:
-            chart = fut.result()
-        except Exception:  # the database may be briefly unreachable (PostgreSQL over the LAN)
-            log.exception("could not read the chart for the tiles")
+    def _take_chart(self) -> None:
+        if not self._stopped:
+            self._show_chart(self.controller.take_chart())
+
+    def _show_chart(self, chart: ChartRead | None) -> None:
+        if chart is None:
             return
         self.visits = chart.visits
         contexts = {chair: self._tile_context(chair, self.visits.get(chair))
@@ -421,8 +384,6 @@ class MainWindow(QMainWindow):
         self.view.set_contexts(contexts)
         if self.detail is not None and self.detail.chair in contexts:
             self.detail.set_context(contexts[self.detail.chair])
-        self._update_baselines(chart.baselines)
-        self._update_bp_deadlines()
         self._refresh_detail_chart()
         online = sum(1 for link in self.runtime.links.values() if link.health == "online")
         self.devices_label.setText(f"devices online {online}/{len(self.runtime.links)}")
@@ -442,68 +403,26 @@ class MainWindow(QMainWindow):
             pending=tuple(pending), assessments=v.assessments,
         )
 
-    def _update_baselines(self, baselines: dict[str, dict[str, float]]) -> None:
-        """Give each chair's alarm engine its patient's baseline (for limits such as SBP >
-        baseline + 40) once the infusion has started."""
-        for chair, values in baselines.items():
-            v = self.visits.get(chair)
-            engine = self.runtime.engines.get(chair)
-            if v is not None and engine is not None and values:
-                engine.set_baseline(values)
-                self._baselines_set[chair] = v.visit_id
-
-    def _update_bp_deadlines(self) -> None:
-        """Tell each chair's alarm engine when the schedule's next blood pressure is overdue
-        (the "no BP within schedule" technical alarm)."""
-        from nursestation.core.livestate import wall_to_mono
-
-        for chair, engine in self.runtime.engines.items():
-            v = self.visits.get(chair)
-            deadline = v.bp_deadline if v is not None else None
-            if self._bp_deadlines.get(chair, "unset") == deadline:
-                continue  # unchanged: keep the engine's own record of a measurement since
-            self._bp_deadlines[chair] = deadline
-            engine.set_bp_due(None if deadline is None else wall_to_mono(self.ctx.clock, deadline))
-
     # -- alarms --------------------------------------------------------------------------------
     def process_alarms(self) -> None:
-        changes = self.runtime.process()
-        if changes:
-            self._record_alarm_changes(changes)
-        summaries: dict[str, AlarmSummary | None] = {}
-        for chair, engine in self.runtime.engines.items():
-            top = engine.highest()
-            active = engine.active()
-            summaries[chair] = None if top is None else AlarmSummary(
-                priority=top.priority, text=top.label if hasattr(top, "label") else top.rule,
-                since=top.onset_wall, count=len(active), acknowledged=not top.unacknowledged)
+        """One tick of the station controller, rendered."""
+        self._render(self.controller.tick())
+
+    def _render(self, tick: Tick[ChartRead]) -> None:
+        self._show_chart(tick.chart)
+        summaries = {chair: self._alarm_summary(a) for chair, a in tick.alarms.items()}
         self.view.set_alarms(summaries)
         if self.detail is not None:
             self.detail.set_alarm(summaries.get(self.detail.chair))
         self.alarm_presenter.update()
 
-    def _record_alarm_changes(self, changes: list[AlarmChange]) -> None:
-        for ch in changes:
-            chair_id = self._chair_id(ch.chair)
-            if chair_id is None:
-                continue
-            visit = self.visits.get(ch.chair)
-            alarm = ch.alarm
-            state = RECORDED_STATE.get(ch.kind)
-            if state is None:
-                continue
-            values = {k: (v if isinstance(v, int | float | str | None) else str(v))
-                      for k, v in dict(ch.values).items()}
-            user_id = self.ctx.user.id if (ch.user and self.ctx.user) else None
-            self.ctx.write(
-                repo.record_alarm_event, chair_id,
-                alarm.id if alarm else f"{ch.chair}-audio",
-                alarm.code if alarm else "AUDIO",
-                alarm.priority if alarm else "low", state,
-                values=values,
-                message=(f"{alarm.rule} — {ch.reason}" if alarm else ch.reason).strip(" —"),
-                visit_id=visit.visit_id if visit else None, user=user_id, at=ch.at_wall,
-                what="alarm", on_error=lambda exc: log.error("alarm not recorded: %s", exc))
+    @staticmethod
+    def _alarm_summary(alarms: ChairAlarms | None) -> AlarmSummary | None:
+        if alarms is None:
+            return None
+        top = alarms.top
+        return AlarmSummary(priority=top.priority, text=top.rule, since=top.onset_wall,
+                            count=alarms.count, acknowledged=not top.unacknowledged)
 
     def _chair_id(self, chair: str) -> int | None:
         if chair not in self.chair_ids:
@@ -512,14 +431,16 @@ class MainWindow(QMainWindow):
 
     def acknowledge_alarms(self) -> None:
         chair = self.current_chair()
-        if chair and chair in self.runtime.engines:
-            self.runtime.engines[chair].acknowledge(None, self._user_name())
+        if chair:
+            user = self.ctx.user
+            self.controller.acknowledge(chair, user.id if user else None, self._user_name())
             self.process_alarms()
 
     def pause_audio(self) -> None:
         chair = self.current_chair()
-        if chair and chair in self.runtime.engines:
-            self.runtime.engines[chair].pause_audio(self._user_name())
+        if chair:
+            user = self.ctx.user
+            self.controller.pause_audio(chair, user.id if user else None, self._user_name())
             self.process_alarms()
 
     # -- dialogs -------------------------------------------------------------------------------
@@ -608,19 +529,6 @@ class MainWindow(QMainWindow):
         view.amend_requested.connect(amend)
         QVBoxLayout(dlg).addWidget(view)
         self._open(dlg)
-
-    def scan_pump_changes(self) -> None:
-        """Pending items for pump changes no nurse entry explains (needs a user to sign them)."""
-        from nursestation.ui.charting import scan_pump_changes
-
-        if self.ctx.user is None:
-            return
-        now = self.ctx.clock.now()
-        for v in self.visits.values():
-            if v.phase in ("infusing", "recovery"):
-                self.ctx.write(scan_pump_changes, v.visit_id, now, user=self.ctx.user.id,
-                               what="pump_change", visit_id=v.visit_id,
-                               on_error=lambda exc: log.error("pump-change scan: %s", exc))
 
     # -- printing ------------------------------------------------------------------------------
     def _summary(self):

@@ -540,7 +540,7 @@ class CheckInDialog(StepDialog):
         for item in self.screening.items:
             lines.append(_line("\u2713" if item.passed else "\u2716",
                                OK_GREEN if item.passed else ERROR_RED, item.detail))
-        for key, field in (("solids", self.solids), ("liquids", self.liquids),
+        for _key, field in (("solids", self.solids), ("liquids", self.liquids),
                            ("alcohol", self.alcohol)):
             t = parse_clock_time(field.text(), now) if field.text().strip() else None
             field.setToolTip(describe_time(t, now) if t else "")

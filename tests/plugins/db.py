@@ -202,7 +202,7 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def database(db_url: str):  # noqa: ANN201
+def database(db_url: str):
     """A migrated ``Database`` (engine + writer) on ``db_url``."""
     from nursestation.db import Database
 
@@ -214,7 +214,7 @@ def database(db_url: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def nurse(database):  # noqa: ANN001, ANN201
+def nurse(database):
     from nursestation.db import repo
 
     return database.writer.submit(repo.create_user, "nurse1", "Nora Nurse", "nurse",
@@ -222,7 +222,7 @@ def nurse(database):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def charge_nurse(database):  # noqa: ANN001, ANN201
+def charge_nurse(database):
     from nursestation.db import repo
 
     return database.writer.submit(repo.create_user, "charge1", "Carla Charge", "charge",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from pypdf import PdfReader
 from PySide6.QtCore import QTimer
 from PySide6.QtPrintSupport import QPrinter
-from pypdf import PdfReader
 
 from nursestation.report.render import render_pdf_bytes
 from nursestation.report.sample import sample_summary

@@ -357,8 +357,9 @@ class IntelliVueDecoder(Decoder):
     def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None) -> Reading | None:
         physio, state, length = cur.fields(H3)
         raw = cur.take(length)
-        scale = spec.scales.get(physio, _UNSET)
-        if scale is _UNSET:
+        if physio in spec.scales:
+            scale = spec.scales[physio]
+        else:
             scale = spec.scales[physio] = _wave_scale(spec, physio)
         if scale is None:
             return None  # unknown wave, or its scaling has not arrived yet
@@ -381,8 +382,7 @@ class IntelliVueDecoder(Decoder):
         )
 
 
-_UNSET = object()
-_SAMPLE_DTYPES = {8: np.dtype(np.uint8), 16: np.dtype(">u2")}
+_SAMPLE_DTYPES: dict[int, np.dtype] = {8: np.dtype(np.uint8), 16: np.dtype(">u2")}
 
 #: How one wave's samples become values: code, unit, sample dtype, mask (None: none), gain,
 #: offset, sample rate (Hz)

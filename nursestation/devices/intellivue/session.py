@@ -65,6 +65,8 @@ class IntelliVueSession(DeviceSession):
     #: minimum poll period we negotiate (1 s → the monitor's association timeout is 10 s)
     MIN_POLL_PERIOD_TICKS = C.TICKS_PER_SECOND
 
+    _state: State
+
     def __init__(self, *, waves: bool = True, device_tz: tzinfo = UTC) -> None:
         super().__init__()
         self.decoder = IntelliVueDecoder(device_tz=device_tz)
