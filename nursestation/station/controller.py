@@ -108,7 +108,6 @@ class StationController(Generic[C]):
         self.pump_scan_interval_s = pump_scan_interval_s
         self.on_chart = on_chart
         self.chart: C | None = None
-        self._baselines_set: dict[str, int] = {}  # chair -> the visit whose baseline it has
         self._bp_deadlines: dict[str, datetime | None] = {}
         self._user_ids: dict[str, int] = {}  # username -> id, of who acknowledged or paused
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-reader")
@@ -181,14 +180,14 @@ class StationController(Generic[C]):
         return changes
 
     def _record(self, changes: list[AlarmChange]) -> None:
-        visits = self.chart.visits if self.chart is not None else {}
+        """Every change is recorded with the visit its engine says it belongs to (an alarm
+        belongs to the patient, not the chair: a change after discharge is "no patient")."""
         for ch in changes:
             if ch.kind not in jobs.RECORDED_STATE:
                 continue
-            visit = visits.get(ch.chair)
             user = self._user_ids.get(ch.user) if ch.user else None
             self._write(f"alarm {ch.kind} on {ch.chair}", jobs.record_alarm_change, ch,
-                        visit_id=visit.visit_id if visit is not None else None, user=user)
+                        visit_id=ch.visit_id, user=user)
 
     # -- the pump-change scan ------------------------------------------------------------------
     def scan_pump_changes(self) -> None:
@@ -231,7 +230,8 @@ class StationController(Generic[C]):
                 return
             self._reading = True
             self._again = False
-            have = frozenset(self._baselines_set.values())
+            # every read takes the current charted baseline: an amendment applies at once
+            have: frozenset[int] = frozenset()
         try:
             fut = self._pool.submit(self.read_chart, self.clock.now(), have)
         except RuntimeError:  # stopped meanwhile
@@ -264,9 +264,22 @@ class StationController(Generic[C]):
             return None
         self.chart = chart
         self._chart_due = self.clock.monotonic() + self.chart_interval_s
+        self._update_visits(chart)
         self._update_baselines(chart)
         self._update_bp_deadlines(chart)
         return chart
+
+    def _update_visits(self, chart: C) -> None:
+        """Each chair's alarm engine follows the chair's patient: a visit that ended (discharge)
+        ends its alarms; a new visit starts with none of the last patient's alarms or baseline.
+        The changes this makes are recorded at the next tick, with the visit they belong to."""
+        for chair, engine in self.runtime.engines.items():
+            v = chart.visits.get(chair)
+            if v is None:
+                if engine.visit_id is not None:
+                    engine.end_visit("the visit ended")
+            elif engine.visit_id != v.visit_id:
+                engine.begin_visit(v.visit_id)
 
     def _update_baselines(self, chart: C) -> None:
         """Give each chair's alarm engine its patient's baseline once the infusion started."""
@@ -275,7 +288,6 @@ class StationController(Generic[C]):
             engine = self.runtime.engines.get(chair)
             if v is not None and engine is not None and values:
                 engine.set_baseline(values)
-                self._baselines_set[chair] = v.visit_id
 
     def _update_bp_deadlines(self, chart: C) -> None:
         """Tell each chair's alarm engine when the schedule's next blood pressure is overdue."""

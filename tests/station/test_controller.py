@@ -214,3 +214,62 @@ def test_pump_change_scan_creates_a_pending_item_with_no_one_logged_in(heartbeat
     heartbeat.written()
     with database.session_scope() as s:
         assert len(repo.current_entries(s, PumpChangeItem, visit.id)) == 1
+
+
+def test_two_patients_in_one_chair_alarms_belong_to_each_visit(heartbeat, database, nurse):
+    """Issue 15.1 through the record: a typo baseline (5/900) raises "NBP_SYS > baseline + 40";
+    its amendment ends it at once; discharge ends the visit's alarms; the next patient in the same
+    chair gets none of them, and every alarm record carries its visit."""
+    from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
+
+    _, chair, visit = setup_visit(database, nurse)
+    now = heartbeat.clock.now()
+    w = database.writer
+    w.submit(repo.advance_phase, visit.id, "baseline", user=nurse,
+             at=now - timedelta(minutes=20)).result()
+    typo = w.submit(repo.record_assessment, visit.id, SCALE_BASELINE_VITALS,
+                    {"NBP_SYS": 5, "NBP_DIA": 900}, None, user=nurse,
+                    at=now - timedelta(minutes=15)).result()
+    w.submit(repo.advance_phase, visit.id, "infusing", user=nurse,
+             at=now - timedelta(minutes=5)).result()
+    engine = heartbeat.runtime.engines[CHAIR]
+    heartbeat.read_chart()
+    assert engine.visit_id == visit.id
+
+    heartbeat.feed("NBP_SYS", 130, "c1-mon")
+    raised = [c.alarm.rule for c in heartbeat.controller.tick().changes
+              if c.kind == ChangeKind.RAISED and c.alarm]
+    assert raised == ["NBP_SYS > baseline + 40"]
+
+    # the nurse corrects the baseline: the alarm ends at the next chart read
+    w.submit(repo.amend, typo, {"items": {"NBP_SYS": 120, "NBP_DIA": 80}}, "typo",
+             user=nurse).result()
+    heartbeat.read_chart()
+    tick = heartbeat.controller.tick()
+    assert tick.alarms[CHAIR] is None
+
+    # discharge: the visit's alarms end with it
+    heartbeat.feed("NBP_SYS", 190, "c1-mon")  # > 180: high, latched
+    assert heartbeat.controller.tick().alarms[CHAIR] is not None
+    w.submit(repo.advance_phase, visit.id, "discharged", user=nurse, at=now).result()
+    heartbeat.read_chart()
+    heartbeat.controller.tick()
+    assert engine.visit_id is None and heartbeat.controller.alarms()[CHAIR] is None
+
+    # the next patient in the same chair starts clean
+    p2 = w.submit(repo.create_patient, "MRN-2", "Okafor", "Ada", None, "", user=nurse).result()
+    v2 = w.submit(repo.create_visit, p2.id, chair.id, "ketamine-iv", user=nurse,
+                  protocol_version="1").result()
+    heartbeat.read_chart()
+    assert engine.visit_id == v2.id
+    heartbeat.feed("NBP_SYS", 150, "c1-mon")
+    assert heartbeat.controller.tick().alarms[CHAIR] is None  # no baseline carried over
+    heartbeat.written()
+    with database.session_scope() as s:
+        events = repo.alarm_events(s, chair_id=chair.id)
+    assert events and all(e.visit_id == visit.id for e in events
+                          if e.code in ("NBP_SYS", "NBP_DIA"))
+    assert not [e for e in events if e.visit_id == v2.id]
+    ended = [e for e in events if e.state == "cleared" and e.code == "NBP_SYS"]
+    assert any("baseline changed" in e.message for e in ended)
+    assert any("visit ended" in e.message for e in ended)
