@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 import numpy as np
 
 from nursestation.core.readings import Reading
-from nursestation.core.vocabulary import UNITS, Code, Quality
+from nursestation.core.vocabulary import UNITS, Code, Quality, Site
 from nursestation.devices.base import Decoder
 from nursestation.devices.intellivue import constants as C
 from nursestation.devices.intellivue.codec import (
@@ -149,7 +149,10 @@ class IntelliVueDecoder(Decoder):
         """Forget what the last association told us (clock mapping, wave scaling)."""
         self._clock: tuple[int, datetime] | None = None  # (rel ticks, UTC wall) of the MDS
         self._waves: dict[tuple[int, int], _WaveSpec] = {}
-        self._seen_ids: set[int] = set()
+        self._seen_ids: set[int] = set()  # labels (or, without one, physio ids) seen
+        #: each object's label (NOM_ATTR_ID_LABEL) by (context, handle): sent with the object's
+        #: static attributes, not necessarily in every reply
+        self._labels: dict[tuple[int, int], int] = {}
         self._linked: dict[int, int] = {}  # invoke id -> last linked count
 
     # -- public --------------------------------------------------------------------------
@@ -259,11 +262,21 @@ class IntelliVueDecoder(Decoder):
 
     # -- numerics ------------------------------------------------------------------------
 
+    def _label(self, context: int, handle: int, attrs: list[Attr]) -> int | None:
+        """The object's label: from this reply if it carries one, else as last seen."""
+        for attr_id, value in attrs:
+            if attr_id == C.NOM_ATTR_ID_LABEL and len(value) == 4:
+                label = int.from_bytes(value, "big")
+                self._labels[(context, handle)] = label
+                return label
+        return self._labels.get((context, handle))
+
     def _numerics(self, reply: PollReply) -> list[Reading]:
         out: list[Reading] = []
         reply_time = self.device_time(reply.rel_time) if reply.rel_time else None
-        for _context, observations in reply.contexts:
+        for context, observations in reply.contexts:
             for handle, attrs in observations:
+                label = self._label(context, handle, attrs)
                 when = reply_time
                 values: list[tuple[int, int, int, int]] = []
                 for attr_id, value in attrs:
@@ -282,23 +295,51 @@ class IntelliVueDecoder(Decoder):
                         if rel and not any(a == C.NOM_ATTR_TIME_STAMP_ABS for a, _ in attrs):
                             when = self.device_time(rel) or when
                 for physio, state, unit, raw in values:
-                    reading = self._numeric(physio, state, unit, raw, when, handle)
+                    reading = self._numeric(physio, state, unit, raw, when, handle, label)
                     if reading is not None:
                         out.append(reading)
         return out
 
-    def _numeric(
-        self, physio: int, state: int, unit: int, raw: int, when: datetime | None, handle: int
-    ) -> Reading | None:
-        code = C.NUMERIC_CODES.get(physio)
-        if code is None:
+    def _target(self, physio: int, label: int | None) -> tuple[Code, str] | None:
+        """Which of our codes and sites a numeric is: by its object's label (several objects
+        share one physio id), by its physio id only when the monitor never sent the label."""
+        if label is not None:
+            entry = C.NUMERIC_LABELS.get(label)
+            if entry is None:
+                return None  # a setting, an invasive pressure's pulse...: not ours
+            code, site = entry
+            if code is None:  # a compound (NBP, CO2): its parts by physio id
+                part = C.NUMERIC_CODES.get(physio)
+                if part not in _COMPOUND_PARTS:
+                    return None
+                return part, site
+            preferred = C.FALLBACK_LABEL_OF.get(label)
+            if preferred is not None and preferred in self._seen_ids:
+                return None
+            self._seen_ids.add(label)
+            return code, site
+        by_site = C.SITE_IDS.get(physio)
+        if by_site is not None:
+            return by_site
+        main = C.NUMERIC_CODES.get(physio)
+        if main is None:
             return None
         preferred = C.FALLBACK_OF.get(physio)
         if preferred is not None and preferred in self._seen_ids:
             return None
         self._seen_ids.add(physio)
+        return main, Site.MAIN
+
+    def _numeric(
+        self, physio: int, state: int, unit: int, raw: int, when: datetime | None, handle: int,
+        label: int | None = None,
+    ) -> Reading | None:
+        target = self._target(physio, label)
+        if target is None:
+            return None
+        code, site = target
         quality = set(quality_from_state(state))
-        extra: dict = {"physio_id": physio, "state": state, "handle": handle}
+        extra: dict = {"physio_id": physio, "state": state, "handle": handle, "label": label}
         special = float_special(raw)
         value: float | None = None
         if special is None:
@@ -328,6 +369,7 @@ class IntelliVueDecoder(Decoder):
             quality=frozenset(quality),
             device_time=when,
             extra=extra,
+            site=str(site),
         )
 
     # -- waves ---------------------------------------------------------------------------
@@ -339,9 +381,10 @@ class IntelliVueDecoder(Decoder):
             for handle, attrs in observations:
                 spec = self._waves.setdefault((context, handle), _WaveSpec())
                 _update_spec(spec, attrs)
+                label = self._label(context, handle, attrs)
                 for attr_id, value in attrs:
                     if attr_id == C.NOM_ATTR_SA_VAL_OBS:
-                        r = self._wave(spec, Cursor(value), when)
+                        r = self._wave(spec, Cursor(value), when, label)
                         if r is not None:
                             out.append(r)
                     elif attr_id == C.NOM_ATTR_SA_CMPD_VAL_OBS:
@@ -349,12 +392,13 @@ class IntelliVueDecoder(Decoder):
                         count = cur.u16()
                         body = cur.sub(cur.u16())
                         for _ in range(count):
-                            r = self._wave(spec, body, when)
+                            r = self._wave(spec, body, when, label)
                             if r is not None:
                                 out.append(r)
         return out
 
-    def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None) -> Reading | None:
+    def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None,
+              label: int | None = None) -> Reading | None:
         physio, state, length = cur.fields(H3)
         raw = cur.take(length)
         scale = spec.scales.get(physio, _UNSET)
@@ -377,8 +421,25 @@ class IntelliVueDecoder(Decoder):
             device_time=when,
             samples=values.astype(np.float32),
             rate_hz=rate,
-            extra={"physio_id": physio, "state": state},
+            extra={"physio_id": physio, "state": state, "label": label},
+            site=_wave_site(code, physio, label),
         )
+
+
+_COMPOUND_PARTS = frozenset({Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN, Code.ETCO2})
+
+
+@functools.lru_cache(maxsize=256)
+def _wave_site(code: str, physio: int, label: int | None) -> str:
+    """A wave's site: the lead its physio id names (ECG), refined by its label (an external
+    ECG's EMFC leads, the left/right/second pleth)."""
+    if label is not None:
+        entry = C.WAVE_LABELS.get(label)
+        if entry is not None and entry[0] == code:
+            return str(entry[1])
+    if code == Code.ECG:
+        return str(C.ECG_LEAD_IDS.get(physio, Site.MAIN))
+    return str(C.PLETH_SITE_IDS.get(physio, Site.MAIN))
 
 
 _UNSET = object()

@@ -63,6 +63,24 @@ _BLOCK_S = C.WAVE_RESULT_PERIOD_S
 
 # numeric object handles
 H_HR, H_PR, H_SPO2, H_PI, H_RR, H_CO2, H_TEMP, H_NBP = range(0x0010, 0x0018)
+H_SPO2_R, H_PR_R, H_TEMP_SETT = range(0x0018, 0x001B)
+
+#: labels (TextIds) of the simulated objects, from the guide's label table
+LABEL_OF_HANDLE = {
+    H_HR: 0x00024182, H_PR: 0x00024822, H_SPO2: 0x00024BB8, H_PI: 0x00024BB0,
+    H_RR: 0x0002500A, H_CO2: 0x000250AC, H_NBP: 0x00024A04,
+    H_SPO2_R: 0x00024BCC, H_PR_R: 0x80155402, H_TEMP_SETT: C.NLS_NOM_SETT_TEMP,
+}
+#: temperature label -> the physio id a monitor sends with it
+TEMP_LABELS = {
+    label: (C.NOM_TEMP if site == "" else label & 0xFFFF)
+    for label, (code, site) in C.NUMERIC_LABELS.items()
+    if code == "TEMP" and label >> 16 == C.NOM_PART_SCADA
+}
+#: ECG lead name -> its wave physio id
+ECG_LEAD_PHYSIO = {str(lead): physio for physio, lead in C.ECG_LEAD_IDS.items() if lead}
+#: the labels go out with the first numeric reply of an association, then every this many
+LABEL_EVERY = 30
 
 
 @dataclass
@@ -89,10 +107,35 @@ class IntelliVueSimulator(Simulator):
         max_mtu: int = 1000,
         waves: bool = True,
         association_timeout: float | None = None,
+        ecg_lead: str = "II",
+        temp_label: int = 0x00024B48,
+        second_spo2: bool = False,
+        temp_setting: bool = True,
     ) -> None:
         """``association_timeout`` overrides the guide's timeout (10-130 s from the negotiated
-        poll period), e.g. for a demo that runs scenario time faster than real time."""
+        poll period), e.g. for a demo that runs scenario time faster than real time.
+
+        What a real monitor may be set to: ``ecg_lead`` the primary ECG lead ("II", "V1"...),
+        ``temp_label`` the temperature's label (Tcore, Trect... from the guide's table),
+        ``second_spo2`` a second SpO2 site (right hand, with its own pulse under the same physio
+        id as the main one), ``temp_setting`` an sTemp *setting* object (physio id NOM_TEMP,
+        value 36.5) that a decoder must not take for a temperature."""
         super().__init__()
+        if ecg_lead not in ECG_LEAD_PHYSIO:
+            raise ValueError(f"unknown ECG lead {ecg_lead!r}; known: {', '.join(ECG_LEAD_PHYSIO)}")
+        if temp_label not in TEMP_LABELS:
+            raise ValueError(f"not a temperature label: {temp_label:#010x}")
+        self.ecg_lead = ecg_lead
+        self.temp_label = temp_label
+        self.second_spo2 = second_spo2
+        self.temp_setting = temp_setting
+        physio = ECG_LEAD_PHYSIO[ecg_lead]
+        self.wave_defs = tuple(
+            _WaveDef(w.handle, physio, w.rate_hz, w.lower_abs, w.upper_abs, w.lower_scaled,
+                     w.upper_scaled, w.unit_code, w.significant_bits)
+            if w.physio == C.NOM_ECG_ELEC_POTL_II else w
+            for w in WAVES
+        )
         self.scenario = scenario
         self.start_wall = (start_wall or datetime.now(UTC)).astimezone(UTC)
         self.device_tz = device_tz
@@ -122,6 +165,7 @@ class IntelliVueSimulator(Simulator):
         self._periodic: dict[int, _Periodic] = {}
         self._wave_origin: float | None = None
         self._wave_block = 0  # next block index to send
+        self._numeric_replies = 0  # since the association (labels go with the first)
         self._reader.reset()
         self._out.clear()
 
@@ -285,6 +329,7 @@ class IntelliVueSimulator(Simulator):
         self._waves_ok = bool(ext and ext & C.POLL_EXT_PERIOD_RTSA)
         self._emit(build_assoc_response(resp))
         self.associated = True
+        self._numeric_replies = 0
         self.associations += 1
         self.mds_confirmed = False
         self._last_rx = t
@@ -378,8 +423,17 @@ class IntelliVueSimulator(Simulator):
                 nu(C.NOM_AWAY_CO2_INSP_MIN, 0.0 if s.etco2 is not None else None,
                    C.NOM_DIM_MMHG, 0),
             ]))]),
-            simple(H_TEMP, C.NOM_TEMP, s.temp, C.NOM_DIM_DEGC, 1),
+            simple(H_TEMP, TEMP_LABELS[self.temp_label], s.temp, C.NOM_DIM_DEGC, 1),
         ]
+        if self.second_spo2:  # right hand: a little lower, its pulse a few beats apart
+            objs += [
+                simple(H_SPO2_R, C.NOM_PULS_OXIM_SAT_O2_ART_RIGHT,
+                       None if s.spo2 is None else max(0.0, s.spo2 - 1), C.NOM_DIM_PERCENT, 0),
+                simple(H_PR_R, C.NOM_PLETH_PULS_RATE, None if s.pr is None else s.pr + 2,
+                       C.NOM_DIM_BEAT_PER_MIN, 0),
+            ]
+        if self.temp_setting:
+            objs.append(simple(H_TEMP_SETT, C.NOM_TEMP, 36.5, C.NOM_DIM_DEGC, 1))
         if s.nbp_sys is not None or s.nbp_dia is not None or s.nbp_mean is not None:
             nbp: list[Attr] = [(C.NOM_ATTR_NU_CMPD_VAL_OBS, compound([
                 nu(C.NOM_PRESS_BLD_NONINV_SYS, s.nbp_sys, C.NOM_DIM_MMHG, 0),
@@ -390,12 +444,16 @@ class IntelliVueSimulator(Simulator):
                 measured = self._local(self.wall_time(s.nbp_time).replace(microsecond=0))
                 nbp.append((C.NOM_ATTR_TIME_STAMP_ABS, encode_abs_time(measured)))
             objs.append((H_NBP, nbp))
+        if self._numeric_replies % LABEL_EVERY == 0:  # the static context: each object's label
+            labels = {**LABEL_OF_HANDLE, H_TEMP: self.temp_label}
+            objs = [(h, [(C.NOM_ATTR_ID_LABEL, u32(labels[h])), *attrs]) for h, attrs in objs]
+        self._numeric_replies += 1
         return objs
 
     # -- waves ---------------------------------------------------------------------------
 
     def _waves(self) -> tuple[_WaveDef, ...]:
-        return WAVES
+        return self.wave_defs
 
     @staticmethod
     def _wave_context(w: _WaveDef) -> list[Attr]:
@@ -403,6 +461,7 @@ class IntelliVueSimulator(Simulator):
         period = int(round(C.TICKS_PER_SECOND / w.rate_hz))
         return [
             (C.NOM_ATTR_ID_TYPE, u16(C.NOM_PART_SCADA) + u16(w.physio)),
+            (C.NOM_ATTR_ID_LABEL, u32((C.NOM_PART_SCADA << 16) | w.physio)),
             (C.NOM_ATTR_SA_SPECN, u16(n) + bytes((16, w.significant_bits))
              + u16(C.SA_EXT_VAL_RANGE | C.SMOOTH_CURVE | C.STATIC_SCALE)),
             (C.NOM_ATTR_TIME_PD_SAMP, u32(period)),
@@ -424,7 +483,7 @@ class IntelliVueSimulator(Simulator):
             obs: list[ObservationPoll] = []
             for w in self._waves():
                 n = int(round(w.rate_hz * _BLOCK_S))
-                if w.physio == C.NOM_ECG_ELEC_POTL_II:
+                if w.physio in C.ECG_LEAD_IDS:
                     values = self.scenario.ecg(start, n, w.rate_hz)
                 else:
                     values = self.scenario.pleth(start, n, w.rate_hz)
