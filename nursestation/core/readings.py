@@ -80,6 +80,26 @@ class Reading:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceAlarm:
+    """One alarm or technical condition a device reports itself: an IntelliVue patient alarm or
+    INOP, a Masimo alarm or exception bit.
+
+    Devices report them in a ``DEVICE_ALARM`` reading whose ``extra["device_alarms"]`` is the
+    *complete* list the device shows now (empty: none), so a condition that is gone simply is no
+    longer listed; the reading's value is a one-line summary (None when the list is empty). The
+    alarm engine turns each into an alarm of the chair, de-duplicated against the station's own
+    rules (see :meth:`nursestation.core.alarms.AlarmEngine.ingest`).
+    """
+
+    key: str  # stable identity within the device ("0x4bb8:62" source:code, "exc:0x000010")
+    text: str  # as the device words it: "SpO2 NON-PULSATILE", "Interference"
+    kind: str  # "physiological" (a patient alarm) or "technical" (an INOP, a sensor problem)
+    priority: str  # "high" / "medium" / "low"
+    code: str = ""  # the vital sign it is about (SPO2, PR, HR...), when known
+    direction: str = ""  # "high" / "low" for a limit alarm, else ""
+
+
 #: A chosen site that has not reported for this long gives way to another site of its code.
 SITE_GIVES_WAY_AFTER_S = 10.0
 
