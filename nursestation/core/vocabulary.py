@@ -35,7 +35,8 @@ class Code(StrEnum):
     DEVICE_ONLINE = "DEVICE_ONLINE"
     DEVICE_OFFLINE = "DEVICE_OFFLINE"
     SENSOR_OFF = "SENSOR_OFF"
-    DEVICE_ALARM = "DEVICE_ALARM"  # the device's own alarm bits / text
+    DEVICE_ALARM = "DEVICE_ALARM"  # the device's own alarms: extra["device_alarms"], a summary
+    DEVICE_PATIENT = "DEVICE_PATIENT"  # text: the patient ID the device has admitted (None: none)
     DIAGNOSTIC = "DIAGNOSTIC"  # a message for the technician (e.g. wrong output mode)
 
 

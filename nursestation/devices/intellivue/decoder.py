@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 import numpy as np
 
-from nursestation.core.readings import Reading
+from nursestation.core.readings import DeviceAlarm, Reading
 from nursestation.core.vocabulary import UNITS, Code, Quality, Site
 from nursestation.devices.base import Decoder
+from nursestation.devices.intellivue import alerts as A
 from nursestation.devices.intellivue import constants as C
 from nursestation.devices.intellivue.codec import (
     H3,
@@ -29,6 +30,10 @@ from nursestation.devices.intellivue.codec import (
     parse_message,
 )
 from nursestation.devices.intellivue.framing import FrameReader
+
+#: the alert list and the admitted patient are reported when they change, and repeated every this
+#: many replies
+REPORT_REPEAT_EVERY = 30
 
 _STATE_FLAGS = (
     (C.MS_INVALID, Quality.INVALID),
@@ -143,6 +148,7 @@ class IntelliVueDecoder(Decoder):
         self._events: list[Event] = []
         self.messages_decoded = 0
         self.last_error: str | None = None
+        self.wave_samples_dropped = 0  # repeated samples dropped (see _dedup)
         self.reset_dialog()
 
     def reset_dialog(self) -> None:
@@ -153,6 +159,13 @@ class IntelliVueDecoder(Decoder):
         #: each object's label (NOM_ATTR_ID_LABEL) by (context, handle): sent with the object's
         #: static attributes, not necessarily in every reply
         self._labels: dict[tuple[int, int], int] = {}
+        #: what was last reported of the alert monitor and the patient (on change, and every
+        #: REPORT_REPEAT_EVERY replies), and replies since
+        self._reported: dict[str, tuple[object, int]] = {}
+        #: where each wave's samples delivered so far end, in the monitor's RelativeTime ticks
+        #: (by (context, handle, physio)): a block repeating samples already delivered — the
+        #: confirmation of a renewed periodic poll — is trimmed or dropped
+        self._wave_end: dict[tuple[int, int, int], int] = {}
         self._linked: dict[int, int] = {}  # invoke id -> last linked count
 
     # -- public --------------------------------------------------------------------------
@@ -244,6 +257,48 @@ class IntelliVueDecoder(Decoder):
             return self._numerics(reply)
         if reply.obj_code == C.NOM_MOC_VMO_METRIC_SA_RT:
             return self._waves_reply(reply)
+        if reply.obj_code == C.NOM_MOC_VMO_AL_MON:
+            return self._alerts(reply)
+        if reply.obj_code == A.NOM_MOC_PT_DEMOG:
+            return self._demographics(reply)
+        return []
+
+    def _changed(self, what: str, value: object) -> bool:
+        """Report ``value`` when it differs from the last report, or every REPORT_REPEAT_EVERY
+        replies (so a state survives a lost batch)."""
+        last = self._reported.get(what)
+        if last is not None and last[0] == value and last[1] < REPORT_REPEAT_EVERY:
+            self._reported[what] = (value, last[1] + 1)
+            return False
+        self._reported[what] = (value, 1)
+        return True
+
+    # -- alert monitor and patient demographics ------------------------------------------
+
+    def _alerts(self, reply: PollReply) -> list[Reading]:
+        listed: list[DeviceAlarm] | None = None
+        for _context, observations in reply.contexts:
+            for _handle, attrs in observations:
+                found = A.alarms_from_attrs(attrs)
+                if found is not None:
+                    listed = (listed or []) + [a for a in found if a not in (listed or [])]
+        if listed is None or not self._changed("alerts", tuple(listed)):
+            return []
+        when = self.device_time(reply.rel_time) if reply.rel_time else None
+        return [Reading(code=str(Code.DEVICE_ALARM),
+                        value="; ".join(a.text for a in listed) or None, device_time=when,
+                        extra={"device_alarms": tuple(listed)})]
+
+    def _demographics(self, reply: PollReply) -> list[Reading]:
+        for _context, observations in reply.contexts:
+            for _handle, attrs in observations:
+                demog = A.demographics_from_attrs(attrs)
+                if demog is None or not self._changed("patient", demog):
+                    continue
+                return [Reading(code=str(Code.DEVICE_PATIENT),
+                                value=demog.patient_id if demog.admitted else None,
+                                extra={"given_name": demog.given, "family_name": demog.family,
+                                       "state": demog.state})]
         return []
 
     def _mds_create(self, msg: DataExportMessage) -> None:
@@ -386,6 +441,8 @@ class IntelliVueDecoder(Decoder):
                     if attr_id == C.NOM_ATTR_SA_VAL_OBS:
                         r = self._wave(spec, Cursor(value), when, label)
                         if r is not None:
+                            r = self._dedup(r, (context, handle), spec, reply.rel_time)
+                        if r is not None:
                             out.append(r)
                     elif attr_id == C.NOM_ATTR_SA_CMPD_VAL_OBS:
                         cur = Cursor(value)
@@ -394,8 +451,36 @@ class IntelliVueDecoder(Decoder):
                         for _ in range(count):
                             r = self._wave(spec, body, when, label)
                             if r is not None:
+                                r = self._dedup(r, (context, handle), spec, reply.rel_time)
+                            if r is not None:
                                 out.append(r)
         return out
+
+    def _dedup(self, r: Reading, where: tuple[int, int], spec: _WaveSpec,
+               rel_time: int) -> Reading | None:
+        """Drop the samples of a wave block that were delivered already, judged by the
+        monitor's RelativeTime of the block (its first sample) and the sample period."""
+        samples = r.samples
+        if samples is None or not rel_time or not r.rate_hz:
+            return r
+        period = spec.sample_period or C.TICKS_PER_SECOND / r.rate_hz
+        key = (where[0], where[1], int(r.extra.get("physio_id", 0)))
+        end = (rel_time + round(len(samples) * period)) % C.REL_TIME_MODULUS
+        last_end = self._wave_end.get(key)
+        if last_end is not None:
+            behind = (last_end - rel_time) % C.REL_TIME_MODULUS
+            if 0 < behind < C.REL_TIME_MODULUS // 2:  # starts before the last block ended
+                skip = round(behind / period)
+                ahead = (end - last_end) % C.REL_TIME_MODULUS
+                if skip >= len(samples) or ahead == 0 or ahead >= C.REL_TIME_MODULUS // 2:
+                    self.wave_samples_dropped += len(samples)
+                    return None
+                self.wave_samples_dropped += skip
+                r.samples = samples[skip:]
+                if r.device_time is not None:
+                    r.device_time += timedelta(seconds=skip * period / C.TICKS_PER_SECOND)
+        self._wave_end[key] = end
+        return r
 
     def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None,
               label: int | None = None) -> Reading | None:

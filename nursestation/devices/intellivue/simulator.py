@@ -16,6 +16,7 @@ import numpy as np
 
 from nursestation.core.scenarios import Scenario, VitalsState
 from nursestation.devices.base import Simulator
+from nursestation.devices.intellivue import alerts as A
 from nursestation.devices.intellivue import constants as C
 from nursestation.devices.intellivue.codec import (
     ABORT,
@@ -111,6 +112,9 @@ class IntelliVueSimulator(Simulator):
         temp_label: int = 0x00024B48,
         second_spo2: bool = False,
         temp_setting: bool = True,
+        patient_id: str | None = None,
+        patient_name: tuple[str, str] = ("", ""),
+        inops: bool = False,
     ) -> None:
         """``association_timeout`` overrides the guide's timeout (10-130 s from the negotiated
         poll period), e.g. for a demo that runs scenario time faster than real time.
@@ -119,7 +123,12 @@ class IntelliVueSimulator(Simulator):
         ``temp_label`` the temperature's label (Tcore, Trect... from the guide's table),
         ``second_spo2`` a second SpO2 site (right hand, with its own pulse under the same physio
         id as the main one), ``temp_setting`` an sTemp *setting* object (physio id NOM_TEMP,
-        value 36.5) that a decoder must not take for a temperature."""
+        value 36.5) that a decoder must not take for a temperature. ``patient_id`` and
+        ``patient_name`` (given, family) are the patient admitted at the monitor (None: none).
+        ``inops`` makes the monitor show technical alarms now and then ("LEADS OFF" for 20 s
+        every 4 minutes, "NBP EQUIP MALF" for 15 s every 7). Its patient alarms follow the
+        scenario: SpO2 below 90 and HR above 120 (the monitor's own limits), "SpO2
+        NON-PULSATILE" while the probe is off."""
         super().__init__()
         if ecg_lead not in ECG_LEAD_PHYSIO:
             raise ValueError(f"unknown ECG lead {ecg_lead!r}; known: {', '.join(ECG_LEAD_PHYSIO)}")
@@ -129,6 +138,9 @@ class IntelliVueSimulator(Simulator):
         self.temp_label = temp_label
         self.second_spo2 = second_spo2
         self.temp_setting = temp_setting
+        self.patient_id = patient_id
+        self.patient_name = patient_name
+        self.inops = inops
         physio = ECG_LEAD_PHYSIO[ecg_lead]
         self.wave_defs = tuple(
             _WaveDef(w.handle, physio, w.rate_hz, w.lower_abs, w.upper_abs, w.lower_scaled,
@@ -279,16 +291,39 @@ class IntelliVueSimulator(Simulator):
                 self._wave_origin = t  # a new stream (a renewal continues the old one)
                 self._wave_block = 0
             self._periodic[req.obj_code] = p
-            # the immediate confirmation: what is due now, else the wave context alone
-            if not self._send_wave_blocks(p, t, force=True):
+            # The immediate confirmation: what is due now; on a renewal with nothing new due, the
+            # latest block again (the monitor answers a poll at once with its current data, so
+            # samples repeat: the host drops them by their relative time); else the wave
+            # context alone.
+            renewal = self._wave_block > 0 and self._wave_origin is not None
+            if not self._send_wave_blocks(p, t, force=not renewal) and renewal:
+                self._wave_block -= 1
+                self._send_wave_blocks(p, t, force=True)
+            elif not renewal and not self._wave_block:
                 self._send_reply(p.invoke_id, p.poll_number, C.NOM_MOC_VMO_METRIC_SA_RT,
                                  p.attr_grp, self.rel_time(t), 0,
                                  [(w.handle, self._wave_context(w)) for w in self._waves()],
                                  extended=True)
             if not req.period_ticks:
                 del self._periodic[req.obj_code]
+        elif req.obj_code == C.NOM_MOC_VMO_AL_MON:
+            obs: list[ObservationPoll] = []
+            if req.attr_grp in (C.NOM_ATTR_GRP_ALL, A.NOM_ATTR_GRP_AL_MON):
+                obs = [(1, self.alert_attrs(t))]
+            self._send_reply(m.invoke_id, req.poll_number, req.obj_code, req.attr_grp,
+                             self.rel_time(t), 0, obs, extended=req.extended)
+        elif req.obj_code == A.NOM_MOC_PT_DEMOG:
+            given, family = self.patient_name
+            admitted = self.patient_id is not None
+            demog: list[Attr] = [
+                (A.NOM_ATTR_PT_DEMOG_ST, u16(2 if admitted else 0)),
+                (A.NOM_ATTR_PT_ID, A.encode_string(self.patient_id or "")),
+                (A.NOM_ATTR_PT_NAME_GIVEN, A.encode_string(given if admitted else "")),
+                (A.NOM_ATTR_PT_NAME_FAMILY, A.encode_string(family if admitted else "")),
+            ]
+            self._send_reply(m.invoke_id, req.poll_number, req.obj_code, req.attr_grp,
+                             self.rel_time(t), 0, [(1, demog)], extended=req.extended)
         else:
-            # alert monitor (keep-alive) and anything else: an empty result
             self._send_reply(m.invoke_id, req.poll_number, req.obj_code, req.attr_grp,
                              self.rel_time(t), 0, [], extended=req.extended)
 
@@ -449,6 +484,34 @@ class IntelliVueSimulator(Simulator):
             objs = [(h, [(C.NOM_ATTR_ID_LABEL, u32(labels[h])), *attrs]) for h, attrs in objs]
         self._numeric_replies += 1
         return objs
+
+    def alert_entries(self, t: float) -> tuple[list[A.AlertEntry], list[A.AlertEntry]]:
+        """(patient alarms, technical alarms) the monitor shows at scenario time ``t``."""
+        s = self.scenario.state(t)
+        patient: list[A.AlertEntry] = []
+        technical: list[A.AlertEntry] = []
+        if s.spo2 is not None and not s.sensor_off and s.spo2 < 90:
+            patient.append(A.AlertEntry(C.NOM_PULS_OXIM_SAT_O2, A.NOM_EVT_LO, A.HI_PRI_P_AL, 0,
+                                        H_SPO2, f"**SpO2 {round(s.spo2)} < 90"))
+        if s.hr is not None and s.hr > 120:
+            patient.append(A.AlertEntry(C.NOM_ECG_CARD_BEAT_RATE, A.NOM_EVT_HI, A.MED_PRI_P_AL, 0,
+                                        H_HR, f"**HR {round(s.hr)} > 120"))
+        if s.sensor_off:
+            technical.append(A.AlertEntry(C.NOM_PULS_OXIM_SAT_O2, A.NOM_EVT_WAVE_OSCIL_ABSENT,
+                                          A.MED_PRI_T_AL, 0, H_SPO2, "SpO2 NON-PULSATILE"))
+        if self.inops:
+            if t % 240.0 < 20.0:
+                technical.append(A.AlertEntry(C.NOM_ECG_ELEC_POTL, A.NOM_EVT_LEADS_OFF,
+                                              A.MED_PRI_T_AL, 0, 0x0101, "LEADS OFF"))
+            if 200.0 <= t % 420.0 < 215.0:
+                technical.append(A.AlertEntry(C.NOM_PRESS_BLD_NONINV, A.NOM_EVT_EQUIP_MALF,
+                                              A.LOW_PRI_T_AL, 0, H_NBP))  # no text: codes only
+        return patient, technical
+
+    def alert_attrs(self, t: float) -> list[Attr]:
+        patient, technical = self.alert_entries(t)
+        return [(A.NOM_ATTR_AL_MON_P_AL_LIST, A.encode_alarm_list(patient)),
+                (A.NOM_ATTR_AL_MON_T_AL_LIST, A.encode_alarm_list(technical))]
 
     # -- waves ---------------------------------------------------------------------------
 
