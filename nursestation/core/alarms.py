@@ -41,6 +41,13 @@ Rules (the limits and priorities themselves come from the protocol file's ``[ala
   pulse-oximetry code for a bare ``SENSOR_OFF`` status), pump alarm (``PUMP_STATE == "alarm"`` or
   a ``PUMP_ALARM`` text; cleared when the pump reports neither), and no blood pressure by the
   deadline the vitals schedule gives with :meth:`AlarmEngine.set_bp_due`.
+* **The devices' own alarms** (:class:`~nursestation.core.readings.DeviceAlarm`, delivered in
+  ``DEVICE_ALARM`` readings as the complete list a device shows now): each becomes an alarm of
+  the chair with the device's priority and wording, raised without delay and cleared when the
+  device no longer lists it (or goes offline). De-duplicated against our own rules: a device's
+  *patient* alarm about a code (``SPO2`` low...) is not raised while one of our limits on the
+  same code and direction is raised — the nurse hears one desaturation, ours, with its rule.
+  Only the primary site's readings reach the engine (``SitePicker``).
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ from typing import Any
 from nursestation.core.clock import Clock
 from nursestation.core.protocol import AlarmConfig, AlarmLimit
 from nursestation.core.pumpchanges import chart_pump_mismatch
-from nursestation.core.readings import Reading
+from nursestation.core.readings import DeviceAlarm, Reading
 from nursestation.core.vocabulary import (
     NBP_CODES,
     NUMERIC_CODES,
@@ -205,6 +212,8 @@ class _Device:
     pump_alarm_text: str | None = None
     pump_state: str | None = None  # the latest usable PUMP_STATE, lower case
     pump_vi_ml: float | None = None  # the latest usable PUMP_VI
+    alarms: dict[str, DeviceAlarm] = field(default_factory=dict)  # what the device lists now
+    alarm_keys: set[str] = field(default_factory=set)  # track keys of its alarms, ever
 
 
 def _number(r: Reading) -> float | None:
@@ -364,6 +373,8 @@ class AlarmEngine:
         for what, dev in dirty:
             if what == "sensor":
                 self._eval_sensor(dev, now, wall)
+            elif what == "device_alarms":
+                self._eval_device_alarms(dev, now, wall)
             else:
                 self._eval_pump(dev, now, wall)
                 self._eval_pump_chart(now, wall)
@@ -382,6 +393,9 @@ class AlarmEngine:
                     and now - t.pending_mono >= t.delay_s):
                 self._raise(t, now, wall)
         self._eval_bp(now, wall)
+        for dev in list(self._devices):  # a device alarm our own limit no longer covers
+            if self._devices[dev].alarms:
+                self._eval_device_alarms(dev, now, wall)
         for t in self._tracks.values():
             a = t.alarm
             if (a is not None and a.priority == "high" and a.unacknowledged and not a.escalated
@@ -491,6 +505,9 @@ class AlarmEngine:
                     for t in self._limit_tracks.get(c, ()):
                         self._apply(t, _Cond.HOLD, {}, now, wall)
             self._eval_offline(dev, now, wall, _text(r.value))
+            if self._device(dev).alarms:  # what it listed is no longer known
+                self._device(dev).alarms = {}
+                self._eval_device_alarms(dev, now, wall)
             return
         device = self._device(dev)
         if device.offline:  # anything else from the device means it is talking again
@@ -501,6 +518,12 @@ class AlarmEngine:
         if code == Code.SENSOR_OFF:
             device.sensor_off_status = _text(r.value) or "sensor off"
             dirty[("sensor", dev)] = None
+            return
+        if code == Code.DEVICE_ALARM:
+            listed = r.extra.get("device_alarms")
+            if isinstance(listed, tuple | list):
+                device.alarms = {a.key: a for a in listed if isinstance(a, DeviceAlarm)}
+                dirty[("device_alarms", dev)] = None
             return
         if code in NUMERIC_CODES or code in WAVE_CODES:
             if Quality.SENSOR_OFF in r.quality:
@@ -669,6 +692,45 @@ class AlarmEngine:
             values["detail"] = "; ".join(m.message for m in found)
             values["kinds"] = [m.kind for m in found]
         self._apply(t, _Cond.VIOLATING if found else _Cond.CLEAR, values, now, wall)
+    def _covered(self, alarm: DeviceAlarm) -> Alarm | None:
+        """Our own raised limit alarm on the same code and direction, if any."""
+        if alarm.kind != AlarmKind.PHYSIOLOGICAL or not alarm.code:
+            return None
+        for t in self._limit_tracks.get(alarm.code, ()):
+            if t.alarm is None or t.limit is None:
+                continue
+            low = t.limit.below is not None or t.limit.below_baseline is not None
+            if not alarm.direction or alarm.direction == ("low" if low else "high"):
+                return t.alarm
+        return None
+
+    def _eval_device_alarms(self, dev: str | None, now: float, wall: datetime) -> None:
+        name = dev or "device"
+        d = self._device(dev)
+        present: set[str] = set()
+        for a in d.alarms.values():
+            key = f"device_alarm:{name}:{a.key}"
+            present.add(key)
+            d.alarm_keys.add(key)
+            kind = AlarmKind.PHYSIOLOGICAL if a.kind == "physiological" else AlarmKind.TECHNICAL
+            t = self._tracks.get(key)
+            if t is None:
+                t = self._tracks[key] = _Track(
+                    key=key, code=a.code or Code.DEVICE_ALARM, kind=kind,
+                    priority=a.priority if a.priority in PRIORITY_RANK else "medium",
+                    rule=f"{Code.DEVICE_ALARM}: {name} reports {a.text}",
+                    source=f"the device's own alarm ({name})", delay_s=0.0)
+            values: dict[str, Any] = {"device": name, "device_alarm": a.text}
+            ours = self._covered(a)
+            if ours is not None and t.alarm is None:
+                # the same condition is already raised by our rule: one alarm, not two
+                t.pending_mono, t.pending_wall, t.pending_values = None, None, {}
+                continue
+            self._apply(t, _Cond.VIOLATING, values, now, wall)
+        for key in d.alarm_keys - present:
+            t = self._tracks.get(key)
+            if t is not None:
+                self._apply(t, _Cond.CLEAR, {"device": name}, now, wall)
 
     def _eval_bp(self, now: float, wall: datetime) -> None:
         due = self._bp_due

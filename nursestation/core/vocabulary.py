@@ -21,7 +21,7 @@ class Code(StrEnum):
     TEMP = "TEMP"  # degC
     PI = "PI"  # %
     # waves
-    ECG = "ECG"  # mV, lead II
+    ECG = "ECG"  # mV, any lead: the lead is the reading's site (lead II by default)
     PLETH = "PLETH"  # arbitrary units
     RESP = "RESP"
     CO2 = "CO2"
@@ -35,7 +35,8 @@ class Code(StrEnum):
     DEVICE_ONLINE = "DEVICE_ONLINE"
     DEVICE_OFFLINE = "DEVICE_OFFLINE"
     SENSOR_OFF = "SENSOR_OFF"
-    DEVICE_ALARM = "DEVICE_ALARM"  # the device's own alarm bits / text
+    DEVICE_ALARM = "DEVICE_ALARM"  # the device's own alarms: extra["device_alarms"], a summary
+    DEVICE_PATIENT = "DEVICE_PATIENT"  # text: the patient ID the device has admitted (None: none)
     DIAGNOSTIC = "DIAGNOSTIC"  # a message for the technician (e.g. wrong output mode)
 
 
@@ -69,6 +70,106 @@ NUMERIC_CODES = frozenset(
 )
 WAVE_CODES = frozenset({Code.ECG, Code.PLETH, Code.RESP, Code.CO2})
 NBP_CODES = frozenset({Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN})
+
+
+class Site(StrEnum):
+    """Where a measurement was taken, for codes measured at more than one site or lead.
+
+    A reading keeps its code (``TEMP``, ``SPO2``, ``PR``, ``ECG``...) and carries a site:
+    ``MAIN`` (empty) is the device's main, unqualified site (the IntelliVue's "Temp", "SpO2",
+    "Pulse"; any oximeter without a site). The chair's *primary* site for each code comes from the
+    configuration (``primary_sites``), by default the device's main one (``DEFAULT_SITE``), else
+    the first site that reports; rules and tiles use the primary site only (see
+    :class:`nursestation.core.readings.SitePicker`). Gateways map MDC body-site qualifiers here.
+    """
+
+    MAIN = ""
+    # temperature sites
+    CORE = "core"
+    BODY = "body"
+    RECTAL = "rectal"
+    ORAL = "oral"
+    AXILLARY = "axillary"
+    SKIN = "skin"
+    ESOPHAGEAL = "esophageal"
+    NASOPHARYNGEAL = "nasopharyngeal"
+    TYMPANIC = "tympanic"
+    ARTERIAL = "arterial"
+    VENOUS = "venous"
+    BLOOD = "blood"
+    BLADDER = "bladder"  # vesical
+    AIRWAY = "airway"
+    CEREBRAL = "cerebral"
+    T1 = "T1"  # the monitor's generic temperature channels T1..T4
+    T2 = "T2"
+    T3 = "T3"
+    T4 = "T4"
+    CORE_1 = "core 1"  # generic core temperatures T1core, T2core
+    CORE_2 = "core 2"
+    # pulse-oximetry sites (SPO2, PR, PI, PLETH)
+    LEFT = "left"
+    RIGHT = "right"
+    PREDUCTAL = "preductal"
+    POSTDUCTAL = "postductal"
+    TELEMETRY = "telemetry"
+    SECOND = "second"  # a second SpO2 module with no named site
+    # ECG leads (ECG)
+    LEAD_I = "I"
+    LEAD_II = "II"
+    LEAD_III = "III"
+    LEAD_AVR = "aVR"
+    LEAD_AVL = "aVL"
+    LEAD_AVF = "aVF"
+    LEAD_V = "V"
+    LEAD_V1 = "V1"
+    LEAD_V2 = "V2"
+    LEAD_V3 = "V3"
+    LEAD_V4 = "V4"
+    LEAD_V5 = "V5"
+    LEAD_V6 = "V6"
+    LEAD_MCL = "MCL"
+    LEAD_MCL1 = "MCL1"
+
+
+TEMP_SITES = frozenset({
+    Site.MAIN, Site.CORE, Site.BODY, Site.RECTAL, Site.ORAL, Site.AXILLARY, Site.SKIN,
+    Site.ESOPHAGEAL, Site.NASOPHARYNGEAL, Site.TYMPANIC, Site.ARTERIAL, Site.VENOUS, Site.BLOOD,
+    Site.BLADDER, Site.AIRWAY, Site.CEREBRAL, Site.T1, Site.T2, Site.T3, Site.T4, Site.CORE_1,
+    Site.CORE_2,
+})
+OXIMETRY_SITES = frozenset({
+    Site.MAIN, Site.LEFT, Site.RIGHT, Site.PREDUCTAL, Site.POSTDUCTAL, Site.TELEMETRY, Site.SECOND,
+})
+ECG_LEADS = frozenset({
+    Site.MAIN, Site.LEAD_I, Site.LEAD_II, Site.LEAD_III, Site.LEAD_AVR, Site.LEAD_AVL,
+    Site.LEAD_AVF, Site.LEAD_V, Site.LEAD_V1, Site.LEAD_V2, Site.LEAD_V3, Site.LEAD_V4,
+    Site.LEAD_V5, Site.LEAD_V6, Site.LEAD_MCL, Site.LEAD_MCL1,
+})
+
+#: The sites each multi-site code may carry; a code not listed has only ``Site.MAIN``.
+SITES: dict[str, frozenset[Site]] = {
+    Code.TEMP: TEMP_SITES,
+    Code.SPO2: OXIMETRY_SITES,
+    Code.PR: OXIMETRY_SITES,
+    Code.PI: OXIMETRY_SITES,
+    Code.PLETH: OXIMETRY_SITES,
+    Code.ECG: ECG_LEADS,
+}
+
+#: A code's main site when the configuration names none: lead II for the ECG, else the device's
+#: unqualified site.
+DEFAULT_SITE: dict[str, Site] = {Code.ECG: Site.LEAD_II}
+
+#: Codes whose primary site follows another code's when only that one is configured (the pulse
+#: rate, perfusion and pleth of the chosen SpO2 site).
+SITE_FOLLOWS: dict[str, str] = {Code.PR: Code.SPO2, Code.PI: Code.SPO2, Code.PLETH: Code.SPO2}
+
+
+def site_label(code: str, site: str) -> str:
+    """How a reading is named to a person: "TEMP", "TEMP (rectal)", "ECG II"."""
+    if not site:
+        return str(code)
+    return f"{code} {site}" if code == Code.ECG else f"{code} ({site})"
 
 
 class PumpState(StrEnum):

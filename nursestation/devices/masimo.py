@@ -4,8 +4,16 @@
 
     02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% ... ALARM=0000 EXC=000800
 
-The Radical-5 prints fewer fields (``ALARM=20 EXC=800``); the Radical-7 adds ``PVI=027``.
-Dashes mean "no value" and become ``None`` with the *unavailable* flag, never zero.
+The Radical-5 prints fewer fields (``ALARM=20 EXC=800``); the Radical-7 adds ``PVI=027``; newer
+Radical-7 firmware prints PI without ``%``, adds ``SPHB=``, ``SPOC=`` and ``RESVD=`` fields and ends
+the line with a second exception word ``EXC1=00000000``. Dashes mean "no value" and become ``None``
+with the *unavailable* flag, never zero.
+
+ALARM and EXC are hexadecimal bit fields; their meanings come from the operator's manual and agree
+with the public OpenICE (mdpnp) Radical driver's tables. Every alarm bit and every exception bit
+that is a problem becomes a :class:`DeviceAlarm` (the complete list, each line) that the station
+raises; exceptions that make a value doubtful mark it *questionable*, those that make it
+meaningless mark it *invalid*. "No sensor" / "sensor off" stay the station's own SENSOR_OFF.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from nursestation.core.readings import Reading
+from nursestation.core.readings import DeviceAlarm, Reading
 from nursestation.core.scenarios import Scenario
 from nursestation.core.vocabulary import UNITS, Code, Quality
 from nursestation.devices.base import Decoder, DecoderStats, DeviceSession, Simulator
@@ -25,24 +33,92 @@ MAX_LINE = 512
 DIAGNOSTIC_AFTER = 3
 #: while only unreadable lines arrive, repeat the diagnostic every this many lines (~1 a minute)
 DIAGNOSTIC_EVERY = 60
+#: the device's alarm list is reported when it changes, and repeated every this many lines
+ALARMS_REPEAT_EVERY = 30
 DIAGNOSTIC_TEXT = (
     "pulse oximeter output not readable: set the oximeter's serial output to ASCII 1 "
     "(9600 baud)"
 )
 
 # --- ALARM / EXC bits -------------------------------------------------------------------------
-# Only the bits confirmed in /work/shared/protocols/masimo.md are interpreted. The remaining bits
-# (SpO2 low, pulse rate high/low, defective sensor, interference, ambient light, low signal IQ,
-# ...) are documented in the device's operator manual and are NOT confirmed here: they are kept
-# raw in ``extra["alarm_bits"]`` / ``extra["exc_bits"]`` and never acted on.
+# (operator's manual, "serial output"; the OpenICE Radical driver's tables agree)
 ALARM_SPO2_HIGH = 0x0001
-ALARM_SILENCED = 0x0020
+ALARM_SPO2_LOW = 0x0002
+ALARM_PR_HIGH = 0x0004
+ALARM_PR_LOW = 0x0008
+ALARM_ACTIVE = 0x0010  # status: an alarm is active (not an alarm of its own)
+ALARM_SILENCED = 0x0020  # status: alarms silenced
 ALARM_LOW_BATTERY = 0x0040
+ALARM_SPCO_HIGH = 0x0100
+ALARM_SPCO_LOW = 0x0200
+ALARM_SPMET_HIGH = 0x0400
+ALARM_SPMET_LOW = 0x0800
+ALARM_DESAT_INDEX = 0x1000
+ALARM_PI_DELTA = 0x2000
+
 EXC_NO_SENSOR = 0x000001
+EXC_DEFECTIVE_SENSOR = 0x000002
 EXC_LOW_PERFUSION = 0x000004
 EXC_PULSE_SEARCH = 0x000008
+EXC_INTERFERENCE = 0x000010
 EXC_SENSOR_OFF = 0x000020
+EXC_AMBIENT_LIGHT = 0x000040
+EXC_UNRECOGNIZED_SENSOR = 0x000080
+EXC_INCOMPATIBLE_SENSOR = 0x000100
+EXC_LOW_SIGNAL_IQ = 0x000400
 EXC_SET_MODE = 0x000800  # "Masimo SET" mode: normal operation
+EXC_NO_CABLE = 0x001000
+EXC_CABLE_EXPIRED = 0x002000
+EXC_INCOMPATIBLE_CABLE = 0x004000
+EXC_UNRECOGNIZED_CABLE = 0x008000
+EXC_DEFECTIVE_CABLE = 0x010000
+EXC_SENSOR_CALIBRATING = 0x020000  # sensor initialising
+EXC_SENSOR_EXPIRED = 0x040000
+EXC_EMITTER_TEMP = 0x080000
+EXC_SENSOR_CURRENT = 0x100000
+EXC_SPCO_LOW_CONFIDENCE = 0x200000
+EXC_SPMET_LOW_CONFIDENCE = 0x400000
+
+#: alarm bit -> (wording, priority, code it concerns, direction). The oximeter does not say a
+#: priority; a desaturation and pulse-rate limits are high as on the device, the rest medium.
+ALARM_BITS: dict[int, tuple[str, str, str, str]] = {
+    ALARM_SPO2_HIGH: ("SpO2 high", "medium", Code.SPO2, "high"),
+    ALARM_SPO2_LOW: ("SpO2 low", "high", Code.SPO2, "low"),
+    ALARM_PR_HIGH: ("pulse rate high", "high", Code.PR, "high"),
+    ALARM_PR_LOW: ("pulse rate low", "high", Code.PR, "low"),
+    ALARM_SPCO_HIGH: ("SpCO high", "medium", "", "high"),
+    ALARM_SPCO_LOW: ("SpCO low", "medium", "", "low"),
+    ALARM_SPMET_HIGH: ("SpMet high", "medium", "", "high"),
+    ALARM_SPMET_LOW: ("SpMet low", "medium", "", "low"),
+    ALARM_DESAT_INDEX: ("desaturation index", "medium", Code.SPO2, ""),
+    ALARM_PI_DELTA: ("PI rate of change", "medium", Code.PI, ""),
+}
+
+#: exception bit -> (wording, what it does to SpO2/PR/PI: "questionable", "invalid" or "",
+#: raised as a technical condition?)
+EXC_BITS: dict[int, tuple[str, str, bool]] = {
+    EXC_DEFECTIVE_SENSOR: ("defective sensor", "invalid", True),
+    EXC_LOW_PERFUSION: ("low perfusion", "questionable", False),
+    EXC_PULSE_SEARCH: ("pulse search", "questionable", False),
+    EXC_INTERFERENCE: ("interference", "questionable", True),
+    EXC_AMBIENT_LIGHT: ("ambient light", "questionable", True),
+    EXC_UNRECOGNIZED_SENSOR: ("unrecognised sensor", "invalid", True),
+    EXC_INCOMPATIBLE_SENSOR: ("incompatible sensor", "invalid", True),
+    EXC_LOW_SIGNAL_IQ: ("low signal IQ", "questionable", True),
+    EXC_NO_CABLE: ("no cable connected", "invalid", True),
+    EXC_CABLE_EXPIRED: ("cable life expired", "", True),
+    EXC_INCOMPATIBLE_CABLE: ("incompatible cable", "invalid", True),
+    EXC_UNRECOGNIZED_CABLE: ("unrecognised cable", "invalid", True),
+    EXC_DEFECTIVE_CABLE: ("defective cable", "invalid", True),
+    EXC_SENSOR_CALIBRATING: ("sensor initialising", "calibrating", False),
+    EXC_SENSOR_EXPIRED: ("sensor life expired", "", True),
+    EXC_EMITTER_TEMP: ("emitter temperature out of range", "invalid", True),
+    EXC_SENSOR_CURRENT: ("sensor current limit exceeded", "invalid", True),
+    EXC_SPCO_LOW_CONFIDENCE: ("SpCO low confidence", "", False),
+    EXC_SPMET_LOW_CONFIDENCE: ("SpMet low confidence", "", False),
+}
+_EXC_QUALITY = {"questionable": Quality.QUESTIONABLE, "invalid": Quality.INVALID,
+                "calibrating": Quality.CALIBRATING}
 
 _DATETIME = re.compile(rb"(\d{2})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})")
 _FIELD = re.compile(r"([A-Z][A-Z0-9]*)=(\S*)")
@@ -72,6 +148,8 @@ class MasimoDecoder(Decoder):
         super().__init__()
         self._buf = bytearray()
         self._bad_run = 0  # consecutive unreadable lines
+        self._listed: tuple[DeviceAlarm, ...] | None = None  # last alarm list reported
+        self._listed_age = 0  # lines since it was reported
         #: the zone the oximeter's clock is set to (default: this workstation's local zone)
         self.device_tz = device_tz
 
@@ -120,34 +198,48 @@ class MasimoDecoder(Decoder):
         text = line.decode("ascii", errors="replace").strip()
         fields = dict(_FIELD.findall(text))
         if not self._complete(text, fields):
-            return self._reject(len(line))
+            return self._reject(len(line), other_mode=not self._ascii1_shape(fields))
         self.stats.frames_accepted += 1
         self._bad_run = 0
 
-        alarm = _hex(fields.get("ALARM"))
-        exc = _hex(fields.get("EXC"))
+        alarm = _hex(fields.get("ALARM")) or 0
+        exc = _hex(fields.get("EXC")) or 0
         common: set[str] = set()
         sensor_off_reason = None
-        if exc is not None:
-            if exc & EXC_NO_SENSOR:
-                sensor_off_reason = "no sensor"
-            elif exc & EXC_SENSOR_OFF:
-                sensor_off_reason = "sensor off"
-            if sensor_off_reason:
-                common.add(Quality.SENSOR_OFF)
-            if exc & EXC_LOW_PERFUSION:
-                common |= {Quality.LOW_PERFUSION, Quality.QUESTIONABLE}
-            if exc & EXC_PULSE_SEARCH:
-                common |= {Quality.PULSE_SEARCH, Quality.QUESTIONABLE}
-        extra: dict = {}
-        if alarm is not None:
-            extra["alarm_bits"] = alarm
-            if alarm & ALARM_SILENCED:
-                extra["alarm_silenced"] = True
-        if exc is not None:
-            extra["exc_bits"] = exc
-        if "PVI" in fields:  # Radical-7: no canonical code yet, kept as detail
-            extra["pvi"] = _value(fields["PVI"])
+        if exc & EXC_NO_SENSOR:
+            sensor_off_reason = "no sensor"
+        elif exc & EXC_SENSOR_OFF:
+            sensor_off_reason = "sensor off"
+        if sensor_off_reason:
+            common.add(Quality.SENSOR_OFF)
+        listed: list[DeviceAlarm] = []
+        for bit, (words, effect, raise_it) in EXC_BITS.items():
+            if not exc & bit:
+                continue
+            if effect:
+                common.add(_EXC_QUALITY[effect])
+            if bit == EXC_LOW_PERFUSION:
+                common.add(Quality.LOW_PERFUSION)
+            elif bit == EXC_PULSE_SEARCH:
+                common.add(Quality.PULSE_SEARCH)
+            if raise_it:
+                listed.append(DeviceAlarm(f"exc:{bit:#08x}", f"oximeter: {words}", "technical",
+                                          "medium", Code.SPO2))
+        for bit, (words, priority, code, direction) in ALARM_BITS.items():
+            if alarm & bit:
+                listed.append(DeviceAlarm(f"alarm:{bit:#06x}", f"oximeter: {words}",
+                                          "physiological", priority, code, direction))
+        if alarm & ALARM_LOW_BATTERY:
+            listed.append(DeviceAlarm("alarm:0x0040", "oximeter battery low", "technical",
+                                      "medium"))
+        extra: dict = {"alarm_bits": alarm, "exc_bits": exc}
+        if alarm & ALARM_SILENCED:
+            extra["alarm_silenced"] = True
+        if "EXC1" in fields:  # newer firmware's second exception word: meanings not published
+            extra["exc1_bits"] = _hex(fields["EXC1"])
+        for name in ("PVI", "SPHB", "SPOC", "SPCO", "SPMET"):  # no canonical codes: detail only
+            if name in fields:
+                extra[name.lower()] = _value(fields[name])
         if device_time is not None:
             extra["device_clock"] = "oximeter local time, unsynchronised"
 
@@ -159,7 +251,7 @@ class MasimoDecoder(Decoder):
             quality = set(common)
             if value is None:
                 quality.add(Quality.UNAVAILABLE)
-            if code == Code.SPO2 and alarm is not None and alarm & ALARM_SPO2_HIGH:
+            if any(alarm & bit and c == code for bit, (_w, _p, c, _d) in ALARM_BITS.items()):
                 quality.add(Quality.IN_ALARM)
             out.append(
                 Reading(code, value, UNITS[code], frozenset(quality), device_time,
@@ -168,19 +260,37 @@ class MasimoDecoder(Decoder):
         if sensor_off_reason:
             out.append(Reading(Code.SENSOR_OFF, sensor_off_reason, "",
                                frozenset({Quality.SENSOR_OFF}), device_time))
-        if alarm is not None and alarm & ALARM_LOW_BATTERY:
-            out.append(Reading(Code.DEVICE_ALARM, "oximeter battery low", "", frozenset(),
-                               device_time, extra={"alarm_bits": alarm}))
+        now_listed = tuple(listed)
+        self._listed_age += 1
+        if now_listed != self._listed or self._listed_age >= ALARMS_REPEAT_EVERY:
+            self._listed, self._listed_age = now_listed, 0
+            out.append(Reading(Code.DEVICE_ALARM, "; ".join(a.text for a in listed) or None, "",
+                               frozenset(), device_time,
+                               extra={"device_alarms": now_listed, "alarm_bits": alarm,
+                                      "exc_bits": exc}))
         return out
+
+    def forget_alarms(self) -> None:
+        """Report the alarm list with the next line (after a reconnection)."""
+        self._listed = None
+
+    @staticmethod
+    def _ascii1_shape(fields: dict[str, str]) -> bool:
+        """The line has ASCII 1's field names: whatever is wrong with it, the mode is right."""
+        return {"SPO2", "BPM"} <= fields.keys() or {"ALARM", "EXC"} <= fields.keys()
 
     @staticmethod
     def _complete(text: str, fields: dict[str, str]) -> bool:
-        """An ASCII 1 line, whole: the values we use readable, ending with its EXC field."""
+        """An ASCII 1 line, whole: the values we use readable, ending with its EXC field (or,
+        newer Radical-7 firmware, with the EXC1 field after it)."""
         if not {"SPO2", "BPM", "ALARM", "EXC"} <= fields.keys():
             return False
-        if not text.endswith("EXC=" + fields["EXC"]):
+        last = "EXC1" if "EXC1" in fields else "EXC"
+        if not text.endswith(f"{last}={fields[last]}"):
             return False  # cut short, or something after the last field
         if _hex(fields["ALARM"]) is None or _hex(fields["EXC"]) is None:
+            return False
+        if "EXC1" in fields and _hex(fields["EXC1"]) is None:
             return False
         for label in ("SPO2", "BPM", "PI"):
             raw = fields.get(label)
@@ -188,9 +298,14 @@ class MasimoDecoder(Decoder):
                 return False  # neither a number nor dashes: a damaged line
         return True
 
-    def _reject(self, nbytes: int) -> list[Reading]:
+    def _reject(self, nbytes: int, *, other_mode: bool) -> list[Reading]:
+        """A line we cannot use. Only lines without ASCII 1's fields count towards the
+        "set ASCII 1" advice: a damaged ASCII 1 line proves the mode is right."""
         self.stats.frames_rejected += 1
         self.stats.bytes_skipped += nbytes
+        if not other_mode:
+            self._bad_run = 0
+            return []
         self._bad_run += 1
         if self._bad_run >= DIAGNOSTIC_AFTER and (
             (self._bad_run - DIAGNOSTIC_AFTER) % DIAGNOSTIC_EVERY == 0
@@ -217,6 +332,10 @@ class MasimoSession(DeviceSession):
 
     def receive(self, data: bytes, now: float) -> list[Reading]:
         return self.decoder.feed(data)
+
+    def connected(self, now: float) -> None:
+        super().connected(now)
+        self.decoder.forget_alarms()
 
     def next_tick(self, now: float) -> float | None:
         return None  # it talks, we listen: no timers
@@ -247,7 +366,13 @@ def format_line(
 
 
 class MasimoSimulator(Simulator):
-    """A Rad-8 printing one ASCII 1 line per scenario second."""
+    """A Rad-8 printing one ASCII 1 line per scenario second, with its own alarm limits (the
+    device's factory defaults: SpO2 below 88 %, pulse rate above 140 or below 50) in the ALARM
+    field, and motion shown as pulse search with low signal IQ."""
+
+    SPO2_LOW = 88
+    PR_HIGH = 140
+    PR_LOW = 50
 
     protocol = "masimo"
     baudrate = BAUDRATE
@@ -272,7 +397,14 @@ class MasimoSimulator(Simulator):
             if st.sensor_off:
                 self.send(format_line(when, None, None, None, exc=exc | EXC_SENSOR_OFF))
             else:
+                alarm = 0
                 if st.motion:
-                    exc |= EXC_PULSE_SEARCH
-                self.send(format_line(when, st.spo2, st.pr, st.pi, exc=exc))
+                    exc |= EXC_PULSE_SEARCH | EXC_LOW_SIGNAL_IQ
+                if st.spo2 is not None and round(st.spo2) < self.SPO2_LOW:
+                    alarm |= ALARM_SPO2_LOW
+                if st.pr is not None and round(st.pr) > self.PR_HIGH:
+                    alarm |= ALARM_PR_HIGH
+                if st.pr is not None and round(st.pr) < self.PR_LOW:
+                    alarm |= ALARM_PR_LOW
+                self.send(format_line(when, st.spo2, st.pr, st.pi, exc=exc, alarm=alarm))
             self._next += 1.0

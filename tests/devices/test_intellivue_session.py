@@ -105,10 +105,16 @@ def test_associates_answers_the_mds_event_and_delivers_numerics():
     assert loop.ses.state is State.ASSOCIATED
     assert loop.sim.associations == 1 and loop.sim.mds_confirmed
     assert loop.sim.aborts_sent == 0
-    numerics = [r for r in got if r.samples is None]
+    numerics = [r for r in got if r.samples is None
+                and r.code not in ("DEVICE_ALARM", "DEVICE_PATIENT")]
     codes = {r.code for r in numerics}
     assert codes == {"HR", "PR", "SPO2", "PI", "RR", "ETCO2", "TEMP",
                      "NBP_SYS", "NBP_DIA", "NBP_MEAN"}
+    # the monitor's alert list (nothing to alarm about) and its admitted patient (none)
+    (alerts,) = [r for r in got if r.code == "DEVICE_ALARM"]
+    assert alerts.extra["device_alarms"] == () and alerts.value is None
+    (patient,) = [r for r in got if r.code == "DEVICE_PATIENT"]
+    assert patient.value is None
     hr = [r for r in numerics if r.code == "HR"]
     assert 5 <= len(hr) <= 7  # about one a second
     sc = loop.scenario
@@ -285,8 +291,9 @@ def test_mds_create_event_is_confirmed_at_once_with_the_same_invoke_id():
     assert results[0].command_type == C.CMD_CONFIRMED_EVENT_REPORT
     assert results[0].event_type == C.NOM_NOTI_MDS_CREAT
     polls = [m.poll_request for m in msgs if m.poll_request]
-    assert {p.obj_code for p in polls} == {C.NOM_MOC_VMO_METRIC_NU, C.NOM_MOC_VMO_METRIC_SA_RT}
-    assert all(p.extended for p in polls)
+    assert {p.obj_code: p.extended for p in polls} == {
+        C.NOM_MOC_VMO_METRIC_NU: True, C.NOM_MOC_VMO_METRIC_SA_RT: True,
+        C.NOM_MOC_VMO_AL_MON: False, 0x002A: False}  # alert monitor, patient demographics
 
 
 def test_unanswered_mds_event_is_repeated_with_the_same_invoke_id_then_aborted():
@@ -314,7 +321,8 @@ def test_refusal_waits_then_asks_again():
     ses.tick(5.0)
     assert ses.outgoing() == b""  # not hammering a monitor that said no
     ses.tick(0.1 + IntelliVueSession.REFUSED_RETRY_S)
-    assert [m[0] for m in host_messages(ses)] == [0x0D]
+    # an abort first ends whatever association the monitor may still hold for us
+    assert [m[0] for m in host_messages(ses)] == [0x19, 0x0D]
 
 
 def test_keep_alive_when_nothing_else_is_sent():
@@ -334,7 +342,7 @@ def test_keep_alive_when_nothing_else_is_sent():
     polls = [parse_message(m).poll_request for m in sent if m[0] == 0xE1]
     keepalive = [p for p in polls if p and p.obj_code == C.NOM_MOC_VMO_AL_MON]
     assert keepalive and not keepalive[0].extended
-    assert keepalive[0].attr_grp == C.NOM_ATTR_GRP_VMO_STATIC
+    assert keepalive[0].attr_grp == 0x0801  # NOM_ATTR_GRP_AL_MON: the alarm lists
     assert loop.sim.associated and loop.sim.aborts_sent == 0
 
 

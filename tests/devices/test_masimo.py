@@ -41,7 +41,8 @@ def test_model_line_shapes(line, spo2, pr, pi):
     assert rs[Code.SPO2].value == spo2 and rs[Code.SPO2].unit == "%"
     assert rs[Code.PR].value == pr and rs[Code.PR].unit == "bpm"
     assert rs[Code.PI].value == pytest.approx(pi)
-    assert all(r.usable for r in rs.values())
+    assert all(rs[c].usable for c in (Code.SPO2, Code.PR, Code.PI))
+    assert rs[Code.DEVICE_ALARM].extra["device_alarms"] == ()  # nothing to raise
 
 
 def test_device_time_is_the_oximeters_own_clock_read_in_its_zone_and_kept_in_utc():
@@ -89,7 +90,10 @@ def test_alarm_bits():
     rs = by_code(MasimoDecoder().feed(RAD8.replace(b"ALARM=0000", b"ALARM=0061")))
     assert Quality.IN_ALARM in rs[Code.SPO2].quality
     assert rs[Code.SPO2].extra["alarm_silenced"] is True
-    assert rs[Code.DEVICE_ALARM].value == "oximeter battery low"
+    assert rs[Code.DEVICE_ALARM].value == "oximeter: SpO2 high; oximeter battery low"
+    kinds = {(a.text, a.kind) for a in rs[Code.DEVICE_ALARM].extra["device_alarms"]}
+    assert kinds == {("oximeter: SpO2 high", "physiological"),
+                     ("oximeter battery low", "technical")}
 
 
 def test_unreadable_output_mode_asks_for_ascii1_rate_limited():
@@ -204,3 +208,90 @@ def test_simulator_sensor_off_and_motion():
     assert len(off) == 3 and all(Quality.SENSOR_OFF in r.quality for r in off)
     assert len([r for r in rs if r.code == Code.SENSOR_OFF]) == 3
     assert len(moving) == 3 and all(Quality.QUESTIONABLE in r.quality for r in moving)
+
+
+# --- newer Radical-7 firmware; every alarm and exception bit ---------------------------------
+# A line of the shape newer Radical-7 firmware prints (issue 18: PI without %, SPHB, SPOC and
+# RESVD fields, a closing EXC1 word), assembled by hand.
+RAD7_NEW = (b"03/14/19 10:01:02 SN=0000123456 SPO2=097% BPM=072 PI=02.10 SPCO=--.-% "
+            b"SPMET=--.-% DESAT=-- PIDELTA=+-- PVI=014 SPHB=13.2 SPOC=18 RESVD=--- "
+            b"ALARM=0000 EXC=000800 EXC1=00000000\r\n")
+
+
+def test_newer_radical7_lines_are_decoded():
+    d = MasimoDecoder()
+    rs = by_code(d.feed(RAD7_NEW * 4))
+    assert rs[Code.SPO2].value == 97 and rs[Code.PR].value == 72
+    assert rs[Code.PI].value == pytest.approx(2.1) and rs[Code.PI].usable
+    assert rs[Code.SPO2].extra["sphb"] == pytest.approx(13.2)
+    assert rs[Code.SPO2].extra["exc1_bits"] == 0
+    assert d.stats.frames_accepted == 4 and d.stats.frames_rejected == 0
+    assert Code.DIAGNOSTIC not in rs
+
+
+def test_damaged_ascii1_lines_never_ask_for_ascii1():
+    d = MasimoDecoder()
+    damaged = RAD7_NEW.replace(b"EXC1=00000000", b"EXC1=0000ZZ00")
+    out = d.feed(damaged * 20)
+    assert d.stats.frames_rejected == 20
+    assert not [r for r in out if r.code == Code.DIAGNOSTIC]
+
+
+@pytest.mark.parametrize(("bits", "text", "priority", "code", "direction"), [
+    (0x0002, "oximeter: SpO2 low", "high", Code.SPO2, "low"),
+    (0x0004, "oximeter: pulse rate high", "high", Code.PR, "high"),
+    (0x0008, "oximeter: pulse rate low", "high", Code.PR, "low"),
+    (0x1000, "oximeter: desaturation index", "medium", Code.SPO2, ""),
+])
+def test_alarm_bits_become_patient_alarms(bits, text, priority, code, direction):
+    rs = by_code(MasimoDecoder().feed(RAD8.replace(b"ALARM=0000", b"ALARM=%04X" % bits)))
+    (a,) = rs[Code.DEVICE_ALARM].extra["device_alarms"]
+    assert (a.text, a.kind, a.priority, a.code, a.direction) == (
+        text, "physiological", priority, code, direction)
+    assert Quality.IN_ALARM in rs[code].quality and rs[code].usable
+
+
+@pytest.mark.parametrize(("exc", "words", "flag", "raised"), [
+    (0x000002, "defective sensor", Quality.INVALID, True),
+    (0x000010, "interference", Quality.QUESTIONABLE, True),
+    (0x000040, "ambient light", Quality.QUESTIONABLE, True),
+    (0x000080, "unrecognised sensor", Quality.INVALID, True),
+    (0x000400, "low signal IQ", Quality.QUESTIONABLE, True),
+    (0x001000, "no cable connected", Quality.INVALID, True),
+    (0x020000, "sensor initialising", Quality.CALIBRATING, False),
+    (0x000004, "low perfusion", Quality.QUESTIONABLE, False),
+])
+def test_exception_bits_flag_values_and_raise_technical_conditions(exc, words, flag, raised):
+    line = RAD8.replace(b"EXC=000800", b"EXC=%06X" % (0x800 | exc))
+    rs = by_code(MasimoDecoder().feed(line))
+    assert flag in rs[Code.SPO2].quality and flag in rs[Code.PR].quality
+    listed = rs[Code.DEVICE_ALARM].extra["device_alarms"]
+    assert [a.text for a in listed] == ([f"oximeter: {words}"] if raised else [])
+    assert all(a.kind == "technical" for a in listed)
+
+
+def test_sensor_off_stays_the_stations_own_condition():
+    rs = by_code(MasimoDecoder().feed(RAD8.replace(b"EXC=000800", b"EXC=000820")))
+    assert rs[Code.SENSOR_OFF].value == "sensor off"
+    assert rs[Code.DEVICE_ALARM].extra["device_alarms"] == ()
+
+
+def test_the_alarm_list_is_reported_when_it_changes_not_every_line():
+    d = MasimoDecoder()
+    lines = [RAD8] * 3 + [RAD8.replace(b"ALARM=0000", b"ALARM=0002")] * 3 + [RAD8]
+    reports = []
+    for line in lines:
+        reports += [r for r in d.feed(line) if r.code == Code.DEVICE_ALARM]
+    assert [len(r.extra["device_alarms"]) for r in reports] == [0, 1, 0]
+
+
+@FAST
+@given(noise=st.binary(max_size=200), alarm=st.integers(0, 0xFFFF),
+       exc=st.integers(0, 0xFFFFFF))
+def test_any_bits_and_noise_never_raise_and_the_next_line_decodes(noise, alarm, exc):
+    d = MasimoDecoder()
+    line = RAD7_NEW.replace(b"ALARM=0000", b"ALARM=%04X" % alarm).replace(
+        b"EXC=000800", b"EXC=%06X" % exc)
+    d.feed(noise + b"\r\n" + line)
+    rs = by_code(d.feed(RAD8))
+    assert rs[Code.SPO2].value == 98

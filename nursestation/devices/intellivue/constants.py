@@ -6,7 +6,7 @@ Values are facts from Philips' "Data Export Interface Programming Guide" (4535 6
 
 from __future__ import annotations
 
-from nursestation.core.vocabulary import Code
+from nursestation.core.vocabulary import Code, Site
 
 # --- serial framing ------------------------------------------------------------------------
 BOF = 0xC0
@@ -153,6 +153,15 @@ NOM_TEMP = 0x4B48
 NOM_ECG_ELEC_POTL_II = 0x0102
 NOM_PLETH = 0x4BB4
 
+NOM_ECG_ELEC_POTL = 0x0100  # unspecified lead
+NOM_PULS_OXIM_SAT_O2_ART_LEFT = 0x4BC8
+NOM_PULS_OXIM_SAT_O2_ART_RIGHT = 0x4BCC
+NOM_PULS_OXIM_SAT_O2_PRE_DUCTAL = 0xF1C0
+NOM_PULS_OXIM_SAT_O2_POST_DUCTAL = 0xF1D4
+NOM_TEMP_CORE = 0x4B60
+NOM_TEMP_RECT = 0xE004
+NOM_TEMP_SKIN = 0x4B74
+
 #: numeric physio id -> our code
 NUMERIC_CODES: dict[int, Code] = {
     NOM_ECG_CARD_BEAT_RATE: Code.HR,
@@ -179,4 +188,117 @@ FALLBACK_OF: dict[int, int] = {
 WAVE_CODES: dict[int, Code] = {
     NOM_ECG_ELEC_POTL_II: Code.ECG,
     NOM_PLETH: Code.PLETH,
+}
+
+
+#: ECG wave physio ids (guide, "Physiological identifiers": NOM_ECG_ELEC_POTL_*) -> lead
+ECG_LEAD_IDS: dict[int, Site] = {
+    0x0100: Site.MAIN,
+    0x0101: Site.LEAD_I, 0x0102: Site.LEAD_II, 0x013D: Site.LEAD_III,
+    0x013E: Site.LEAD_AVR, 0x013F: Site.LEAD_AVL, 0x0140: Site.LEAD_AVF,
+    0x0103: Site.LEAD_V1, 0x0104: Site.LEAD_V2, 0x0105: Site.LEAD_V3,
+    0x0106: Site.LEAD_V4, 0x0107: Site.LEAD_V5, 0x0108: Site.LEAD_V6,
+    0x0143: Site.LEAD_V, 0x014B: Site.LEAD_MCL, 0x014C: Site.LEAD_MCL1,
+}
+WAVE_CODES.update({physio: Code.ECG for physio in ECG_LEAD_IDS})
+#: pleth waves of the left and right sensor (NOM_PULS_OXIM_PLETH_RIGHT / _LEFT)
+PLETH_SITE_IDS: dict[int, Site] = {0xF08C: Site.RIGHT, 0xF08D: Site.LEFT}
+WAVE_CODES.update({physio: Code.PLETH for physio in PLETH_SITE_IDS})
+
+# --- labels (NOM_ATTR_ID_LABEL, a TextId) ------------------------------------------------------
+# Several metric objects share one physiological id; only the label tells them apart: the pulse
+# from every SpO2 site is NOM_PLETH_PULS_RATE, a temperature *setting* (sTemp) carries NOM_TEMP.
+# The guide's label table ("Alert Monitor/Labels", TextIds) is the source; the decoder keeps each
+# object's label per handle from the poll replies.
+
+NLS_NOM_SETT_TEMP = 0x04024B48  # sTemp: desired environmental temperature, a setting
+
+#: numeric label -> (our code, site). A label not here is not ours (settings, pressures, the
+#: pulse derived from an arterial line or the NBP cuff...). None as code: a compound whose parts
+#: are told apart by their physio ids (NBP, CO2).
+NUMERIC_LABELS: dict[int, tuple[Code | None, Site]] = {
+    0x00024182: (Code.HR, Site.MAIN),  # HR
+    0x00024822: (Code.PR, Site.MAIN),  # Pulse (from pleth)
+    0x0002480A: (Code.PR, Site.MAIN),  # Pulse (unspecified source; fallback)
+    0x80155401: (Code.PR, Site.LEFT),  # Pulse from pleth, left
+    0x80155402: (Code.PR, Site.RIGHT),  # Pulse from pleth, right
+    0x8015543D: (Code.PR, Site.PREDUCTAL),  # Pulse from pleth, pre-ductal
+    0x80155440: (Code.PR, Site.POSTDUCTAL),  # Pulse from pleth, post-ductal
+    0x0002F09D: (Code.PR, Site.TELEMETRY),  # PulseT
+    0x00024BB8: (Code.SPO2, Site.MAIN),  # SpO2
+    0x00024BC8: (Code.SPO2, Site.LEFT),  # SpO2 l
+    0x00024BCC: (Code.SPO2, Site.RIGHT),  # SpO2 r
+    0x0002F1C0: (Code.SPO2, Site.PREDUCTAL),  # SpO2pr
+    0x0002F1D4: (Code.SPO2, Site.POSTDUCTAL),  # SpO2po
+    0x0002F09C: (Code.SPO2, Site.TELEMETRY),  # %SpO2T
+    0x00024BB0: (Code.PI, Site.MAIN),  # Perf
+    0x0002F08A: (Code.PI, Site.LEFT),  # Perf l
+    0x0002F08B: (Code.PI, Site.RIGHT),  # Perf r
+    0x0002F22C: (Code.PI, Site.PREDUCTAL),  # PerfPr
+    0x0002F1DC: (Code.PI, Site.POSTDUCTAL),  # PerfPo
+    0x0002F12C: (Code.PI, Site.TELEMETRY),  # Perf T
+    0x00024A04: (None, Site.MAIN),  # NBP (compound sys/dia/mean)
+    0x0002500A: (Code.RR, Site.MAIN),  # RR
+    0x00025012: (Code.RR, Site.MAIN),  # awRR (fallback)
+    0x000250AC: (None, Site.MAIN),  # CO2 (compound etCO2/imCO2)
+    0x000250B0: (Code.ETCO2, Site.MAIN),  # etCO2 on its own
+    0x00024B48: (Code.TEMP, Site.MAIN),  # Temp
+    0x00024B50: (Code.TEMP, Site.ARTERIAL),  # Tart
+    0x00024B54: (Code.TEMP, Site.AIRWAY),  # Tairwy
+    0x00024B5C: (Code.TEMP, Site.BODY),  # Tbody
+    0x00024B60: (Code.TEMP, Site.CORE),  # Tcore
+    0x00024B64: (Code.TEMP, Site.ESOPHAGEAL),  # Tesoph
+    0x00024B6C: (Code.TEMP, Site.NASOPHARYNGEAL),  # Tnaso
+    0x00024B74: (Code.TEMP, Site.SKIN),  # Tskin
+    0x00024B78: (Code.TEMP, Site.TYMPANIC),  # Ttymp
+    0x00024B7C: (Code.TEMP, Site.VENOUS),  # Tven
+    0x0002E004: (Code.TEMP, Site.RECTAL),  # Trect
+    0x0002E014: (Code.TEMP, Site.BLOOD),  # Tblood
+    0x0002F0C4: (Code.TEMP, Site.BLADDER),  # Tvesic
+    0x0002F0C5: (Code.TEMP, Site.CEREBRAL),  # Tcereb
+    0x0002F0C7: (Code.TEMP, Site.T1),  # T1
+    0x0002F0C8: (Code.TEMP, Site.T2),  # T2
+    0x0002F0C9: (Code.TEMP, Site.T3),  # T3
+    0x0002F0CA: (Code.TEMP, Site.T4),  # T4
+    0x0002F108: (Code.TEMP, Site.ORAL),  # Toral (label = partition 2, NOM_TEMP_ORAL 0xF108)
+    0x0002F10C: (Code.TEMP, Site.AXILLARY),  # Taxil (NOM_TEMP_AXIL 0xF10C)
+    0x0002F110: (Code.TEMP, Site.ORAL),  # pToral, predictive oral
+    0x0002F114: (Code.TEMP, Site.RECTAL),  # pTrect, predictive rectal
+    0x0002F118: (Code.TEMP, Site.AXILLARY),  # pTaxil, predictive axillary
+    0x0002F966: (Code.TEMP, Site.CORE_1),  # T1Core
+    0x0002F967: (Code.TEMP, Site.CORE_2),  # T2Core
+}
+
+#: labels used only while the preferred label (same code and site) has not been seen
+FALLBACK_LABEL_OF: dict[int, int] = {
+    0x0002480A: 0x00024822,  # generic Pulse -> Pulse from pleth
+    0x00025012: 0x0002500A,  # awRR -> RR
+}
+
+#: numeric physio ids we read when a monitor never sent the object's label: the unambiguous
+#: site-specific ids (the shared ones — 0x4822, 0x4B48 — map to the main site, as before)
+SITE_IDS: dict[int, tuple[Code, Site]] = {
+    NOM_PULS_OXIM_SAT_O2_ART_LEFT: (Code.SPO2, Site.LEFT),
+    NOM_PULS_OXIM_SAT_O2_ART_RIGHT: (Code.SPO2, Site.RIGHT),
+    NOM_PULS_OXIM_SAT_O2_PRE_DUCTAL: (Code.SPO2, Site.PREDUCTAL),
+    NOM_PULS_OXIM_SAT_O2_POST_DUCTAL: (Code.SPO2, Site.POSTDUCTAL),
+    **{label & 0xFFFF: entry for label, entry in NUMERIC_LABELS.items()  # type: ignore[misc]
+       if entry[0] == Code.TEMP and entry[1] and label >> 16 == NOM_PART_SCADA},
+}
+
+#: wave label -> (code, site), for labels that name a site the physio id does not
+#: (the EMFC leads of an external ECG, the left/right/second pleth)
+WAVE_LABELS: dict[int, tuple[Code, Site]] = {
+    0x00024BB4: (Code.PLETH, Site.MAIN),  # Pleth
+    0x0002F08D: (Code.PLETH, Site.LEFT),  # PLETHl
+    0x0002F08C: (Code.PLETH, Site.RIGHT),  # PLETHr
+    0x0002F09B: (Code.PLETH, Site.TELEMETRY),  # PlethT
+    0x0401079C: (Code.PLETH, Site.SECOND),  # PLETH2
+    0x04010764: (Code.ECG, Site.LEAD_V1), 0x04010768: (Code.ECG, Site.LEAD_V2),
+    0x0401076C: (Code.ECG, Site.LEAD_V3), 0x04010770: (Code.ECG, Site.LEAD_V4),
+    0x04010774: (Code.ECG, Site.LEAD_V5), 0x04010778: (Code.ECG, Site.LEAD_V6),
+    0x0401077C: (Code.ECG, Site.LEAD_I), 0x04010780: (Code.ECG, Site.LEAD_II),
+    0x04010784: (Code.ECG, Site.LEAD_III), 0x04010788: (Code.ECG, Site.LEAD_AVR),
+    0x0401078C: (Code.ECG, Site.LEAD_AVL), 0x04010790: (Code.ECG, Site.LEAD_AVF),
+    **{(NOM_PART_SCADA << 16) | physio: (Code.ECG, lead) for physio, lead in ECG_LEAD_IDS.items()},
 }

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 import numpy as np
 
-from nursestation.core.readings import Reading
-from nursestation.core.vocabulary import UNITS, Code, Quality
+from nursestation.core.readings import DeviceAlarm, Reading
+from nursestation.core.vocabulary import UNITS, Code, Quality, Site
 from nursestation.devices.base import Decoder
+from nursestation.devices.intellivue import alerts as A
 from nursestation.devices.intellivue import constants as C
 from nursestation.devices.intellivue.codec import (
     H3,
@@ -29,6 +30,10 @@ from nursestation.devices.intellivue.codec import (
     parse_message,
 )
 from nursestation.devices.intellivue.framing import FrameReader
+
+#: the alert list and the admitted patient are reported when they change, and repeated every this
+#: many replies
+REPORT_REPEAT_EVERY = 30
 
 _STATE_FLAGS = (
     (C.MS_INVALID, Quality.INVALID),
@@ -143,13 +148,24 @@ class IntelliVueDecoder(Decoder):
         self._events: list[Event] = []
         self.messages_decoded = 0
         self.last_error: str | None = None
+        self.wave_samples_dropped = 0  # repeated samples dropped (see _dedup)
         self.reset_dialog()
 
     def reset_dialog(self) -> None:
         """Forget what the last association told us (clock mapping, wave scaling)."""
         self._clock: tuple[int, datetime] | None = None  # (rel ticks, UTC wall) of the MDS
         self._waves: dict[tuple[int, int], _WaveSpec] = {}
-        self._seen_ids: set[int] = set()
+        self._seen_ids: set[int] = set()  # labels (or, without one, physio ids) seen
+        #: each object's label (NOM_ATTR_ID_LABEL) by (context, handle): sent with the object's
+        #: static attributes, not necessarily in every reply
+        self._labels: dict[tuple[int, int], int] = {}
+        #: what was last reported of the alert monitor and the patient (on change, and every
+        #: REPORT_REPEAT_EVERY replies), and replies since
+        self._reported: dict[str, tuple[object, int]] = {}
+        #: where each wave's samples delivered so far end, in the monitor's RelativeTime ticks
+        #: (by (context, handle, physio)): a block repeating samples already delivered — the
+        #: confirmation of a renewed periodic poll — is trimmed or dropped
+        self._wave_end: dict[tuple[int, int, int], int] = {}
         self._linked: dict[int, int] = {}  # invoke id -> last linked count
 
     # -- public --------------------------------------------------------------------------
@@ -241,6 +257,48 @@ class IntelliVueDecoder(Decoder):
             return self._numerics(reply)
         if reply.obj_code == C.NOM_MOC_VMO_METRIC_SA_RT:
             return self._waves_reply(reply)
+        if reply.obj_code == C.NOM_MOC_VMO_AL_MON:
+            return self._alerts(reply)
+        if reply.obj_code == A.NOM_MOC_PT_DEMOG:
+            return self._demographics(reply)
+        return []
+
+    def _changed(self, what: str, value: object) -> bool:
+        """Report ``value`` when it differs from the last report, or every REPORT_REPEAT_EVERY
+        replies (so a state survives a lost batch)."""
+        last = self._reported.get(what)
+        if last is not None and last[0] == value and last[1] < REPORT_REPEAT_EVERY:
+            self._reported[what] = (value, last[1] + 1)
+            return False
+        self._reported[what] = (value, 1)
+        return True
+
+    # -- alert monitor and patient demographics ------------------------------------------
+
+    def _alerts(self, reply: PollReply) -> list[Reading]:
+        listed: list[DeviceAlarm] | None = None
+        for _context, observations in reply.contexts:
+            for _handle, attrs in observations:
+                found = A.alarms_from_attrs(attrs)
+                if found is not None:
+                    listed = (listed or []) + [a for a in found if a not in (listed or [])]
+        if listed is None or not self._changed("alerts", tuple(listed)):
+            return []
+        when = self.device_time(reply.rel_time) if reply.rel_time else None
+        return [Reading(code=str(Code.DEVICE_ALARM),
+                        value="; ".join(a.text for a in listed) or None, device_time=when,
+                        extra={"device_alarms": tuple(listed)})]
+
+    def _demographics(self, reply: PollReply) -> list[Reading]:
+        for _context, observations in reply.contexts:
+            for _handle, attrs in observations:
+                demog = A.demographics_from_attrs(attrs)
+                if demog is None or not self._changed("patient", demog):
+                    continue
+                return [Reading(code=str(Code.DEVICE_PATIENT),
+                                value=demog.patient_id if demog.admitted else None,
+                                extra={"given_name": demog.given, "family_name": demog.family,
+                                       "state": demog.state})]
         return []
 
     def _mds_create(self, msg: DataExportMessage) -> None:
@@ -259,11 +317,21 @@ class IntelliVueDecoder(Decoder):
 
     # -- numerics ------------------------------------------------------------------------
 
+    def _label(self, context: int, handle: int, attrs: list[Attr]) -> int | None:
+        """The object's label: from this reply if it carries one, else as last seen."""
+        for attr_id, value in attrs:
+            if attr_id == C.NOM_ATTR_ID_LABEL and len(value) == 4:
+                label = int.from_bytes(value, "big")
+                self._labels[(context, handle)] = label
+                return label
+        return self._labels.get((context, handle))
+
     def _numerics(self, reply: PollReply) -> list[Reading]:
         out: list[Reading] = []
         reply_time = self.device_time(reply.rel_time) if reply.rel_time else None
-        for _context, observations in reply.contexts:
+        for context, observations in reply.contexts:
             for handle, attrs in observations:
+                label = self._label(context, handle, attrs)
                 when = reply_time
                 values: list[tuple[int, int, int, int]] = []
                 for attr_id, value in attrs:
@@ -282,23 +350,51 @@ class IntelliVueDecoder(Decoder):
                         if rel and not any(a == C.NOM_ATTR_TIME_STAMP_ABS for a, _ in attrs):
                             when = self.device_time(rel) or when
                 for physio, state, unit, raw in values:
-                    reading = self._numeric(physio, state, unit, raw, when, handle)
+                    reading = self._numeric(physio, state, unit, raw, when, handle, label)
                     if reading is not None:
                         out.append(reading)
         return out
 
-    def _numeric(
-        self, physio: int, state: int, unit: int, raw: int, when: datetime | None, handle: int
-    ) -> Reading | None:
-        code = C.NUMERIC_CODES.get(physio)
-        if code is None:
+    def _target(self, physio: int, label: int | None) -> tuple[Code, str] | None:
+        """Which of our codes and sites a numeric is: by its object's label (several objects
+        share one physio id), by its physio id only when the monitor never sent the label."""
+        if label is not None:
+            entry = C.NUMERIC_LABELS.get(label)
+            if entry is None:
+                return None  # a setting, an invasive pressure's pulse...: not ours
+            code, site = entry
+            if code is None:  # a compound (NBP, CO2): its parts by physio id
+                part = C.NUMERIC_CODES.get(physio)
+                if part not in _COMPOUND_PARTS:
+                    return None
+                return part, site
+            preferred = C.FALLBACK_LABEL_OF.get(label)
+            if preferred is not None and preferred in self._seen_ids:
+                return None
+            self._seen_ids.add(label)
+            return code, site
+        by_site = C.SITE_IDS.get(physio)
+        if by_site is not None:
+            return by_site
+        main = C.NUMERIC_CODES.get(physio)
+        if main is None:
             return None
         preferred = C.FALLBACK_OF.get(physio)
         if preferred is not None and preferred in self._seen_ids:
             return None
         self._seen_ids.add(physio)
+        return main, Site.MAIN
+
+    def _numeric(
+        self, physio: int, state: int, unit: int, raw: int, when: datetime | None, handle: int,
+        label: int | None = None,
+    ) -> Reading | None:
+        target = self._target(physio, label)
+        if target is None:
+            return None
+        code, site = target
         quality = set(quality_from_state(state))
-        extra: dict = {"physio_id": physio, "state": state, "handle": handle}
+        extra: dict = {"physio_id": physio, "state": state, "handle": handle, "label": label}
         special = float_special(raw)
         value: float | None = None
         if special is None:
@@ -328,6 +424,7 @@ class IntelliVueDecoder(Decoder):
             quality=frozenset(quality),
             device_time=when,
             extra=extra,
+            site=str(site),
         )
 
     # -- waves ---------------------------------------------------------------------------
@@ -339,9 +436,12 @@ class IntelliVueDecoder(Decoder):
             for handle, attrs in observations:
                 spec = self._waves.setdefault((context, handle), _WaveSpec())
                 _update_spec(spec, attrs)
+                label = self._label(context, handle, attrs)
                 for attr_id, value in attrs:
                     if attr_id == C.NOM_ATTR_SA_VAL_OBS:
-                        r = self._wave(spec, Cursor(value), when)
+                        r = self._wave(spec, Cursor(value), when, label)
+                        if r is not None:
+                            r = self._dedup(r, (context, handle), spec, reply.rel_time)
                         if r is not None:
                             out.append(r)
                     elif attr_id == C.NOM_ATTR_SA_CMPD_VAL_OBS:
@@ -349,12 +449,41 @@ class IntelliVueDecoder(Decoder):
                         count = cur.u16()
                         body = cur.sub(cur.u16())
                         for _ in range(count):
-                            r = self._wave(spec, body, when)
+                            r = self._wave(spec, body, when, label)
+                            if r is not None:
+                                r = self._dedup(r, (context, handle), spec, reply.rel_time)
                             if r is not None:
                                 out.append(r)
         return out
 
-    def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None) -> Reading | None:
+    def _dedup(self, r: Reading, where: tuple[int, int], spec: _WaveSpec,
+               rel_time: int) -> Reading | None:
+        """Drop the samples of a wave block that were delivered already, judged by the
+        monitor's RelativeTime of the block (its first sample) and the sample period."""
+        samples = r.samples
+        if samples is None or not rel_time or not r.rate_hz:
+            return r
+        period = spec.sample_period or C.TICKS_PER_SECOND / r.rate_hz
+        key = (where[0], where[1], int(r.extra.get("physio_id", 0)))
+        end = (rel_time + round(len(samples) * period)) % C.REL_TIME_MODULUS
+        last_end = self._wave_end.get(key)
+        if last_end is not None:
+            behind = (last_end - rel_time) % C.REL_TIME_MODULUS
+            if 0 < behind < C.REL_TIME_MODULUS // 2:  # starts before the last block ended
+                skip = round(behind / period)
+                ahead = (end - last_end) % C.REL_TIME_MODULUS
+                if skip >= len(samples) or ahead == 0 or ahead >= C.REL_TIME_MODULUS // 2:
+                    self.wave_samples_dropped += len(samples)
+                    return None
+                self.wave_samples_dropped += skip
+                r.samples = samples[skip:]
+                if r.device_time is not None:
+                    r.device_time += timedelta(seconds=skip * period / C.TICKS_PER_SECOND)
+        self._wave_end[key] = end
+        return r
+
+    def _wave(self, spec: _WaveSpec, cur: Cursor, when: datetime | None,
+              label: int | None = None) -> Reading | None:
         physio, state, length = cur.fields(H3)
         raw = cur.take(length)
         if physio in spec.scales:
@@ -378,8 +507,25 @@ class IntelliVueDecoder(Decoder):
             device_time=when,
             samples=values.astype(np.float32),
             rate_hz=rate,
-            extra={"physio_id": physio, "state": state},
+            extra={"physio_id": physio, "state": state, "label": label},
+            site=_wave_site(code, physio, label),
         )
+
+
+_COMPOUND_PARTS = frozenset({Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN, Code.ETCO2})
+
+
+@functools.lru_cache(maxsize=256)
+def _wave_site(code: str, physio: int, label: int | None) -> str:
+    """A wave's site: the lead its physio id names (ECG), refined by its label (an external
+    ECG's EMFC leads, the left/right/second pleth)."""
+    if label is not None:
+        entry = C.WAVE_LABELS.get(label)
+        if entry is not None and entry[0] == code:
+            return str(entry[1])
+    if code == Code.ECG:
+        return str(C.ECG_LEAD_IDS.get(physio, Site.MAIN))
+    return str(C.PLETH_SITE_IDS.get(physio, Site.MAIN))
 
 
 _SAMPLE_DTYPES: dict[int, np.dtype] = {8: np.dtype(np.uint8), 16: np.dtype(">u2")}

@@ -2,8 +2,14 @@
 
 connected → association request → (accepted) → answer the MDS Create Event at once → extended
 polls: numerics once a second, real-time waves as a periodic poll renewed before it runs out
-(the monitor then sends a 256 ms block at a time) → release request on closing. Silence,
-refusal or an abort lead to a new association.
+(the monitor then sends a 256 ms block at a time), the alert monitor (the monitor's own patient
+alarms and INOPs) every ALERT_POLL_S, the patient demographics (who is admitted) every
+PATIENT_POLL_S → release request on closing. Silence, refusal or an abort lead to a new
+association, after an abort that ends whatever the monitor still holds for us.
+
+What is sent is only ever: association request, MDS-create result, poll requests (numerics,
+waves, alert monitor, patient demographics), release request and abort. Nothing that sets
+anything on the monitor.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from enum import Enum
 from nursestation.core.readings import Reading
 from nursestation.devices.base import DecoderStats, DeviceSession
 from nursestation.devices.intellivue import constants as C
+from nursestation.devices.intellivue.alerts import (
+    NOM_ATTR_GRP_AL_MON,
+    NOM_ATTR_GRP_PT_DEMOG,
+    NOM_MOC_PT_DEMOG,
+)
 from nursestation.devices.intellivue.codec import (
+    ABORT,
     RELEASE_REQUEST,
     MdseUserInfo,
     build_assoc_request,
@@ -59,9 +71,15 @@ class IntelliVueSession(DeviceSession):
     NUMERIC_POLL_S = 1.0
     #: how late a numerics poll may go out, waiting for the reader to wake for data anyway
     POLL_SLACK_S = 0.3
-    #: periodic wave poll: asked for this long, renewed this often
-    WAVE_POLL_WINDOW_S = 10.0
-    WAVE_RENEW_S = 4.0
+    #: periodic wave poll: asked for this long, renewed this often (each renewal is confirmed
+    #: with an extra result that may repeat samples; the decoder drops them by relative time)
+    WAVE_POLL_WINDOW_S = 30.0
+    WAVE_RENEW_S = 20.0
+    #: the alert monitor (the monitor's own alarms and INOPs): a single poll this often; it also
+    #: keeps the association alive
+    ALERT_POLL_S = 2.0
+    #: the patient demographics (who the monitor has admitted): a single poll this often
+    PATIENT_POLL_S = 30.0
     #: minimum poll period we negotiate (1 s → the monitor's association timeout is 10 s)
     MIN_POLL_PERIOD_TICKS = C.TICKS_PER_SECOND
 
@@ -74,6 +92,7 @@ class IntelliVueSession(DeviceSession):
         self._invoke = 0
         self._poll_number = 0
         self.associations = 0  # accepted associations since start (for health display/tests)
+        self.aborts_sent = 0
         self._reset(State.IDLE, 0.0)
 
     # -- DeviceSession API -------------------------------------------------------------
@@ -132,6 +151,8 @@ class IntelliVueSession(DeviceSession):
             # instead of a wake of its own; POLL_SLACK_S is how late it may go when they don't.
             due = min(self._last_rx + self.REASSOCIATE_AFTER_S,
                       self._next_numeric + self.POLL_SLACK_S,
+                      self._next_alert + self.POLL_SLACK_S,
+                      self._next_patient,
                       self._last_tx + self.keepalive_s)
             return min(due, self._next_wave) if self._waves_ok else due
         return None  # idle or releasing: nothing to time
@@ -159,6 +180,8 @@ class IntelliVueSession(DeviceSession):
         self._assoc_timeout_s = 10.0
         self._next_numeric = now
         self._next_wave = now
+        self._next_alert = now
+        self._next_patient = now
         self._pending: dict[int, str] = {}  # invoke id -> "numerics" / "waves" / "keepalive"
 
     def _send(self, user_data: bytes, now: float | None) -> None:
@@ -183,13 +206,20 @@ class IntelliVueSession(DeviceSession):
     def _associate(self, now: float) -> None:
         self.decoder.reset_dialog()
         refused = self._refused
+        if refused:
+            # the monitor said no, most likely because it still holds an association of ours
+            # (a restart on our side): end it, then ask again
+            self._send(ABORT, now)
+            self.aborts_sent += 1
         self._reset(State.ASSOCIATING, now)
         self._refused = refused
         self._send(build_assoc_request(self._request_info()), now)
 
     def _reassociate(self, now: float) -> None:
-        """Drop whatever the monitor may still hold for us, then ask again."""
-        self._send(RELEASE_REQUEST, now)
+        """Drop whatever the monitor may still hold for us (an abort needs no answer, unlike a
+        release), then ask again."""
+        self._send(ABORT, now)
+        self.aborts_sent += 1
         self._refused = False
         self._associate(now)
 
@@ -204,6 +234,8 @@ class IntelliVueSession(DeviceSession):
                     self._state_since = now
                     self._next_numeric = now
                     self._next_wave = now
+                    self._next_alert = now
+                    self._next_patient = now
                     self._polls(now)
         elif isinstance(ev, AssociationAccepted):
             if self._state in (State.ASSOCIATING, State.WAIT_MDS):
@@ -240,7 +272,7 @@ class IntelliVueSession(DeviceSession):
             if ev.linked is None and ev.sequence_no in (0, None):
                 # the answer (or the last part of it) to a request; periodic ones keep coming
                 kind = self._pending.get(ev.invoke_id)
-                if kind in ("numerics", "keepalive"):
+                if kind in ("numerics", "alerts", "patient"):
                     del self._pending[ev.invoke_id]
 
     def _polls(self, now: float) -> None:
@@ -255,19 +287,23 @@ class IntelliVueSession(DeviceSession):
             period = int(self.WAVE_POLL_WINDOW_S * C.TICKS_PER_SECOND)
             self._poll(C.NOM_MOC_VMO_METRIC_SA_RT, "waves", now, period_ticks=period)
             self._next_wave = now + self.WAVE_RENEW_S
-        if now - self._last_tx >= self.keepalive_s:
-            # Keep-alive as the guide suggests: a single poll of the alert monitor's static
-            # context (short answer). Only needed when nothing else was sent for a while.
-            invoke = self._next_invoke()
-            self._pending[invoke] = "keepalive"
-            self._send(build_poll_request(invoke, self._next_poll_number(), C.NOM_MOC_VMO_AL_MON,
-                                          C.NOM_ATTR_GRP_VMO_STATIC, extended=False), now)
+        if now >= self._next_alert or now - self._last_tx >= self.keepalive_s:
+            # The alert monitor's alarm lists; a single poll of it is also the guide's
+            # keep-alive.
+            self._poll(C.NOM_MOC_VMO_AL_MON, "alerts", now, attr_grp=NOM_ATTR_GRP_AL_MON,
+                       extended=False)
+            self._next_alert = now + self.ALERT_POLL_S
+        if now >= self._next_patient:
+            self._poll(NOM_MOC_PT_DEMOG, "patient", now, attr_grp=NOM_ATTR_GRP_PT_DEMOG,
+                       extended=False)
+            self._next_patient = now + self.PATIENT_POLL_S
         if len(self._pending) > 64:  # answers that never came: forget the oldest
             for key in list(self._pending)[:-64]:
                 del self._pending[key]
 
-    def _poll(self, obj_code: int, kind: str, now: float, period_ticks: int | None = None) -> None:
+    def _poll(self, obj_code: int, kind: str, now: float, period_ticks: int | None = None, *,
+              attr_grp: int = C.NOM_ATTR_GRP_ALL, extended: bool = True) -> None:
         invoke = self._next_invoke()
         self._pending[invoke] = kind
-        self._send(build_poll_request(invoke, self._next_poll_number(), obj_code,
-                                      C.NOM_ATTR_GRP_ALL, period_ticks=period_ticks), now)
+        self._send(build_poll_request(invoke, self._next_poll_number(), obj_code, attr_grp,
+                                      extended=extended, period_ticks=period_ticks), now)

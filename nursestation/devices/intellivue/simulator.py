@@ -16,6 +16,7 @@ import numpy as np
 
 from nursestation.core.scenarios import Scenario, VitalsState
 from nursestation.devices.base import Simulator
+from nursestation.devices.intellivue import alerts as A
 from nursestation.devices.intellivue import constants as C
 from nursestation.devices.intellivue.codec import (
     ABORT,
@@ -63,6 +64,24 @@ _BLOCK_S = C.WAVE_RESULT_PERIOD_S
 
 # numeric object handles
 H_HR, H_PR, H_SPO2, H_PI, H_RR, H_CO2, H_TEMP, H_NBP = range(0x0010, 0x0018)
+H_SPO2_R, H_PR_R, H_TEMP_SETT = range(0x0018, 0x001B)
+
+#: labels (TextIds) of the simulated objects, from the guide's label table
+LABEL_OF_HANDLE = {
+    H_HR: 0x00024182, H_PR: 0x00024822, H_SPO2: 0x00024BB8, H_PI: 0x00024BB0,
+    H_RR: 0x0002500A, H_CO2: 0x000250AC, H_NBP: 0x00024A04,
+    H_SPO2_R: 0x00024BCC, H_PR_R: 0x80155402, H_TEMP_SETT: C.NLS_NOM_SETT_TEMP,
+}
+#: temperature label -> the physio id a monitor sends with it
+TEMP_LABELS = {
+    label: (C.NOM_TEMP if site == "" else label & 0xFFFF)
+    for label, (code, site) in C.NUMERIC_LABELS.items()
+    if code == "TEMP" and label >> 16 == C.NOM_PART_SCADA
+}
+#: ECG lead name -> its wave physio id
+ECG_LEAD_PHYSIO = {str(lead): physio for physio, lead in C.ECG_LEAD_IDS.items() if lead}
+#: the labels go out with the first numeric reply of an association, then every this many
+LABEL_EVERY = 30
 
 
 @dataclass
@@ -89,10 +108,46 @@ class IntelliVueSimulator(Simulator):
         max_mtu: int = 1000,
         waves: bool = True,
         association_timeout: float | None = None,
+        ecg_lead: str = "II",
+        temp_label: int = 0x00024B48,
+        second_spo2: bool = False,
+        temp_setting: bool = True,
+        patient_id: str | None = None,
+        patient_name: tuple[str, str] = ("", ""),
+        inops: bool = False,
     ) -> None:
         """``association_timeout`` overrides the guide's timeout (10-130 s from the negotiated
-        poll period), e.g. for a demo that runs scenario time faster than real time."""
+        poll period), e.g. for a demo that runs scenario time faster than real time.
+
+        What a real monitor may be set to: ``ecg_lead`` the primary ECG lead ("II", "V1"...),
+        ``temp_label`` the temperature's label (Tcore, Trect... from the guide's table),
+        ``second_spo2`` a second SpO2 site (right hand, with its own pulse under the same physio
+        id as the main one), ``temp_setting`` an sTemp *setting* object (physio id NOM_TEMP,
+        value 36.5) that a decoder must not take for a temperature. ``patient_id`` and
+        ``patient_name`` (given, family) are the patient admitted at the monitor (None: none).
+        ``inops`` makes the monitor show technical alarms now and then ("LEADS OFF" for 20 s
+        every 4 minutes, "NBP EQUIP MALF" for 15 s every 7). Its patient alarms follow the
+        scenario: SpO2 below 90 and HR above 120 (the monitor's own limits), "SpO2
+        NON-PULSATILE" while the probe is off."""
         super().__init__()
+        if ecg_lead not in ECG_LEAD_PHYSIO:
+            raise ValueError(f"unknown ECG lead {ecg_lead!r}; known: {', '.join(ECG_LEAD_PHYSIO)}")
+        if temp_label not in TEMP_LABELS:
+            raise ValueError(f"not a temperature label: {temp_label:#010x}")
+        self.ecg_lead = ecg_lead
+        self.temp_label = temp_label
+        self.second_spo2 = second_spo2
+        self.temp_setting = temp_setting
+        self.patient_id = patient_id
+        self.patient_name = patient_name
+        self.inops = inops
+        physio = ECG_LEAD_PHYSIO[ecg_lead]
+        self.wave_defs = tuple(
+            _WaveDef(w.handle, physio, w.rate_hz, w.lower_abs, w.upper_abs, w.lower_scaled,
+                     w.upper_scaled, w.unit_code, w.significant_bits)
+            if w.physio == C.NOM_ECG_ELEC_POTL_II else w
+            for w in WAVES
+        )
         self.scenario = scenario
         self.start_wall = (start_wall or datetime.now(UTC)).astimezone(UTC)
         self.device_tz = device_tz
@@ -122,6 +177,7 @@ class IntelliVueSimulator(Simulator):
         self._periodic: dict[int, _Periodic] = {}
         self._wave_origin: float | None = None
         self._wave_block = 0  # next block index to send
+        self._numeric_replies = 0  # since the association (labels go with the first)
         self._reader.reset()
         self._out.clear()
 
@@ -235,16 +291,39 @@ class IntelliVueSimulator(Simulator):
                 self._wave_origin = t  # a new stream (a renewal continues the old one)
                 self._wave_block = 0
             self._periodic[req.obj_code] = p
-            # the immediate confirmation: what is due now, else the wave context alone
-            if not self._send_wave_blocks(p, t, force=True):
+            # The immediate confirmation: what is due now; on a renewal with nothing new due, the
+            # latest block again (the monitor answers a poll at once with its current data, so
+            # samples repeat: the host drops them by their relative time); else the wave
+            # context alone.
+            renewal = self._wave_block > 0 and self._wave_origin is not None
+            if not self._send_wave_blocks(p, t, force=not renewal) and renewal:
+                self._wave_block -= 1
+                self._send_wave_blocks(p, t, force=True)
+            elif not renewal and not self._wave_block:
                 self._send_reply(p.invoke_id, p.poll_number, C.NOM_MOC_VMO_METRIC_SA_RT,
                                  p.attr_grp, self.rel_time(t), 0,
                                  [(w.handle, self._wave_context(w)) for w in self._waves()],
                                  extended=True)
             if not req.period_ticks:
                 del self._periodic[req.obj_code]
+        elif req.obj_code == C.NOM_MOC_VMO_AL_MON:
+            obs: list[ObservationPoll] = []
+            if req.attr_grp in (C.NOM_ATTR_GRP_ALL, A.NOM_ATTR_GRP_AL_MON):
+                obs = [(1, self.alert_attrs(t))]
+            self._send_reply(m.invoke_id, req.poll_number, req.obj_code, req.attr_grp,
+                             self.rel_time(t), 0, obs, extended=req.extended)
+        elif req.obj_code == A.NOM_MOC_PT_DEMOG:
+            given, family = self.patient_name
+            admitted = self.patient_id is not None
+            demog: list[Attr] = [
+                (A.NOM_ATTR_PT_DEMOG_ST, u16(2 if admitted else 0)),
+                (A.NOM_ATTR_PT_ID, A.encode_string(self.patient_id or "")),
+                (A.NOM_ATTR_PT_NAME_GIVEN, A.encode_string(given if admitted else "")),
+                (A.NOM_ATTR_PT_NAME_FAMILY, A.encode_string(family if admitted else "")),
+            ]
+            self._send_reply(m.invoke_id, req.poll_number, req.obj_code, req.attr_grp,
+                             self.rel_time(t), 0, [(1, demog)], extended=req.extended)
         else:
-            # alert monitor (keep-alive) and anything else: an empty result
             self._send_reply(m.invoke_id, req.poll_number, req.obj_code, req.attr_grp,
                              self.rel_time(t), 0, [], extended=req.extended)
 
@@ -285,6 +364,7 @@ class IntelliVueSimulator(Simulator):
         self._waves_ok = bool(ext and ext & C.POLL_EXT_PERIOD_RTSA)
         self._emit(build_assoc_response(resp))
         self.associated = True
+        self._numeric_replies = 0
         self.associations += 1
         self.mds_confirmed = False
         self._last_rx = t
@@ -378,8 +458,17 @@ class IntelliVueSimulator(Simulator):
                 nu(C.NOM_AWAY_CO2_INSP_MIN, 0.0 if s.etco2 is not None else None,
                    C.NOM_DIM_MMHG, 0),
             ]))]),
-            simple(H_TEMP, C.NOM_TEMP, s.temp, C.NOM_DIM_DEGC, 1),
+            simple(H_TEMP, TEMP_LABELS[self.temp_label], s.temp, C.NOM_DIM_DEGC, 1),
         ]
+        if self.second_spo2:  # right hand: a little lower, its pulse a few beats apart
+            objs += [
+                simple(H_SPO2_R, C.NOM_PULS_OXIM_SAT_O2_ART_RIGHT,
+                       None if s.spo2 is None else max(0.0, s.spo2 - 1), C.NOM_DIM_PERCENT, 0),
+                simple(H_PR_R, C.NOM_PLETH_PULS_RATE, None if s.pr is None else s.pr + 2,
+                       C.NOM_DIM_BEAT_PER_MIN, 0),
+            ]
+        if self.temp_setting:
+            objs.append(simple(H_TEMP_SETT, C.NOM_TEMP, 36.5, C.NOM_DIM_DEGC, 1))
         if s.nbp_sys is not None or s.nbp_dia is not None or s.nbp_mean is not None:
             nbp: list[Attr] = [(C.NOM_ATTR_NU_CMPD_VAL_OBS, compound([
                 nu(C.NOM_PRESS_BLD_NONINV_SYS, s.nbp_sys, C.NOM_DIM_MMHG, 0),
@@ -390,12 +479,44 @@ class IntelliVueSimulator(Simulator):
                 measured = self._local(self.wall_time(s.nbp_time).replace(microsecond=0))
                 nbp.append((C.NOM_ATTR_TIME_STAMP_ABS, encode_abs_time(measured)))
             objs.append((H_NBP, nbp))
+        if self._numeric_replies % LABEL_EVERY == 0:  # the static context: each object's label
+            labels = {**LABEL_OF_HANDLE, H_TEMP: self.temp_label}
+            objs = [(h, [(C.NOM_ATTR_ID_LABEL, u32(labels[h])), *attrs]) for h, attrs in objs]
+        self._numeric_replies += 1
         return objs
+
+    def alert_entries(self, t: float) -> tuple[list[A.AlertEntry], list[A.AlertEntry]]:
+        """(patient alarms, technical alarms) the monitor shows at scenario time ``t``."""
+        s = self.scenario.state(t)
+        patient: list[A.AlertEntry] = []
+        technical: list[A.AlertEntry] = []
+        if s.spo2 is not None and not s.sensor_off and s.spo2 < 90:
+            patient.append(A.AlertEntry(C.NOM_PULS_OXIM_SAT_O2, A.NOM_EVT_LO, A.HI_PRI_P_AL, 0,
+                                        H_SPO2, f"**SpO2 {round(s.spo2)} < 90"))
+        if s.hr is not None and s.hr > 120:
+            patient.append(A.AlertEntry(C.NOM_ECG_CARD_BEAT_RATE, A.NOM_EVT_HI, A.MED_PRI_P_AL, 0,
+                                        H_HR, f"**HR {round(s.hr)} > 120"))
+        if s.sensor_off:
+            technical.append(A.AlertEntry(C.NOM_PULS_OXIM_SAT_O2, A.NOM_EVT_WAVE_OSCIL_ABSENT,
+                                          A.MED_PRI_T_AL, 0, H_SPO2, "SpO2 NON-PULSATILE"))
+        if self.inops:
+            if t % 240.0 < 20.0:
+                technical.append(A.AlertEntry(C.NOM_ECG_ELEC_POTL, A.NOM_EVT_LEADS_OFF,
+                                              A.MED_PRI_T_AL, 0, 0x0101, "LEADS OFF"))
+            if 200.0 <= t % 420.0 < 215.0:
+                technical.append(A.AlertEntry(C.NOM_PRESS_BLD_NONINV, A.NOM_EVT_EQUIP_MALF,
+                                              A.LOW_PRI_T_AL, 0, H_NBP))  # no text: codes only
+        return patient, technical
+
+    def alert_attrs(self, t: float) -> list[Attr]:
+        patient, technical = self.alert_entries(t)
+        return [(A.NOM_ATTR_AL_MON_P_AL_LIST, A.encode_alarm_list(patient)),
+                (A.NOM_ATTR_AL_MON_T_AL_LIST, A.encode_alarm_list(technical))]
 
     # -- waves ---------------------------------------------------------------------------
 
     def _waves(self) -> tuple[_WaveDef, ...]:
-        return WAVES
+        return self.wave_defs
 
     @staticmethod
     def _wave_context(w: _WaveDef) -> list[Attr]:
@@ -403,6 +524,7 @@ class IntelliVueSimulator(Simulator):
         period = int(round(C.TICKS_PER_SECOND / w.rate_hz))
         return [
             (C.NOM_ATTR_ID_TYPE, u16(C.NOM_PART_SCADA) + u16(w.physio)),
+            (C.NOM_ATTR_ID_LABEL, u32((C.NOM_PART_SCADA << 16) | w.physio)),
             (C.NOM_ATTR_SA_SPECN, u16(n) + bytes((16, w.significant_bits))
              + u16(C.SA_EXT_VAL_RANGE | C.SMOOTH_CURVE | C.STATIC_SCALE)),
             (C.NOM_ATTR_TIME_PD_SAMP, u32(period)),
@@ -424,7 +546,7 @@ class IntelliVueSimulator(Simulator):
             obs: list[ObservationPoll] = []
             for w in self._waves():
                 n = int(round(w.rate_hz * _BLOCK_S))
-                if w.physio == C.NOM_ECG_ELEC_POTL_II:
+                if w.physio in C.ECG_LEAD_IDS:
                     values = self.scenario.ecg(start, n, w.rate_hz)
                 else:
                     values = self.scenario.pleth(start, n, w.rate_hz)

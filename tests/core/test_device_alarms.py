@@ -1,0 +1,73 @@
+"""The devices' own alarms in the chair's alarm engine: raised, cleared, de-duplicated."""
+
+from __future__ import annotations
+
+import pytest
+
+from nursestation.core.alarms import AlarmEngine, AlarmKind, ChangeKind
+from nursestation.core.clock import FakeClock
+from nursestation.core.protocol import load_protocol
+from nursestation.core.readings import DeviceAlarm, Reading
+from nursestation.core.vocabulary import Code
+from nursestation.paths import resource_path
+
+CFG = load_protocol(resource_path("protocols", "ketamine-iv.toml")).alarms
+MON = "monitor-1"
+DESAT = DeviceAlarm("0x4bb8:62", "SpO2 LOW", "physiological", "high", Code.SPO2, "low")
+NONPULS = DeviceAlarm("0x4bb8:74", "SpO2 NON-PULSATILE", "technical", "medium", Code.SPO2)
+
+
+def listing(*alarms, dev=MON):
+    return Reading(Code.DEVICE_ALARM, "; ".join(a.text for a in alarms) or None, chair="C1",
+                   device_id=dev, extra={"device_alarms": tuple(alarms)})
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def eng(clock):
+    return AlarmEngine(CFG, clock, "C1")
+
+
+def test_a_device_inop_is_raised_with_its_wording_and_cleared_when_no_longer_listed(eng, clock):
+    eng.ingest([listing(NONPULS)])
+    (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
+    assert ch.alarm.kind is AlarmKind.TECHNICAL and ch.alarm.priority == "medium"
+    assert "SpO2 NON-PULSATILE" in ch.alarm.rule and ch.alarm.device_id == MON
+    clock.advance(1)
+    eng.ingest([listing(NONPULS)])
+    assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []  # still the same one
+    eng.ingest([listing()])
+    assert [c.kind for c in eng.update()] == [ChangeKind.CLEARED]
+    assert eng.active() == []
+
+
+def test_device_alarms_end_when_the_device_goes_offline(eng):
+    eng.ingest([listing(NONPULS)])
+    eng.update()
+    eng.ingest([Reading(Code.DEVICE_OFFLINE, "link lost", chair="C1", device_id=MON)])
+    assert not [a for a in eng.active() if a.code == Code.SPO2]
+
+
+def test_a_device_desaturation_is_not_raised_twice_when_our_rule_already_raised_it(eng, clock):
+    # our own SPO2 low limit raises first (after its onset delay)...
+    for _ in range(40):
+        eng.ingest([Reading(Code.SPO2, 80.0, chair="C1", device_id=MON)])
+        eng.update()
+        clock.advance(1)
+    ours = [a for a in eng.active() if a.kind is AlarmKind.PHYSIOLOGICAL]
+    assert ours and all(a.code == Code.SPO2 for a in ours)
+    # ...then the monitor's own "SpO2 LOW" arrives: no second alarm for the same condition
+    eng.ingest([listing(DESAT)])
+    assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []
+
+
+def test_a_device_patient_alarm_our_rules_do_not_cover_is_raised(eng):
+    # the monitor's limits differ from ours: its desaturation still reaches the nurse
+    eng.ingest([Reading(Code.SPO2, 97.0, chair="C1", device_id=MON), listing(DESAT)])
+    (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
+    assert ch.alarm.kind is AlarmKind.PHYSIOLOGICAL and ch.alarm.priority == "high"
+    assert ch.alarm.code == Code.SPO2
