@@ -1,12 +1,17 @@
-"""The serial link: one port, one reader thread, reconnect with backoff, device health.
+"""The serial link: one port as a channel of the I/O reactor, reconnect with backoff, health.
 
 A ``DeviceLink`` opens any pyserial URL (``/dev/ttyUSB0``, ``COM3``, ``socket://host:port``,
-``rfc2217://...``, ``loop://``), feeds what it reads to the protocol *session* in its own thread,
-writes what the session queues, and hands the readings — stamped with chair, device id and
-receive times — to ``sink`` in batches: everything decoded from one read of the port, which
-takes all the port holds (never one call per sample). ``sink`` is called from the reader thread.
-Between reads the thread sleeps until data arrives, the session's next timer
-(``DeviceSession.next_tick``) or the next health deadline.
+``rfc2217://...``, ``loop://``), feeds what it reads to the protocol *session*, writes what the
+session queues, and hands the readings — stamped with chair, device id and receive times — to
+``sink`` in batches: everything decoded from one read of the port, which takes all the port
+holds (never one call per sample). Between reads it sleeps until data arrives, the session's
+next timer (``DeviceSession.next_tick``) or the next health deadline.
+
+What drives it is chosen by the URL (``reactor_can_serve``): ports that can be waited on through
+a descriptor (posix serial devices, ``socket://``) are channels of one reactor thread for the
+whole station (``reactor.py``: epoll on Linux); the rest (Windows COM ports, ``loop://``,
+``spy://``, ``rfc2217://``) get a thread each that reads through pyserial. ``sink`` is called
+from that thread; it must not block (on the reactor it holds up every other port).
 
 Health: ``connecting`` → ``online`` (first valid frame) → ``silent`` (no valid frame for the
 session's ``silent_after``) → ``offline`` (after a further ``offline_after``, or at once on an I/O
@@ -18,9 +23,10 @@ from __future__ import annotations
 
 import logging
 import os
-import select
+import socket
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -38,18 +44,24 @@ from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.readings import BatchSink, Reading
 from nursestation.core.vocabulary import Code
 from nursestation.devices.base import TICK_SLACK, DeviceSession
+from nursestation.devices.reactor import Reactor, default_reactor
 
 log = logging.getLogger(__name__)
 
-#: s: the longest a reader sleeps in one read through pyserial. Data ends a read at once;
-#: otherwise the wait follows the session's ``next_tick`` and the health deadlines, so a link
-#: wakes for data and for its own timers only (waking every 90 ms cost 96 idle links ~5 % of a
-#: core; make bench). The bound keeps ``stop`` prompt on ports that cannot cancel a read; a
-#: port read through its descriptor is woken by a pipe and waits as long as its deadlines say.
+#: s: the longest a link's own thread sleeps in one read through pyserial. Data ends a read at
+#: once; otherwise the wait follows the session's ``next_tick`` and the health deadlines, so a
+#: link wakes for data and for its own timers only (waking every 90 ms cost 96 idle links ~5 %
+#: of a core; make bench). The bound keeps ``stop`` prompt on ports that cannot cancel a read;
+#: on the reactor the deadlines alone decide.
 MAX_WAIT = 1.0
-#: s: the shortest read timeout (a deadline already past must not spin the thread)
+#: s: the shortest wait (a deadline already past must not spin the thread)
 MIN_WAIT = 0.01
 JOIN_TIMEOUT = 2.0
+#: s: how long bytes for the device may wait for the port to take them (pyserial's
+#: ``write_timeout`` on the threaded ports); longer counts as a lost connection
+WRITE_TIMEOUT = 1.0
+#: s: how often a missing device path is looked for during the backoff (a replug is noticed)
+PATH_POLL = 0.1
 
 
 class Health(StrEnum):
@@ -84,6 +96,14 @@ class _Lost(Exception):
 
 
 class DeviceLink:
+    """One device on one port: a channel of the I/O reactor (``reactor.Reactor``) when its port
+    can be waited on through a descriptor (posix serial ports, ``socket://``), else driven by a
+    thread of its own (Windows COM ports, where ``select`` takes sockets only, and pyserial URLs
+    such as ``loop://``, ``spy://``, ``rfc2217://`` whose reads go through pyserial). Both
+    drivers run the same steps below (open, serve, lose, back off, finish) on one thread at a
+    time, so the link's state needs no locks; ``health`` and ``stop`` are safe from any thread.
+    """
+
     def __init__(
         self,
         url: str,
@@ -97,12 +117,14 @@ class DeviceLink:
         offline_after: float = 10.0,
         flood_factor: float | None = 4.0,
         flood_window: float = 2.0,
+        reactor: Reactor | None = None,
     ) -> None:
         self.url = url
         self.session = session
         self.sink = sink
         self.chair = chair
         self.device_id = device_id or url
+        self.name = f"{chair or ''}-{self.device_id}"
         self.clock = clock or SystemClock()
         self.backoff = tuple(backoff) or (1.0,)
         self.offline_after = offline_after
@@ -114,17 +136,32 @@ class DeviceLink:
         self.flood_window = flood_window
 
         self._stop = threading.Event()
+        self._done = threading.Event()  # the driver has let go: port closed, "stopped" sent
+        self._started = False
+        self._stop_requested = False
+        self._reactor = reactor if reactor is not None else None
+        self._on_reactor = False
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # health
-        self._write_lock = threading.Lock()  # the port
+        self._lock = threading.Lock()  # health, stop
+        self._write_lock = threading.Lock()  # the port (threaded driver: stop's cancel_read)
         self._port: serial.SerialBase | None = None
-        self._reader: _Reader | None = None  # how _serve reads the open port
+        self._reader: _Reader | None = None  # threaded driver: how it reads the open port
         self._health = Health.CONNECTING
         self._stats = LinkStats()
         self._pending: list[Reading] = []
         self._ever_opened = False
         self._was_online_since_open = False
         self._last_reported: Health | None = None  # health of the last status reading sent
+        # the driver's state (one thread at a time)
+        self._attempt = 0
+        self._backoff_until = 0.0
+        self._path = _local_path(url)
+        self._path_existed = False
+        self._last_valid = 0.0
+        self._opening = False  # reactor: a blocking open is under way on a helper thread
+        self._fd = -1  # reactor: the open port's descriptor
+        self._out = bytearray()  # reactor: bytes the port has not taken yet
+        self._out_since: float | None = None
         # flood guard
         self._rx_window: deque[tuple[float, int]] = deque()
         self._rx_window_bytes = 0
@@ -137,7 +174,7 @@ class DeviceLink:
             return self._health
 
     def stats(self) -> LinkStats:
-        """A snapshot, safe from any thread. Only the reader thread writes the counters (so it
+        """A snapshot, safe from any thread. Only the driving thread writes the counters (so it
         takes no lock a wake for them); a snapshot taken meanwhile may be one read behind in
         some fields. The frame counts are the session's decoder's own."""
         snap = LinkStats(**asdict(self._stats))
@@ -154,20 +191,50 @@ class DeviceLink:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._started and not self._done.is_set()
+
+    @property
+    def driver(self) -> str:
+        """``reactor`` or ``thread``: what serves this link (known once started)."""
+        return "reactor" if self._on_reactor else "thread"
 
     def start(self) -> DeviceLink:
-        if self._thread is not None:
+        if self._started:
             raise RuntimeError("link already started")
-        self._thread = threading.Thread(
-            target=self._run, name=f"link-{self.chair or ''}-{self.device_id}", daemon=True
-        )
-        self._thread.start()
+        self._started = True
+        if reactor_can_serve(self.url):
+            self._on_reactor = True
+            if self._reactor is None:
+                self._reactor = default_reactor()
+            self._reactor.add(self)
+        else:
+            self._thread = threading.Thread(target=self._run_thread, name=f"link-{self.name}",
+                                            daemon=True)
+            self._thread.start()
         return self
 
     def stop(self, timeout: float = JOIN_TIMEOUT) -> bool:
-        """Stop the reader: release the device, close the port. True if the thread ended."""
+        """Stop: release the device, close the port. True once that is done (False if it did
+        not finish within ``timeout``, or when called from the sink: the link then stops after
+        the current batch)."""
         self._stop.set()
+        with self._lock:
+            first = not self._stop_requested
+            self._stop_requested = True
+        if not self._started:
+            return True
+        if self._on_reactor:
+            reactor = self._reactor
+            assert reactor is not None
+            if first and not self._done.is_set():
+                done = reactor.remove(self, timeout)
+            elif reactor.in_reactor():
+                return self._done.is_set()
+            else:
+                done = self._done.wait(timeout)
+            if not done and not reactor.in_reactor():
+                log.warning("link %s: did not stop within %.1f s", self.url, timeout)
+            return done
         with self._write_lock:
             port = self._port
             if port is not None:
@@ -175,14 +242,11 @@ class DeviceLink:
                     port.cancel_read()
                 except Exception:  # noqa: BLE001 - not every URL handler can cancel
                     pass
-            reader = self._reader
-            if reader is not None:
-                reader.wake()
         thread = self._thread
         if thread is None:
             return True
         if thread is threading.current_thread():
-            return False  # called from the sink: the reader ends after this batch
+            return False  # called from the sink: the thread ends after this batch
         thread.join(timeout)
         if thread.is_alive():
             log.warning("link %s: reader thread did not stop within %.1f s", self.url, timeout)
@@ -195,63 +259,26 @@ class DeviceLink:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- reader thread -------------------------------------------------------------------------
-    def _run(self) -> None:
-        attempt = 0
-        try:
-            while not self._stop.is_set():
-                port = self._open()
-                if port is None:
-                    self._wait_backoff(attempt)
-                    attempt += 1
-                    continue
-                reason = None
-                try:
-                    self._serve(port)
-                except _Lost as exc:
-                    reason = str(exc)
-                except (serial.SerialException, OSError) as exc:
-                    if not self._stop.is_set():
-                        self._stats.io_errors += 1
-                        reason = f"connection lost: {exc}"
-                except BaseException:
-                    self._close(port, releasing=False)
-                    raise
-                stopping = self._stop.is_set()
-                if not stopping:
-                    # Tell the nurse first: closing a socket:// port alone takes 0.3 s.
-                    self._set_health(Health.OFFLINE, reason or "connection lost")
-                    self._flush()
-                self._close(port, releasing=stopping)
-                if stopping:
-                    break
-                self.session.disconnected()
-                attempt = 0 if self._was_online_since_open else attempt
-                self._wait_backoff(attempt)
-                attempt += 1
-        except Exception:
-            log.exception("link %s: reader thread failed", self.url)
-            self._set_health(Health.OFFLINE, "internal error in the link (see log)")
-        finally:
-            self._set_health(Health.STOPPED, "link stopped")
-            self._flush()
+    # -- the steps both drivers take -------------------------------------------------------------
+    def _open_port(self) -> serial.SerialBase:
+        """Open the port (blocking: a TCP connect may take seconds)."""
+        return serial.serial_for_url(
+            self.url, baudrate=self.session.baudrate, timeout=MIN_WAIT, write_timeout=1.0,
+        )
 
-    def _open(self) -> serial.SerialBase | None:
-        try:
-            port = serial.serial_for_url(
-                self.url, baudrate=self.session.baudrate, timeout=MIN_WAIT,
-                write_timeout=1.0,
-            )
-        except (serial.SerialException, OSError, ValueError) as exc:
-            self._stats.open_failures += 1
-            if self._health != Health.OFFLINE:
-                self._set_health(Health.OFFLINE, f"cannot open {self.url}: {exc}")
-                self._flush()
-            return None
+    def _open_failed(self, exc: BaseException, now: float) -> None:
+        self._stats.open_failures += 1
+        if self._health != Health.OFFLINE:
+            self._set_health(Health.OFFLINE, f"cannot open {self.url}: {exc}")
+            self._flush()
+        self._begin_backoff(now)
+
+    def _opened(self, port: serial.SerialBase, now: float) -> bool:
+        """Take an opened port into service; False (port closed) if the link is stopping."""
         with self._write_lock:
             if self._stop.is_set():
-                port.close()
-                return None
+                _close_port(port)
+                return False
             self._port = port
         if self._ever_opened:
             self._stats.reconnects += 1
@@ -260,92 +287,168 @@ class DeviceLink:
         self._rx_window_bytes = 0
         self._flooding = False
         self._was_online_since_open = False
+        self._out.clear()
+        self._out_since = None
         if self._health != Health.CONNECTING:
             self._set_health(Health.CONNECTING, f"port {self.url} opened")
-        return port
+        self._last_valid = now
+        self.session.connected(now)
+        return True
+
+    def _serve(self, data: bytes | None, now: float) -> float:
+        """What one wake does with an open port: decode ``data``, tick the session, write what
+        it queued, judge health (``_Lost`` when the device has been quiet too long) and hand
+        the readings on. Returns when the link must next wake without data."""
+        session = self.session
+        if data:
+            decoded = session.stats
+            accepted_before = decoded.frames_accepted
+            readings = self._receive(data, now)
+            stats = self._stats
+            stats.bytes_in += len(data)
+            stats.readings += len(readings)
+            if decoded.frames_accepted != accepted_before:
+                self._last_valid = now
+                if self._health != Health.ONLINE:
+                    self._was_online_since_open = True
+                    self._set_health(Health.ONLINE, "receiving data")
+            if readings:
+                wall = self.clock.now()
+                for r in readings:
+                    r.chair = self.chair
+                    r.device_id = self.device_id
+                    r.recv_mono = now
+                    r.recv_wall = wall
+                self._pending.extend(readings)
+        session.tick(now)
+        self._write_out(now)
+        last_valid = self._last_valid
+        silent_after = session.silent_after
+        quiet = now - last_valid
+        if self._health == Health.ONLINE:
+            if quiet > silent_after:
+                self._set_health(Health.SILENT, f"no data for {silent_after:g} s")
+                check = last_valid + silent_after + self.offline_after
+            else:
+                check = last_valid + silent_after
+        elif quiet > silent_after + self.offline_after:
+            raise _Lost(f"no data for {quiet:.0f} s")
+        else:
+            check = last_valid + silent_after + self.offline_after
+        # Each read hands on what it decoded: it took everything the port held, so there is
+        # nothing to wait for (a flood still arrives in reads of many frames).
+        self._flush()
+        due = session.next_tick(now)
+        if self._out_since is not None:
+            check = min(check, self._out_since + WRITE_TIMEOUT)
+        return check if due is None else min(due, check)
+
+    def _lose(self, reason: str, now: float) -> None:
+        """The port failed or the device went quiet: tell the nurse, close, back off."""
+        # Tell the nurse first: closing a port may take a moment.
+        self._set_health(Health.OFFLINE, reason)
+        self._flush()
+        port = self._port
+        if port is not None:
+            self._close(port, releasing=False)
+        self.session.disconnected()
+        if self._was_online_since_open:
+            self._attempt = 0
+        self._begin_backoff(now)
+
+    def _finish(self) -> None:
+        """Stopping: release the device, close the port, say "stopped"."""
+        port = self._port
+        if port is not None:
+            self._close(port, releasing=True)
+        self._set_health(Health.STOPPED, "link stopped")
+        self._flush()
+
+    def _begin_backoff(self, now: float) -> None:
+        delay = self.backoff[min(self._attempt, len(self.backoff) - 1)]
+        self._attempt += 1
+        self._backoff_until = now + delay
+        self._path_existed = self._path is not None and os.path.exists(self._path)
+
+    def _backoff_over(self, now: float) -> bool:
+        """Time to try the port again? A device path that (re)appears - a USB adapter plugged
+        back in - is tried at once, without waiting out the backoff."""
+        if now >= self._backoff_until:
+            return True
+        if self._path is None:
+            return False
+        exists = os.path.exists(self._path)
+        appeared = exists and not self._path_existed
+        self._path_existed = exists
+        return appeared
+
+    def _backoff_due(self, now: float) -> float:
+        if self._path is None:
+            return self._backoff_until
+        return min(self._backoff_until, now + PATH_POLL)
 
     def _close(self, port: serial.SerialBase, *, releasing: bool) -> None:
         with self._write_lock:
             if releasing:
                 try:
                     self.session.closing()
-                    out = self.session.outgoing()
+                    out = bytes(self._out) + self.session.outgoing()
                     if out:
-                        port.write(out)
-                        port.flush()
+                        self._write_final(port, out)
                 except Exception as exc:  # noqa: BLE001 - the port may be gone already
                     log.debug("link %s: could not send release: %s", self.url, exc)
+            if self._fd >= 0 and self._reactor is not None:
+                self._reactor.unwatch(self)
+            self._fd = -1
+            self._out.clear()
+            self._out_since = None
             self._port = None
-            try:
-                port.close()
-            except Exception as exc:  # noqa: BLE001
-                log.debug("link %s: close failed: %s", self.url, exc)
-            _close_spy_log(port)
+            _close_port(port)
 
-    def _serve(self, port: serial.SerialBase) -> None:
-        clock = self.clock
-        session = self.session
-        now = clock.monotonic()
-        session.connected(now)
-        self._write_out(port)
-        reader = _reader_for(port)
-        with self._write_lock:
-            self._reader = reader
+    def _write_final(self, port: serial.SerialBase, out: bytes) -> None:
+        if self._fd < 0:
+            port.write(out)
+            port.flush()
+            return
+        n = os.write(self._fd, out)  # a release is small: the port's buffer takes it
+        if n < len(out):
+            log.debug("link %s: release cut short (%d of %d bytes)", self.url, n, len(out))
+        if not isinstance(port, protocol_socket.Serial):
+            port.flush()  # drain the line before closing
+
+    def _write_out(self, now: float) -> None:
+        out = self.session.outgoing()
+        if self._fd < 0:
+            if out:
+                port = self._port
+                assert port is not None
+                with self._write_lock:
+                    port.write(out)
+                self._stats.bytes_out += len(out)
+            return
+        if out:
+            self._out += out
+        if not self._out:
+            return
         try:
-            self._serve_with(port, reader, last_valid=now)
-        finally:
-            with self._write_lock:
-                self._reader = None
-            reader.close()
-
-    def _serve_with(self, port: serial.SerialBase, reader: _Reader, *, last_valid: float) -> None:
-        clock = self.clock
-        session = self.session
-        silent_after = session.silent_after
-        stats = self._stats
-        decoded = session.stats
-        wait = MIN_WAIT
-        while not self._stop.is_set():
-            data = reader.read(wait)
-            now = clock.monotonic()
-            if data:
-                accepted_before = decoded.frames_accepted
-                readings = self._receive(data, now)
-                stats.bytes_in += len(data)
-                stats.readings += len(readings)
-                if decoded.frames_accepted != accepted_before:
-                    last_valid = now
-                    if self._health != Health.ONLINE:
-                        self._was_online_since_open = True
-                        self._set_health(Health.ONLINE, "receiving data")
-                if readings:
-                    wall = clock.now()
-                    for r in readings:
-                        r.chair = self.chair
-                        r.device_id = self.device_id
-                        r.recv_mono = now
-                        r.recv_wall = wall
-                    self._pending.extend(readings)
-            session.tick(now)
-            self._write_out(port)
-            quiet = now - last_valid
-            if self._health == Health.ONLINE:
-                if quiet > silent_after:
-                    self._set_health(Health.SILENT, f"no data for {silent_after:g} s")
-                    check = last_valid + silent_after + self.offline_after
-                else:
-                    check = last_valid + silent_after
-            elif quiet > silent_after + self.offline_after:
-                raise _Lost(f"no data for {quiet:.0f} s")
-            else:
-                check = last_valid + silent_after + self.offline_after
-            # Each read hands on what it decoded: it took everything the port held, so there
-            # is nothing to wait for (a flood still arrives in reads of many frames).
-            self._flush()
-            # Sleep until the session's next timer or the next health check, whichever first.
-            due = session.next_tick(now)
-            wait = min(reader.max_wait, check - now if due is None else min(due, check) - now)
-            wait = max(MIN_WAIT, wait + 0.001)
+            n = os.write(self._fd, self._out)
+        except BlockingIOError:
+            n = 0
+        self._stats.bytes_out += n
+        del self._out[:n]
+        if self._out:
+            # The port takes no more for now: wait until it does, as pyserial's write waits
+            # up to its write_timeout.
+            if self._out_since is None:
+                self._out_since = now
+            elif now - self._out_since > WRITE_TIMEOUT:
+                raise serial.SerialTimeoutException("write timeout")
+            assert self._reactor is not None
+            self._reactor.watch(self, self._fd, read=True, write=True)
+        elif self._out_since is not None:
+            self._out_since = None
+            assert self._reactor is not None
+            self._reactor.watch(self, self._fd, read=True, write=False)
 
     def _receive(self, data: bytes, now: float) -> list[Reading]:
         if self.flood_limit is None:
@@ -377,12 +480,180 @@ class DeviceLink:
             return []
         return self.session.receive(data, now)
 
-    def _write_out(self, port: serial.SerialBase) -> None:
-        out = self.session.outgoing()
-        if out:
-            with self._write_lock:
-                port.write(out)
-            self._stats.bytes_out += len(out)
+    def _internal_error(self) -> None:
+        log.exception("link %s: internal error", self.url)
+        self._set_health(Health.OFFLINE, "internal error in the link (see log)")
+        self._flush()
+
+    # -- the reactor's channel -------------------------------------------------------------------
+    def reactor_start(self, reactor: Reactor, now: float) -> None:
+        self._reactor = reactor
+        self._try_open(self.clock.monotonic())
+
+    def reactor_timer(self, now: float) -> None:
+        self._step(None)
+
+    def reactor_event(self, readable: bool, writable: bool, now: float) -> None:
+        if self._fd < 0:
+            return
+        data = None
+        if readable:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                data = None
+            except OSError as exc:
+                self._fail(exc)
+                return
+            if data == b"":  # what pyserial says in the same case
+                self._fail(serial.SerialException(
+                    "socket disconnected" if isinstance(self._port, protocol_socket.Serial)
+                    else "device reports readiness to read but returned no data "
+                         "(device disconnected or multiple access on port?)"))
+                return
+        elif not writable:
+            return
+        self._step(data)
+
+    def reactor_stop(self) -> bool:
+        try:
+            if self._opening:
+                return False  # the open's result closes the port and finishes
+            self._finish()
+        finally:
+            if not self._opening:
+                self._done.set()
+        return True
+
+    def _step(self, data: bytes | None) -> None:
+        """One wake on the reactor: serve the open port, or see whether to open it again."""
+        now = self.clock.monotonic()
+        try:
+            if self._port is None:
+                if self._opening:
+                    return
+                if self._backoff_over(now):
+                    self._try_open(now)
+                else:
+                    self._call_at(self._backoff_due(now), now)
+                return
+            self._call_at(self._serve(data, now), now)
+        except _Lost as exc:
+            self._lose(str(exc), now)
+            self._call_at(self._backoff_due(now), now)
+        except (serial.SerialException, OSError) as exc:
+            self._fail(exc)
+        except Exception:  # noqa: BLE001 - a bug must not kill the other ports' thread
+            self._internal_error()
+            self._stop.set()
+            assert self._reactor is not None
+            self._reactor.remove(self)
+
+    def _fail(self, exc: BaseException) -> None:
+        now = self.clock.monotonic()
+        self._stats.io_errors += 1
+        self._lose(f"connection lost: {exc}", now)
+        self._call_at(self._backoff_due(now), now)
+
+    def _try_open(self, now: float) -> None:
+        reactor = self._reactor
+        assert reactor is not None
+        if self._path is None:
+            # A network port: its connect may take seconds, which would stall every port.
+            self._opening = True
+            reactor.blocking(self._open_port, self._open_done, name=f"link-open-{self.name}")
+            return
+        try:
+            port = self._open_port()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            self._open_failed(exc, now)
+            self._call_at(self._backoff_due(now), now)
+            return
+        self._take(port, now)
+
+    def _open_done(self, port: object, error: BaseException | None) -> None:
+        self._opening = False
+        now = self.clock.monotonic()
+        if self._stop.is_set():  # stopped meanwhile: the removal waits for this
+            if port is not None:
+                _close_port(port)  # type: ignore[arg-type]
+            try:
+                self._finish()
+            finally:
+                self._done.set()
+                assert self._reactor is not None
+                self._reactor.finished(self)
+            return
+        if error is not None or port is None:
+            if not isinstance(error, (serial.SerialException, OSError, ValueError)):
+                log.error("link %s: opening failed", self.url, exc_info=error)
+            self._open_failed(error or RuntimeError("no port"), now)
+            self._call_at(self._backoff_due(now), now)
+            return
+        self._take(port, now)  # type: ignore[arg-type]
+
+    def _take(self, port: serial.SerialBase, now: float) -> None:
+        if not self._opened(port, now):
+            return
+        assert self._reactor is not None
+        try:
+            self._fd = port.fileno()
+            self._reactor.watch(self, self._fd)
+        except (OSError, ValueError) as exc:
+            self._fail(exc)
+            return
+        self._step(None)
+
+    def _call_at(self, due: float, now: float) -> None:
+        assert self._reactor is not None
+        wait = max(MIN_WAIT, due - now + 0.001)
+        self._reactor.call_at(self, time.monotonic() + wait)
+
+    # -- the thread of its own -------------------------------------------------------------------
+    def _run_thread(self) -> None:
+        try:
+            self._thread_loop()
+        except Exception:  # noqa: BLE001 - a bug must not kill the thread silently
+            self._internal_error()
+        finally:
+            try:
+                self._finish()
+            finally:
+                self._done.set()
+
+    def _thread_loop(self) -> None:
+        clock = self.clock
+        opening_due = True  # the first open is at once
+        while not self._stop.is_set():
+            now = clock.monotonic()
+            if self._port is None:
+                if not (opening_due or self._backoff_over(now)):
+                    self._stop.wait(max(0.0, self._backoff_due(now) - now))
+                    continue
+                opening_due = False
+                try:
+                    port = self._open_port()
+                except (serial.SerialException, OSError, ValueError) as exc:
+                    self._open_failed(exc, now)
+                    continue
+                if not self._opened(port, now):
+                    return
+                reader = _Reader(port)
+                with self._write_lock:
+                    self._reader = reader
+                wait = 0.0
+            try:
+                data = reader.read(max(MIN_WAIT, min(wait, reader.max_wait)))
+                now = clock.monotonic()
+                due = self._serve(data, now)
+                wait = due - now + 0.001
+            except _Lost as exc:
+                if not self._stop.is_set():
+                    self._lose(str(exc), clock.monotonic())
+            except (serial.SerialException, OSError) as exc:
+                if not self._stop.is_set():
+                    self._stats.io_errors += 1
+                    self._lose(f"connection lost: {exc}", clock.monotonic())
 
     # -- helpers -------------------------------------------------------------------------------
     def _stamp(self, r: Reading, now: float | None = None) -> Reading:
@@ -423,27 +694,8 @@ class DeviceLink:
         self._stats.batches += 1
         try:
             self.sink(batch)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a consumer bug must not stop the device
             log.exception("link %s: batch sink failed", self.url)
-
-    def _wait_backoff(self, attempt: int) -> None:
-        delay = self.backoff[min(attempt, len(self.backoff) - 1)]
-        path = _local_path(self.url)
-        if path is None:
-            self._stop.wait(delay)
-            return
-        # A device path that (re)appears - a USB adapter plugged back in - is tried at once.
-        existed = os.path.exists(path)
-        deadline = self.clock.monotonic() + delay
-        while not self._stop.is_set():
-            left = deadline - self.clock.monotonic()
-            if left <= 0:
-                return
-            self._stop.wait(min(0.1, left))
-            exists = os.path.exists(path)
-            if exists and not existed:
-                return
-            existed = exists
 
 
 class _Reader:
@@ -470,70 +722,35 @@ class _Reader:
                 data += port.read(waiting)
         return data
 
-    def wake(self) -> None:
-        """Another thread wants the reader back now (``stop``); pyserial's cancel_read does it
-        where the port supports it."""
 
-    def close(self) -> None:
-        pass
-
-
-class _FdReader(_Reader):
-    """A posix serial port or a TCP socket that pyserial opened and configured, read through its
-    file descriptor: one ``select`` and one ``read`` a wake. pyserial's ``read`` spends two
-    selects, two reads and two ``in_waiting`` ioctls on the same frame; with 96 ports that was
-    a third of the reader threads' CPU (make bench). A pipe of our own wakes it for ``stop``."""
-
-    max_wait = 60.0  # s: deadlines decide; this only bounds a clock gone wrong
-
-    def __init__(self, port: serial.SerialBase, fd: int, is_socket: bool) -> None:
-        super().__init__(port)
-        self.fd = fd
-        self.is_socket = is_socket
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-
-    def read(self, wait: float) -> bytes:
-        ready, _, _ = select.select((self.fd, self._wake_r), (), (), wait)
-        if self.fd not in ready:
-            return b""
-        try:
-            data = os.read(self.fd, 65536)
-        except BlockingIOError:
-            return b""
-        if not data:  # what pyserial says in the same case
-            if self.is_socket:
-                raise serial.SerialException("socket disconnected")
-            raise serial.SerialException(
-                "device reports readiness to read but returned no data "
-                "(device disconnected or multiple access on port?)")
-        return data
-
-    def wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"\0")
-        except OSError:
-            pass  # already closed, or the pipe is full: the reader is awake anyway
-
-    def close(self) -> None:
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+def reactor_can_serve(url: str) -> bool:
+    """Whether the reactor can wait on ``url``'s port through its descriptor: a posix serial
+    device (a path) or ``socket://``. Windows COM ports cannot be waited on with ``select``
+    (sockets only), and other pyserial URLs read through pyserial: those get a thread."""
+    if os.name != "posix" or serialposix is None:
+        return False
+    return _local_path(url) is not None or url.startswith("socket://")
 
 
-def _reader_for(port: serial.SerialBase) -> _Reader:
-    """The cheapest correct way to read ``port``: its descriptor when pyserial's own read of
-    that class is a plain select-and-read (posix serial, socket://), else pyserial's read."""
-    if os.name != "posix":  # select() there takes sockets only, os.read no sockets
-        return _Reader(port)
-    cls = type(port)
-    if serialposix is not None and cls.read is serialposix.Serial.read:
-        return _FdReader(port, port.fileno(), is_socket=False)
-    if cls is protocol_socket.Serial:
-        return _FdReader(port, port.fileno(), is_socket=True)
-    return _Reader(port)
+def _close_port(port: serial.SerialBase) -> None:
+    """Close a port without blocking the reactor: pyserial's socket ``close`` sleeps 0.3 s "in
+    case of quick reconnects", for every port, on the one thread; the socket is shut here."""
+    try:
+        if isinstance(port, protocol_socket.Serial) and port.is_open:
+            sock = port._socket  # noqa: SLF001 - pyserial keeps the socket private
+            port._socket = None  # noqa: SLF001
+            port.is_open = False
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+        else:
+            port.close()
+    except Exception as exc:  # noqa: BLE001
+        log.debug("close of %s failed: %s", getattr(port, "portstr", port), exc)
+    _close_spy_log(port)
 
 
 def _close_spy_log(port: serial.SerialBase) -> None:

@@ -19,6 +19,7 @@ import errno
 import logging
 import os
 import select
+import selectors
 import shutil
 import socket
 import tempfile
@@ -45,6 +46,18 @@ def parse_port(port: str) -> tuple[str, str, int]:
             return "tcp", host.strip("[]"), int(num)
         raise ValueError(f"expected tcp://HOST:PORT, got {port!r}")
     raise ValueError(f"port must be 'pty' or tcp://HOST:PORT, got {port!r}")
+
+
+def _readable(fd: int | socket.socket, timeout: float) -> bool:
+    """Whether ``fd`` has input within ``timeout`` s. ``poll``, not ``select.select``: that
+    fails past descriptor 1024, which 64 chairs' simulators pass."""
+    if not hasattr(select, "poll"):  # Windows: sockets only, through selectors
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            return bool(sel.select(timeout))
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(timeout * 1000.0))
 
 
 class SimulatorHost:
@@ -270,16 +283,14 @@ class SimulatorHost:
             self._stop.wait(POLL)
             return False
         try:
-            r, _, _ = select.select([fd], [], [], POLL)
+            return _readable(fd, POLL)
         except (OSError, ValueError):
             return False
-        return bool(r)
 
     def _accept(self) -> None:
         assert self._listener is not None
         try:
-            r, _, _ = select.select([self._listener], [], [], 0)
-            if not r:
+            if not _readable(self._listener, 0):
                 return
             conn, _ = self._listener.accept()
         except (BlockingIOError, InterruptedError):

@@ -34,7 +34,9 @@ class RawPty:
 
     def read_available(self, timeout: float = 0.5) -> bytes:
         out = b""
-        while select.select([self.master], [], [], timeout)[0]:
+        poll = select.poll()
+        poll.register(self.master, select.POLLIN)
+        while poll.poll(timeout * 1000):
             out += os.read(self.master, 4096)
             timeout = 0.05
         return out
