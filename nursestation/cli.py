@@ -28,6 +28,7 @@ examples:
 """
 
 PROTOCOL_NAMES = ("intellivue", "masimo", "alaris")
+DECODE_PROTOCOLS = (*PROTOCOL_NAMES, "hl7")
 
 #: Options of the windows (the station and the overview): (flags, argparse keywords).
 _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (
@@ -65,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         ov.add_argument(*flags, **{**kw, "default": argparse.SUPPRESS})
 
     dec = sub.add_parser("decode", help="decode a raw device capture to JSON lines")
-    dec.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
-    dec.add_argument("file", help="capture file, or - for standard input")
+    dec.add_argument("--protocol", required=True, choices=DECODE_PROTOCOLS)
+    dec.add_argument("file", help="capture file, or - for standard input (hl7: MLLP or plain "
+                                  "HL7 text)")
 
     sim = sub.add_parser("simulate", help="run one device simulator on a port")
     sim.add_argument("--protocol", required=True, choices=PROTOCOL_NAMES)
@@ -129,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     # Tools that need no configuration.
+    if args.command == "decode" and args.protocol == "hl7":
+        from nursestation.hl7.tools import decode_main as hl7_decode_main
+
+        return hl7_decode_main(args.file)
     if args.command == "decode":
         from nursestation.devices.tools import decode_main
 

@@ -28,6 +28,9 @@ from pathlib import Path
 from nursestation.paths import data_dir, default_config_path, resource_path
 
 PROTOCOLS = ("intellivue", "masimo", "alaris")
+#: not a serial device: readings arrive from a monitoring gateway over HL7 (nursestation.hl7)
+GATEWAY_PROTOCOLS = ("hl7",)
+PAPER_SIZES = ("letter", "a4")
 MAX_CHAIRS = 32
 
 
@@ -47,6 +50,25 @@ class DeviceConfig:
     protocol: str
     url: str
     id: str
+    # protocol "hl7" only: the url is the port to listen on (mllp://0.0.0.0:2575); the chair's
+    # data is the gateway's messages for this bed (PV1-3) and/or this device id (OBX-18)
+    bed: str = ""
+    equipment: str = ""
+    offline_after: float = 60.0
+
+
+@dataclass(frozen=True)
+class Hl7OutboundConfig:
+    """``[hl7]``: the EHR feed (nursestation.hl7.outbound)."""
+
+    send_to: str  # mllp://HOST:PORT
+    vitals_every_minutes: float = 15.0
+    send_summary: bool = True
+    sending_application: str = "NURSESTATION"
+    sending_facility: str = ""
+    receiving_application: str = ""
+    receiving_facility: str = ""
+    ack_timeout_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +86,8 @@ class Config:
     patient_display: str = "name"
     chairs: tuple[ChairConfig, ...] = ()
     audio_pause_minutes: float = 2.0
+    paper: str = "letter"  # printed summaries: "letter" or "a4"
+    hl7: Hl7OutboundConfig | None = None
     demo: bool = False
     source: Path | None = None  # the file this came from, if any
 
@@ -120,6 +144,8 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             patient_display=cfg.patient_display,
             chairs=demo_chairs(n),
             audio_pause_minutes=cfg.audio_pause_minutes,
+            paper=cfg.paper,
+            hl7=cfg.hl7,
             demo=True,
             source=cfg.source,
         )
@@ -130,7 +156,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
 
 def _parse(raw: dict, file: Path) -> Config:
     known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
-             "patient_display", "chairs", "audio_pause_minutes"}
+             "patient_display", "chairs", "audio_pause_minutes", "paper", "hl7"}
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -191,9 +217,13 @@ def _parse(raw: dict, file: Path) -> Config:
             if not isinstance(d, dict):
                 raise ConfigError(file, dkey, "must be a table with 'protocol' and 'url'")
             proto_name = d.get("protocol")
-            if proto_name not in PROTOCOLS:
+            if proto_name not in PROTOCOLS + GATEWAY_PROTOCOLS:
                 raise ConfigError(file, f"{dkey}.protocol",
-                                  f"must be one of {', '.join(PROTOCOLS)}, not {proto_name!r}")
+                                  f"must be one of {', '.join(PROTOCOLS + GATEWAY_PROTOCOLS)}, "
+                                  f"not {proto_name!r}")
+            if proto_name in GATEWAY_PROTOCOLS:
+                devs.append(_gateway_device(file, dkey, d, name, j))
+                continue
             dev_url = d.get("url")
             if not isinstance(dev_url, str) or not dev_url:
                 raise ConfigError(file, f"{dkey}.url",
@@ -201,6 +231,11 @@ def _parse(raw: dict, file: Path) -> Config:
             dev_id = d.get("id") or f"{name}-{proto_name}-{j}".replace(" ", "").lower()
             devs.append(DeviceConfig(protocol=proto_name, url=dev_url, id=str(dev_id)))
         chairs.append(ChairConfig(name=name, devices=tuple(devs)))
+
+    paper = get("paper", str, "letter").strip().lower()
+    if paper not in PAPER_SIZES:
+        raise ConfigError(file, "paper", f"must be 'letter' or 'a4', not {paper!r}")
+    hl7 = _hl7_outbound(file, get("hl7", dict, None), clinic)
 
     return Config(
         clinic_name=clinic,
@@ -210,5 +245,88 @@ def _parse(raw: dict, file: Path) -> Config:
         patient_display=display,
         chairs=tuple(chairs),
         audio_pause_minutes=float(pause),
+        paper=paper,
+        hl7=hl7,
         source=file if file.exists() else None,
     )
+
+
+def _gateway_device(file: Path, key: str, d: dict, chair: str, j: int) -> DeviceConfig:
+    """A chair fed by a monitoring gateway over HL7 (``protocol = "hl7"``)."""
+    from nursestation.hl7.mllp import AddressError, parse_mllp_url
+
+    known = {"protocol", "url", "id", "bed", "equipment", "offline_after"}
+    for k in d:
+        if k not in known:
+            raise ConfigError(file, f"{key}.{k}",
+                              f"unknown setting for an hl7 device (known: {', '.join(sorted(known))})")
+    url = d.get("url")
+    if not isinstance(url, str) or not url:
+        raise ConfigError(file, f"{key}.url",
+                          "missing: the port to listen on for the gateway, e.g. mllp://0.0.0.0:2575")
+    try:
+        parse_mllp_url(url)
+    except AddressError as exc:
+        raise ConfigError(file, f"{key}.url", str(exc)) from None
+    bed, equipment = d.get("bed", ""), d.get("equipment", "")
+    for k, v in (("bed", bed), ("equipment", equipment)):
+        if not isinstance(v, str):
+            raise ConfigError(file, f"{key}.{k}", f"must be a string, not {v!r}")
+    if not bed.strip() and not equipment.strip():
+        raise ConfigError(file, key, "an hl7 device needs 'bed' (the gateway's PV1-3, e.g. "
+                                     "\"CLINIC^^CHAIR4\" or \"CHAIR4\") or 'equipment' (OBX-18 "
+                                     "device id)")
+    offline = d.get("offline_after", 60)
+    if not isinstance(offline, (int, float)) or isinstance(offline, bool) or not 5 <= offline <= 3600:
+        raise ConfigError(file, f"{key}.offline_after",
+                          f"must be seconds between 5 and 3600, not {offline!r}")
+    dev_id = d.get("id") or f"{chair}-hl7-{j}".replace(" ", "").lower()
+    return DeviceConfig(protocol="hl7", url=url, id=str(dev_id), bed=bed.strip(),
+                        equipment=equipment.strip(), offline_after=float(offline))
+
+
+def _hl7_outbound(file: Path, raw: dict | None, clinic: str) -> Hl7OutboundConfig | None:
+    """``[hl7]``: where the station sends vitals and signed summaries (the EHR's MLLP port)."""
+    if raw is None:
+        return None
+    from nursestation.hl7.mllp import AddressError, parse_mllp_url
+
+    fields = {"send_to", "vitals_every_minutes", "send_summary", "sending_application",
+              "sending_facility", "receiving_application", "receiving_facility",
+              "ack_timeout_seconds"}
+    for k in raw:
+        if k not in fields:
+            raise ConfigError(file, f"hl7.{k}", f"unknown setting (known: {', '.join(sorted(fields))})")
+    to = raw.get("send_to")
+    if not isinstance(to, str) or not to:
+        raise ConfigError(file, "hl7.send_to", "missing: the EHR's address, mllp://HOST:PORT")
+    try:
+        host, _ = parse_mllp_url(to)
+    except AddressError as exc:
+        raise ConfigError(file, "hl7.send_to", str(exc)) from None
+    if not host:
+        raise ConfigError(file, "hl7.send_to", f"{to!r}: no host (mllp://HOST:PORT)")
+    every = raw.get("vitals_every_minutes", 15)
+    if not isinstance(every, (int, float)) or isinstance(every, bool) or not 1 <= every <= 1440:
+        raise ConfigError(file, "hl7.vitals_every_minutes",
+                          f"must be minutes between 1 and 1440, not {every!r}")
+    timeout = raw.get("ack_timeout_seconds", 30)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 1 <= timeout <= 600:
+        raise ConfigError(file, "hl7.ack_timeout_seconds",
+                          f"must be seconds between 1 and 600, not {timeout!r}")
+    summary = raw.get("send_summary", True)
+    if not isinstance(summary, bool):
+        raise ConfigError(file, "hl7.send_summary", f"must be true or false, not {summary!r}")
+    texts = {}
+    for k in ("sending_application", "sending_facility", "receiving_application",
+              "receiving_facility"):
+        v = raw.get(k, "")
+        if not isinstance(v, str):
+            raise ConfigError(file, f"hl7.{k}", f"must be a string, not {v!r}")
+        texts[k] = v.strip()
+    return Hl7OutboundConfig(
+        send_to=to, vitals_every_minutes=float(every), send_summary=summary,
+        sending_application=texts["sending_application"] or "NURSESTATION",
+        sending_facility=texts["sending_facility"] or clinic,
+        receiving_application=texts["receiving_application"],
+        receiving_facility=texts["receiving_facility"], ack_timeout_seconds=float(timeout))

@@ -28,7 +28,8 @@ from nursestation.devices.registry import PROTOCOLS
 log = logging.getLogger(__name__)
 
 #: How a device is named on a tile ("Monitor offline").
-DEVICE_LABELS = {"intellivue": "Monitor", "masimo": "Oximeter", "alaris": "Pump"}
+DEVICE_LABELS = {"intellivue": "Monitor", "masimo": "Oximeter", "alaris": "Pump",
+                 "hl7": "Gateway"}
 
 
 class StationRuntime:
@@ -48,6 +49,7 @@ class StationRuntime:
         self.writer = writer
         self.clock = clock or SystemClock()
         self.links: dict[str, DeviceLink] = {}
+        self.listeners: list = []  # nursestation.hl7.inbound.Listener, one per gateway port
         self.engines: dict[str, AlarmEngine] = {}
         self._link_options = link_options or {}
         self._inbox: list[Reading] = []
@@ -72,13 +74,14 @@ class StationRuntime:
             )
             self.engines[chair.name] = AlarmEngine(self.protocol.alarms, self.clock, chair.name)
             for dev in chair.devices:
-                if not dev.url:
+                if not dev.url or dev.protocol == "hl7":  # gateways: the HL7 listeners below
                     continue
                 info = PROTOCOLS[dev.protocol]
                 link = DeviceLink(dev.url, info.make_session(), self._on_batch, chair=chair.name,
                                   device_id=dev.id, clock=self.clock, **self._link_options)
                 self.links[dev.id] = link
                 new_links.append(link)
+        self._start_hl7_listeners(chairs if chairs is not None else self.config.chairs)
         if background:
             self._starter = threading.Thread(target=self._start_links,
                                              args=(new_links, prepare), name="link-starter",
@@ -88,6 +91,17 @@ class StationRuntime:
             self._start_links(new_links, prepare)
         log.info("station runtime started: %d chairs, %d device links", len(self.engines),
                  len(self.links))
+
+    def _start_hl7_listeners(self, chairs: Sequence[ChairConfig]) -> None:
+        """Chairs fed by a monitoring gateway: one MLLP listener per port, handing its batches
+        to the same sink as the device links (nursestation.hl7.inbound)."""
+        if not any(d.protocol == "hl7" for c in chairs for d in c.devices):
+            return
+        from nursestation.hl7.inbound import listeners_for
+
+        for listener in listeners_for(chairs, self._on_batch, clock=self.clock,
+                                      facility=self.config.clinic_name):
+            self.listeners.append(listener.start())
 
     def _start_links(self, links: Sequence[DeviceLink],
                      prepare: Callable[[], None] | None = None) -> None:
@@ -109,6 +123,9 @@ class StationRuntime:
         if self._starter is not None:
             self._starter.join()
             self._starter = None
+        for listener in self.listeners:
+            listener.stop()
+        self.listeners.clear()
         links = list(self.links.values())
         if links:
             with ThreadPoolExecutor(max_workers=min(16, len(links))) as pool:

@@ -72,7 +72,7 @@ def cmd_report(config: Config, visit_id: int, out: str | Path) -> int:
     out_path = Path(out).expanduser()
     tmp = out_path.with_name(out_path.name + ".part")
     try:
-        render_pdf(summary, tmp)
+        render_pdf(summary, tmp, paper=config.paper)
         tmp.replace(out_path)  # never leave a half-written PDF under the real name
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -20,9 +20,10 @@ from reportlab.graphics.shapes import Drawing, Line, Polygon, PolyLine, Rect, St
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from nursestation.report import fonts
 from nursestation.report.model import VisitSummary
 
-FONT = "Helvetica"
+FONT = fonts.FONT
 GRID = colors.HexColor("#d9dee4")
 AXIS = colors.HexColor("#5a5a5a")
 INFUSING = colors.HexColor("#e3eefa")
@@ -132,6 +133,7 @@ def _time_range(summary: VisitSummary, clock: _Clock) -> tuple[datetime, datetim
 
 
 def vitals_chart(summary: VisitSummary, clock: _Clock, width: float) -> Drawing:
+    fonts.register_fonts()
     t0, t1 = _time_range(summary, clock)
     span = (t1 - t0).total_seconds()
     series = _series(summary, t0)
@@ -145,7 +147,7 @@ def vitals_chart(summary: VisitSummary, clock: _Clock, width: float) -> Drawing:
     axis_h, legend_h = 14.0, 12.0
     events_h = lane_h * n_lanes
     height = legend_h + axis_h + h_rr + gap + h_spo2 + gap + h_hr + gap + events_h + 2
-    d = Drawing(width, height)
+    d = Drawing(width, height, initialFontName=FONT)  # no base-14 font in the PDF
 
     def X(sec: float | np.ndarray):
         return left + np.asarray(sec) / span * pw if isinstance(sec, np.ndarray) else \
@@ -193,7 +195,7 @@ def vitals_chart(summary: VisitSummary, clock: _Clock, width: float) -> Drawing:
                          fillColor=AXIS, textAnchor="end"))
             v += step
         d.add(Rect(left, y0, pw, h, fillColor=None, strokeColor=AXIS, strokeWidth=0.6))
-        d.add(String(2, y0 + h / 2 + 1, label, fontName="Helvetica-Bold", fontSize=6.8,
+        d.add(String(2, y0 + h / 2 + 1, label, fontName=fonts.FONT_BOLD, fontSize=6.8,
                      fillColor=colors.black))
         d.add(String(2, y0 + h / 2 - 7, unit, fontName=FONT, fontSize=6, fillColor=AXIS))
         return Y

@@ -1,7 +1,7 @@
 """Render a ``VisitSummary`` as the printed session summary (PDF, reportlab).
 
-Text is real PDF text in the base-14 Helvetica fonts (searchable and copyable, nothing to embed,
-identical on every workstation); the vitals chart is vector graphics. Every page carries the
+Text is real PDF text in embedded TrueType fonts (``fonts.py``: searchable and copyable,
+identical on every workstation and in any archive); the vitals chart is vector graphics. Every page carries the
 clinic, the patient, MRN and date of birth, the page number out of the total, and when the
 summary was printed. Times are stored in UTC and shown in the workstation's local time zone.
 """
@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
-from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
 from reportlab.pdfgen import canvas as rl_canvas
@@ -34,6 +34,7 @@ from reportlab.platypus import (
 
 from nursestation import __version__
 from nursestation.report.chart import vitals_chart
+from nursestation.report.fonts import FONT, FONT_BOLD, register_fonts
 from nursestation.report.model import (
     Amendment,
     AssessmentEntry,
@@ -42,10 +43,12 @@ from nursestation.report.model import (
 )
 
 PAGE = LETTER
+PAPER = {"letter": LETTER, "a4": A4}
 MARGIN_X = 0.55 * inch
 HEADER_H = 0.92 * inch
 FOOTER_H = 0.45 * inch
-CONTENT_W = PAGE[0] - 2 * MARGIN_X
+#: the same text width on Letter and A4 (the narrower), centred: one layout for both papers
+CONTENT_W = min(LETTER[0], A4[0]) - 2 * MARGIN_X
 
 INK = colors.HexColor("#1a1a1a")
 MUTED = colors.HexColor("#5a5a5a")
@@ -133,21 +136,21 @@ def age_on(dob: date, on: date) -> int:
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName="Helvetica", fontSize=8.2, leading=10, textColor=INK,
+    base = ParagraphStyle("base", fontName=FONT, fontSize=8.2, leading=10, textColor=INK,
                           alignment=TA_LEFT)
     return {
         "base": base,
         "small": ParagraphStyle("small", parent=base, fontSize=7.2, leading=8.8),
         "muted": ParagraphStyle("muted", parent=base, fontSize=7.2, leading=8.8, textColor=MUTED),
-        "cellb": ParagraphStyle("cellb", parent=base, fontName="Helvetica-Bold"),
-        "th": ParagraphStyle("th", parent=base, fontName="Helvetica-Bold", fontSize=7.4,
+        "cellb": ParagraphStyle("cellb", parent=base, fontName=FONT_BOLD),
+        "th": ParagraphStyle("th", parent=base, fontName=FONT_BOLD, fontSize=7.4,
                              leading=9, textColor=ACCENT),
-        "h2": ParagraphStyle("h2", parent=base, fontName="Helvetica-Bold", fontSize=10,
+        "h2": ParagraphStyle("h2", parent=base, fontName=FONT_BOLD, fontSize=10,
                              leading=12, textColor=ACCENT, spaceBefore=7, spaceAfter=3,
                              keepWithNext=1),
         "amend": ParagraphStyle("amend", parent=base, fontSize=7.2, leading=8.8,
                                 textColor=colors.HexColor("#5c4400")),
-        "alert": ParagraphStyle("alert", parent=base, fontName="Helvetica-Bold",
+        "alert": ParagraphStyle("alert", parent=base, fontName=FONT_BOLD,
                                 textColor=ALERT),
     }
 
@@ -175,6 +178,7 @@ def grid(rows: list[list], widths: Sequence[float], *, header: bool = True,
     tbl = Table(rows, colWidths=[w * CONTENT_W for w in widths], repeatRows=1 if header else 0,
                 hAlign="LEFT")
     style = [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),  # plain-text cells: the embedded font too
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
@@ -522,11 +526,16 @@ class _Canvas(rl_canvas.Canvas):
 
     footer_left = ""
 
+    def __init__(self, *args, **kw) -> None:
+        if not kw.get("initialFontName"):
+            kw["initialFontName"] = FONT  # else every page names base-14 Helvetica
+        super().__init__(*args, **kw)
+
     def save(self) -> None:
         total = self.getPageNumber() - 1
         for n in range(1, total + 1):
             self.beginForm(f"pageno{n}", lowerx=-200, lowery=-5, upperx=5, uppery=20)
-            self.setFont("Helvetica-Bold", 7.5)
+            self.setFont(FONT_BOLD, 7.5)
             self.setFillColor(INK)
             self.drawRightString(0, 0, f"Page {n} of {total}")
             self.endForm()
@@ -542,40 +551,41 @@ def _page_furniture(s: VisitSummary, clock: Clock, printed_at: datetime):
     zone = clock.zone_note(s.checkin_at or s.dose.infusion_start or printed_at)
 
     def draw(c: rl_canvas.Canvas, doc) -> None:
-        w, h = PAGE
+        w, h = doc.pagesize
+        margin_x = (w - CONTENT_W) / 2
         top = h - 0.42 * inch
         c.saveState()
         c.setFillColor(ACCENT)
-        c.setFont("Helvetica-Bold", 11.5)
-        c.drawString(MARGIN_X, top, plain(s.clinic))
+        c.setFont(FONT_BOLD, 11.5)
+        c.drawString(margin_x, top, plain(s.clinic))
         c.setFillColor(INK)
-        c.setFont("Helvetica", 8.5)
-        c.drawString(MARGIN_X, top - 12, "Ketamine infusion session summary")
-        c.setFont("Helvetica", 7.5)
+        c.setFont(FONT, 8.5)
+        c.drawString(margin_x, top - 12, "Ketamine infusion session summary")
+        c.setFont(FONT, 7.5)
         c.setFillColor(MUTED)
-        c.drawString(MARGIN_X, top - 22,
+        c.drawString(margin_x, top - 22,
                      plain(f"Visit {s.visit_id} - {s.visit_date.isoformat()} - course "
                            f"{s.course_number}" + (f" of {s.course_length}"
                                                    if s.course_length else "")
                            + f" - {s.chair}"))
-        right = w - MARGIN_X
+        right = w - margin_x
         c.setFillColor(INK)
-        c.setFont("Helvetica-Bold", 11.5)
+        c.setFont(FONT_BOLD, 11.5)
         c.drawRightString(right, top, plain(p.name))
-        c.setFont("Helvetica", 8.5)
+        c.setFont(FONT, 8.5)
         c.drawRightString(right, top - 12, plain(f"MRN {p.mrn}"))
         c.drawRightString(right, top - 22, plain(f"DOB {dob}"))
         c.setStrokeColor(ACCENT)
         c.setLineWidth(1)
-        c.line(MARGIN_X, top - 28, right, top - 28)
+        c.line(margin_x, top - 28, right, top - 28)
         # footer
         fy = 0.42 * inch
         c.setStrokeColor(RULE)
         c.setLineWidth(0.5)
-        c.line(MARGIN_X, fy + 10, right, fy + 10)
-        c.setFont("Helvetica", 6.8)
+        c.line(margin_x, fy + 10, right, fy + 10)
+        c.setFont(FONT, 6.8)
         c.setFillColor(MUTED)
-        c.drawString(MARGIN_X, fy,
+        c.drawString(margin_x, fy,
                      plain(f"Printed {printed} by NurseStation {__version__}. All times are "
                            f"local, {zone}. Confidential patient information."))
         c.restoreState()
@@ -610,23 +620,27 @@ def story(s: VisitSummary, clock: Clock) -> list:
 
 
 def render_pdf(summary: VisitSummary, out: str | os.PathLike | BinaryIO, *,
-               tz: tzinfo | None = None, printed_at: datetime | None = None) -> None:
+               tz: tzinfo | None = None, printed_at: datetime | None = None,
+               paper: str = "letter") -> None:
     """Write the session summary PDF to a path or a binary file object.
 
     ``tz`` is the zone times are shown in (default: the workstation's); ``printed_at`` the
-    printed-at stamp (default: now).
+    printed-at stamp (default: now); ``paper`` "letter" or "a4" (the config's ``paper``).
     """
+    register_fonts()
+    page = PAPER[paper.lower()]
+    margin_x = (page[0] - CONTENT_W) / 2
     clock = Clock(tz, summary.visit_date)
     printed_at = printed_at or datetime.now(UTC)
     target: str | BinaryIO = os.fspath(out) if isinstance(out, str | os.PathLike) else out
     doc = BaseDocTemplate(
-        target, pagesize=PAGE, leftMargin=MARGIN_X, rightMargin=MARGIN_X,
+        target, pagesize=page, leftMargin=margin_x, rightMargin=margin_x,
         topMargin=HEADER_H, bottomMargin=FOOTER_H,
         title=plain(f"Session summary - {summary.patient.name} - {summary.visit_date}"),
         author=plain(summary.clinic), subject="Ketamine infusion session summary",
         creator=f"NurseStation {__version__}",
     )
-    frame = Frame(MARGIN_X, FOOTER_H + 4, CONTENT_W, PAGE[1] - HEADER_H - FOOTER_H - 4,
+    frame = Frame(margin_x, FOOTER_H + 4, CONTENT_W, page[1] - HEADER_H - FOOTER_H - 4,
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0, id="body")
     doc.addPageTemplates([PageTemplate("page", [frame],
                                        onPage=_page_furniture(summary, clock, printed_at))])

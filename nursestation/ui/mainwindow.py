@@ -547,11 +547,11 @@ class MainWindow(QMainWindow):
 
         summary = self._summary()
         if summary is not None:
-            print_summary(self, summary)
+            print_summary(self, summary, paper=self.ctx.config.paper)
 
     def export_summary(self) -> None:
         from nursestation.ui.printing import export_pdf
 
         summary = self._summary()
         if summary is not None:
-            export_pdf(self, summary)
+            export_pdf(self, summary, paper=self.ctx.config.paper)

@@ -66,10 +66,11 @@ def paint_pdf(printer: QPrinter, pdf: bytes) -> int:
         doc.close()
 
 
-def _letter_printer(printer: QPrinter | None = None) -> QPrinter:
+def _letter_printer(printer: QPrinter | None = None, paper: str = "letter") -> QPrinter:
     printer = printer or QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setFullPage(True)  # the PDF carries its own margins
-    printer.setPageSize(QPageSize(QPageSize.PageSizeId.Letter))
+    printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4 if paper == "a4"
+                                  else QPageSize.PageSizeId.Letter))
     printer.setPageOrientation(QPageLayout.Orientation.Portrait)
     return printer
 
@@ -79,11 +80,12 @@ def summary_title_hint(summary: VisitSummary) -> str:
 
 
 def make_preview_dialog(parent: QWidget | None, summary: VisitSummary, *,
-                        printer: QPrinter | None = None) -> QPrintPreviewDialog:
+                        printer: QPrinter | None = None, paper: str = "letter"
+                        ) -> QPrintPreviewDialog:
     """The print preview (with its Print button, which opens the system print dialog), not yet
     shown. The PDF is rendered once and repainted into the preview as it needs."""
-    pdf = render_pdf_bytes(summary)
-    printer = _letter_printer(printer)
+    pdf = render_pdf_bytes(summary, paper=paper)
+    printer = _letter_printer(printer, paper)
     printer.setDocName(f"Session summary {summary_title_hint(summary)}")
     dialog = QPrintPreviewDialog(printer, parent)
     dialog.setWindowTitle(f"Print session summary - {summary.patient.name}")
@@ -98,9 +100,10 @@ def preview_page_count(dialog: QPrintPreviewDialog) -> int:
     return widget.pageCount() if widget is not None else 0
 
 
-def print_summary(parent: QWidget | None, summary: VisitSummary) -> bool:
+def print_summary(parent: QWidget | None, summary: VisitSummary, *, paper: str = "letter"
+                  ) -> bool:
     """File -> Print: preview, then the system print dialog. True when it was printed."""
-    dialog = make_preview_dialog(parent, summary)
+    dialog = make_preview_dialog(parent, summary, paper=paper)
     try:
         return dialog.exec() == QPrintPreviewDialog.DialogCode.Accepted
     finally:
@@ -113,8 +116,8 @@ def default_export_name(summary: VisitSummary) -> str:
 
 
 def export_pdf(parent: QWidget | None, summary: VisitSummary, *,
-               path: str | Path | None = None, start_dir: str | Path | None = None
-               ) -> Path | None:
+               path: str | Path | None = None, start_dir: str | Path | None = None,
+               paper: str = "letter") -> Path | None:
     """File -> Export PDF: asks where (unless ``path`` is given), writes the summary PDF, and
     returns the path, or None when cancelled or the file could not be written (the nurse is
     told why)."""
@@ -130,7 +133,7 @@ def export_pdf(parent: QWidget | None, summary: VisitSummary, *,
         out = out.with_name(out.name + ".pdf")
     tmp = out.with_name(out.name + ".part")
     try:
-        render_pdf(summary, tmp)
+        render_pdf(summary, tmp, paper=paper)
         tmp.replace(out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ PRINTED = datetime(2026, 3, 10, 21, 30, tzinfo=UTC)
 def pdf_text(data: bytes) -> tuple[int, str]:
     reader = PdfReader(io.BytesIO(data))
     text = "\n".join(page.extract_text() for page in reader.pages)
-    return len(reader.pages), re.sub(r"[ \t]+", " ", text)
+    return len(reader.pages), re.sub(r"\s+", " ", text)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def normal() -> tuple[VisitSummary, int, str, list[str]]:
     s = sample_summary()
     data = render_pdf_bytes(s, tz=NY, printed_at=PRINTED)
     reader = PdfReader(io.BytesIO(data))
-    pages = [re.sub(r"[ \t]+", " ", p.extract_text()) for p in reader.pages]
+    pages = [re.sub(r"\s+", " ", p.extract_text()) for p in reader.pages]
     return s, len(pages), "\n".join(pages), pages
 
 
