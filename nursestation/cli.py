@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from nursestation.config import ConfigError
     from nursestation.core.protocol import ProtocolError
+    from nursestation.db.meta import NotADemoDatabase
     from nursestation.logsetup import setup_logging
 
     from sqlalchemy.exc import OperationalError
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(verbose=args.verbose)
     try:
         return _dispatch(args)
-    except (ConfigError, ProtocolError) as exc:
+    except (ConfigError, ProtocolError, NotADemoDatabase) as exc:
         print(f"nursestation: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
