@@ -109,12 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from nursestation.config import ConfigError
     from nursestation.core.protocol import ProtocolError
+    from nursestation.db.meta import NotADemoDatabase
     from nursestation.logsetup import setup_logging
 
     setup_logging(verbose=args.verbose)
     try:
         return _dispatch(args)
-    except (ConfigError, ProtocolError) as exc:
+    except (ConfigError, ProtocolError, NotADemoDatabase) as exc:
         print(f"nursestation: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:

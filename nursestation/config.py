@@ -100,6 +100,11 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'nursestation.sqlite3'}"
 
 
+def demo_database_dir() -> Path:
+    """The demo's own directory: the only place its database lives."""
+    return data_dir() / "demo"
+
+
 def demo_chairs(n: int) -> tuple[ChairConfig, ...]:
     """Chairs for the demo: each gets a simulated IntelliVue, Masimo and Alaris (URLs filled in
     when the simulators have made their pseudo-terminals)."""
@@ -135,10 +140,17 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
         n = chairs if chairs is not None else 6
         if not 1 <= n <= MAX_CHAIRS:
             raise ConfigError("--chairs", None, f"must be between 1 and {MAX_CHAIRS}, not {n}")
+        if cfg.database_url:
+            # The demo resets its own database when its chart no longer fits: it must never
+            # be pointed at a clinic's record.
+            raise ConfigError(file, "database_url",
+                              f"names a database ({cfg.database_url.split('@')[-1]}); --demo "
+                              f"runs only on its own database in {demo_database_dir()}, so it "
+                              "refuses this configuration (nothing was opened). Run the demo "
+                              "without --config, or without --demo for the clinic")
         cfg = Config(
             clinic_name=raw.get("clinic_name", "Demo Clinic"),
-            database_url=cfg.database_url
-            or f"sqlite:///{data_dir() / 'demo' / 'nursestation-demo.sqlite3'}",
+            database_url=f"sqlite:///{demo_database_dir() / 'nursestation-demo.sqlite3'}",
             protocol_file=cfg.protocol_file,
             idle_lock_minutes=cfg.idle_lock_minutes,
             patient_display=cfg.patient_display,

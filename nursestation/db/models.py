@@ -92,6 +92,10 @@ class User(Base):
     pin_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    #: wrong PINs in a row (any dialog, any workstation); see ``repo.authenticate``
+    failed_pins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failed_pin_at: Mapped[datetime | None]
+    locked_at: Mapped[datetime | None]  # locked out after too many wrong PINs; an admin unlocks
 
     @property
     def is_charge(self) -> bool:
@@ -470,6 +474,25 @@ class ChangeMarker(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StationMeta(Base):
+    """Facts about the database itself: its id (``database_id``, named by the audit anchors
+    kept outside it), the audit key's id, where the keyed chain starts, and the demo marker."""
+
+    __tablename__ = "station_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+#: Tables the database itself keeps append-only (SQLite triggers, PostgreSQL triggers and
+#: grants): every clinical entry, the machine records and the audit log. Users, patients,
+#: chairs, devices and visits change in place (each change audited with the row's content).
+APPEND_ONLY_TABLES: tuple[str, ...] = (
+    *(m.__tablename__ for m in CLINICAL_MODELS),
+    "patient_weights", "alarm_events", "vitals", "wave_chunks", "audit_log",
+)
 
 
 MODELS_BY_TABLE: dict[str, type[Base]] = {

@@ -81,9 +81,15 @@ class Station:
         from nursestation.db.engine import session_scope, sqlite_path
         from nursestation.demo import plan_demo, resume_plan
 
+        from nursestation.db.meta import check_demo_database, create_demo_database
+
         plan = plan_demo(self.config.chairs)
         path = sqlite_path(self.config.database_url)
-        if path is None or not path.exists():
+        if path is None:
+            return plan
+        check_demo_database(path)  # before anything opens, migrates, writes or deletes it
+        if not path.exists():
+            create_demo_database(path)
             return plan
         engine = make_engine(self.config.database_url)
         try:
@@ -99,6 +105,7 @@ class Station:
         log.info("demo: the stored demo chart is stale; starting a fresh demo database")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
+        create_demo_database(path)
         return plan
 
     def _start_demo(self, *, devices: bool = True):

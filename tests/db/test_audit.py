@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from nursestation.db import current_change_seq, repo, verify_audit
 from nursestation.db.models import AuditLog
-from tests.db.helpers import setup_visit
+from tests.db.helpers import setup_visit, tamper
 
 NURSESTATION = Path(sys.executable).with_name("nursestation")
 
@@ -26,8 +26,7 @@ def _chart_some(database, nurse):
 
 
 def _raw(database, sql: str, **params) -> None:
-    with database.engine.begin() as conn:
-        conn.execute(text(sql), params)
+    tamper(database.engine, sql, **params)
 
 
 def _verify(database):
