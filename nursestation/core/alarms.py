@@ -62,7 +62,7 @@ from typing import Any
 
 from nursestation.core.clock import Clock
 from nursestation.core.protocol import AlarmConfig, AlarmLimit
-from nursestation.core.pumpchanges import chart_pump_mismatch
+from nursestation.core.pumpchanges import ChartPumpMismatch, chart_pump_mismatch
 from nursestation.core.readings import DeviceAlarm, Reading
 from nursestation.core.vocabulary import (
     NBP_CODES,
@@ -678,7 +678,7 @@ class AlarmEngine:
             tech.pump_chart_mismatch_delay_s)
         pumps = [d for d in self._devices.values() if d.pump_state is not None
                  or d.pump_vi_ml is not None]
-        found = []
+        found: list[ChartPumpMismatch] = []
         if self._chart_state is not None and pumps:
             # a chair has one pump; if a config names more, any of them disagreeing counts
             for d in pumps:

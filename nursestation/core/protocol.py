@@ -448,7 +448,7 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
     a.done()
 
     fo = top.sub("formulary")
-    formulary = []
+    formulary: list[FormularyDrug] = []
     for di in fo.items("drug"):
         note = di.data.get("note", "")
         di._used.add("note")
@@ -527,7 +527,7 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
     dc.done()
 
     pl = top.sub("plausibility")
-    ranges = []
+    ranges: list[PlausibleRange] = []
     for ri in pl.items("range"):
         code = ri.text("code")
         if code != "WEIGHT" and code not in Code.__members__:

@@ -224,10 +224,9 @@ def test_ride_and_observation_are_never_overridable():
 
 
 def test_discharge_criteria_table_matches_the_gate():
+    from nursestation.core.discharge import evaluate_discharge
     from tests.core.test_discharge import NOW as DNOW
     from tests.core.test_discharge import ready
-
-    from nursestation.core.discharge import evaluate_discharge
 
     names = tuple(c.name for c in evaluate_discharge(ready(), P.discharge, DNOW).criteria)
     assert names == DISCHARGE_CRITERIA
