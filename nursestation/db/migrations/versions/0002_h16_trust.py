@@ -22,7 +22,7 @@ from alembic import op
 import nursestation.db.types
 
 revision = "0002_h16_trust"
-down_revision = "0001"
+down_revision = "0002_h14rt_station_pump_items"
 branch_labels = None
 depends_on = None
 
