@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nursestation.core.alarms import PRIORITY_NAMES as PRIORITIES
 from nursestation.core.vocabulary import Code
-
-PRIORITIES = ("high", "medium", "low")
 
 
 class ProtocolError(Exception):
