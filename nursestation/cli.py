@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from nursestation import __version__
+from nursestation.devices.registry import PROTOCOL_NAMES
 
 DESCRIPTION = """\
 NurseStation - the nursing-station screen and record for ketamine infusion clinics.
@@ -26,8 +27,6 @@ examples:
   nursestation decode --protocol masimo capture.bin
   nursestation audit verify                  check the audit log has not been altered
 """
-
-PROTOCOL_NAMES = ("intellivue", "masimo", "alaris")
 
 #: Options of the windows (the station and the overview): (flags, argparse keywords).
 _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (

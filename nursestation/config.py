@@ -25,9 +25,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nursestation.devices.registry import PROTOCOL_NAMES
 from nursestation.paths import data_dir, default_config_path, resource_path
 
-PROTOCOLS = ("intellivue", "masimo", "alaris")
 MAX_CHAIRS = 32
 
 
@@ -83,7 +83,7 @@ def demo_chairs(n: int) -> tuple[ChairConfig, ...]:
         ChairConfig(
             name=f"Chair {i}",
             devices=tuple(
-                DeviceConfig(protocol=p, url="", id=f"chair{i}-{p}") for p in PROTOCOLS
+                DeviceConfig(protocol=p, url="", id=f"chair{i}-{p}") for p in PROTOCOL_NAMES
             ),
         )
         for i in range(1, n + 1)
@@ -191,9 +191,10 @@ def _parse(raw: dict, file: Path) -> Config:
             if not isinstance(d, dict):
                 raise ConfigError(file, dkey, "must be a table with 'protocol' and 'url'")
             proto_name = d.get("protocol")
-            if proto_name not in PROTOCOLS:
+            if proto_name not in PROTOCOL_NAMES:
                 raise ConfigError(file, f"{dkey}.protocol",
-                                  f"must be one of {', '.join(PROTOCOLS)}, not {proto_name!r}")
+                                  f"must be one of {', '.join(PROTOCOL_NAMES)}, "
+                                  f"not {proto_name!r}")
             dev_url = d.get("url")
             if not isinstance(dev_url, str) or not dev_url:
                 raise ConfigError(file, f"{dkey}.url",

@@ -27,9 +27,6 @@ from nursestation.devices.registry import PROTOCOLS
 
 log = logging.getLogger(__name__)
 
-#: How a device is named on a tile ("Monitor offline").
-DEVICE_LABELS = {"intellivue": "Monitor", "masimo": "Oximeter", "alaris": "Pump"}
-
 
 class StationRuntime:
     def __init__(
@@ -68,7 +65,7 @@ class StationRuntime:
         self._stopping = False
         for chair in chairs if chairs is not None else self.config.chairs:
             self.live.register_chair(
-                chair.name, {d.id: DEVICE_LABELS.get(d.protocol, d.protocol) for d in chair.devices}
+                chair.name, {d.id: PROTOCOLS[d.protocol].label for d in chair.devices}
             )
             self.engines[chair.name] = AlarmEngine(self.protocol.alarms, self.clock, chair.name)
             for dev in chair.devices:

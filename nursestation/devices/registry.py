@@ -1,4 +1,8 @@
-"""The device protocols NurseStation speaks, by the name used in config files and commands."""
+"""The device protocols NurseStation speaks, by the name used in config files and commands.
+
+:data:`PROTOCOLS` is the one table: the config file's and the commands' choices, a device's
+label on its tile, the demo chair's devices, the link's session, decoder and simulator, the
+line rate all come from it. A new protocol is one module and one row here."""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from nursestation.devices.base import Decoder, DeviceSession, Simulator
 class ProtocolInfo:
     name: str
     title: str
+    #: how the device is named on a tile ("Monitor offline")
+    label: str
     baudrate: int
     #: the module that implements it, imported only when first needed
     module: str
@@ -52,6 +58,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
     "intellivue": ProtocolInfo(
         name="intellivue",
         title="Philips IntelliVue MP/MX/X2 (MIB/RS232 data export)",
+        label="Monitor",
         baudrate=115200,
         module="nursestation.devices.intellivue",
         decoder_factory="make_decoder",
@@ -62,6 +69,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
     "masimo": ProtocolInfo(
         name="masimo",
         title="Masimo Rad-8 / Radical-7 / Radical-5 (ASCII 1 output)",
+        label="Oximeter",
         baudrate=9600,
         module="nursestation.devices.masimo",
         decoder_factory="MasimoDecoder",
@@ -72,6 +80,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
     "alaris": ProtocolInfo(
         name="alaris",
         title="Alaris GH / CC syringe pump (RS-232 ASCII, read only)",
+        label="Pump",
         baudrate=38400,
         module="nursestation.devices.alaris",
         decoder_factory="AlarisDecoder",
@@ -80,6 +89,9 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
         description="infusion pump: rate, volume infused, VTBI, state, alarm",
     ),
 }
+
+#: The protocols' names, in the table's order (a demo chair has one device of each).
+PROTOCOL_NAMES: tuple[str, ...] = tuple(PROTOCOLS)
 
 
 def get_protocol(name: str) -> ProtocolInfo:
