@@ -10,8 +10,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nursestation.core.scenarios import Scenario
 from nursestation.devices.base import Decoder, DeviceSession, Simulator
+from nursestation.sim.scenarios import Scenario
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ from PySide6.QtCore import Qt
 from nursestation.config import ChairConfig, Config, DeviceConfig
 from nursestation.core.alarms import AlarmState
 from nursestation.core.protocol import load_protocol
-from nursestation.core.scenarios import get_scenario
 from nursestation.db import repo
 from nursestation.devices.registry import PROTOCOLS
 from nursestation.devices.simhost import SimulatorHost
+from nursestation.sim.scenarios import get_scenario
 from nursestation.ui.alarmui import AlarmPresenter
 from nursestation.ui.app import Station
 from nursestation.ui.context import AppContext, CurrentUser

@@ -9,8 +9,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
 from nursestation.core.clock import FakeClock
-from nursestation.core.livestate import LiveStore, scenario_readings
-from nursestation.core.scenarios import get_scenario
+from nursestation.core.livestate import LiveStore
+from nursestation.sim.readings import scenario_readings
+from nursestation.sim.scenarios import get_scenario
 from nursestation.ui.station import StationView, grid_shape
 from nursestation.ui.tiles import AlarmSummary, TileContext
 

@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from nursestation.core.clock import FakeClock
-from nursestation.core.livestate import LiveStore, scenario_readings
+from nursestation.core.livestate import LiveStore
 from nursestation.core.readings import Reading
-from nursestation.core.scenarios import get_scenario
 from nursestation.core.vocabulary import Code, Quality
+from nursestation.sim.readings import scenario_readings
+from nursestation.sim.scenarios import get_scenario
 from nursestation.ui import style
 from nursestation.ui.tiles import AlarmSummary, ChairTile, TileContext
 
