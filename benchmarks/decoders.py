@@ -13,8 +13,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from nursestation.core.scenarios import get_scenario
 from nursestation.devices.registry import PROTOCOLS
+from nursestation.sim.scenarios import get_scenario
 
 #: Scenario time where the streams start: the infusion (waves, NBP, pump running).
 STREAM_OFFSET_S = 900.0

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from nursestation import __version__
+from nursestation.devices.registry import GATEWAY_NAMES, PROTOCOL_NAMES
 
 DESCRIPTION = """\
 NurseStation - the nursing-station screen and record for ketamine infusion clinics.
@@ -27,8 +28,7 @@ examples:
   nursestation audit verify                  check the audit log has not been altered
 """
 
-PROTOCOL_NAMES = ("intellivue", "masimo", "alaris")
-DECODE_PROTOCOLS = (*PROTOCOL_NAMES, "hl7")
+DECODE_PROTOCOLS = (*PROTOCOL_NAMES, *GATEWAY_NAMES)
 
 #: Options of the windows (the station and the overview): (flags, argparse keywords).
 _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (

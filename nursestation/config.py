@@ -25,11 +25,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nursestation.devices.registry import GATEWAY_NAMES, PROTOCOL_NAMES
 from nursestation.paths import data_dir, default_config_path, resource_path
 
-PROTOCOLS = ("intellivue", "masimo", "alaris")
-#: not a serial device: readings arrive from a monitoring gateway over HL7 (nursestation.hl7)
-GATEWAY_PROTOCOLS = ("hl7",)
 PAPER_SIZES = ("letter", "a4")
 MAX_CHAIRS = 32
 
@@ -112,7 +110,7 @@ def demo_chairs(n: int) -> tuple[ChairConfig, ...]:
         ChairConfig(
             name=f"Chair {i}",
             devices=tuple(
-                DeviceConfig(protocol=p, url="", id=f"chair{i}-{p}") for p in PROTOCOLS
+                DeviceConfig(protocol=p, url="", id=f"chair{i}-{p}") for p in PROTOCOL_NAMES
             ),
         )
         for i in range(1, n + 1)
@@ -229,11 +227,11 @@ def _parse(raw: dict, file: Path) -> Config:
             if not isinstance(d, dict):
                 raise ConfigError(file, dkey, "must be a table with 'protocol' and 'url'")
             proto_name = d.get("protocol")
-            if proto_name not in PROTOCOLS + GATEWAY_PROTOCOLS:
+            if proto_name not in PROTOCOL_NAMES + GATEWAY_NAMES:
                 raise ConfigError(file, f"{dkey}.protocol",
-                                  f"must be one of {', '.join(PROTOCOLS + GATEWAY_PROTOCOLS)}, "
+                                  f"must be one of {', '.join(PROTOCOL_NAMES + GATEWAY_NAMES)}, "
                                   f"not {proto_name!r}")
-            if proto_name in GATEWAY_PROTOCOLS:
+            if proto_name in GATEWAY_NAMES:
                 devs.append(_gateway_device(file, dkey, d, name, j))
                 continue
             dev_url = d.get("url")

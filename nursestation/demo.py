@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from nursestation.config import ChairConfig
-from nursestation.core.scenarios import BASELINE_END, get_scenario
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.devices.registry import PROTOCOLS
 from nursestation.devices.simhost import SimulatorHost
+from nursestation.sim.scenarios import BASELINE_END, get_scenario
 
 log = logging.getLogger(__name__)
 

@@ -23,13 +23,9 @@ from nursestation.core.livestate import LiveStore
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.readings import Reading
 from nursestation.devices.link import DeviceLink
-from nursestation.devices.registry import PROTOCOLS
+from nursestation.devices.registry import DEVICE_LABELS, GATEWAYS, PROTOCOLS
 
 log = logging.getLogger(__name__)
-
-#: How a device is named on a tile ("Monitor offline").
-DEVICE_LABELS = {"intellivue": "Monitor", "masimo": "Oximeter", "alaris": "Pump",
-                 "hl7": "Gateway"}
 
 
 class StationRuntime:
@@ -70,11 +66,11 @@ class StationRuntime:
         self._stopping = False
         for chair in chairs if chairs is not None else self.config.chairs:
             self.live.register_chair(
-                chair.name, {d.id: DEVICE_LABELS.get(d.protocol, d.protocol) for d in chair.devices}
+                chair.name, {d.id: DEVICE_LABELS[d.protocol] for d in chair.devices}
             )
             self.engines[chair.name] = AlarmEngine(self.protocol.alarms, self.clock, chair.name)
             for dev in chair.devices:
-                if not dev.url or dev.protocol == "hl7":  # gateways: the HL7 listeners below
+                if not dev.url or dev.protocol in GATEWAYS:  # gateways: the HL7 listeners below
                     continue
                 info = PROTOCOLS[dev.protocol]
                 link = DeviceLink(dev.url, info.make_session(), self._on_batch, chair=chair.name,
@@ -95,7 +91,7 @@ class StationRuntime:
     def _start_hl7_listeners(self, chairs: Sequence[ChairConfig]) -> None:
         """Chairs fed by a monitoring gateway: one MLLP listener per port, handing its batches
         to the same sink as the device links (nursestation.hl7.inbound)."""
-        if not any(d.protocol == "hl7" for c in chairs for d in c.devices):
+        if not any(d.protocol in GATEWAYS for c in chairs for d in c.devices):
             return
         from nursestation.hl7.inbound import listeners_for
 

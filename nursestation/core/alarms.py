@@ -58,10 +58,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nursestation.core.clock import Clock
-from nursestation.core.protocol import AlarmConfig, AlarmLimit
 from nursestation.core.pumpchanges import ChartPumpMismatch, chart_pump_mismatch
 from nursestation.core.readings import DeviceAlarm, Reading
 from nursestation.core.vocabulary import (
@@ -74,9 +73,38 @@ from nursestation.core.vocabulary import (
     Quality,
 )
 
-PRIORITY_RANK: dict[str, int] = {"high": 0, "medium": 1, "low": 2}
-#: Priority shown by symbol as well as colour (a monitor's ***, ** and *).
-PRIORITY_MARK: dict[str, str] = {"high": "***", "medium": "**", "low": "*"}
+if TYPE_CHECKING:  # core.protocol reads the priority names from here
+    from nursestation.core.protocol import AlarmConfig, AlarmLimit
+
+
+@dataclass(frozen=True)
+class Priority:
+    """One alarm priority (IEC 60601-1-8: high, medium, low), as every view shows it."""
+
+    name: str  # as the protocol file and the alarm record spell it
+    rank: int  # 0 is the most urgent
+    mark: str  # by symbol as well as colour, never colour alone (a monitor's ***, ** and *)
+    word: str  # the short word a tile shows after the mark
+    colour: str  # the colour's name; ui.style says what it looks like (red flashes fast...)
+
+
+#: The alarm priorities, most urgent first. Every other list of priorities derives from this
+#: one: the protocol file's choices, the alarm record's check, the tiles', the overview's and
+#: the alarm dialogs' marks and colours, the sound patterns, the printed summary's counts.
+PRIORITIES: dict[str, Priority] = {p.name: p for p in (
+    Priority("high", 0, "***", "HIGH", "red"),
+    Priority("medium", 1, "**", "MED", "yellow"),
+    Priority("low", 2, "*", "LOW", "cyan"),
+)}
+PRIORITY_NAMES: tuple[str, ...] = tuple(PRIORITIES)
+PRIORITY_RANK: dict[str, int] = {p.name: p.rank for p in PRIORITIES.values()}
+PRIORITY_MARK: dict[str, str] = {p.name: p.mark for p in PRIORITIES.values()}
+
+
+def priority_urgency(priority: str) -> int:
+    """Higher for more urgent (high 3, medium 2, low 1); 0 for an unknown priority."""
+    p = PRIORITIES.get(str(priority).lower())
+    return len(PRIORITIES) - p.rank if p is not None else 0
 
 #: Codes whose sensor is the pulse oximeter: a clean one ends a bare ``SENSOR_OFF`` status.
 _OXIMETRY_CODES = frozenset({Code.SPO2, Code.PR, Code.PI, Code.PLETH})

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nursestation.core.alarms import PRIORITY_NAMES as PRIORITIES
 from nursestation.core.vocabulary import Code
-
-PRIORITIES = ("high", "medium", "low")
 
 #: The discharge gate's criteria, by the names it shows (core.discharge.evaluate_discharge).
 DISCHARGE_CRITERIA = (

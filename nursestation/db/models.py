@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
+from nursestation.core.alarms import PRIORITY_NAMES
 from nursestation.db.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -54,7 +55,7 @@ PUMP_CHANGE_STATUSES = ("pending", "confirmed", "dismissed")
 #: raised; latched (condition over, still unacknowledged); acknowledged; audio paused/resumed;
 #: escalated (unacknowledged too long); cleared.
 ALARM_STATES = ("raised", "latched", "acknowledged", "paused", "resumed", "escalated", "cleared")
-ALARM_PRIORITIES = ("high", "medium", "low")
+ALARM_PRIORITIES = PRIORITY_NAMES
 RIDE_KINDS = ("driver", "car_service")
 
 

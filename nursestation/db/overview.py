@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nursestation.core import discharge as gate
+from nursestation.core.alarms import PRIORITY_MARK, priority_urgency
 from nursestation.core.checks import Check, CheckStatus, checks_for_visit
 from nursestation.core.livestate import STALE_AFTER_S
 from nursestation.core.protocol import TreatmentProtocol
@@ -46,9 +47,6 @@ from nursestation.db.models import AlarmEvent, Assessment, Patient, Visit, Vital
 
 log = logging.getLogger(__name__)
 
-PRIORITY_RANK = {"high": 3, "medium": 2, "low": 1}
-#: Shown next to an alarm so priority never depends on colour alone.
-PRIORITY_MARK = {"high": "***", "medium": "**", "low": "*"}
 #: An alarm of a chair without an active visit (a device left on) is shown for this long.
 EMPTY_CHAIR_ALARMS_FOR = timedelta(hours=12)
 #: Discharge readiness is re-evaluated at least this often while nothing clinical changes
@@ -139,7 +137,7 @@ class OverviewRow:
         top = self.top_alarm
         if top is None:
             return 0
-        return (10 if self.escalated else 0) + PRIORITY_RANK.get(top.priority, 0)
+        return (10 if self.escalated else 0) + priority_urgency(top.priority)
 
     @property
     def ready(self) -> bool:
@@ -204,7 +202,7 @@ def _alarms_for(session: Session, events: Sequence[AlarmEvent], visit: Visit | N
         keep.append(AlarmInfo(ev.alarm_key, ev.code, ev.priority, ev.state,
                               ev.message or ev.code, _raised_at(session, ev),
                               ev.state == "escalated"))
-    keep.sort(key=lambda a: (not a.escalated, -PRIORITY_RANK.get(a.priority, 0), a.since))
+    keep.sort(key=lambda a: (not a.escalated, -priority_urgency(a.priority), a.since))
     return tuple(keep)
 
 

@@ -11,10 +11,10 @@ anything else (``ALLOWED_FRAMES``). There is no code path that builds a command 
 from __future__ import annotations
 
 from nursestation.core.readings import Reading
-from nursestation.core.scenarios import Scenario
 from nursestation.core.vocabulary import UNITS, Code, PumpState, Quality
 from nursestation.devices.base import Decoder, DecoderStats, DeviceSession, Simulator
 from nursestation.devices.crc import crc16_ccitt_false
+from nursestation.sim.scenarios import Scenario
 
 BAUDRATE = 38400
 MAX_FRAME = 512

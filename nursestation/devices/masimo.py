@@ -22,9 +22,9 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from nursestation.core.readings import DeviceAlarm, Reading
-from nursestation.core.scenarios import Scenario
 from nursestation.core.vocabulary import UNITS, Code, Quality
 from nursestation.devices.base import Decoder, DecoderStats, DeviceSession, Simulator
+from nursestation.sim.scenarios import Scenario
 
 BAUDRATE = 9600
 #: a line is ~130-150 bytes; anything much longer without a line end is not ASCII 1

@@ -1,4 +1,8 @@
-"""The device protocols NurseStation speaks, by the name used in config files and commands."""
+"""The device protocols NurseStation speaks, by the name used in config files and commands.
+
+:data:`PROTOCOLS` is the one table: the config file's and the commands' choices, a device's
+label on its tile, the demo chair's devices, the link's session, decoder and simulator, the
+line rate all come from it. A new protocol is one module and one row here."""
 
 from __future__ import annotations
 
@@ -6,14 +10,16 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nursestation.core.scenarios import Scenario
 from nursestation.devices.base import Decoder, DeviceSession, Simulator
+from nursestation.sim.scenarios import Scenario
 
 
 @dataclass(frozen=True)
 class ProtocolInfo:
     name: str
     title: str
+    #: how the device is named on a tile ("Monitor offline")
+    label: str
     baudrate: int
     #: the module that implements it, imported only when first needed
     module: str
@@ -52,6 +58,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
     "intellivue": ProtocolInfo(
         name="intellivue",
         title="Philips IntelliVue MP/MX/X2 (MIB/RS232 data export)",
+        label="Monitor",
         baudrate=115200,
         module="nursestation.devices.intellivue",
         decoder_factory="make_decoder",
@@ -62,6 +69,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
     "masimo": ProtocolInfo(
         name="masimo",
         title="Masimo Rad-8 / Radical-7 / Radical-5 (ASCII 1 output)",
+        label="Oximeter",
         baudrate=9600,
         module="nursestation.devices.masimo",
         decoder_factory="MasimoDecoder",
@@ -72,6 +80,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
     "alaris": ProtocolInfo(
         name="alaris",
         title="Alaris GH / CC syringe pump (RS-232 ASCII, read only)",
+        label="Pump",
         baudrate=38400,
         module="nursestation.devices.alaris",
         decoder_factory="AlarisDecoder",
@@ -80,6 +89,36 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
         description="infusion pump: rate, volume infused, VTBI, state, alarm",
     ),
 }
+
+#: The protocols' names, in the table's order (a demo chair has one device of each).
+PROTOCOL_NAMES: tuple[str, ...] = tuple(PROTOCOLS)
+
+
+@dataclass(frozen=True)
+class GatewayInfo:
+    """A source of readings that is not a serial device: a monitoring gateway the station
+    listens to (its chairs' devices name the protocol; the url is the port to listen on)."""
+
+    name: str
+    title: str
+    label: str
+    module: str
+
+
+#: The gateway protocols, the second half of the one table of device protocols.
+GATEWAYS: dict[str, GatewayInfo] = {
+    "hl7": GatewayInfo(
+        name="hl7",
+        title="HL7 v2 ORU^R01 (IHE PCD-01) over MLLP from a monitoring gateway",
+        label="Gateway",
+        module="nursestation.hl7.inbound",
+    ),
+}
+GATEWAY_NAMES: tuple[str, ...] = tuple(GATEWAYS)
+
+#: How a device is named on a tile ("Monitor offline"), for every protocol a chair may name.
+DEVICE_LABELS: dict[str, str] = {**{n: p.label for n, p in PROTOCOLS.items()},
+                                 **{n: g.label for n, g in GATEWAYS.items()}}
 
 
 def get_protocol(name: str) -> ProtocolInfo:

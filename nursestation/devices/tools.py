@@ -81,8 +81,8 @@ def decode_main(protocol: str, file: str) -> int:
 
 def simulate_main(protocol: str, port: str, scenario: str, seed: int, speed: float) -> int:
     """Run one device simulator on a pseudo-terminal or TCP port until Ctrl-C."""
-    from nursestation.core.scenarios import get_scenario
     from nursestation.devices.simhost import SimulatorHost, parse_port
+    from nursestation.sim.scenarios import get_scenario
 
     info = get_protocol(protocol)
     try:

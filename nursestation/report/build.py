@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from nursestation.core import dosing
+from nursestation.core.alarms import PRIORITY_NAMES
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
@@ -288,7 +289,7 @@ def _timepoints(vitals: list[m.VitalSample], protocol: TreatmentProtocol,
 
 
 def _alarms(events: list[AlarmEvent], users: _Users) -> m.AlarmSummary:
-    counts = {"high": 0, "medium": 0, "low": 0}
+    counts = dict.fromkeys(PRIORITY_NAMES, 0)
     open_: dict[str, dict[str, Any]] = {}
     done: list[dict[str, Any]] = []
     for ev in events:

@@ -33,6 +33,7 @@ from reportlab.platypus import (
 )
 
 from nursestation import __version__
+from nursestation.core.alarms import PRIORITY_NAMES
 from nursestation.report.chart import vitals_chart
 from nursestation.report.fonts import FONT, FONT_BOLD, register_fonts
 from nursestation.report.model import (
@@ -431,7 +432,7 @@ def _notes(s: VisitSummary, clock: Clock) -> list:
 
 def _alarms(s: VisitSummary, clock: Clock) -> list:
     al = s.alarms
-    counts = ", ".join(f"{al.counts.get(p, 0)} {p}" for p in ("high", "medium", "low"))
+    counts = ", ".join(f"{al.counts.get(p, 0)} {p}" for p in PRIORITY_NAMES)
     out = [heading("Alarms"), T(f"Alarms raised during the visit: {counts}.")]
     if al.high:
         rows = [[T(h, "th") for h in ("Raised", "High-priority alarm", "Acknowledged",

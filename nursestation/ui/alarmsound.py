@@ -33,10 +33,12 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from nursestation.core.alarms import PRIORITY_NAMES
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 22050  # Hz: the highest harmonic (~2.6 kHz) is far below Nyquist
-PATTERNS = ("high", "medium", "low")
+PATTERNS = PRIORITY_NAMES  # one sound pattern a priority
 #: Loudest sample, as a fraction of full scale (the system volume sets the real level).
 PEAK = 0.6
 #: Relative amplitudes of the fundamental and its harmonics 2..5 (−3 to −10.5 dB).

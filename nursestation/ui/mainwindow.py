@@ -17,13 +17,15 @@ import sys
 import time
 import weakref
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -63,6 +65,44 @@ def _freeze_startup_objects() -> None:
     if not _gc_frozen:
         _gc_frozen = True
         gc.freeze()
+
+
+class ChartDialog(StrEnum):
+    """The dialogs that chart on a chair's visit, by the title the nurse sees."""
+
+    RIDE = "Ride home"
+    DOSE_CHANGE = "Dose change"
+    MEDICATION = "Medication"
+    ASSESSMENT = "Assessment"
+    NOTE = "Note"
+    VITALS_CHECK = "Vitals check"
+
+
+class VisitDialogFactory(Protocol):
+    def __call__(self, ctx: AppContext, visit_id: int,
+                 parent: QWidget | None = None) -> QDialog: ...
+
+
+def _chart_dialogs() -> dict[ChartDialog, VisitDialogFactory]:
+    """Each chart dialog's class; imported when a nurse first opens one (charting brings its
+    own imports, which the station's start need not wait for)."""
+    from nursestation.ui.charting import (
+        AssessmentDialog,
+        DoseChangeDialog,
+        MedicationDialog,
+        NoteDialog,
+    )
+    from nursestation.ui.discharge import RideDialog
+    from nursestation.ui.vitalscheck import VitalsCheckDialog
+
+    return {
+        ChartDialog.RIDE: RideDialog,
+        ChartDialog.DOSE_CHANGE: DoseChangeDialog,
+        ChartDialog.MEDICATION: MedicationDialog,
+        ChartDialog.ASSESSMENT: AssessmentDialog,
+        ChartDialog.NOTE: NoteDialog,
+        ChartDialog.VITALS_CHECK: VitalsCheckDialog,
+    }
 
 
 def _deliver_chart(window: weakref.ref) -> None:
@@ -203,18 +243,20 @@ class MainWindow(QMainWindow):
                      "Ctrl+Return")
         self._action(c, "Back to all &chairs", self.close_detail, "Ctrl+Backspace")
         c.addSeparator()
-        self._action(c, "&Ride home…", lambda: self._visit_dialog("RideDialog"), "Ctrl+Shift+R")
+        self._action(c, "&Ride home…", lambda: self._visit_dialog(ChartDialog.RIDE),
+                     "Ctrl+Shift+R")
         self._action(c, "&Discharge…", self.discharge, "Ctrl+D")
 
         ch = mb.addMenu("C&hart")
         self._action(ch, "&Dose change / pause / stop…",
-                     lambda: self._visit_dialog("DoseChangeDialog"), "Ctrl+R")
+                     lambda: self._visit_dialog(ChartDialog.DOSE_CHANGE), "Ctrl+R")
         self._action(ch, "&Medication (antiemetic)…",
-                     lambda: self._visit_dialog("MedicationDialog"), "Ctrl+M")
+                     lambda: self._visit_dialog(ChartDialog.MEDICATION), "Ctrl+M")
         self._action(ch, "&Assessment (CADSS-6, MOAA/S, nausea)…",
-                     lambda: self._visit_dialog("AssessmentDialog"), "Ctrl+Shift+A")
-        self._action(ch, "&Note…", lambda: self._visit_dialog("NoteDialog"), "Ctrl+T")
-        self._action(ch, "Manual &vitals check…", lambda: self._visit_dialog("VitalsCheckDialog"),
+                     lambda: self._visit_dialog(ChartDialog.ASSESSMENT), "Ctrl+Shift+A")
+        self._action(ch, "&Note…", lambda: self._visit_dialog(ChartDialog.NOTE), "Ctrl+T")
+        self._action(ch, "Manual &vitals check…",
+                     lambda: self._visit_dialog(ChartDialog.VITALS_CHECK),
                      "Ctrl+Shift+V")
         ch.addSeparator()
         self._action(ch, "Confirm &pump change…", self.pump_changes, "Ctrl+U")
@@ -474,16 +516,13 @@ class MainWindow(QMainWindow):
             return
         self._open(factory(self.ctx, self))
 
-    def _visit_dialog(self, name: str) -> None:
-        from nursestation.ui import charting, discharge, vitalscheck
-
+    def _visit_dialog(self, which: ChartDialog) -> None:
         if not self._need_user():
             return
-        visit = self._need_visit(name.removesuffix("Dialog"))
+        visit = self._need_visit(which.value)
         if visit is None:
             return
-        cls = next(getattr(m, name) for m in (charting, discharge, vitalscheck) if hasattr(m, name))
-        self._open(cls(self.ctx, visit.visit_id, self))
+        self._open(_chart_dialogs()[which](self.ctx, visit.visit_id, self))
 
     def discharge(self) -> None:
         from nursestation.ui.discharge import DischargeDialog

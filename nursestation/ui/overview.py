@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nursestation.core.alarms import PRIORITIES
 from nursestation.core.ride import RideState
 from nursestation.db.overview import (
     ChangeWatcher,
@@ -62,8 +63,6 @@ REFRESH_MS = 5000
 PHASE_TEXT = {"check_in": "check-in", "baseline": "baseline", "infusing": "infusing",
               "recovery": "recovery"}
 PHASE_ORDER = {"check_in": 1, "baseline": 2, "infusing": 3, "recovery": 4}
-PRIORITY_COLOUR = {"high": style.ALARM_RED, "medium": style.ALARM_YELLOW,
-                   "low": style.ALARM_CYAN}
 OK_GREEN = "#3ddc84"
 ESCALATED_BG = "#8b0012"
 
@@ -289,7 +288,10 @@ class OverviewModel(QAbstractTableModel):
 
     def colour(self, r: OverviewRow, col: int) -> str | None:
         if col == C_ALARMS and r.top_alarm is not None:
-            return "#ffffff" if r.escalated else PRIORITY_COLOUR.get(r.top_alarm.priority)
+            if r.escalated:
+                return "#ffffff"
+            colours = style.priority_colours(r.top_alarm.priority)
+            return colours[0] if colours else None
         if col == C_CHAIR and r.escalated:
             return "#ffffff"
         cell = {C_HR: r.hr, C_SPO2: r.spo2, C_RR: r.rr, C_NBP: r.nbp_sys}.get(col)
@@ -505,7 +507,8 @@ class OverviewWindow(QMainWindow):
 
         self.db_label = QLabel(database_label(ctx.engine))
         self.update_label = QLabel("")
-        self.legend = QLabel("*** high  ** medium  * low  \u00b7  (value) stale  \u00b7  "
+        self.legend = QLabel("  ".join(f"{p.mark} {p.name}" for p in PRIORITIES.values())
+                             + "  \u00b7  (value) stale  \u00b7  "
                              "value? flagged by the device")
         self.statusBar().addWidget(self.db_label)
         self.statusBar().addWidget(self.update_label, 1)

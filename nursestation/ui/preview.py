@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from nursestation.core.clock import FakeClock
-from nursestation.core.livestate import LiveStore, scenario_readings
+from nursestation.core.livestate import LiveStore
 from nursestation.core.readings import Reading
-from nursestation.core.scenarios import BASELINE_END, get_scenario
 from nursestation.core.vocabulary import Code
+from nursestation.sim.readings import scenario_readings
+from nursestation.sim.scenarios import BASELINE_END, get_scenario
 
 PATIENTS = ["Jane Doe", "Robert Miles", "Ana Lucia Pereira", "Tom Baker", "Grace Ng",
             "Omar Haddad", "Lily Evans", "Mark Chen", "Sofia Rossi", "David Kim"]

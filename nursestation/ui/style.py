@@ -36,10 +36,24 @@ COLOURS: dict[str, str] = {
 
 # IEC 60601-1-8 visual alarm signals: high red flashing 1.4-2.8 Hz, medium yellow flashing
 # 0.4-0.8 Hz, low cyan (or yellow) steady. The text carries the priority too (never colour
-# alone): "!!!", "!!", "!".
+# alone): core.alarms.PRIORITIES gives each priority its mark and its colour's name.
 ALARM_RED = "#e0001b"
 ALARM_YELLOW = "#ffd000"
 ALARM_CYAN = "#00b8d9"
+#: What each priority's colour name (core.alarms.PRIORITIES) looks like: (colour, text on it).
+ALARM_COLOURS: dict[str, tuple[str, str]] = {
+    "red": (ALARM_RED, "#ffffff"),
+    "yellow": (ALARM_YELLOW, "#000000"),
+    "cyan": (ALARM_CYAN, "#000000"),
+}
+
+
+def priority_colours(priority: str) -> tuple[str, str] | None:
+    """(colour, text colour on it) of an alarm priority; None for an unknown one."""
+    from nursestation.core.alarms import PRIORITIES
+
+    p = PRIORITIES.get(str(priority).lower())
+    return ALARM_COLOURS[p.colour] if p is not None else None
 #: Pending work that is overdue or waits for a confirmation (an outline, never an alarm fill).
 PENDING_URGENT = "#ff4d4d"
 #: Behind the audio-paused indicator.

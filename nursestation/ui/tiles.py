@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nursestation.core.alarms import PRIORITIES, priority_urgency
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import (
     ChairSnapshot,
@@ -58,8 +59,6 @@ from nursestation.ui.sweep import DEFAULT_RANGES, SweepPanel
 
 # -- plain data the lead wires in ---------------------------------------------------------------
 
-PRIORITY_ORDER = {"high": 3, "medium": 2, "low": 1}
-PRIORITY_MARK = {"high": "!!! HIGH", "medium": "!! MED", "low": "! LOW"}
 
 
 @dataclass(frozen=True)
@@ -74,11 +73,13 @@ class AlarmSummary:
 
     @property
     def level(self) -> int:
-        return PRIORITY_ORDER.get(str(self.priority).lower(), 0)
+        return priority_urgency(self.priority)
 
     @property
     def mark(self) -> str:
-        return PRIORITY_MARK.get(str(self.priority).lower(), str(self.priority).upper())
+        """``*** HIGH``: the priority by symbol and word, never by colour alone."""
+        p = PRIORITIES.get(str(self.priority).lower())
+        return f"{p.mark} {p.word}" if p is not None else str(self.priority).upper()
 
 
 @dataclass(frozen=True)
@@ -299,10 +300,7 @@ class AlarmLabel(ElidedLabel):
         if a is None:
             css = f"color: {style.DIM}; background: transparent;"
         else:
-            p = str(a.priority).lower()
-            bg, fg = {"high": (style.ALARM_RED, "#ffffff"),
-                      "medium": (style.ALARM_YELLOW, "#000000"),
-                      "low": (style.ALARM_CYAN, "#000000")}.get(p, (style.DIM, "#000000"))
+            bg, fg = style.priority_colours(a.priority) or (style.DIM, "#000000")
             if lit:
                 css = f"color: {fg}; background: {bg};"
             else:

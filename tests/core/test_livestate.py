@@ -12,11 +12,11 @@ from nursestation.core.livestate import (
     DeviceState,
     LiveStore,
     Shown,
-    scenario_readings,
 )
 from nursestation.core.readings import Reading
-from nursestation.core.scenarios import get_scenario
 from nursestation.core.vocabulary import Code, Quality
+from nursestation.sim.readings import scenario_readings
+from nursestation.sim.scenarios import get_scenario
 
 CHAIR = "Chair 1"
 

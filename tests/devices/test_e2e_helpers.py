@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from nursestation.core.scenarios import VitalsState
+from nursestation.sim.scenarios import VitalsState
 
 BASE_STATE = VitalsState(
     t=0.0, hr=72.0, spo2=97.0, pr=71.0, pi=3.21, rr=14.0, etco2=38.0, temp=36.8,
@@ -62,7 +62,7 @@ class FrozenScenario:
 def steady():
     """``get_scenario("steady", 1)`` when core/scenarios provides a working one, else fixed."""
     try:
-        from nursestation.core.scenarios import get_scenario
+        from nursestation.sim.scenarios import get_scenario
 
         scen = get_scenario("steady", 1)
         scen.state(0.0)

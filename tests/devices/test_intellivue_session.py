@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from nursestation.core.scenarios import VitalsState
 from nursestation.core.vocabulary import Quality
 from nursestation.devices.base import DeviceSession, Simulator
 from nursestation.devices.intellivue import (
@@ -23,6 +22,7 @@ from nursestation.devices.intellivue.codec import REFUSE, parse_assoc_user_info,
 from nursestation.devices.intellivue.decoder import AssociationAborted, MdsCreated
 from nursestation.devices.intellivue.framing import FrameReader, encode_frame
 from nursestation.devices.intellivue.session import State
+from nursestation.sim.scenarios import VitalsState
 
 START = datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
 STEP = 0.05
@@ -369,7 +369,7 @@ def test_a_capture_of_the_monitor_side_decodes_offline():
 
 def test_steady_scenario_from_core_if_available():
     try:
-        from nursestation.core.scenarios import get_scenario
+        from nursestation.sim.scenarios import get_scenario
 
         scenario = get_scenario("steady", 1)
         scenario.state(0.0)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from nursestation.core.clock import FakeClock
 from nursestation.core.vocabulary import Code
 from nursestation.devices.link import DeviceLink, Health
 from nursestation.devices.masimo import MasimoSession, format_line
@@ -246,7 +247,8 @@ def test_stop_from_inside_the_sink_does_not_deadlock(pty):
 
 
 class TimedSession(MasimoSession):
-    """A session with one timer: it wants a tick every ``period`` s and records when it got it."""
+    """A session with one timer: it wants a tick every ``period`` s. It counts every wake the
+    link gives it (``tick`` is called once a wake) and records the ticks that were due."""
 
     silent_after = 30.0
 
@@ -254,12 +256,14 @@ class TimedSession(MasimoSession):
         super().__init__()
         self.period = period
         self.ticks: list[float] = []
+        self.wakes = 0
         self._due: float | None = None
 
     def connected(self, now: float) -> None:
         self._due = now + self.period
 
     def tick(self, now: float) -> None:
+        self.wakes += 1
         if self._due is not None and now >= self._due:
             self.ticks.append(now)
             self._due = now + self.period
@@ -268,37 +272,68 @@ class TimedSession(MasimoSession):
         return self._due
 
 
-def test_an_idle_link_wakes_for_its_session_timer_on_time(pty):
-    session = TimedSession(0.4)
+def test_an_idle_link_wakes_for_its_session_timer_and_only_then(pty):
+    """No data and no health deadline for 30 s: only the session's timer can wake the link,
+    and it should wake for it rather than poll. Counted in wakes, not measured in time."""
+    session = TimedSession(0.2)
     link = DeviceLink(pty.path, session, Collector()).start()
     try:
-        assert wait_for(lambda: len(session.ticks) >= 4, 5)
+        assert wait_for(lambda: len(session.ticks) >= 4, 10), "the timer never woke the link"
     finally:
         assert link.stop()
-    gaps = [b - a for a, b in zip(session.ticks, session.ticks[1:], strict=False)]
-    # on time within the contract's slack, and not early
-    assert all(0.4 <= g < 0.4 + 0.1 + 0.05 for g in gaps), gaps
+    assert not link.stats().bytes_in  # nothing but the timer woke it
+    # every wake but the first (the link's first look after opening) and one a tick for a
+    # wake that came a little early (a read timeout rounds) was a due tick: no polling
+    assert session.wakes <= 2 * len(session.ticks) + 2, (session.wakes, len(session.ticks))
 
 
 def test_a_link_sleeping_on_a_long_timer_still_stops_at_once(pty):
-    link = DeviceLink(pty.path, TimedSession(30.0), Collector()).start()
-    assert wait_for(lambda: link.port_open, 3)
-    time.sleep(0.2)  # asleep in its read now, with half a minute to go
-    t0 = time.monotonic()
+    session = TimedSession(30.0)
+    link = DeviceLink(pty.path, session, Collector()).start()
+    assert wait_for(lambda: link.port_open and session.wakes >= 1, 3)
+    # asleep in its read now, with half a minute to go: stop wakes it (the join would give up
+    # long before the timer, and stop() would say so)
     assert link.stop()
-    assert time.monotonic() - t0 < 0.5
+    assert not link.running and link.health == Health.STOPPED
+    assert session.ticks == []  # it did not wait for the timer
 
 
-def test_a_silent_device_is_reported_on_time_although_nothing_wakes_the_link(pty):
-    # The oximeter session has no timers: only the health deadline wakes the reader.
+class CountingMasimo(MasimoSession):
+    """The oximeter session (no timers of its own) with a short silence, counting wakes."""
+
+    silent_after = 0.3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wakes = 0
+
+    def tick(self, now: float) -> None:
+        self.wakes += 1
+        super().tick(now)
+
+
+def test_a_silent_device_is_reported_by_the_health_deadline_although_nothing_wakes_the_link(pty):
+    """The oximeter session has no timers: only the health deadline wakes the reader. On a
+    fake clock the device stays online however long it really is quiet, and is reported silent
+    at the first wake once the clock passed the deadline."""
+    clock = FakeClock()
+    session = CountingMasimo()
     sink = Collector()
-    link = DeviceLink(pty.path, QuickMasimo(), sink, offline_after=0.5).start()
+    link = DeviceLink(pty.path, session, sink, clock=clock, offline_after=0.5).start()
     try:
         assert wait_for(lambda: link.port_open, 3)
         pty.write(line(1))
         assert wait_for(lambda: link.health == Health.ONLINE, 3)
-        t0 = time.monotonic()
-        assert wait_for(lambda: link.health == Health.SILENT, 2)
-        assert time.monotonic() - t0 < 0.3 + 0.1 + 0.2
+        # with the clock standing still the deadline never passes, but the link keeps waking
+        # for it (nothing else would wake it: no data, no session timer)
+        woken = session.wakes
+        assert wait_for(lambda: session.wakes >= woken + 3, 10), "the deadline never woke it"
+        assert link.health == Health.ONLINE
+        clock.advance(session.silent_after + 0.01)
+        assert wait_for(lambda: link.health == Health.SILENT, 10)
+        # and the station is told why
+        assert wait_for(lambda: any(r.code == Code.DEVICE_OFFLINE for r in sink.readings), 3)
+        told = [r.value for r in sink.readings if r.code == Code.DEVICE_OFFLINE]
+        assert told == [f"no data for {session.silent_after:g} s"]
     finally:
         link.stop()

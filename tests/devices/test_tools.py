@@ -97,7 +97,7 @@ def test_decode_command_line(tmp_path):
 
 def _steady_available() -> bool:
     try:
-        from nursestation.core.scenarios import get_scenario
+        from nursestation.sim.scenarios import get_scenario
 
         get_scenario("steady", 1).state(0.0)
     except Exception:  # noqa: BLE001
@@ -142,8 +142,8 @@ def test_simulate_serves_until_terminated(monkeypatch, capsys):
     """In-process, with a fixed scenario: prints the port, serves it, stops cleanly on SIGTERM."""
     import threading
 
-    from nursestation.core import scenarios
     from nursestation.devices.simhost import SimulatorHost
+    from nursestation.sim import scenarios
     from tests.devices.test_e2e_helpers import FixedScenario, open_fds
 
     monkeypatch.setattr(scenarios, "get_scenario", lambda name, seed=1: FixedScenario())
@@ -216,9 +216,9 @@ def test_decode_intellivue_monitor_direction(tmp_path, capsys):
 
 def test_decode_reads_a_spy_capture_of_a_live_session(tmp_path, capsys):
     """A technician puts spy:// in front of a chair's port; decode shows what the pump sent."""
-    from nursestation.core.scenarios import get_scenario
     from nursestation.devices.link import DeviceLink
     from nursestation.devices.simhost import SimulatorHost
+    from nursestation.sim.scenarios import get_scenario
 
     log = tmp_path / "chair4-pump.spy"
     info = PROTOCOLS["alaris"]

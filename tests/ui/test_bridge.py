@@ -8,10 +8,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from nursestation.core.clock import SystemClock
-from nursestation.core.livestate import LiveStore, scenario_readings
+from nursestation.core.livestate import LiveStore
 from nursestation.core.readings import Reading
-from nursestation.core.scenarios import get_scenario
 from nursestation.core.vocabulary import Code
+from nursestation.sim.readings import scenario_readings
+from nursestation.sim.scenarios import get_scenario
 from nursestation.ui.bridge import LiveBridge
 from nursestation.ui.station import StationView
 

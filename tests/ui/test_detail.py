@@ -9,10 +9,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from nursestation.core.clock import FakeClock
-from nursestation.core.livestate import LiveStore, scenario_readings
+from nursestation.core.livestate import LiveStore
 from nursestation.core.readings import Reading
-from nursestation.core.scenarios import get_scenario
 from nursestation.core.vocabulary import Code
+from nursestation.sim.readings import scenario_readings
+from nursestation.sim.scenarios import get_scenario
 from nursestation.ui.detail import ChairDetail
 from nursestation.ui.tiles import AlarmSummary, TileContext
 from nursestation.ui.trend import TrendEvent, merge_series
@@ -136,7 +137,7 @@ def test_context_and_alarm(detail):
                               alarm=AlarmSummary("medium", "NBP 141/92")))
     assert d.phase_label.text() == "RECOVERY"
     assert "Ana Pereira" in d.patient_label.text() and "MRN 77" in d.patient_label.text()
-    assert d.alarm_label.text().startswith("!! MED")
+    assert d.alarm_label.text().startswith("** MED")
     assert "in recovery 11:00" in d.timers_label.text()
 
 

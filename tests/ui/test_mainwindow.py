@@ -248,3 +248,21 @@ def test_a_detail_opened_before_the_chart_is_read_gets_its_visit_when_it_arrives
     finally:
         window.stop()
         station.shutdown()
+
+
+def test_every_chart_menu_opens_its_dialog_for_the_chairs_visit(demo_window, qtbot):
+    from nursestation.ui.mainwindow import ChartDialog, _chart_dialogs
+
+    station, window = demo_window
+    _login(station, window)
+    window.open_detail("Chair 3")
+    visit_id = window.visits["Chair 3"].visit_id
+    classes = _chart_dialogs()
+    assert set(classes) == set(ChartDialog)  # every menu entry has its dialog
+    for which in ChartDialog:
+        window._visit_dialog(which)
+        opened = [w for w in window.findChildren(QDialog)
+                  if type(w) is classes[which] and w.isVisible()]
+        assert len(opened) == 1, which
+        assert opened[0].visit_id == visit_id
+        opened[0].reject()

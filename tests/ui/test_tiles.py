@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from nursestation.core.clock import FakeClock
-from nursestation.core.livestate import LiveStore, scenario_readings
+from nursestation.core.livestate import LiveStore
 from nursestation.core.readings import Reading
-from nursestation.core.scenarios import get_scenario
 from nursestation.core.vocabulary import Code, Quality
+from nursestation.sim.readings import scenario_readings
+from nursestation.sim.scenarios import get_scenario
 from nursestation.ui import style
 from nursestation.ui.tiles import AlarmSummary, ChairTile, TileContext
 
@@ -153,7 +154,7 @@ def _observe_lit(qtbot, label, ms=1500):
 def test_high_alarm_shows_priority_in_text_and_flashes(live, qtbot):
     _clock, _store, tile, _s = live
     tile.set_alarm(AlarmSummary("high", "SpO2 85 < 90"))
-    assert tile.alarm_label.text().startswith("!!! HIGH")
+    assert tile.alarm_label.text().startswith("*** HIGH")
     assert "SpO2 85 < 90" in tile.alarm_label.text()
     assert _observe_lit(qtbot, tile.alarm_label, 1200) == {True, False}
 
@@ -161,7 +162,7 @@ def test_high_alarm_shows_priority_in_text_and_flashes(live, qtbot):
 def test_low_alarm_is_steady(live, qtbot):
     _clock, _store, tile, _s = live
     tile.set_alarm(AlarmSummary("low", "pump near end"))
-    assert tile.alarm_label.text().startswith("! LOW")
+    assert tile.alarm_label.text().startswith("* LOW")
     assert _observe_lit(qtbot, tile.alarm_label, 800) == {True}
     tile.set_alarm(None)
     assert tile.alarm_label.text() == ""

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 import numpy as np
 
-from nursestation.core.scenarios import Scenario, VitalsState
 from nursestation.devices.base import Simulator
 from nursestation.devices.intellivue import alerts as A
 from nursestation.devices.intellivue import constants as C
@@ -37,6 +36,7 @@ from nursestation.devices.intellivue.codec import (
     u32,
 )
 from nursestation.devices.intellivue.framing import FrameReader, encode_frame
+from nursestation.sim.scenarios import Scenario, VitalsState
 
 MDS_RESEND_S = 3.0
 MDS_MAX_SENDS = 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nursestation.core.scenarios import BASELINE_END, SCENARIOS, get_scenario
+from nursestation.sim.scenarios import BASELINE_END, SCENARIOS, get_scenario
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
