@@ -35,6 +35,17 @@ DEFAULT_LATE_AFTER_MIN = 10.0
 
 _EPS = 1e-9
 
+#: Routes the record knows; a route outside this list is a typing slip, refused. A known route
+#: the drug's formulary entry does not allow is a block (override with a reason).
+KNOWN_ROUTES = ("IV", "ODT", "IM", "PO", "SC", "SL", "IN", "PR")
+#: Units a dose off the formulary may be charted in (a formulary drug uses its own unit).
+KNOWN_UNITS = ("mg", "mcg", "g", "mL", "units")
+#: A dose above this many times the drug's maximum per dose cannot be a real administration:
+#: refused as a typing slip (check the number and the unit). unknown: conservative, ×10.
+IMPLAUSIBLE_FACTOR = 10.0
+#: The same for a drug off the formulary (no maximum known). unknown: conservative, 10 g.
+IMPLAUSIBLE_OTHER_MG = 10_000.0
+
 
 @dataclass(frozen=True)
 class ProposedAdministration:
@@ -44,6 +55,7 @@ class ProposedAdministration:
     given_at: datetime
     other_drug_name: str = ""  # when drug == "other": what was given
     other_reason: str = ""  # when drug == "other": why it is off the formulary
+    unit: str = ""  # "" means the formulary drug's own unit
 
 
 @dataclass(frozen=True)
@@ -149,8 +161,19 @@ def check_administration(
                            f"choose \"other\" and give a reason", "antiemetics.drug"))
         return Decision(tuple(out))
     key = f"antiemetics.drug[{drug.name}]"
+    if proposed.unit.strip() and proposed.unit.strip() != drug.unit:
+        out.append(Finding("unit", Severity.REFUSED,
+                           f"{drug.name} is charted in {drug.unit} ({key}.unit), not "
+                           f"{proposed.unit.strip()!r}", f"{key}.unit"))
+    implausible = IMPLAUSIBLE_FACTOR * drug.max_per_dose_mg
+    if proposed.dose_mg > implausible + _EPS:
+        out.append(Finding("dose", Severity.REFUSED,
+                           f"{drug.name} {proposed.dose_mg:g} {drug.unit} is not a plausible "
+                           f"dose (more than {IMPLAUSIBLE_FACTOR:g} × the maximum per dose "
+                           f"{drug.max_per_dose_mg:g} {drug.unit}): check the number and the unit",
+                           f"{key}.max_per_dose_mg", implausible, proposed.dose_mg))
 
-    if proposed.route not in drug.routes:
+    if proposed.route.strip() in KNOWN_ROUTES and proposed.route.strip() not in drug.routes:
         out.append(Finding("route", Severity.BLOCK,
                            f"route {proposed.route} is not allowed for {drug.name} "
                            f"(allowed: {', '.join(drug.routes)}; {key}.routes)",
@@ -201,6 +224,7 @@ def check_administration(
 
 
 __all__ = [
-    "OTHER_DRUG", "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
+    "OTHER_DRUG", "KNOWN_ROUTES", "KNOWN_UNITS", "IMPLAUSIBLE_FACTOR", "IMPLAUSIBLE_OTHER_MG",
+    "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
     "GivenDose", "allergy_matches", "check_time_given", "check_administration",
 ]
