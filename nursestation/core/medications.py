@@ -76,6 +76,17 @@ def _minutes(td: timedelta) -> float:
     return td.total_seconds() / 60.0
 
 
+#: Allergy-list entries that mean "no known allergy".
+NO_ALLERGY = ("none", "nkda", "nka")
+
+
+def split_allergies(text: str) -> tuple[str, ...]:
+    """The patient's free-text allergy list as entries (commas, semicolons or lines), without
+    the "none known" words."""
+    parts = [p.strip() for chunk in text.replace(";", ",").splitlines() for p in chunk.split(",")]
+    return tuple(p for p in parts if p and p.lower() not in NO_ALLERGY)
+
+
 def allergy_matches(allergies: Sequence[str], drug: FormularyDrug) -> tuple[str, ...]:
     """Allergy-list entries that match the drug's name or one of its allergy terms."""
     terms = [t.strip().lower() for t in (drug.name, *drug.allergy_terms) if t.strip()]
@@ -129,12 +140,25 @@ def check_administration(
     out: list[Finding] = list(check_time_given(
         proposed.given_at, entered_at, skew_s=skew_s, late_after_min=late_after_min,
         display_tz=display_tz).findings)
-    if not proposed.dose_mg > 0:
+    if not proposed.dose_mg > 0 or proposed.dose_mg == float("inf"):
         out.append(Finding("dose", Severity.REFUSED,
-                           f"dose {proposed.dose_mg:g} mg is not a valid dose",
+                           f"dose {proposed.dose_mg:g} is not a valid dose",
                            value=proposed.dose_mg))
+    if proposed.route.strip() not in KNOWN_ROUTES:
+        out.append(Finding("route", Severity.REFUSED,
+                           f"route {proposed.route.strip()!r} is not a route the record knows "
+                           f"({', '.join(KNOWN_ROUTES)})"))
 
     if proposed.drug.strip().lower() == OTHER_DRUG:
+        unit = proposed.unit.strip() or "mg"
+        if unit not in KNOWN_UNITS:
+            out.append(Finding("unit", Severity.REFUSED,
+                               f"unit {unit!r} is not one of {', '.join(KNOWN_UNITS)}"))
+        if unit == "mg" and proposed.dose_mg > IMPLAUSIBLE_OTHER_MG:
+            out.append(Finding("dose", Severity.REFUSED,
+                               f"{proposed.dose_mg:g} mg is not a plausible dose (more than "
+                               f"{IMPLAUSIBLE_OTHER_MG:g} mg): check the number and the unit",
+                               limit=IMPLAUSIBLE_OTHER_MG, value=proposed.dose_mg))
         name = proposed.other_drug_name.strip()
         if not name or not proposed.other_reason.strip():
             out.append(Finding("formulary", Severity.REFUSED,
@@ -226,5 +250,6 @@ def check_administration(
 __all__ = [
     "OTHER_DRUG", "KNOWN_ROUTES", "KNOWN_UNITS", "IMPLAUSIBLE_FACTOR", "IMPLAUSIBLE_OTHER_MG",
     "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
-    "GivenDose", "allergy_matches", "check_time_given", "check_administration",
+    "GivenDose", "NO_ALLERGY", "split_allergies", "allergy_matches", "check_time_given",
+    "check_administration",
 ]
