@@ -267,6 +267,12 @@ def infusion_facts(session: Session, visit: Visit, protocol: TreatmentProtocol,
     return InfusionFacts(weight, conc, events, state, rate)
 
 
+def visit_infusion_facts(session: Session, visit_id: int, protocol: TreatmentProtocol,
+                         now: datetime) -> InfusionFacts:
+    """:func:`infusion_facts` for a visit id (what the dose-change form shows)."""
+    return infusion_facts(session, _visit(session, visit_id), protocol, _clock(now))
+
+
 def _reason(protocol: TreatmentProtocol, reason_code: Any, reason_text: Any) -> tuple[str, str]:
     code = reason_code if isinstance(reason_code, str) else ""
     details = clean_text("details", reason_text)
@@ -1022,11 +1028,11 @@ def pump_readings(session: Session, visit_id: int) -> list[core_pump.PumpReading
 def scan_pump_changes(session: Session, visit_id: int, now: datetime, *, user: UserRef,
                       window_s: float = core_pump.DEFAULT_MATCH_WINDOW_S) -> Changes:
     """The station's scan (every ~30 s per active visit): a pending item for every pump change
-    no charted entry explains and no item records yet."""
+    no charted entry explains and no item records yet (``Changes.entry``: the new items)."""
     actor = _acting(session, user)
     visit = session.get(Visit, visit_id)
     if visit is None or not visit.active:
-        return Changes(visit_id=visit_id)
+        return Changes(visit_id=visit_id, entry=[])
     found = core_pump.pump_changes(pump_readings(session, visit_id))
     charted = [core_pump.ChartedEvent(e.kind, e.at, e.rate_ml_h)
                for e in repo.current_entries(session, InfusionEvent, visit_id)]
@@ -1039,8 +1045,9 @@ def scan_pump_changes(session: Session, visit_id: int, now: datetime, *, user: U
                                     user=actor, at=c.at)
             for c in core_pump.not_yet_recorded(unexplained, recorded)]
     session.flush()
-    return ch.changes(visit, ch.PUMP_CHANGE, rows, entry=rows) if rows else Changes(
-        visit_id=visit.id, chair_id=visit.chair_id)
+    if not rows:
+        return Changes(visit_id=visit.id, chair_id=visit.chair_id, phase=visit.phase, entry=[])
+    return ch.changes(visit, ch.PUMP_CHANGE, rows, entry=rows)
 
 
 # =========================================================================================
@@ -1298,4 +1305,5 @@ __all__ = [
     "scan_pump_changes",
     "start_infusion",
     "stop_infusion",
+    "visit_infusion_facts",
 ]

@@ -26,14 +26,16 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from nursestation.core.dosing import ChargeOverride, Decision
 from nursestation.record.changes import Changes
-from nursestation.record.errors import Refused
+from nursestation.record.errors import NEEDS_LATE_REASON, Refused
 from nursestation.ui.context import AppContext
 from nursestation.ui.visit_common import MessageLine, header, styled
 
@@ -56,7 +58,7 @@ class CommandDialog(QDialog):
         self.ctx = ctx
         self.visit_id = visit_id
         self.pending = False
-        self.changes: Changes | None = None
+        self.committed: Changes | None = None
         self.setWindowTitle(title)
         styled(self)
         self.setMinimumWidth(min_width)
@@ -68,6 +70,17 @@ class CommandDialog(QDialog):
         self.layout_.addLayout(self.body)
         self.form = QFormLayout()
         self.body.addLayout(self.form)
+        # shown when the command says the visit is closed: the entry is then a late entry
+        self.late_reason = QLineEdit()
+        self.late_reason.setPlaceholderText("why it is charted after the visit ended")
+        self.late_label = QLabel("&Late entry — reason:")
+        self.late_label.setBuddy(self.late_reason)
+        late_row = QHBoxLayout()
+        late_row.addWidget(self.late_label)
+        late_row.addWidget(self.late_reason, 1)
+        self.layout_.addLayout(late_row)
+        self.late_reason.setVisible(False)
+        self.late_label.setVisible(False)
         self.decision = QLabel()
         self.decision.setObjectName("Decision")
         self.decision.setWordWrap(True)
@@ -141,7 +154,7 @@ class CommandDialog(QDialog):
 
     def _done(self, changes: Changes) -> None:
         self.pending = False
-        self.changes = changes
+        self.committed = changes
         self.save_button.setEnabled(True)
         self.say("Saved.", "ok")
         self.saved.emit(changes)
@@ -152,7 +165,15 @@ class CommandDialog(QDialog):
         self.save_button.setEnabled(True)
         self.fail(f"Not saved: {exc}")
         if isinstance(exc, Refused):
+            if exc.needs == NEEDS_LATE_REASON:
+                self.late_label.setVisible(True)
+                self.late_reason.setVisible(True)
+                self.late_reason.setFocus()
             self.refused(exc)
+
+    def late_text(self) -> str:
+        """The late-entry reason, when the nurse was asked for one."""
+        return self.late_reason.text().strip() if self.late_reason.isVisible() else ""
 
     def refused(self, exc: Refused) -> None:
         """The command refused the entry (already shown): focus what to correct."""
