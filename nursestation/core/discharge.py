@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from nursestation.core.checks import PhaseTimes
+from nursestation.core.dosing import Decision, Finding, Severity
 from nursestation.core.protocol import DischargeCriteria
 from nursestation.core.ride import RideStatus
 
@@ -101,6 +102,14 @@ class DischargeResult:
     @property
     def unmet(self) -> tuple[Criterion, ...]:
         return tuple(c for c in self.criteria if not c.met)
+
+    def decision(self) -> Decision:
+        """The gate as a decision: every unmet criterion is a hard finding that only a charge
+        nurse may override. The criterion (not its changing detail) is what an override covers,
+        so a criterion that becomes unmet after the override needs a new one."""
+        return Decision(tuple(
+            Finding("discharge", Severity.HARD, f"{c.name}: {c.detail}", c.key or c.name)
+            for c in self.unmet))
 
 
 def override_scope(result: DischargeResult, criteria: DischargeCriteria

@@ -78,13 +78,58 @@ def decision(*findings: Finding) -> Decision:
 
 
 @dataclass(frozen=True)
+class Covered:
+    """One finding a charge nurse was shown when authorising: the rule, the protocol key, the
+    value it had and the words on the screen."""
+
+    rule: str
+    key: str
+    value: float | None
+    message: str
+
+    @classmethod
+    def of(cls, f: Finding) -> Covered:
+        return cls(f.rule, f.key, f.value, f.message)
+
+    def matches(self, f: Finding) -> bool:
+        if (self.rule, self.key) != (f.rule, f.key):
+            return False
+        if self.value is None or f.value is None:
+            return self.value is None and f.value is None
+        return abs(self.value - f.value) <= 1e-6 * max(1.0, abs(self.value))
+
+
+@dataclass(frozen=True)
 class ChargeOverride:
     """A charge nurse's override. The PIN is verified outside core (hashing is I/O-adjacent);
-    core only records that it was, who, and why."""
+    core records that it was, who (``by``; ``by_id`` the user's id where there is a record), why,
+    and exactly which findings it was shown (``covers``). It covers those and nothing after: a
+    rate, dose, drug or criterion it never saw needs a new override (:func:`resolve`)."""
 
     by: str
     reason: str
     pin_verified: bool
+    covers: tuple[Covered, ...] = ()
+    by_id: int | None = None
+
+
+def needs_override(dec: Decision) -> tuple[Finding, ...]:
+    """The findings only a charge nurse may override (the hard ones)."""
+    return tuple(f for f in dec.findings if f.severity is Severity.HARD)
+
+
+def authorise(dec: Decision, *, by: str, reason: str, pin_verified: bool,
+              by_id: int | None = None) -> ChargeOverride:
+    """The override a charge nurse gives for ``dec`` as shown: it records the hard findings it
+    covers (rule, key, value), so it cannot be carried over to another entry."""
+    return ChargeOverride(by=by, reason=reason, pin_verified=pin_verified,
+                          covers=tuple(Covered.of(f) for f in needs_override(dec)), by_id=by_id)
+
+
+def uncovered(dec: Decision, override: ChargeOverride) -> tuple[Finding, ...]:
+    """The hard findings of ``dec`` the override was never shown."""
+    return tuple(f for f in needs_override(dec)
+                 if not any(c.matches(f) for c in override.covers))
 
 
 @dataclass(frozen=True)
@@ -96,7 +141,10 @@ class Resolution:
 
 def resolve(dec: Decision, *, reason: str = "",
             override: ChargeOverride | None = None) -> Resolution:
-    """May the entry be recorded, given the nurse's reason and any charge-nurse override?"""
+    """May the entry be recorded, given the nurse's reason and any charge-nurse override?
+
+    A charge nurse's override counts only for the hard findings it was shown (its ``covers``):
+    when the entry changed since (another rate, dose, drug or criterion), it is refused."""
     sev = dec.severity
     why = "; ".join(f.message for f in dec.worst())
     if sev in (Severity.OK, Severity.NOTE):
@@ -117,6 +165,12 @@ def resolve(dec: Decision, *, reason: str = "",
     if not override.by.strip() or not override.reason.strip():
         return Resolution(False, f"a charge-nurse override needs a name and a reason: {why}",
                           "charge_override")
+    new = uncovered(dec, override)
+    if new:
+        shown = "; ".join(c.message for c in override.covers) or "nothing"
+        return Resolution(False, f"the charge nurse's override covered only what it was shown "
+                          f"({shown}); the entry now says: {'; '.join(f.message for f in new)}. "
+                          "Ask the charge nurse to authorise this entry", "charge_override")
     return Resolution(True, f"overridden by {override.by.strip()} ({override.reason.strip()}): "
                       f"{why}")
 
@@ -381,6 +435,9 @@ class DeliveredDose:
     segments: tuple[Segment, ...]
     vtbi_reached_at: datetime | None = None
     notes: tuple[str, ...] = ()  # inconsistencies in the charted history, as found
+    #: the pump at ``until`` by the charted history: idle / running / paused / stopped (a bag
+    #: that reached its VTBI is stopped)
+    state: str = "idle"
 
     def describe(self) -> str:
         return (f"{self.volume_ml:.1f} mL = {self.dose_mg:.1f} mg "
@@ -484,7 +541,8 @@ def delivered_dose(events: Iterable[InfusionEvent], until: datetime, *,
     mg = volume * concentration_mg_per_ml
     return DeliveredDose(volume_ml=volume, dose_mg=mg, dose_mg_per_kg=mg / weight_kg,
                          infusing_min=infusing_s / 60.0, paused_min=paused_s / 60.0,
-                         segments=tuple(segments), vtbi_reached_at=vtbi_at, notes=tuple(notes))
+                         segments=tuple(segments), vtbi_reached_at=vtbi_at, notes=tuple(notes),
+                         state=state)
 
 
 @dataclass(frozen=True)
@@ -521,7 +579,8 @@ def compare_with_pump(charted_ml: float, pump_vi_ml: float, *,
 
 
 __all__ = [
-    "Severity", "Finding", "Decision", "decision", "ChargeOverride", "Resolution", "resolve",
+    "Severity", "Finding", "Decision", "decision", "Covered", "ChargeOverride", "authorise",
+    "needs_override", "uncovered", "Resolution", "resolve",
     "target_dose_mg", "ml_h_to_mg_kg_h", "mg_kg_h_to_ml_h", "InfusionPlan", "plan_infusion",
     "check_weight", "check_dose", "check_rate", "check_change_reason", "check_stop", "OTHER",
     "EventKind", "InfusionEvent", "Segment", "DeliveredDose", "delivered_dose",

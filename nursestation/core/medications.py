@@ -39,6 +39,17 @@ DEFAULT_LATE_AFTER_MIN = 10.0
 
 _EPS = 1e-9
 
+#: Routes the record knows; a route outside this list is a typing slip, refused. A known route
+#: the drug's formulary entry does not allow is a block (override with a reason).
+KNOWN_ROUTES = ("IV", "ODT", "IM", "PO", "SC", "SL", "IN", "PR")
+#: Units a dose off the formulary may be charted in (a formulary drug uses its own unit).
+KNOWN_UNITS = ("mg", "mcg", "g", "mL", "units")
+#: A dose above this many times the drug's maximum per dose cannot be a real administration:
+#: refused as a typing slip (check the number and the unit). unknown: conservative, ×10.
+IMPLAUSIBLE_FACTOR = 10.0
+#: The same for a drug off the formulary (no maximum known). unknown: conservative, 10 g.
+IMPLAUSIBLE_OTHER_MG = 10_000.0
+
 
 @dataclass(frozen=True)
 class ProposedAdministration:
@@ -51,6 +62,7 @@ class ProposedAdministration:
     #: the dose was already given and exceeded a hard maximum: chart what happened, flagged
     given_in_error: bool = False
     error_reason: str = ""
+    unit: str = ""  # "" means the formulary drug's own unit
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,17 @@ def _fmt(t: datetime, tz: tzinfo | None = None) -> str:
 
 def _minutes(td: timedelta) -> float:
     return td.total_seconds() / 60.0
+
+
+#: Allergy-list entries that mean "no known allergy".
+NO_ALLERGY = ("none", "nkda", "nka")
+
+
+def split_allergies(text: str) -> tuple[str, ...]:
+    """The patient's free-text allergy list as entries (commas, semicolons or lines), without
+    the "none known" words."""
+    parts = [p.strip() for chunk in text.replace(";", ",").splitlines() for p in chunk.split(",")]
+    return tuple(p for p in parts if p and p.lower() not in NO_ALLERGY)
 
 
 def allergy_matches(allergies: Sequence[str], drug: FormularyDrug) -> tuple[str, ...]:
@@ -124,12 +147,25 @@ def check_administration(
     out: list[Finding] = list(check_time_given(
         proposed.given_at, entered_at, skew_s=skew_s, late_after_min=late_after_min,
         display_tz=display_tz).findings)
-    if not proposed.dose_mg > 0:
+    if not proposed.dose_mg > 0 or proposed.dose_mg == float("inf"):
         out.append(Finding("dose", Severity.REFUSED,
-                           f"dose {proposed.dose_mg:g} mg is not a valid dose",
+                           f"dose {proposed.dose_mg:g} is not a valid dose",
                            value=proposed.dose_mg))
+    if proposed.route.strip() not in KNOWN_ROUTES:
+        out.append(Finding("route", Severity.REFUSED,
+                           f"route {proposed.route.strip()!r} is not a route the record knows "
+                           f"({', '.join(KNOWN_ROUTES)})"))
 
     if proposed.drug.strip().lower() == OTHER_DRUG:
+        unit = proposed.unit.strip() or "mg"
+        if unit not in KNOWN_UNITS:
+            out.append(Finding("unit", Severity.REFUSED,
+                               f"unit {unit!r} is not one of {', '.join(KNOWN_UNITS)}"))
+        if unit == "mg" and proposed.dose_mg > IMPLAUSIBLE_OTHER_MG:
+            out.append(Finding("dose", Severity.REFUSED,
+                               f"{proposed.dose_mg:g} mg is not a plausible dose (more than "
+                               f"{IMPLAUSIBLE_OTHER_MG:g} mg): check the number and the unit",
+                               limit=IMPLAUSIBLE_OTHER_MG, value=proposed.dose_mg))
         name = proposed.other_drug_name.strip()
         if not name or not proposed.other_reason.strip():
             out.append(Finding("formulary", Severity.REFUSED,
@@ -156,8 +192,19 @@ def check_administration(
                            f"choose \"other\" and give a reason", "formulary.drug"))
         return Decision(tuple(out))
     key = f"formulary.drug[{drug.name}]"
+    if proposed.unit.strip() and proposed.unit.strip() != drug.unit:
+        out.append(Finding("unit", Severity.REFUSED,
+                           f"{drug.name} is charted in {drug.unit} ({key}.unit), not "
+                           f"{proposed.unit.strip()!r}", f"{key}.unit"))
+    implausible = IMPLAUSIBLE_FACTOR * drug.max_per_dose_mg
+    if proposed.dose_mg > implausible + _EPS:
+        out.append(Finding("dose", Severity.REFUSED,
+                           f"{drug.name} {proposed.dose_mg:g} {drug.unit} is not a plausible "
+                           f"dose (more than {IMPLAUSIBLE_FACTOR:g} × the maximum per dose "
+                           f"{drug.max_per_dose_mg:g} {drug.unit}): check the number and the unit",
+                           f"{key}.max_per_dose_mg", implausible, proposed.dose_mg))
 
-    if proposed.route not in drug.routes:
+    if proposed.route.strip() in KNOWN_ROUTES and proposed.route.strip() not in drug.routes:
         out.append(Finding("route", Severity.BLOCK,
                            f"route {proposed.route} is not allowed for {drug.name} "
                            f"(allowed: {', '.join(drug.routes)}; {key}.routes)",
@@ -241,6 +288,8 @@ def by_purpose(formulary: Sequence[FormularyDrug]) -> dict[str, tuple[FormularyD
 
 __all__ = [
     "response_due_at", "sedation_check_due_at", "by_purpose",
-    "OTHER_DRUG", "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
-    "GivenDose", "allergy_matches", "check_time_given", "check_administration",
+    "OTHER_DRUG", "KNOWN_ROUTES", "KNOWN_UNITS", "IMPLAUSIBLE_FACTOR", "IMPLAUSIBLE_OTHER_MG",
+    "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
+    "GivenDose", "NO_ALLERGY", "split_allergies", "allergy_matches", "check_time_given",
+    "check_administration",
 ]

@@ -68,13 +68,34 @@ MIN_PHONE_DIGITS = 7
 _PHONE_CHARS = set("0123456789 +-().")
 
 
-def validate_ride(arrangement: RideArrangement, criteria: DischargeCriteria) -> tuple[str, ...]:
-    """Problems with an arrangement; empty when it is acceptable."""
+_PATIENT_DRIVES = ("the patient may not drive: no driving until the next day after a restful "
+                   "sleep; arrange a responsible adult or a car service")
+_SELF = frozenset({"self", "patient", "myself", "the patient", "herself", "himself"})
+
+
+def _name_words(name: str) -> frozenset[str]:
+    return frozenset(w for w in name.replace(",", " ").replace(".", " ").casefold().split()
+                     if w)
+
+
+def driver_problems(driver_name: str, relationship: str, patient_name: str = "") -> tuple[str, ...]:
+    """The patient named as their own driver, by name or by relationship ("self")."""
+    if relationship.strip().casefold() in _SELF:
+        return (f"relationship {relationship.strip()!r}: {_PATIENT_DRIVES}",)
+    words = _name_words(driver_name)
+    if patient_name.strip() and words and words == _name_words(patient_name):
+        return (f"the driver named, {driver_name.strip()}, is the patient: {_PATIENT_DRIVES}",)
+    return ()
+
+
+def validate_ride(arrangement: RideArrangement, criteria: DischargeCriteria, *,
+                  patient_name: str = "") -> tuple[str, ...]:
+    """Problems with an arrangement; empty when it is acceptable. ``patient_name`` lets it
+    refuse the patient named as the driver."""
     problems: list[str] = []
     kind = arrangement.kind
     if kind is RideKind.PATIENT_DRIVES:
-        return ("the patient may not drive: no driving until the next day after a restful "
-                "sleep; arrange a responsible adult or a car service",)
+        return (_PATIENT_DRIVES,)
     if kind is RideKind.CAR_SERVICE:
         if not criteria.car_service_allowed:
             problems.append("a car service is not allowed by this protocol "
@@ -85,6 +106,8 @@ def validate_ride(arrangement: RideArrangement, criteria: DischargeCriteria) -> 
         if not arrangement.booking_reference.strip():
             problems.append("car service booking reference missing")
         return tuple(problems)
+    problems.extend(driver_problems(arrangement.driver_name, arrangement.relationship,
+                                    patient_name))
     if not arrangement.driver_name.strip():
         problems.append("driver's name missing")
     if not arrangement.relationship.strip():
@@ -138,4 +161,4 @@ def ride_status(arrangement: RideArrangement | None, confirmation: RideConfirmat
 
 
 __all__ = ["RideKind", "ConfirmMethod", "RideState", "RideArrangement", "RideConfirmation",
-           "RideStatus", "validate_ride", "ride_status", "MIN_PHONE_DIGITS"]
+           "RideStatus", "driver_problems", "validate_ride", "ride_status", "MIN_PHONE_DIGITS"]

@@ -212,6 +212,8 @@ class ClinicalEntry(Base):
     recorded_at: Mapped[datetime]
     voided: Mapped[bool] = mapped_column(Boolean, default=False)  # "entered in error"
     amend_reason: Mapped[str | None] = mapped_column(Text)
+    #: why it was charted late (e.g. after discharge); None for an entry charted in time
+    late_reason: Mapped[str | None] = mapped_column(Text)
 
     @declared_attr
     def visit_id(cls) -> Mapped[int]:

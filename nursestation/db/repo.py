@@ -513,21 +513,27 @@ def record_medication(session: Session, visit_id: int, drug: str, dose: float, u
                       route: str, *, user: User | int, given_at: datetime | None = None,
                       site: str = "", indication: str = "",
                       override_by: User | int | None = None,
-                      override_reason: str | None = None) -> MedicationAdministration:
+                      override_reason: str | None = None,
+                      late_reason: str | None = None) -> MedicationAdministration:
     """A MAR entry. ``given_at`` may not be in the future; one charted more than
-    ``LATE_ENTRY_AFTER`` after it was given is flagged ``late_entry``. Formulary and allergy
-    checks are core/'s; an override names who (a charge nurse, when given) and why."""
+    ``LATE_ENTRY_AFTER`` after it was given, or with a ``late_reason``, is flagged
+    ``late_entry``. Formulary and allergy checks are core/'s; an override names who (the nurse
+    who gave the reason, or the charge nurse) and why: a reason without a name is refused."""
     actor = _acting(session, user)
     if dose <= 0:
         raise RecordError("the dose must be positive")
-    over = _charge(session, override_by) if override_by is not None else None
+    over = _acting(session, override_by) if override_by is not None else None
     if override_reason is not None and not override_reason.strip():
         raise RecordError("an override needs a reason")
+    if (override_reason is not None) != (over is not None):
+        raise RecordError("an override names who overrode and why, both")
     now = _now()
     t = _clinical_time(given_at, now)
     return _new_entry(session, MedicationAdministration, visit_id, actor, now, t, drug=drug,
                       dose=float(dose), unit=unit, route=route, site=site,
-                      indication=indication, late_entry=(now - t) > LATE_ENTRY_AFTER,
+                      indication=indication,
+                      late_entry=(now - t) > LATE_ENTRY_AFTER or late_reason is not None,
+                      late_reason=late_reason,
                       override_by_id=over.id if over else None, override_reason=override_reason)
 
 
@@ -543,19 +549,20 @@ def record_medication_response(session: Session, medication: MedicationAdministr
 
 def record_assessment(session: Session, visit_id: int, scale: str, items: dict[str, Any],
                       score: float | None, *, user: User | int, note: str = "",
-                      at: datetime | None = None) -> Assessment:
+                      at: datetime | None = None, late_reason: str | None = None) -> Assessment:
     actor = _acting(session, user)
     return _new_entry(session, Assessment, visit_id, actor, _now(), at, scale=scale,
                       items=dict(items), score=None if score is None else float(score),
-                      note=note)
+                      note=note, late_reason=late_reason)
 
 
 def add_note(session: Session, visit_id: int, text: str, *, user: User | int,
-             at: datetime | None = None) -> Note:
+             at: datetime | None = None, late_reason: str | None = None) -> Note:
     actor = _acting(session, user)
     if not text.strip():
         raise RecordError("the note is empty")
-    return _new_entry(session, Note, visit_id, actor, _now(), at, text=text)
+    return _new_entry(session, Note, visit_id, actor, _now(), at, text=text,
+                      late_reason=late_reason)
 
 
 _RIDE_FIELDS = ("kind", "driver_name", "relationship", "phone", "expected_arrival", "company",

@@ -2,9 +2,10 @@
 their history, the delivered dose, and pump changes no nurse entry explained.
 
 Every dialog asks ``core/`` for the decision and shows it with its reasons (rule, limit, value);
-it holds no clinical rule itself. An entry is shown as saved only after the writer committed it
-(``ctx.write(..., on_done=...)``); the dialog then emits ``saved(entry)`` and closes. Every entry
-names the logged-in user and its clinical time.
+it holds no clinical rule itself, and writes nothing itself: each entry is one command of
+``nursestation.record.commands``, which checks it again. An entry is shown as saved only after
+the writer committed it; the dialog then emits ``saved(changes)`` and closes. Every entry names
+the logged-in user and its clinical time. The common frame is ``ui.dialogs.CommandDialog``.
 
 Keyboard: one dialog per kind, ``&`` mnemonics on every label, Enter saves (the default button),
 Esc cancels. Dialogs never block in a nested event loop: open them with ``show()``/``open()``.
@@ -13,7 +14,6 @@ Esc cancels. Dialogs never block in a nested event loop: open them with ``show()
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
@@ -48,8 +47,14 @@ from sqlalchemy.orm import Session
 from nursestation.core import dosing as core_dosing
 from nursestation.core import medications as core_meds
 from nursestation.core import pumpchanges as core_pump
-from nursestation.core.discharge import DEFAULT_NAUSEA_LEVELS
-from nursestation.core.dosing import ChargeOverride, Decision, Finding, Severity, resolve
+from nursestation.core.dosing import (
+    ChargeOverride,
+    Decision,
+    Finding,
+    Severity,
+    resolve,
+    uncovered,
+)
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.db.models import (
@@ -65,7 +70,11 @@ from nursestation.db.models import (
     RideArrangement,
     Screening,
 )
+from nursestation.record import commands as rc
+from nursestation.record.commands import AMEND_FIELDS, pump_readings, scan_pump_changes
+from nursestation.record.errors import Refused
 from nursestation.ui.context import AppContext
+from nursestation.ui.dialogs import CommandDialog, open_charge_override
 
 # ----------------------------------------------------------------------------------- helpers
 
@@ -143,104 +152,6 @@ class TimeField(QDateTimeEdit):
         return from_qdatetime(self.dateTime()) if self.touched else now
 
 
-class EntryDialog(QDialog):
-    """Common frame: a form, a live decision line, a status line, Save/Cancel.
-
-    ``saved(entry)`` is emitted after the commit, then the dialog accepts."""
-
-    saved = Signal(object)
-
-    def __init__(self, ctx: AppContext, visit_id: int, title: str,
-                 parent: QWidget | None = None, *, save_text: str = "&Save") -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.visit_id = visit_id
-        self.entry: Any = None
-        self.setWindowTitle(title)
-        self.setMinimumWidth(520)
-        self.layout_ = QVBoxLayout(self)
-        self.heading = QLabel()
-        self.heading.setWordWrap(True)
-        self.layout_.addWidget(self.heading)
-        self.form = QFormLayout()
-        self.layout_.addLayout(self.form)
-        self.decision = QLabel()
-        self.decision.setObjectName("Decision")
-        self.decision.setWordWrap(True)
-        self.decision.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.layout_.addWidget(self.decision)
-        self.status = QLabel()
-        self.status.setObjectName("Status")
-        self.status.setWordWrap(True)
-        self.layout_.addWidget(self.status)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setText(save_text)
-        self.save_button.setDefault(True)
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel")
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
-        self.layout_.addWidget(self.buttons)
-
-    # -- for subclasses -------------------------------------------------------------------------
-    def now(self) -> datetime:
-        return self.ctx.clock.now()
-
-    @property
-    def user_id(self) -> int:
-        return self.ctx.require_user().id
-
-    def show_status(self, text: str, error: bool = False) -> None:
-        self.status.setProperty("error", error)
-        self.status.setText(("✗ " if error else "") + text)
-
-    def submit(self, fn: Callable[..., Any], *args: Any, what: str = "entry", **kw: Any) -> None:
-        """Send the write to the single writer; confirm only after its commit."""
-        self.save_button.setEnabled(False)
-        self.show_status("Saving…")
-        try:
-            self.ctx.write(fn, *args, on_done=self._done, on_error=self._failed, what=what,
-                           visit_id=self.visit_id, **kw)
-        except Exception as exc:  # noqa: BLE001 - writer closed, no user: shown, not raised
-            self._failed(exc)
-
-    def _done(self, entry: Any) -> None:
-        self.entry = entry
-        self.show_status(f"Saved by {self.ctx.user.display_name if self.ctx.user else '?'}.")
-        self.saved.emit(entry)
-        super().accept()
-
-    def _failed(self, exc: BaseException) -> None:
-        self.save_button.setEnabled(True)
-        self.show_status(f"Not saved: {exc}", error=True)
-
-    def save(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def accept(self) -> None:
-        # Enter and the Save button both come here; the dialog closes only after the commit.
-        self.save()
-
-
-def open_charge_override(parent: QWidget, ctx: AppContext, what: str,
-                         on_verified: Callable[[int, str, ChargeOverride], None]) -> QDialog:
-    """Open the charge nurse's PIN + reason dialog (``ui.login.ChargeOverrideDialog``) without
-    blocking; ``on_verified(charge_user_id, reason, override)`` runs when it is authorised."""
-    from nursestation.ui.login import ChargeOverrideDialog
-
-    dlg = ChargeOverrideDialog(ctx, what, parent)
-    dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-
-    def verified(uid: int, reason: str) -> None:
-        ov = dlg.override or ChargeOverride(by=str(uid), reason=reason, pin_verified=True)
-        on_verified(uid, reason, ov)
-
-    dlg.verified.connect(verified)
-    dlg.open()
-    return dlg
-
-
 # ------------------------------------------------------------------------------ visit facts
 
 
@@ -282,9 +193,7 @@ class VisitFacts:
                 for e in self.events]
 
 
-def split_allergies(text: str) -> tuple[str, ...]:
-    parts = [p.strip() for chunk in text.replace(";", ",").splitlines() for p in chunk.split(",")]
-    return tuple(p for p in parts if p and p.lower() not in ("none", "nkda", "nka"))
+split_allergies = core_meds.split_allergies
 
 
 def visit_facts(session: Session, visit_id: int, protocol: Any) -> VisitFacts:
@@ -311,27 +220,32 @@ def visit_facts(session: Session, visit_id: int, protocol: Any) -> VisitFacts:
 # --------------------------------------------------------------------------- dose changes
 
 
-class DoseChangeDialog(EntryDialog):
+class DoseChangeDialog(CommandDialog):
     """Start / rate change / pause / resume / stop, with a reason; the new dose rate and the
-    limit decision shown live. Soft limit → a reason; hard limit → a charge-nurse override."""
+    limit decision shown live. Soft limit → a reason; hard limit → a charge-nurse override that
+    covers exactly the rate it was shown. Each action is its command (``start_infusion``,
+    ``change_rate``, ``pause_infusion``, ``resume_infusion``, ``stop_infusion``; a stop moves the
+    visit into recovery)."""
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None, *,
                  kind: str | None = None) -> None:
-        super().__init__(ctx, visit_id, "Dose change", parent)
+        super().__init__(ctx, "Dose change", visit_id=visit_id, parent=parent)
         self.facts = ctx.read(visit_facts, visit_id, ctx.protocol)
-        self.override: tuple[int, str, ChargeOverride] | None = None
+        self.pump = ctx.read(rc.visit_infusion_facts, visit_id, ctx.protocol, ctx.clock.now())
+        self.override: ChargeOverride | None = None
         self.override_dialog: QDialog | None = None
         f = self.facts
         weight = f"{f.weight_kg:g} kg" if f.weight_kg else "no weight recorded"
         conc = (f"{f.concentration_mg_ml:.3g} mg/mL ({f.concentration_source})"
                 if f.concentration_mg_ml else f.concentration_source)
         rate = f"{f.current_rate:g} mL/h" if f.current_rate is not None else "—"
-        self.heading.setText(f"{f.patient_name} · {weight} · pump {f.pump_state}, "
-                             f"last charted rate {rate}\nConcentration {conc}")
+        self.set_heading(f"{f.patient_name} · {weight} · pump {self.pump.state}, "
+                         f"last charted rate {rate}\nConcentration {conc}")
         self.kind = QComboBox()
         for k in ("start", "rate_change", "pause", "resume", "stop"):
             self.kind.addItem(KIND_LABELS[k], k)
-        default = kind or {"idle": "start", "paused": "resume"}.get(f.pump_state, "rate_change")
+        default = kind or {"idle": "start", "paused": "resume"}.get(self.pump.state,
+                                                                    "rate_change")
         self.kind.setCurrentIndex(self.kind.findData(default))
         _label_for(self.form, "&Action:", self.kind)
         self.rate = QDoubleSpinBox()
@@ -423,8 +337,10 @@ class DoseChangeDialog(EntryDialog):
         self.confirm_label.setEnabled(soft)
         hard = dec.severity is Severity.HARD
         self.override_button.setEnabled(hard)
-        if not hard:
+        # an override covers the rate it was shown, nothing after (core decides)
+        if self.override is not None and (not hard or uncovered(dec, self.override)):
             self.override = None
+        if not hard:
             self.override_status.setText("")
         elif self.override is None:
             self.override_status.setText("✗ needs a charge nurse's PIN and reason")
@@ -433,62 +349,74 @@ class DoseChangeDialog(EntryDialog):
         dec = self.current_decision()
         what = "; ".join(f.message for f in dec.worst())
 
-        def granted(uid: int, reason: str, ov: ChargeOverride) -> None:
-            self.override = (uid, reason, ov)
-            self.override_status.setText(f"✓ overridden by {ov.by}: {reason}")
-            self.show_status("")
+        def granted(ov: ChargeOverride) -> None:
+            self.override = ov
+            self.override_status.setText(f"✓ overridden by {ov.by}: {ov.reason}")
+            self.say("")
 
-        self.override_dialog = open_charge_override(self, self.ctx, what, granted)
+        self.override_dialog = open_charge_override(self, self.ctx, what, dec, granted)
 
     def save(self) -> None:
         dec = self.current_decision()
         kind = self.selected_kind
         if kind != "start" and not self.reason.currentData():
-            self.show_status("Choose the reason for the change.", error=True)
-            self.reason.setFocus()
+            self.fail("Choose the reason for the change.", self.reason)
             return
         confirm = self.confirm.text().strip()
-        res = resolve(dec, reason=confirm, override=self.override[2] if self.override else None)
+        res = resolve(dec, reason=confirm, override=self.override)
         if not res.allowed:
-            self.show_status(res.detail, error=True)
-            if res.needs == "reason":
-                self.confirm.setFocus()
-            elif res.needs == "charge_override":
-                self.override_button.setFocus()
+            self.fail(res.detail, self.confirm if res.needs == "reason"
+                      else self.override_button if res.needs == "charge_override" else None)
             return
-        f = self.facts
-        soft = any(x.severity is Severity.SOFT for x in dec.findings)
-        self.submit(
-            repo.record_infusion_event, self.visit_id, kind, user=self.user_id,
-            rate_ml_h=self.rate.value() if self.uses_rate else None,
-            dose_mg_kg_h=self.dose_rate_mg_kg_h(),
-            concentration_mg_ml=f.concentration_mg_ml if self.uses_rate else None,
-            reason_code=self.reason.currentData() or None,
-            reason_text=self.reason_text.text().strip(),
-            limit_confirmation=confirm if soft and confirm else None,
-            override_by=self.override[0] if self.override else None,
-            override_reason=self.override[1] if self.override else None,
-            at=self.now(), what="infusion_event")
+        code = str(self.reason.currentData() or "")
+        details = self.reason_text.text().strip()
+        common: dict[str, Any] = {"protocol": self.ctx.protocol, "at": self.now(),
+                                  "now": self.now()}
+        if kind == "start":
+            self.run(rc.start_infusion, self.visit_id, rate_ml_h=self.rate.value(),
+                     reason=confirm, override=self.override, **common)
+        elif kind == "rate_change":
+            self.run(rc.change_rate, self.visit_id, rate_ml_h=self.rate.value(),
+                     reason_code=code, reason_text=details, confirmation=confirm,
+                     override=self.override, **common)
+        elif kind == "pause":
+            self.run(rc.pause_infusion, self.visit_id, reason_code=code, reason_text=details,
+                     **common)
+        elif kind == "resume":
+            self.run(rc.resume_infusion, self.visit_id, rate_ml_h=self.rate.value(),
+                     reason_code=code, reason_text=details, confirmation=confirm,
+                     override=self.override, **common)
+        else:
+            self.run(rc.stop_infusion, self.visit_id, reason_code=code, reason_text=details,
+                     **common)
+
+    def refused(self, exc: Refused) -> None:
+        if exc.needs == "charge_override":
+            self.override = None
+            self.override_status.setText("✗ needs a charge nurse's PIN and reason")
+            self.override_button.setFocus()
+        elif exc.needs == "reason":
+            self.confirm.setFocus()
 
 
 # ------------------------------------------------------------------------------ medications
 
 
-class MedicationDialog(EntryDialog):
+class MedicationDialog(CommandDialog):
     """A MAR entry: formulary drug, dose, route, site, time given, indication; core/'s checks
     (max per dose/visit, interval, allergy, time) shown live."""
 
-    ROUTES = ("IV", "ODT", "IM", "PO", "SC")
+    ROUTES = core_meds.KNOWN_ROUTES
     INDICATIONS = ("nausea", "prophylaxis")
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, visit_id, "Medication", parent)
+        super().__init__(ctx, "Medication", visit_id=visit_id, parent=parent)
         self.facts = ctx.read(visit_facts, visit_id, ctx.protocol)
         f = self.facts
         allergies = ", ".join(f.allergies) or "none recorded"
-        self.heading.setText(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
-                                                        if f.allergies else
-                                                        "allergies: none recorded"))
+        self.set_heading(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
+                                                    if f.allergies else
+                                                    "allergies: none recorded"))
         self.drug = QComboBox()
         for d in ctx.protocol.formulary:
             self.drug.addItem(d.name, d.name)
@@ -574,36 +502,34 @@ class MedicationDialog(EntryDialog):
         res = resolve(dec, reason=reason)
         self.decision.setText(decision_text(dec))
         if not res.allowed:
-            self.show_status(res.detail, error=True)
+            self.fail(res.detail)
             if res.needs == "reason":
                 self.reason.setEnabled(True)
                 self.reason.setFocus()
             return
         p = self.proposed(now)
-        other = p.drug == core_meds.OTHER_DRUG
-        override_reason = None
-        if dec.severity in (Severity.SOFT, Severity.BLOCK):
-            override_reason = reason
-        if other:
-            why = f"off formulary: {p.other_reason.strip()}"
-            override_reason = f"{why}; {override_reason}" if override_reason else why
-        d = self.ctx.protocol.drug_named(p.drug)
-        self.submit(repo.record_medication, self.visit_id,
-                    p.other_drug_name.strip() if other else p.drug, p.dose_mg,
-                    d.unit if d else "mg", p.route, user=self.user_id, given_at=p.given_at,
-                    site=self.site.text().strip(), indication=str(self.indication.currentData()),
-                    override_reason=override_reason, what="medication")
+        self.run(rc.give_medication, self.visit_id, protocol=self.ctx.protocol, drug=p.drug,
+                 dose=p.dose_mg, route=p.route, given_at=p.given_at,
+                 site=self.site.text().strip(), indication=str(self.indication.currentData()),
+                 other_drug_name=p.other_drug_name, other_reason=p.other_reason,
+                 reason=reason, late_reason=self.late_text(), now=now,
+                 display_tz=local(now).tzinfo)
+
+    def refused(self, exc: Refused) -> None:
+        if exc.needs == "reason":
+            self.reason.setEnabled(True)
+            self.reason.setFocus()
 
 
-class MedicationResponseDialog(EntryDialog):
+class MedicationResponseDialog(CommandDialog):
     """The response to a dose, charted later (an amendment of the MAR entry)."""
 
     def __init__(self, ctx: AppContext, medication_id: int,
                  parent: QWidget | None = None) -> None:
         med = ctx.read(_current_version, MedicationAdministration, medication_id)
-        super().__init__(ctx, med.visit_id, "Medication response", parent)
+        super().__init__(ctx, "Medication response", visit_id=med.visit_id, parent=parent)
         self.medication = med
-        self.heading.setText(f"{med.drug} {med.dose:g} {med.unit} {med.route} given "
+        self.set_heading(f"{med.drug} {med.dose:g} {med.unit} {med.route} given "
                              f"{hhmm(med.at)}" + (f" ({med.indication})" if med.indication
                                                    else ""))
         self.response = QLineEdit(med.response or "")
@@ -616,50 +542,23 @@ class MedicationResponseDialog(EntryDialog):
     def save(self) -> None:
         text = self.response.text().strip()
         if not text:
-            self.show_status("Describe the response.", error=True)
+            self.fail("Describe the response.", self.response)
             return
-        self.submit(repo.record_medication_response, self.medication.id, text,
-                    user=self.user_id, at=self.when.value(self.now()), what="medication")
+        self.run(rc.record_medication_response, self.medication.id, response=text,
+                 at=self.when.value(self.now()), now=self.now())
 
 
 # ------------------------------------------------------------------------------ assessments
 
 
-def record_assessment_set(session: Session, visit_id: int, *, user: int,
-                          cadss6: Sequence[int] | None, moaas: int | None,
-                          nausea: str | None, note: str = "",
-                          nausea_levels: Sequence[str] = DEFAULT_NAUSEA_LEVELS,
-                          at: datetime | None = None) -> list[Assessment]:
-    """One sitting's assessments in one transaction: CADSS-6 (items and total, with the
-    dissociation note), MOAA/S, nausea; only the parts given."""
-    out = []
-    if cadss6 is not None:
-        items = {str(i): int(s) for i, s in enumerate(cadss6, 1)}
-        out.append(repo.record_assessment(session, visit_id, SCALE_CADSS6, items,
-                                          sum(cadss6), user=user, note=note, at=at))
-    elif note.strip():
-        out.append(repo.record_assessment(session, visit_id, SCALE_CADSS6, {}, None,
-                                          user=user, note=note, at=at))
-    if moaas is not None:
-        out.append(repo.record_assessment(session, visit_id, SCALE_MOAAS, {"level": moaas},
-                                          moaas, user=user, at=at))
-    if nausea is not None:
-        rank = list(nausea_levels).index(nausea) if nausea in nausea_levels else None
-        out.append(repo.record_assessment(session, visit_id, SCALE_NAUSEA, {"level": nausea},
-                                          rank, user=user, at=at))
-    if not out:
-        raise repo.RecordError("nothing was assessed")
-    return out
-
-
-class AssessmentDialog(EntryDialog):
+class AssessmentDialog(CommandDialog):
     """CADSS-6, MOAA/S, nausea and a dissociation note in one keyboard-friendly dialog.
     Type a digit in each CADSS item (Tab moves on); "–" means not assessed."""
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, visit_id, "Assessment", parent)
+        super().__init__(ctx, "Assessment", visit_id=visit_id, parent=parent)
         a = ctx.protocol.assessments
-        self.heading.setText("Leave a part at “–” when it was not assessed.")
+        self.set_heading("Leave a part at “–” when it was not assessed.")
         cad = QGroupBox(f"&CADSS-6 (each item 0–{a.cadss6_item_max})")
         grid = QGridLayout(cad)
         self.cadss: list[QSpinBox] = []
@@ -727,25 +626,22 @@ class AssessmentDialog(EntryDialog):
         try:
             cadss = self.cadss_scores()
         except ValueError as exc:
-            self.show_status(str(exc), error=True)
-            next(s for s in self.cadss if s.value() < 0).setFocus()
+            self.fail(str(exc), next(s for s in self.cadss if s.value() < 0))
             return
         moaas = self.moaas.currentData()
         nausea = self.nausea.currentData()
         note = self.note.toPlainText().strip()
         if cadss is None and moaas is None and nausea is None and not note:
-            self.show_status("Nothing assessed: score at least one part.", error=True)
+            self.fail("Nothing assessed: score at least one part.")
             return
-        self.submit(record_assessment_set, self.visit_id, user=self.user_id, cadss6=cadss,
-                    moaas=moaas, nausea=nausea, note=note,
-                    nausea_levels=self.ctx.protocol.assessments.nausea_levels,
-                    at=self.when.value(self.now()),
-                    what="assessment")
+        self.run(rc.record_assessments, self.visit_id, protocol=self.ctx.protocol,
+                 cadss6=cadss, moaas=moaas, nausea=nausea, note=note,
+                 at=self.when.value(self.now()), late_reason=self.late_text(), now=self.now())
 
 
-class NoteDialog(EntryDialog):
+class NoteDialog(CommandDialog):
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, visit_id, "Note", parent)
+        super().__init__(ctx, "Note", visit_id=visit_id, parent=parent)
         self.text = QPlainTextEdit()
         self.text.setTabChangesFocus(True)
         _label_for(self.form, "&Note:", self.text)
@@ -756,10 +652,10 @@ class NoteDialog(EntryDialog):
     def save(self) -> None:
         text = self.text.toPlainText().strip()
         if not text:
-            self.show_status("The note is empty.", error=True)
+            self.fail("The note is empty.", self.text)
             return
-        self.submit(repo.add_note, self.visit_id, text, user=self.user_id,
-                    at=self.when.value(self.now()), what="note")
+        self.run(rc.add_note, self.visit_id, text=text, at=self.when.value(self.now()),
+                 late_reason=self.late_text(), now=self.now())
 
 
 # ------------------------------------------------------------------------- amendments, history
@@ -770,22 +666,6 @@ TYPE_LABELS = {
     Assessment: "Assessment", Note: "Note", RideArrangement: "Ride home",
     DischargeDecision: "Discharge", PumpChangeItem: "Pump change",
 }
-#: Fields the amend dialog offers, per kind (the rest stay as they were).
-AMEND_FIELDS: dict[type[ClinicalEntry], tuple[str, ...]] = {
-    InfusionEvent: ("at", "kind", "rate_ml_h", "dose_mg_kg_h", "concentration_mg_ml",
-                    "reason_code", "reason_text"),
-    MedicationAdministration: ("at", "drug", "dose", "unit", "route", "site", "indication",
-                               "response"),
-    Assessment: ("at", "scale", "items", "score", "note"),
-    Note: ("at", "text"),
-    RideArrangement: ("driver_name", "relationship", "phone", "expected_arrival", "company",
-                      "booking_ref"),
-    Screening: ("at", "answers", "passed"),
-    DischargeDecision: ("at",),
-    PumpChangeItem: ("resolution_reason",),
-}
-
-
 def model_for(entry_type: str | type[ClinicalEntry]) -> type[ClinicalEntry]:
     if isinstance(entry_type, str):
         return MODELS_BY_TYPE[entry_type]
@@ -909,7 +789,7 @@ def visit_history(session: Session, visit_id: int) -> list[Chain]:
     return chains
 
 
-class AmendDialog(EntryDialog):
+class AmendDialog(CommandDialog):
     """Correct an entry: changed fields and a mandatory reason (a new version; the original
     stays in the history). "Entered in error" voids it."""
 
@@ -917,11 +797,11 @@ class AmendDialog(EntryDialog):
                  parent: QWidget | None = None) -> None:
         self.model = model_for(entry_type)
         cur = ctx.read(_current_version, self.model, entry_id)
-        super().__init__(ctx, cur.visit_id, f"Amend {TYPE_LABELS.get(self.model, '')}", parent,
-                         save_text="&Amend")
+        super().__init__(ctx, f"Amend {TYPE_LABELS.get(self.model, '')}", ok_text="&Amend",
+                         visit_id=cur.visit_id, parent=parent)
         self.current = cur
-        self.heading.setText(f"Amending: {summarize(cur)}\n(charted {hhmm(cur.recorded_at)}; "
-                             f"every version stays in the history)")
+        self.set_heading(f"Amending: {summarize(cur)}\n(charted {hhmm(cur.recorded_at)}; "
+                         f"every version stays in the history)")
         self.fields: dict[str, QWidget] = {}
         columns = {c.key: c for c in self.model.__mapper__.column_attrs}
         for name in AMEND_FIELDS.get(self.model, ()):
@@ -982,17 +862,16 @@ class AmendDialog(EntryDialog):
         try:
             changes = self.changes()
         except ValueError as exc:
-            self.show_status(f"A value is not valid: {exc}", error=True)
+            self.fail(f"A value is not valid: {exc}")
             return
         if not changes:
-            self.show_status("Nothing was changed.", error=True)
+            self.fail("Nothing was changed.")
             return
         if not reason:
-            self.show_status("An amendment needs a reason.", error=True)
-            self.reason.setFocus()
+            self.fail("An amendment needs a reason.", self.reason)
             return
-        self.submit(repo.amend, self.current.id, changes, reason, user=self.user_id,
-                    model=self.model, what="amendment")
+        self.run(rc.amend_entry, self.model.__tablename__, self.current.id,
+                 protocol=self.ctx.protocol, changes=changes, reason=reason, now=self.now())
 
 
 class EntryHistoryView(QWidget):
@@ -1144,39 +1023,20 @@ class DeliveredDosePanel(QWidget):
 # ------------------------------------------------------------------------------ pump changes
 
 
-def confirm_pump_change(session: Session, item_id: int, reason_code: str, reason_text: str, *,
-                        user: int, weight_kg: float | None,
-                        concentration_mg_ml: float | None) -> InfusionEvent:
-    """Writer job: chart the pump's change as an infusion event (at the pump's time, with the
-    nurse's reason) and mark the item confirmed, in one transaction."""
-    item = _current_version(session, PumpChangeItem, item_id)
-    ch = core_pump.PumpChange.from_values(item.pump_values)
-    rate = ch.rate_after if ch.kind in ("start", "rate_change", "resume") else None
-    dose = (core_dosing.ml_h_to_mg_kg_h(rate, concentration_mg_ml, weight_kg)
-            if rate is not None and weight_kg and concentration_mg_ml else None)
-    ev = repo.record_infusion_event(
-        session, item.visit_id, ch.kind, user=user, rate_ml_h=rate, dose_mg_kg_h=dose,
-        concentration_mg_ml=concentration_mg_ml if rate is not None else None,
-        reason_code=reason_code, reason_text=reason_text, at=ch.at)
-    why = reason_code + (f": {reason_text}" if reason_text else "")
-    repo.resolve_pump_change(session, item.id, "confirmed", f"charted as {ch.kind}: {why}",
-                             user=user)
-    return ev
-
-
-class PumpChangeDialog(EntryDialog):
+class PumpChangeDialog(CommandDialog):
     """A pending pump change: confirm it (with the reason; it becomes a charted infusion event at
     the pump's time) or mark it "not a real change" (with the reason)."""
 
     def __init__(self, ctx: AppContext, item_id: int, parent: QWidget | None = None) -> None:
         item = ctx.read(_current_version, PumpChangeItem, item_id)
-        super().__init__(ctx, item.visit_id, "Pump change", parent, save_text="&Resolve")
+        super().__init__(ctx, "Pump change", ok_text="&Resolve", visit_id=item.visit_id,
+                         parent=parent)
         self.item = item
         self.change = core_pump.PumpChange.from_values(item.pump_values)
         self.facts = ctx.read(visit_facts, item.visit_id, ctx.protocol)
         dose = ctx.read(delivered_dose_summary, item.visit_id, self.now(), ctx.protocol)
-        self.heading.setText(f"! Pending: {self.change.describe(local(self.now()).tzinfo)} — "
-                             f"no nurse entry explains it.\n{dose.text}")
+        self.set_heading(f"! Pending: {self.change.describe(local(self.now()).tzinfo)} — "
+                         f"no nurse entry explains it.\n{dose.text}")
         self.confirm_radio = QRadioButton("&Confirm: chart this change")
         self.dismiss_radio = QRadioButton("&Not a real change")
         self.confirm_radio.setChecked(True)
@@ -1214,29 +1074,25 @@ class PumpChangeDialog(EntryDialog):
             code = str(self.reason.currentData() or "")
             dec = core_dosing.check_change_reason(code, text, self.ctx.protocol.dosing)
             if not dec.ok:
-                self.show_status("; ".join(dec.messages), error=True)
-                self.reason.setFocus()
+                self.fail("; ".join(dec.messages), self.reason)
                 return
-            self.submit(confirm_pump_change, self.item.id, code, text, user=self.user_id,
-                        weight_kg=self.facts.weight_kg,
-                        concentration_mg_ml=self.facts.concentration_mg_ml, what="pump_change")
+            self.run(rc.confirm_pump_change, self.item.id, protocol=self.ctx.protocol,
+                     reason_code=code, reason_text=text, now=self.now())
         else:
             if not text:
-                self.show_status("Say why it is not a real change.", error=True)
-                self.text.setFocus()
+                self.fail("Say why it is not a real change.", self.text)
                 return
-            self.submit(repo.resolve_pump_change, self.item.id, "dismissed", text,
-                        user=self.user_id, what="pump_change")
+            self.run(rc.dismiss_pump_change, self.item.id, reason=text, now=self.now())
 
 
 __all__ = [
+    "AMEND_FIELDS",
     "MOAAS_WORDING",
     "AmendDialog",
     "AssessmentDialog",
     "DeliveredDosePanel",
     "DoseChangeDialog",
     "DoseSummary",
-    "EntryDialog",
     "EntryHistoryView",
     "MedicationDialog",
     "MedicationResponseDialog",
@@ -1244,11 +1100,11 @@ __all__ = [
     "PumpChangeDialog",
     "TimeField",
     "VisitFacts",
-    "confirm_pump_change",
     "decision_text",
     "delivered_dose_summary",
     "open_charge_override",
-    "record_assessment_set",
+    "pump_readings",
+    "scan_pump_changes",
     "summarize",
     "visit_facts",
     "visit_history",

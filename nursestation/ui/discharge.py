@@ -11,14 +11,17 @@
   decision is recorded with the criteria snapshot; the visit becomes ``discharged`` and the
   chair is free.
 
-No clinical rule lives here: the ride rules are ``core.ride``'s, the gate ``core.discharge``'s.
+No clinical rule lives here: the ride rules are ``core.ride``'s, the gate ``core.discharge``'s,
+and both writes are commands (``record.commands.save_ride``, ``record.commands.discharge``),
+which evaluate again: the discharge command re-evaluates the gate on the record and refuses an
+override that was not shown the criteria now unmet.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
@@ -37,7 +40,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session
 
 from nursestation.core.discharge import (
     AldreteScore,
@@ -47,20 +49,22 @@ from nursestation.core.discharge import (
     latest_value,
     modified_aldrete,
 )
-from nursestation.core.dosing import ChargeOverride
+from nursestation.core.dosing import ChargeOverride, uncovered
 from nursestation.core.ride import ConfirmMethod, RideArrangement, RideKind, validate_ride
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import discharge_inputs, visit_ride_status
 from nursestation.db.models import RideArrangement as RideRow
+from nursestation.record import commands as rc
+from nursestation.record.commands import criteria_snapshot
+from nursestation.record.errors import Refused
 from nursestation.ui.charting import (
-    EntryDialog,
     TimeField,
     _label_for,
     from_qdatetime,
     local,
-    open_charge_override,
 )
 from nursestation.ui.context import AppContext
+from nursestation.ui.dialogs import CommandDialog, open_charge_override
 
 #: How often the discharge dialog re-evaluates the gate (ms).
 REEVALUATE_MS = 2000
@@ -72,37 +76,19 @@ CONFIRM_LABELS = {ConfirmMethod.PHONE_CALL: "confirmed by phone call",
 # ------------------------------------------------------------------------------------- ride
 
 
-def save_and_confirm_ride(session: Session, visit_id: int, details: dict[str, Any] | None, *,
-                          user: int, confirm_method: str | None = None,
-                          confirmed_at: datetime | None = None) -> RideRow:
-    """Writer job: record (or amend) the ride details when given, then the confirmation when
-    given — one transaction, so a confirmation never lands on details not saved."""
-    ride: RideRow | None = None
-    if details is not None:
-        ride = repo.save_ride(session, visit_id, user=user, **details)
-        session.flush()
-    else:
-        rides = repo.current_entries(session, RideRow, visit_id)
-        ride = rides[-1] if rides else None
-    if ride is None:
-        raise repo.RecordError("record the ride details first")
-    if confirm_method:
-        ride = repo.confirm_ride(session, ride, confirm_method, user=user, at=confirmed_at)
-    return ride
-
-
-class RideDialog(EntryDialog):
+class RideDialog(CommandDialog):
     """Who takes the patient home, and its confirmation."""
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, visit_id, "Ride home", parent)
+        super().__init__(ctx, "Ride home", visit_id=visit_id, parent=parent)
         crit = ctx.protocol.discharge
         rides = ctx.read(repo.current_entries, RideRow, visit_id)
         self.current: RideRow | None = rides[-1] if rides else None
         status = ctx.read(visit_ride_status, visit_id, crit, self.now(),
                           display_tz=local(self.now()).tzinfo)
         mark = "✓" if status.confirmed else "✗"
-        self.heading.setText(f"{mark} Ride home: {status.state} — {'; '.join(status.reasons)}")
+        self.patient_name = ctx.read(repo.visit_record, visit_id).patient.full_name
+        self.set_heading(f"{mark} Ride home: {status.state} — {'; '.join(status.reasons)}")
         self.kind_group = QButtonGroup(self)
         self.driver_radio = QRadioButton("A responsible &adult drives")
         self.car_radio = QRadioButton("&Car service")
@@ -172,7 +158,8 @@ class RideDialog(EntryDialog):
             company=self.company.text(), booking_reference=self.booking.text())
 
     def problems(self) -> tuple[str, ...]:
-        return validate_ride(self.arrangement(), self.ctx.protocol.discharge)
+        return validate_ride(self.arrangement(), self.ctx.protocol.discharge,
+                             patient_name=self.patient_name)
 
     def update_decision(self) -> None:
         kind = self.kind()
@@ -195,7 +182,7 @@ class RideDialog(EntryDialog):
         if a.kind is RideKind.CAR_SERVICE:
             return {"kind": "car_service", "company": a.company.strip(),
                     "booking_ref": a.booking_reference.strip(), "expected_arrival": None}
-        return {"kind": "driver", "driver_name": a.driver_name.strip(),
+        return {"kind": str(a.kind), "driver_name": a.driver_name.strip(),
                 "relationship": a.relationship.strip(), "phone": a.phone.strip(),
                 "expected_arrival": a.expected_arrival}
 
@@ -209,22 +196,22 @@ class RideDialog(EntryDialog):
     def save(self) -> None:
         problems = self.problems()
         if problems:
-            self.show_status("Not acceptable: " + "; ".join(problems), error=True)
+            self.fail("Not acceptable: " + "; ".join(problems))
             return
         details = self._details()
         method = str(self.confirm.currentData() or "") or None
         if self._unchanged(details):
             if not method or (self.current and self.current.confirmation_method == method
                               and self.current.confirmed_at is not None):
-                self.show_status("Nothing changed.", error=True)
+                self.fail("Nothing changed.")
                 return
-            send: dict[str, Any] | None = None
+            send: rc.RideDetails | None = None
         else:
-            send = details
-        self.submit(save_and_confirm_ride, self.visit_id, send, user=self.user_id,
-                    confirm_method=method,
-                    confirmed_at=self.confirmed_at.value(self.now()) if method else None,
-                    what="ride")
+            send = rc.RideDetails(**details)
+        self.run(rc.save_ride, self.visit_id, protocol=self.ctx.protocol, details=send,
+                 confirm_method=method,
+                 confirmed_at=self.confirmed_at.value(self.now()) if method else None,
+                 now=self.now())
 
 
 # ------------------------------------------------------------------------------------ gate
@@ -234,22 +221,6 @@ ACTIVITY = {2: "2 — moves all four limbs on command", 1: "1 — moves two limb
 RESPIRATION = {2: "2 — breathes deeply, coughs freely", 1: "1 — dyspnoea or shallow breathing",
                0: "0 — apnoeic"}
 CONSCIOUSNESS = {2: "2 — fully awake", 1: "1 — arousable on calling", 0: "0 — not responding"}
-
-
-def criteria_snapshot(result: DischargeResult, aldrete: AldreteScore | None
-                      ) -> list[dict[str, Any]]:
-    """What the gate showed at signing, for the record."""
-    out: list[dict[str, Any]] = [
-        {"name": c.name, "met": c.met, "detail": c.detail, "key": c.key}
-        for c in result.criteria]
-    if aldrete is not None:
-        out.append({"name": "Modified Aldrete", "met": aldrete.meets_minimum,
-                    "detail": aldrete.describe(), "key": "discharge.aldrete_min",
-                    "gating": False,
-                    "items": {i.name: i.score for i in aldrete.items}})
-    out.append({"name": "evaluated_at", "met": True, "detail": result.evaluated_at.isoformat(),
-                "key": "", "gating": False})
-    return out
 
 
 class CriterionRow:
@@ -265,7 +236,11 @@ class CriterionRow:
 
     def set(self, name: str, met: bool, detail: str) -> None:
         self.mark.setText("✓ met" if met else "✗ UNMET")
-        self.mark.setStyleSheet("color: #1a7f37;" if met else "color: #c0001a; font-weight: bold;")
+        self.mark.setObjectName("Criterion")  # coloured by met (resources/styles/dialog.qss)
+        if self.mark.property("met") != met:
+            self.mark.setProperty("met", met)
+            self.mark.style().unpolish(self.mark)
+            self.mark.style().polish(self.mark)
         self.name.setText(name)
         if detail != self.detail.text():
             self.detail.setText(detail)
@@ -275,7 +250,7 @@ class CriterionRow:
             self.detail.setMinimumHeight(self.detail.heightForWidth(width))
 
 
-class DischargeDialog(EntryDialog):
+class DischargeDialog(CommandDialog):
     """The discharge gate, live. ``inputs_provider()`` returns the ``DischargeInputs`` now
     (default: read from the record, alarms from the alarm log)."""
 
@@ -285,16 +260,20 @@ class DischargeDialog(EntryDialog):
     def __init__(self, ctx: AppContext, visit_id: int,
                  inputs_provider: Callable[[], DischargeInputs] | None = None,
                  parent: QWidget | None = None) -> None:
-        super().__init__(ctx, visit_id, "Discharge", parent, save_text="&Discharge")
-        self.setMinimumWidth(760)
+        super().__init__(ctx, "Discharge", ok_text="&Discharge", visit_id=visit_id,
+                         parent=parent, min_width=760)
         self.criteria = ctx.protocol.discharge
         self.inputs_provider = inputs_provider or self._read_inputs
+        #: the provider knows the live alarms (the engine's); otherwise the command reads the
+        #: alarm log itself when it signs
+        self.live_alarms = inputs_provider is not None
         self.result: DischargeResult | None = None
         self.aldrete: AldreteScore | None = None
-        self.override: tuple[int, str, ChargeOverride] | None = None
+        self.override: ChargeOverride | None = None
+        self.inputs: DischargeInputs | None = None
         self.override_dialog: QDialog | None = None
         rec = ctx.read(repo.visit_record, visit_id)
-        self.heading.setText(f"{rec.patient.full_name} · {rec.chair.name} · {rec.visit.phase}")
+        self.set_heading(f"{rec.patient.full_name} · {rec.chair.name} · {rec.visit.phase}")
 
         box = QGroupBox("Criteria (re-checked every 2 s)")
         self.grid = QGridLayout(box)
@@ -371,6 +350,7 @@ class DischargeDialog(EntryDialog):
     def evaluate(self, *_: object) -> DischargeResult:
         now = self.now()
         inputs = self.inputs_provider()
+        self.inputs = inputs
         if self.on_oxygen.isChecked() and not inputs.on_oxygen:
             inputs = dataclasses.replace(inputs, on_oxygen=True)
         result = evaluate_discharge(inputs, self.criteria, now,
@@ -402,10 +382,13 @@ class DischargeDialog(EntryDialog):
     def update_button(self, *_: object) -> None:
         r = self.result
         passed = bool(r and r.passed)
+        if self.override is not None and (passed or r is None
+                                          or uncovered(r.decision(), self.override)):
+            # not needed any more, or a criterion became unmet that it was never shown
+            self.override = None
+            self.override_status.setText("" if passed else
+                                         "✗ the override did not cover the criteria now unmet")
         self.override_button.setEnabled(not passed and self.override is None)
-        if passed and self.override is not None:
-            self.override = None  # not needed any more
-            self.override_status.setText("")
         allowed = (passed or self.override is not None) and self.instructions_given.isChecked()
         self.save_button.setEnabled(allowed)
         if r is None:
@@ -426,34 +409,46 @@ class DischargeDialog(EntryDialog):
         what = "Discharge with unmet criteria: " + "; ".join(
             f"{c.name}: {c.detail}" for c in r.unmet)
 
-        def granted(uid: int, reason: str, ov: ChargeOverride) -> None:
-            self.override = (uid, reason, ov)
-            self.override_status.setText(f"✓ overridden by {ov.by}: {reason}")
+        def granted(ov: ChargeOverride) -> None:
+            self.override = ov
+            self.override_status.setText(f"✓ overridden by {ov.by}: {ov.reason}")
             self.update_button()
 
-        self.override_dialog = open_charge_override(self, self.ctx, what, granted)
+        self.override_dialog = open_charge_override(self, self.ctx, what, r.decision(),
+                                                    granted)
 
     def save(self) -> None:
         now = self.now()
         r = self.evaluate()
         if not self.instructions_given.isChecked():
-            self.show_status("Confirm the discharge instructions were given.", error=True)
+            self.fail("Confirm the discharge instructions were given.", self.instructions_given)
             return
         if not r.passed and self.override is None:
-            self.show_status("Criteria unmet: " + "; ".join(c.name for c in r.unmet)
-                             + ". A charge nurse can override.", error=True)
+            self.fail("Criteria unmet: " + "; ".join(c.name for c in r.unmet)
+                      + ". A charge nurse can override.")
             return
         self.timer.stop()
-        ov = self.override if not r.passed else None
-        self.submit(repo.record_discharge, self.visit_id, criteria_snapshot(r, self.aldrete),
-                    r.passed, user=self.user_id, instructions_given=True,
-                    override_by=ov[0] if ov else None, override_reason=ov[1] if ov else None,
-                    at=now, what="discharge")
+        inputs = self.inputs
+        self.run(rc.discharge, self.visit_id, protocol=self.ctx.protocol,
+                 instructions_given=True, override=self.override if not r.passed else None,
+                 aldrete=rc.AldreteAnswers(self.activity.currentData(),
+                                           self.respiration.currentData(),
+                                           self.consciousness.currentData()),
+                 on_oxygen=self.on_oxygen.isChecked() or bool(inputs and inputs.on_oxygen),
+                 active_alarms=inputs.alarms if inputs is not None and self.live_alarms
+                 else None,
+                 now=now, display_tz=local(now).tzinfo)
 
     def _failed(self, exc: BaseException) -> None:
         super()._failed(exc)
         self.timer.start()
         self.update_button()
+
+    def refused(self, exc: Refused) -> None:
+        if exc.needs == "charge_override":
+            self.override = None
+            self.override_status.setText("✗ the override did not cover the criteria now unmet")
+            self.update_button()
 
 
 __all__ = [
@@ -461,5 +456,4 @@ __all__ = [
     "DischargeDialog",
     "RideDialog",
     "criteria_snapshot",
-    "save_and_confirm_ride",
 ]

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.dosing import ChargeOverride
+from nursestation.core.dosing import ChargeOverride, Decision, authorise
 from nursestation.db import repo
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.visit_common import MessageLine, add_row, buttons, header, styled
@@ -142,13 +142,16 @@ class ChargeOverrideDialog(QDialog):
 
     On success ``verified(charge_user_id, reason)`` is emitted and the dialog accepts;
     ``charge_user_id``, ``charge_user`` (a :class:`CurrentUser`), ``reason`` and ``override``
-    (a ``core.dosing.ChargeOverride`` for ``resolve``) are then set."""
+    (a ``core.dosing.ChargeOverride`` covering the hard findings of ``decision``) are then set."""
 
     verified = Signal(int, str)
 
-    def __init__(self, ctx: AppContext, what: str, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, what: str, parent: QWidget | None = None, *,
+                 decision: Decision | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
+        #: what the charge nurse is shown; the override covers exactly its hard findings
+        self.decision = decision if decision is not None else Decision()
         self.charge_user_id: int | None = None
         self.charge_user: CurrentUser | None = None
         self.reason = ""
@@ -182,8 +185,8 @@ class ChargeOverrideDialog(QDialog):
     def override(self) -> ChargeOverride | None:
         if self.charge_user is None:
             return None
-        return ChargeOverride(by=self.charge_user.display_name, reason=self.reason,
-                              pin_verified=True)
+        return authorise(self.decision, by=self.charge_user.display_name, reason=self.reason,
+                         pin_verified=True, by_id=self.charge_user.id)
 
     def accept(self) -> None:
         name, pin, reason = (self.username.text().strip(), self.pin.text(),

@@ -3,6 +3,8 @@ view and the lead's main window agree)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from PySide6.QtGui import QColor, QFont
 
 from nursestation.core.vocabulary import Code
@@ -71,6 +73,14 @@ LABELS: dict[str, str] = {
 
 def colour(code: str) -> str:
     return COLOURS.get(code, TEXT)
+
+
+@cache
+def dialog_stylesheet() -> str:
+    """The dialogs' stylesheet (``resources/styles/dialog.qss``): one file, no inline styles."""
+    from nursestation.paths import resource_path
+
+    return resource_path("styles", "dialog.qss").read_text(encoding="utf-8")
 
 
 def qcolour(name: str) -> QColor:

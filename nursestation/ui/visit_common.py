@@ -27,48 +27,10 @@ from nursestation.ui import style
 OK_GREEN = "#3ddc84"
 WARN_AMBER = "#ffb020"
 ERROR_RED = "#ff5c5c"
-PANEL = "#151b23"
-FIELD = "#0b0f14"
-
-DIALOG_STYLE = f"""
-QDialog, QWidget#LockPanel {{ background: {PANEL}; color: {style.TEXT}; }}
-QLabel {{ color: {style.TEXT}; background: transparent; }}
-QLabel#DialogTitle {{ font-size: 18px; font-weight: bold; color: #ffffff; }}
-QLabel#DialogSubtitle {{ color: {style.DIM}; }}
-QLabel#Hint {{ color: {style.DIM}; }}
-QLabel#Message[kind="error"] {{ color: {ERROR_RED}; font-weight: bold; }}
-QLabel#Message[kind="warn"] {{ color: {WARN_AMBER}; font-weight: bold; }}
-QLabel#Message[kind="ok"] {{ color: {OK_GREEN}; }}
-QLabel#Message[kind="info"] {{ color: {style.DIM}; }}
-QLabel#Result {{ background: {FIELD}; border: 1px solid {style.TILE_BORDER};
-                  border-radius: 3px; padding: 6px; }}
-QLabel#DemoHint {{ color: {WARN_AMBER}; border: 1px dashed {WARN_AMBER}; padding: 4px; }}
-QLineEdit, QPlainTextEdit, QComboBox, QListWidget, QDateEdit {{
-    background: {FIELD}; color: {style.TEXT}; border: 1px solid {style.TILE_BORDER};
-    border-radius: 2px; padding: 3px 5px; selection-background-color: {style.FOCUS}; }}
-QLineEdit:focus, QPlainTextEdit:focus, QComboBox:focus, QListWidget:focus, QDateEdit:focus {{
-    border: 1px solid {style.FOCUS}; }}
-QLineEdit:disabled, QPlainTextEdit:disabled {{ color: {style.DIM}; background: #10151b; }}
-QCheckBox, QRadioButton, QGroupBox {{ color: {style.TEXT}; background: transparent; }}
-QCheckBox:focus, QRadioButton:focus {{ color: #ffffff; text-decoration: underline; }}
-QCheckBox::indicator, QGroupBox::indicator {{ width: 13px; height: 13px;
-    border: 1px solid #5a6675; border-radius: 2px; background: {FIELD}; }}
-QCheckBox::indicator:checked, QGroupBox::indicator:checked {{ background: {style.FOCUS};
-    border: 1px solid #9cc8ff; }}
-QCheckBox::indicator:focus {{ border: 1px solid {style.FOCUS}; }}
-QGroupBox {{ border: 1px solid {style.TILE_BORDER}; border-radius: 3px; margin-top: 12px;
-             padding-top: 6px; }}
-QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 3px; color: {style.DIM}; }}
-QPushButton {{ background: #1f2a36; color: {style.TEXT}; border: 1px solid {style.TILE_BORDER};
-               border-radius: 3px; padding: 5px 14px; min-width: 70px; }}
-QPushButton:default {{ background: #1d4f85; border: 1px solid {style.FOCUS}; color: #ffffff; }}
-QPushButton:focus {{ border: 1px solid {style.FOCUS}; }}
-QPushButton:disabled {{ color: {style.DIM}; background: #161c23; }}
-"""
-
 
 def styled(widget: QWidget) -> None:
-    widget.setStyleSheet(DIALOG_STYLE)
+    """The dialogs' look, from ``resources/styles/dialog.qss`` (``style.dialog_stylesheet``)."""
+    widget.setStyleSheet(style.dialog_stylesheet())
 
 
 def header(title: str, subtitle: str = "") -> QWidget:

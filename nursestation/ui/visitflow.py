@@ -5,9 +5,11 @@ Each step is a dialog opened with ``open()``. Everything can be done by keyboard
 a label with a mnemonic, Tab follows the form, Enter saves, Esc cancels. The rules are core's
 (``screen``, ``check_weight``, ``plan_infusion``, ``check_dose``, ``check_rate``, ``resolve``):
 the dialogs show core's answers with their reasons and ask for an acknowledgement (or a charge
-nurse's override, where core says hard) before charting. A step writes through ``ctx.write`` in
-one transaction naming ``ctx.user``; the dialog reports success and closes only in ``on_done``,
-after the commit, and emits ``saved(visit_id)``.
+nurse's override, where core says hard) before charting. Each step is one command of
+``nursestation.record.commands`` (``assign_patient``, ``check_in``, ``record_baseline``,
+``start_infusion``, ``stop_infusion``), which checks everything again and writes in one
+transaction naming ``ctx.user``; the dialog reports success and closes only after the commit,
+and emits ``saved(changes)``.
 
 The main window's "Next step" action calls :func:`next_step_for_chair` (or :func:`next_step` when
 it already has the visit) and opens the dialog it returns.
@@ -17,14 +19,12 @@ from __future__ import annotations
 
 import itertools
 import logging
-import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,8 +41,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from nursestation.core.dosing import (
     ChargeOverride,
@@ -54,28 +52,33 @@ from nursestation.core.dosing import (
     check_weight,
     plan_infusion,
     resolve,
+    uncovered,
 )
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
-from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
-from nursestation.db.models import Chair, Patient, Screening, Visit
+from nursestation.record import commands as rc
+from nursestation.record.errors import Refused
+from nursestation.record.lookups import (
+    PatientChoice,
+    VisitInfo,
+    active_visit_info,
+    chair_name,
+    patient_choices,
+    visit_info,
+)
 from nursestation.ui.context import AppContext
-from nursestation.ui.login import ChargeOverrideDialog
+from nursestation.ui.dialogs import CommandDialog, open_charge_override
 from nursestation.ui.visit_common import (
     ERROR_RED,
     OK_GREEN,
     WARN_AMBER,
-    MessageLine,
     add_row,
-    buttons,
     describe_time,
-    header,
     local_hhmm,
     local_tz,
     number,
     number_field,
     parse_clock_time,
-    styled,
 )
 
 log = logging.getLogger(__name__)
@@ -85,7 +88,7 @@ BASELINE_SCALE = SCALE_BASELINE_VITALS  # the charted baseline (db.discharge_inp
 BASELINE_CODES = (("NBP_SYS", "BP &systolic:", "mmHg"), ("NBP_DIA", "BP &diastolic:", "mmHg"),
                   ("HR", "&Heart rate:", "bpm"), ("SPO2", "Sp&O\u2082:", "%"),
                   ("RR", "&Resp. rate:", "/min"))
-COMPLETED = "completed as planned"
+COMPLETED = rc.COMPLETED
 
 _MARK = {Severity.OK: ("\u2713", OK_GREEN), Severity.NOTE: ("i", OK_GREEN),
          Severity.SOFT: ("!", WARN_AMBER), Severity.BLOCK: ("!", WARN_AMBER),
@@ -107,85 +110,17 @@ def _findings_html(dec: Decision) -> str:
     return "".join(out)
 
 
-# ---------------------------------------------------------------------------- the step dialog
+# ------------------------------------------------------------------------------ the step frame
 
 
-class StepDialog(QDialog):
-    """A visit-flow step: header, form, message line, Save/Cancel. Saves through ``ctx.write``
-    and closes only after the commit; ``saved(visit_id)`` then."""
-
-    saved = Signal(int)
+class StepDialog(CommandDialog):
+    """A visit-flow step: the common dialog (``ui.dialogs.CommandDialog``) at the steps' width,
+    with the visit's header."""
 
     def __init__(self, ctx: AppContext, title: str, subtitle: str, ok_text: str,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.saving = False
-        self.setWindowTitle(title)
-        styled(self)
-        self.setMinimumWidth(700)
-        self.layout_ = QVBoxLayout(self)
-        self.head = header(title, subtitle)
-        self.layout_.addWidget(self.head)
-        self.body = QVBoxLayout()
-        self.layout_.addLayout(self.body)
-        self.message = MessageLine()
-        self.layout_.addWidget(self.message)
-        self.button_box = buttons(self, ok_text)
-        self.ok_button = self.button_box.buttons()[0]
-        self.layout_.addWidget(self.button_box)
-
-    def fail(self, text: str, focus: QWidget | None = None) -> None:
-        self.message.show_message(text, "error")
-        if focus is not None:
-            focus.setFocus()
-
-    def user_id(self) -> int | None:
-        if self.ctx.user is None:
-            self.fail("No one is logged in: log in to chart this step.")
-            return None
-        return self.ctx.user.id
-
-    def submit(self, fn: Callable[..., int], *args: Any, what: str, visit_id: int = 0,
-               **kw: Any) -> None:
-        """Write ``fn(session, *args, **kw)`` (returns the visit id); close after the commit."""
-        self.saving = True
-        self.ok_button.setEnabled(False)
-        self.message.show_message("Saving…", "info")
-        # The writer thread keeps these callbacks until its next job; they must not hold the
-        # dialog, or its last reference could be dropped off the GUI thread (PySide then
-        # deletes the widget from a pending call, which crashes 6.12). Weak references only.
-        ref = weakref.ref(self)
-
-        def on_done(result: int) -> None:
-            dlg = ref()
-            if dlg is not None:
-                dlg._saved(result)
-
-        def on_error(exc: BaseException) -> None:
-            dlg = ref()
-            if dlg is not None:
-                dlg._failed(exc)
-
-        self.ctx.write(fn, *args, on_done=on_done, on_error=on_error, what=what,
-                       visit_id=visit_id, **kw)
-
-    def _saved(self, visit_id: int) -> None:
-        self.saving = False
-        self.ok_button.setEnabled(True)
-        self.message.show_message("Saved.", "ok")
-        self.saved.emit(int(visit_id))
-        super().accept()
-
-    def _failed(self, exc: BaseException) -> None:
-        self.saving = False
-        self.ok_button.setEnabled(True)
-        self.fail(f"Not saved: {exc}")
-
-    def reject(self) -> None:
-        if self.saving:
-            return  # the write is under way; its answer decides
-        super().reject()
+                 parent: QWidget | None = None, *, visit_id: int = 0) -> None:
+        super().__init__(ctx, title, subtitle=subtitle, ok_text=ok_text, visit_id=visit_id,
+                         parent=parent, min_width=700)
 
 
 def _time_field(placeholder: str = "HH:MM or 8h") -> QLineEdit:
@@ -195,66 +130,6 @@ def _time_field(placeholder: str = "HH:MM or 8h") -> QLineEdit:
     return f
 
 
-# ------------------------------------------------------------------------------ reading helpers
-
-
-@dataclass(frozen=True)
-class PatientChoice:
-    id: int
-    mrn: str
-    name: str
-    date_of_birth: date | None
-    allergies: str
-    next_course: int
-    active_chair: str | None  # the chair of the patient's active visit, if any
-
-
-def _patient_choices(session: Session, text: str) -> list[PatientChoice]:
-    out = []
-    for p in repo.search_patients(session, text, limit=30):
-        visits = repo.patient_visits(session, p.id)
-        done = [v for v in visits if v.phase != "cancelled"]
-        active = next((v for v in visits if v.active), None)
-        chair = session.get(Chair, active.chair_id).name if active is not None else None
-        out.append(PatientChoice(p.id, p.mrn, f"{p.family_name.upper()}, {p.given_name}",
-                                 p.date_of_birth, p.allergies, len(done) + 1, chair))
-    return out
-
-
-@dataclass(frozen=True)
-class VisitInfo:
-    visit_id: int
-    patient_id: int
-    chair_id: int
-    chair: str
-    mrn: str
-    patient: str
-    allergies: str
-    course_number: int
-    phase: str
-    weight_kg: float | None
-    weight_at: datetime | None
-    weight_this_visit: bool
-    infusion_start_at: datetime | None
-    screened: bool
-
-
-def visit_info(session: Session, visit_id: int) -> VisitInfo:
-    v = session.get(Visit, visit_id)
-    if v is None:
-        raise LookupError(f"no visit #{visit_id}")
-    p = session.get(Patient, v.patient_id)
-    c = session.get(Chair, v.chair_id)
-    w = repo.latest_weight(session, p.id)
-    screened = session.scalar(select(Screening.id).where(Screening.visit_id == v.id,
-                                                         Screening.voided.is_(False))
-                              .limit(1)) is not None
-    return VisitInfo(v.id, p.id, c.id, c.name, p.mrn, p.full_name, p.allergies,
-                     v.course_number, v.phase, w.weight_kg if w else None,
-                     w.measured_at if w else None, bool(w and w.visit_id == v.id),
-                     v.infusion_start_at, screened)
-
-
 def _subtitle(ctx: AppContext, info: VisitInfo) -> str:
     allergies = info.allergies or "none recorded"
     return (f"{info.patient} · MRN {info.mrn} · {info.chair} · course visit "
@@ -262,20 +137,6 @@ def _subtitle(ctx: AppContext, info: VisitInfo) -> str:
 
 
 # ------------------------------------------------------------------------------------- assign
-
-
-def _assign(session: Session, patient_id: int | None, new_patient: dict[str, Any] | None,
-            chair_id: int, protocol: tuple[str, str, str], *, user: int) -> int:
-    if new_patient is not None:
-        p = repo.create_patient(session, **new_patient, user=user)
-        session.flush()
-        patient_id = p.id
-    assert patient_id is not None
-    name, version, sha = protocol
-    v = repo.create_visit(session, patient_id, chair_id, name, user=user,
-                          protocol_version=version, protocol_hash=sha)
-    session.flush()
-    return v.id
 
 
 def parse_date(text: str) -> date | None:
@@ -293,9 +154,8 @@ class AssignPatientDialog(StepDialog):
     start a visit at the chair."""
 
     def __init__(self, ctx: AppContext, chair_id: int, parent: QWidget | None = None) -> None:
-        chair = ctx.read(lambda s: s.get(Chair, chair_id))
         self.chair_id = chair_id
-        self.chair_name = chair.name if chair else f"chair #{chair_id}"
+        self.chair_name = ctx.read(chair_name, chair_id) or f"chair #{chair_id}"
         super().__init__(ctx, f"Assign a patient — {self.chair_name}",
                          f"Protocol: {ctx.protocol.name} (version {ctx.protocol.version})",
                          "&Assign", parent)
@@ -330,7 +190,7 @@ class AssignPatientDialog(StepDialog):
         self.body.addWidget(self.new_box)
 
         self.search.textChanged.connect(self._search)
-        self.results.itemDoubleClicked.connect(lambda _i: self.accept())
+        self.results.itemDoubleClicked.connect(lambda _i: self.save())
         self.new_check.toggled.connect(self._new_toggled)
         for a, b in ((self.search, self.results), (self.results, self.new_check),
                      (self.new_check, self.mrn), (self.mrn, self.family),
@@ -345,7 +205,7 @@ class AssignPatientDialog(StepDialog):
     def _search(self, text: str) -> None:
         self.results.clear()
         text = text.strip()
-        self.choices = self.ctx.read(_patient_choices, text) if text else []
+        self.choices = self.ctx.read(patient_choices, text) if text else []
         for c in self.choices:
             born = f" · born {c.date_of_birth:%Y-%m-%d}" if c.date_of_birth else ""
             course = (f"course visit {c.next_course} of {self.ctx.protocol.course_length}")
@@ -371,11 +231,7 @@ class AssignPatientDialog(StepDialog):
         return self.choices[row] if 0 <= row < len(self.choices) else None
 
     # -- saving
-    def accept(self) -> None:
-        uid = self.user_id()
-        if uid is None or self.saving:
-            return
-        proto = (self.ctx.protocol.name, self.ctx.protocol.version, self.ctx.protocol.sha256)
+    def save(self) -> None:
         if self.new_check.isChecked():
             mrn, family, given = (self.mrn.text().strip(), self.family.text().strip(),
                                   self.given.text().strip())
@@ -389,11 +245,9 @@ class AssignPatientDialog(StepDialog):
                 dob = parse_date(self.dob.text())
                 if dob is None:
                     return self.fail("Enter the date of birth as YYYY-MM-DD.", self.dob)
-                if dob > self.ctx.clock.now().astimezone(local_tz()).date():
-                    return self.fail("The date of birth is in the future.", self.dob)
-            new = {"mrn": mrn, "family_name": family, "given_name": given, "date_of_birth": dob,
-                       "allergies": self.allergies.text().strip()}
-            self.submit(_assign, None, new, self.chair_id, proto, user=uid, what="visit")
+            new = rc.NewPatient(mrn, family, given, dob, self.allergies.text().strip())
+            self.run(rc.assign_patient, self.chair_id, protocol=self.ctx.protocol,
+                     new_patient=new, now=self.now())
             return
         choice = self.selected()
         if choice is None:
@@ -402,20 +256,17 @@ class AssignPatientDialog(StepDialog):
         if choice.active_chair:
             return self.fail(f"{choice.name} already has an active visit in "
                              f"{choice.active_chair}.", self.results)
-        self.submit(_assign, choice.id, None, self.chair_id, proto, user=uid, what="visit")
+        self.run(rc.assign_patient, self.chair_id, protocol=self.ctx.protocol,
+                 patient_id=choice.id, now=self.now())
+
+    def refused(self, exc: Refused) -> None:
+        if exc.rule == "date_of_birth":
+            self.dob.setFocus()
+        elif exc.rule == "mrn":
+            self.mrn.setFocus()
 
 
 # ------------------------------------------------------------------------------------ check-in
-
-
-def _check_in(session: Session, visit_id: int, patient_id: int, weight_kg: float,
-              answers: dict[str, Any], passed: bool, ride: dict[str, str] | None, *,
-              user: int) -> int:
-    repo.add_weight(session, patient_id, weight_kg, user=user, visit_id=visit_id)
-    repo.save_screening(session, visit_id, answers, user=user, passed=passed)
-    if ride is not None:
-        repo.save_ride(session, visit_id, user=user, kind="driver", **ride)
-    return visit_id
 
 
 class CheckInDialog(StepDialog):
@@ -426,7 +277,7 @@ class CheckInDialog(StepDialog):
         self.visit_id = visit_id
         self.info = ctx.read(visit_info, visit_id)
         super().__init__(ctx, f"Check-in — {self.info.chair}", _subtitle(ctx, self.info),
-                         "&Save check-in", parent)
+                         "&Save check-in", parent, visit_id=visit_id)
         sc = ctx.protocol.screening
         form = QFormLayout()
         self.weight = number_field("kg", lo=0, hi=400)
@@ -555,10 +406,7 @@ class CheckInDialog(StepDialog):
                        and self.weight_decision.severity is Severity.SOFT)
         return not self.screening.passed or weight_warn
 
-    def accept(self) -> None:
-        uid = self.user_id()
-        if uid is None or self.saving:
-            return
+    def save(self) -> None:
         self.evaluate()
         now = self.ctx.clock.now()
         ans, problems = self.answers(now)
@@ -578,45 +426,21 @@ class CheckInDialog(StepDialog):
         driver = self.driver.text().strip()
         ride = None
         if driver:
-            ride = {"driver_name": driver, "relationship": self.relationship.text().strip(),
-                        "phone": self.phone.text().strip()}
-        answers: dict[str, Any] = {
-            "items": [{"name": i.name, "passed": i.passed, "detail": i.detail, "key": i.key}
-                      for i in self.screening.items],
-            "last_solids_at": ans.last_solids_at.astimezone().isoformat()
-            if ans.last_solids_at else None,
-            "last_clear_liquids_at": ans.last_clear_liquids_at.astimezone().isoformat()
-            if ans.last_clear_liquids_at else None,
-            "last_alcohol_at": ans.last_alcohol_at.astimezone().isoformat()
-            if ans.last_alcohol_at else None,
-            "denies_recent_alcohol": ans.denies_recent_alcohol,
-            "medications": self.medications.text().strip(),
-            "questions": dict(ans.answers),
-        }
-        if self.weight_decision.severity is not Severity.OK:
-            answers["weight_check"] = list(self.weight_decision.messages)
-        if reason and self.needs_acknowledgement:
-            answers["acknowledgement"] = reason
-        self.submit(_check_in, self.visit_id, self.info.patient_id, kg, answers,
-                    self.screening.passed, ride, user=uid, what="screening",
-                    visit_id=self.visit_id)
+            ride = rc.RideDetails(driver_name=driver,
+                                  relationship=self.relationship.text().strip(),
+                                  phone=self.phone.text().strip())
+        self.run(rc.check_in, self.visit_id, protocol=self.ctx.protocol, weight_kg=kg,
+                 answers=ans, medications=self.medications.text().strip(),
+                 acknowledgement=reason if self.needs_acknowledgement else "", ride=ride,
+                 now=now, display_tz=local_tz())
+
+    def refused(self, exc: Refused) -> None:
+        focus = {"weight": self.weight, "ride": self.driver, "screening": self.ack}
+        if exc.rule in focus:
+            focus[exc.rule].setFocus()
 
 
 # ------------------------------------------------------------------------------------ baseline
-
-
-def _baseline(session: Session, visit_id: int, values: dict[str, float | None],
-              sources: dict[str, str], note: str, cadss: dict[str, int] | None, *,
-              user: int) -> int:
-    repo.advance_phase(session, visit_id, "baseline", user=user)
-    items: dict[str, Any] = {k: v for k, v in values.items()}
-    items["source"] = dict(sources)
-    repo.record_assessment(session, visit_id, BASELINE_SCALE, items, None, user=user,
-                           note=note)
-    if cadss is not None:
-        repo.record_assessment(session, visit_id, "CADSS6", dict(cadss),
-                               float(sum(cadss.values())), user=user, note="baseline")
-    return visit_id
 
 
 def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, str]]:
@@ -660,7 +484,7 @@ class BaselineDialog(StepDialog):
         self.chair_name = chair_name
         self.info = ctx.read(visit_info, visit_id)
         super().__init__(ctx, f"Baseline vitals — {chair_name}", _subtitle(ctx, self.info),
-                         "&Record baseline", parent)
+                         "&Record baseline", parent, visit_id=visit_id)
         form = QFormLayout()
         self.fields: dict[str, QLineEdit] = {}
         self.sources: dict[str, QLabel] = {}
@@ -735,10 +559,7 @@ class BaselineDialog(StepDialog):
         self.origin[code] = "manual"
         self.sources[code].setText("entered by hand")
 
-    def accept(self) -> None:
-        uid = self.user_id()
-        if uid is None or self.saving:
-            return
+    def save(self) -> None:
         values = {code: number(f) for code, f in self.fields.items()}
         missing = [label.replace("&", "").rstrip(":") for code, label, _u in BASELINE_CODES
                    if values[code] is None]
@@ -750,29 +571,22 @@ class BaselineDialog(StepDialog):
                                  c for c, _l, _u in BASELINE_CODES if values[c] is None)])
         cadss = None
         if self.cadss_box.isChecked():
-            cadss = {}
-            for item, f in self.cadss.items():
+            cadss = []
+            for f in self.cadss.values():
                 v = number(f)
                 if v is None:
                     return self.fail("Score every CADSS-6 item, or untick the CADSS-6 box.", f)
-                cadss[item] = int(v)
+                cadss.append(int(v))
         sources = {c: self.origin.get(c, "manual") for c, v in values.items() if v is not None}
-        self.submit(_baseline, self.visit_id, values, sources, note, cadss, user=uid,
-                    what="baseline", visit_id=self.visit_id)
+        self.run(rc.record_baseline, self.visit_id, protocol=self.ctx.protocol, values=values,
+                 sources=sources, note=note, cadss6=cadss, now=self.now())
+
+    def refused(self, exc: Refused) -> None:
+        if exc.rule == "baseline_required":
+            self.note.setFocus()
 
 
 # ---------------------------------------------------------------------------- start infusion
-
-
-def _start(session: Session, visit_id: int, rate_ml_h: float, dose_rate: float, conc: float,
-           plan: str, confirmation: str | None, override_by: int | None,
-           override_reason: str | None, *, user: int) -> int:
-    repo.record_infusion_event(session, visit_id, "start", user=user, rate_ml_h=rate_ml_h,
-                               dose_mg_kg_h=dose_rate, concentration_mg_ml=conc,
-                               reason_text=plan, limit_confirmation=confirmation,
-                               override_by=override_by, override_reason=override_reason)
-    repo.advance_phase(session, visit_id, "infusing", user=user)
-    return visit_id
 
 
 class StartInfusionDialog(StepDialog):
@@ -784,13 +598,10 @@ class StartInfusionDialog(StepDialog):
         self.visit_id = visit_id
         self.info = ctx.read(visit_info, visit_id)
         super().__init__(ctx, f"Start infusion — {self.info.chair}", _subtitle(ctx, self.info),
-                         "&Start infusion", parent)
+                         "&Start infusion", parent, visit_id=visit_id)
         d = ctx.protocol.dosing
-        self.override_dialog: ChargeOverrideDialog | None = None
-        self.override_by: int | None = None
-        self.override_reason = ""
-        self.override_name = ""
-        self.override_for = ""
+        self.override_dialog: QDialog | None = None
+        self.override: ChargeOverride | None = None
         w = self.info.weight_kg
         wtxt = (f"{w:g} kg" + ("" if self.info.weight_this_visit else
                                " (NOT weighed at this visit)")) if w else "no weight recorded"
@@ -824,6 +635,7 @@ class StartInfusionDialog(StepDialog):
         self.override_button.clicked.connect(self.request_override)
         ob = QHBoxLayout()
         self.override_status = QLabel()
+        self.override_status.setObjectName("Override")
         self.override_status.setWordWrap(True)
         ob.addWidget(self.override_status, 1)
         ob.addWidget(self.override_button)
@@ -865,55 +677,48 @@ class StartInfusionDialog(StepDialog):
         self.reason.setEnabled(sev in (Severity.SOFT, Severity.BLOCK, Severity.HARD))
         self.reason_label.setEnabled(self.reason.isEnabled())
         hard = sev is Severity.HARD
-        why = "; ".join(f.message for f in self.decision.worst()) if hard else ""
-        if self.override_by is not None and why != self.override_for:
-            self.override_by, self.override_reason, self.override_name = None, "", ""
+        # core says whether the override still covers what the plan now shows
+        if self.override is not None and (not hard or self.decision is None
+                                          or uncovered(self.decision, self.override)):
+            self.override = None
         self.override_button.setEnabled(hard)
-        if hard and self.override_by is None:
-            self.override_status.setText(
-                f"<span style='color:{ERROR_RED}'>Hard limit: a charge nurse must "
-                "authorise this dose (Alt+O).</span>")
-        elif hard:
-            self.override_status.setText(
-                f"<span style='color:{WARN_AMBER}'>Overridden by {escape(self.override_name)}: "
-                f"{escape(self.override_reason)}</span>")
+        if hard and self.override is None:
+            self._override_status("Hard limit: a charge nurse must authorise this dose "
+                                  "(Alt+O).", "error")
+        elif hard and self.override is not None:
+            self._override_status(f"Overridden by {self.override.by}: "
+                                  f"{self.override.reason}", "warn")
         else:
-            self.override_status.setText("")
+            self._override_status("", "")
         self.override_button.setVisible(hard)
+
+    def _override_status(self, text: str, kind: str) -> None:
+        self.override_status.setProperty("kind", kind)
+        self.override_status.setText(text)
+        self.override_status.style().unpolish(self.override_status)
+        self.override_status.style().polish(self.override_status)
 
     def request_override(self) -> None:
         if self.decision is None or self.decision.severity is not Severity.HARD:
             return
-        why = "; ".join(f.message for f in self.decision.worst())
-        dlg = ChargeOverrideDialog(self.ctx, why, self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        self.override_dialog = dlg
+        decision = self.decision
+        why = "; ".join(f.message for f in decision.worst())
 
-        def verified(uid: int, reason: str) -> None:
-            self.override_by, self.override_reason = uid, reason
-            self.override_name = dlg.charge_user.display_name if dlg.charge_user else ""
-            self.override_for = why
+        def granted(override: ChargeOverride) -> None:
+            self.override = override
             self.evaluate()
-            self.message.show_message("Override recorded with the entry when you start the "
-                                      "infusion.", "warn")
-            self.ok_button.setFocus()
+            self.say("Override recorded with the entry when you start the infusion.", "warn")
+            self.save_button.setFocus()
 
-        dlg.verified.connect(verified)
-        dlg.finished.connect(lambda _r: setattr(self, "override_dialog", None))
-        dlg.open()
+        self.override_dialog = open_charge_override(self, self.ctx, why, decision, granted)
+        self.override_dialog.finished.connect(
+            lambda _r: setattr(self, "override_dialog", None))
 
-    def accept(self) -> None:
-        uid = self.user_id()
-        if uid is None or self.saving:
-            return
+    def save(self) -> None:
         self.evaluate()
         if self.plan is None or self.decision is None:
             return self.fail("The infusion cannot be planned: see above.", self.dose)
-        override = None
-        if self.override_by is not None:
-            override = ChargeOverride(by=self.override_name or str(self.override_by),
-                                      reason=self.override_reason, pin_verified=True)
-        res = resolve(self.decision, reason=self.reason.text(), override=override)
+        res = resolve(self.decision, reason=self.reason.text(), override=self.override)
         if not res.allowed:
             if res.needs == "charge_override":
                 self.fail(res.detail)
@@ -921,25 +726,19 @@ class StartInfusionDialog(StepDialog):
                 return
             return self.fail(res.detail.capitalize(),
                              self.reason if res.needs == "reason" else self.dose)
-        sev = self.decision.severity
-        confirmation = (self.reason.text().strip() or None) if sev is not Severity.OK else None
-        p = self.plan
-        self.submit(_start, self.visit_id, p.rate_ml_h, p.rate_mg_kg_h,
-                    p.concentration_mg_per_ml, f"plan: {p.describe()}", confirmation,
-                    self.override_by if sev is Severity.HARD else None,
-                    self.override_reason if sev is Severity.HARD else None,
-                    user=uid, what="infusion", visit_id=self.visit_id)
+        self.run(rc.start_infusion, self.visit_id, protocol=self.ctx.protocol,
+                 dose_mg_per_kg=number(self.dose), duration_min=number(self.duration),
+                 bag_volume_ml=number(self.bag), reason=self.reason.text().strip(),
+                 override=self.override, now=self.now())
+
+    def refused(self, exc: Refused) -> None:
+        if exc.needs == "charge_override":
+            self.request_override()
+        elif exc.needs == "reason":
+            self.reason.setFocus()
 
 
 # ------------------------------------------------------------------------------------ recovery
-
-
-def _stop(session: Session, visit_id: int, at: datetime, reason_code: str | None,
-          reason_text: str, *, user: int) -> int:
-    repo.record_infusion_event(session, visit_id, "stop", user=user, reason_code=reason_code,
-                               reason_text=reason_text, at=at)
-    repo.advance_phase(session, visit_id, "recovery", user=user, at=at)
-    return visit_id
 
 
 class RecoveryDialog(StepDialog):
@@ -949,7 +748,8 @@ class RecoveryDialog(StepDialog):
         self.visit_id = visit_id
         self.info = ctx.read(visit_info, visit_id)
         super().__init__(ctx, f"Stop infusion, start recovery — {self.info.chair}",
-                         _subtitle(ctx, self.info), "&Start recovery", parent)
+                         _subtitle(ctx, self.info), "&Start recovery", parent,
+                         visit_id=visit_id)
         now = ctx.clock.now()
         start = self.info.infusion_start_at
         started = QLabel(f"Infusion started {describe_time(start, now)}, "
@@ -972,10 +772,7 @@ class RecoveryDialog(StepDialog):
         self.stop_time.setFocus()
         self.stop_time.selectAll()
 
-    def accept(self) -> None:
-        uid = self.user_id()
-        if uid is None or self.saving:
-            return
+    def save(self) -> None:
         now = self.ctx.clock.now()
         t = parse_clock_time(self.stop_time.text(), now)
         if t is None:
@@ -995,10 +792,8 @@ class RecoveryDialog(StepDialog):
             if not res.allowed:
                 return self.fail(res.detail.capitalize(), self.other)
             code = reason
-        else:
-            text = text or COMPLETED
-        self.submit(_stop, self.visit_id, t.astimezone(), code, text, user=uid,
-                    what="infusion", visit_id=self.visit_id)
+        self.run(rc.stop_infusion, self.visit_id, protocol=self.ctx.protocol,
+                 reason_code=code, reason_text=text, at=t, now=now)
 
 
 # ----------------------------------------------------------------------------------- next step
@@ -1006,7 +801,7 @@ class RecoveryDialog(StepDialog):
 DialogFactory = Callable[[AppContext, "QWidget | None"], QDialog]
 
 
-def next_step(visit: Visit | VisitInfo | None, *, screened: bool | None = None,
+def next_step(visit: Any, *, screened: bool | None = None,
               chair_id: int | None = None, chair_name: str = ""
               ) -> tuple[str, DialogFactory | None]:
     """What the chair's "Next step" action does for its active visit (None: no visit).
@@ -1020,7 +815,7 @@ def next_step(visit: Visit | VisitInfo | None, *, screened: bool | None = None,
             raise ValueError("a chair without a visit needs chair_id to assign a patient")
         cid = chair_id
         return "Assign patient…", lambda ctx, parent=None: AssignPatientDialog(ctx, cid, parent)
-    vid = visit.visit_id if isinstance(visit, VisitInfo) else visit.id
+    vid = visit.visit_id if isinstance(visit, VisitInfo) else visit.id  # a VisitInfo or a row
     if screened is None and isinstance(visit, VisitInfo):
         screened = visit.screened
     name = chair_name or (visit.chair if isinstance(visit, VisitInfo) else "")
@@ -1043,11 +838,7 @@ def next_step(visit: Visit | VisitInfo | None, *, screened: bool | None = None,
 def next_step_for_chair(ctx: AppContext, chair_id: int, chair_name: str = ""
                         ) -> tuple[str, DialogFactory | None]:
     """Read the chair's active visit and return :func:`next_step` for it."""
-    def read(session: Session) -> VisitInfo | None:
-        v = repo.active_visit_for_chair(session, chair_id)
-        return visit_info(session, v.id) if v is not None else None
-
-    info = ctx.read(read)
+    info = ctx.read(active_visit_info, chair_id)
     return next_step(info, chair_id=chair_id, chair_name=chair_name)
 
 

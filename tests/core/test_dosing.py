@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import nursestation
 from nursestation.core.dosing import (
     ChargeOverride,
+    authorise,
     EventKind,
     InfusionEvent,
     Severity,
@@ -125,8 +126,26 @@ def test_hard_limit_needs_a_verified_charge_nurse_override_with_reason_when_over
     assert resolve(dec).needs == "charge_override"
     assert not resolve(dec, override=ChargeOverride("RN Cole", "MD order", False)).allowed
     assert not resolve(dec, override=ChargeOverride("RN Cole", "  ", True)).allowed
-    res = resolve(dec, override=ChargeOverride("RN Cole", "MD order 1.1 mg/kg", True))
+    # an override that was shown nothing covers nothing
+    assert not resolve(dec, override=ChargeOverride("RN Cole", "MD order 1.1 mg/kg", True)).allowed
+    res = resolve(dec, override=authorise(dec, by="RN Cole", reason="MD order 1.1 mg/kg",
+                                          pin_verified=True))
     assert res.allowed and "RN Cole" in res.detail
+
+
+def test_an_override_covers_exactly_the_findings_it_was_shown():
+    """The dose-change dialog's bug: authorised at 320 mL/h, saved at 2000 mL/h."""
+    shown = check_rate(320, 0.35, 70, D)  # 1.6 mg/kg/h, above the hard 1.5
+    ov = authorise(shown, by="Carla Charge", reason="ordered 320", pin_verified=True)
+    assert [(c.rule, c.key, c.value) for c in ov.covers] == [
+        ("rate", "dosing.hard_max_rate_mg_per_kg_h", 1.6)]
+    assert resolve(shown, override=ov).allowed
+    later = check_rate(2000, 0.35, 70, D)  # 10 mg/kg/h
+    res = resolve(later, override=ov)
+    assert not res.allowed and res.needs == "charge_override"
+    assert "covered only what it was shown" in res.detail and "10 mg/kg/h" in res.detail
+    # nor does a rate override cover a dose
+    assert not resolve(check_dose(77, 70, D), override=ov).allowed
 
 
 def test_dose_with_an_unusual_weight_carries_both_findings():

@@ -56,7 +56,8 @@ def seed_visit(database, user, *, weight: float = 70.0, allergies: str = "",
 
 
 def wait_saved(qtbot, dlg, timeout: int = 5000):
-    """Wait until the dialog's write committed and it closed with the entry."""
+    """Wait until the dialog's command committed and it closed; the main row it wrote (the
+    command's ``Changes.entry``)."""
     with qtbot.waitSignal(dlg.saved, timeout=timeout) as blocker:
         dlg.save_button.click()
-    return blocker.args[0]
+    return blocker.args[0].entry

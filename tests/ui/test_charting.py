@@ -80,7 +80,7 @@ def test_start_and_rate_change_are_charted_with_reason_user_and_time(qtbot, ctx,
     assert dlg.dose_rate.text().startswith("0.5 mg/kg/h")
     # no reason yet: refused, nothing written
     dlg.save_button.click()
-    assert "Choose the reason" in dlg.status.text()
+    assert "Choose the reason" in dlg.message.text()
     choose(dlg.reason, "dissociation distressing")
     dlg.reason_text.setText("patient frightened")
     assert "✓ OK" in dlg.decision.text() and "0.5 mg/kg/h within" in dlg.decision.text()
@@ -101,7 +101,7 @@ def test_pause_with_other_needs_details(qtbot, ctx, database, nurse):
     choose(dlg.reason, "other")
     assert "needs a description" in dlg.decision.text()
     dlg.save_button.click()
-    assert dlg.isVisible() and "needs a description" in dlg.status.text()
+    assert dlg.isVisible() and "needs a description" in dlg.message.text()
     dlg.reason_text.setText("IV line check")
     wait_saved(qtbot, dlg)
     assert entries(ctx, InfusionEvent, visit.id)[-1].kind == "pause"
@@ -118,7 +118,7 @@ def test_soft_rate_limit_needs_a_confirming_reason(qtbot, ctx, database, nurse):
     assert "dosing.soft_max_rate_mg_per_kg_h" in text
     assert dlg.confirm.isEnabled() and not dlg.override_button.isEnabled()
     dlg.save_button.click()
-    assert "needs a reason" in dlg.status.text()
+    assert "needs a reason" in dlg.message.text()
     assert len(entries(ctx, InfusionEvent, visit.id)) == 1
     dlg.confirm.setText("prescriber ordered faster rate")
     ev = wait_saved(qtbot, dlg)
@@ -140,7 +140,7 @@ def test_hard_rate_limit_refused_unless_charge_nurse_overrides(qtbot, ctx, datab
     assert "dosing.hard_max_rate_mg_per_kg_h" in text
     dlg.confirm.setText("nurse wants it")  # a nurse's reason is not enough
     dlg.save_button.click()
-    assert "refused unless a charge nurse overrides" in dlg.status.text()
+    assert "refused unless a charge nurse overrides" in dlg.message.text()
     assert len(entries(ctx, InfusionEvent, visit.id)) == 1
 
     dlg.override_button.click()
@@ -202,7 +202,7 @@ def test_medication_limits_late_entry_and_future_time(qtbot, ctx, database, nurs
     text = dlg.decision.text()
     assert "minimum interval 30 min" in text and "exceeding the maximum per visit 8 mg" in text
     dlg.save_button.click()
-    assert "needs a reason" in dlg.status.text()
+    assert "needs a reason" in dlg.message.text()
     dlg.reason.setText("prescriber ordered")
     med2 = wait_saved(qtbot, dlg)
     assert med2.override_reason == "prescriber ordered"
@@ -213,7 +213,7 @@ def test_medication_limits_late_entry_and_future_time(qtbot, ctx, database, nurs
     assert "✗ Refused" in dlg.decision.text() and "in the future" in dlg.decision.text()
     dlg.reason.setText("anything")
     dlg.save_button.click()
-    assert "cannot be recorded" in dlg.status.text()
+    assert "cannot be recorded" in dlg.message.text()
     assert len(entries(ctx, MedicationAdministration, visit.id)) == 2
 
 
@@ -225,7 +225,7 @@ def test_allergy_blocks_unless_overridden_with_a_reason(qtbot, ctx, database, nu
     text = dlg.decision.text()
     assert "✗ Blocked" in text and "allergy on record: granisetron (rash)" in text
     dlg.save_button.click()
-    assert "needs a reason" in dlg.status.text()
+    assert "needs a reason" in dlg.message.text()
     assert entries(ctx, MedicationAdministration, visit.id) == []
     dlg.reason.setText("cross-reactivity discussed with prescriber")
     med = wait_saved(qtbot, dlg)
@@ -251,7 +251,7 @@ def test_assessment_dialog_is_typed_through_and_records_each_scale(qtbot, ctx, d
     dlg.note.setPlainText("feels floaty, not distressed")
     with qtbot.waitSignal(dlg.saved) as blocker:
         qtbot.keyClick(dlg.moaas, Qt.Key.Key_Return)
-    assert len(blocker.args[0]) == 3
+    assert len(blocker.args[0].entries) == 3 and blocker.args[0].kinds == {"assessment"}
     rows = {a.scale: a for a in entries(ctx, Assessment, visit.id)}
     assert rows["CADSS6"].score == 4 and rows["CADSS6"].items["1"] == 2
     assert rows["CADSS6"].note == "feels floaty, not distressed"
@@ -264,11 +264,11 @@ def test_partial_cadss_and_empty_assessment_are_refused(qtbot, ctx, database, nu
     _, _, visit = seed_visit(database, nurse, start_ago_min=20)
     dlg = open_dialog(qtbot, AssessmentDialog(ctx, visit.id))
     dlg.save_button.click()
-    assert "Nothing assessed" in dlg.status.text()
+    assert "Nothing assessed" in dlg.message.text()
     dlg.cadss[0].setValue(1)
     assert "5 item(s) left" in dlg.cadss_total.text()
     dlg.save_button.click()
-    assert "score all six" in dlg.status.text()
+    assert "score all six" in dlg.message.text()
     assert entries(ctx, Assessment, visit.id) == []
 
 

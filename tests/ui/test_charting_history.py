@@ -43,7 +43,7 @@ def test_amendment_needs_a_reason_and_history_survives_a_restart(qtbot, ctx, dat
     qtbot.addWidget(dlg)
     dlg.fields["route"].setText("IV")
     dlg.save_button.click()
-    assert "needs a reason" in dlg.status.text()
+    assert "needs a reason" in dlg.message.text()
     dlg.reason.setText("route charted wrongly")
     with qtbot.waitSignal(dlg.saved):
         qtbot.keyClick(dlg.reason, Qt.Key.Key_Return)  # Enter saves
@@ -112,10 +112,10 @@ def test_unexplained_pump_change_is_pending_then_confirmed_as_a_charted_event(qt
          (30, "PUMP_STATE", "infusing"),  # the charted start explains this
          (12, "PUMP_RATE", 100.0),  # nobody charted this
          (1, "PUMP_STATE", "paused"))  # too recent: the nurse may still be charting it
-    items = w.submit(scan_pump_changes, visit.id, now, user=nurse.id).result()
+    items = w.submit(scan_pump_changes, visit.id, now, user=nurse.id).result().entry
     assert [(i.kind, i.status) for i in items] == [("rate_change", "pending")]
     # scanning again does not duplicate it
-    assert w.submit(scan_pump_changes, visit.id, now, user=nurse.id).result() == []
+    assert w.submit(scan_pump_changes, visit.id, now, user=nurse.id).result().entry == []
     [pending] = ctx.read(repo.pending_pump_changes, visit_id=visit.id)
 
     dlg = PumpChangeDialog(ctx, pending.id)
@@ -124,7 +124,7 @@ def test_unexplained_pump_change_is_pending_then_confirmed_as_a_charted_event(qt
     assert "150 → 100 mL/h" in dlg.heading.text()
     assert "no nurse entry explains it" in dlg.heading.text()
     dlg.save_button.click()
-    assert "is not one of" in dlg.status.text()
+    assert "is not one of" in dlg.message.text()
     i = dlg.reason.findData("BP rise")
     dlg.reason.setCurrentIndex(i)
     dlg.text.setText("SBP 168, slowed per protocol")
@@ -139,7 +139,7 @@ def test_unexplained_pump_change_is_pending_then_confirmed_as_a_charted_event(qt
 
     # two minutes later the pause is old enough, and still unexplained
     later = now + timedelta(minutes=2)
-    items = w.submit(scan_pump_changes, visit.id, later, user=nurse.id).result()
+    items = w.submit(scan_pump_changes, visit.id, later, user=nurse.id).result().entry
     assert [i.kind for i in items] == ["pause"]
     dlg = PumpChangeDialog(ctx, items[0].id)
     qtbot.addWidget(dlg)
@@ -147,7 +147,7 @@ def test_unexplained_pump_change_is_pending_then_confirmed_as_a_charted_event(qt
     dlg.dismiss_radio.setChecked(True)
     assert not dlg.reason.isEnabled()
     dlg.save_button.click()
-    assert "Say why" in dlg.status.text()
+    assert "Say why" in dlg.message.text()
     dlg.text.setText("pump door opened to reseat the line; not a clinical pause")
     wait_saved(qtbot, dlg)
     assert ctx.read(repo.pending_pump_changes, visit_id=visit.id) == []

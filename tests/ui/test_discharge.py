@@ -129,7 +129,7 @@ def test_charge_override_needs_a_pin_and_is_recorded_with_the_snapshot(qtbot, ct
     dlg.instructions_given.setChecked(True)
     assert not dlg.save_button.isEnabled()
     dlg.save()  # even called directly, it refuses
-    assert "Criteria unmet: Observation after infusion" in dlg.status.text()
+    assert "Criteria unmet: Observation after infusion" in dlg.message.text()
 
     dlg.override_button.click()
     ov = dlg.override_dialog
@@ -195,7 +195,7 @@ def test_ride_dialog_refuses_patient_driving_and_records_driver_and_car_service(
     dlg.self_radio.setChecked(True)
     assert "the patient may not drive" in dlg.decision.text()
     dlg.save_button.click()
-    assert "Not acceptable: the patient may not drive" in dlg.status.text()
+    assert "Not acceptable: the patient may not drive" in dlg.message.text()
     assert ctx.read(repo.current_entries, RideArrangement, visit.id) == []
 
     dlg.driver_radio.setChecked(True)
@@ -236,7 +236,7 @@ def test_car_service_refused_where_the_protocol_does_not_allow_it(qtbot, ctx, cl
     dlg.booking.setText("CC-1042")
     assert "discharge.car_service_allowed = false" in dlg.decision.text()
     dlg.save_button.click()
-    assert "Not acceptable" in dlg.status.text()
+    assert "Not acceptable" in dlg.message.text()
 
 
 def test_without_a_live_engine_alarms_come_from_the_alarm_log(qtbot, ctx, clock, database,

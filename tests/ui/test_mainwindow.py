@@ -172,7 +172,7 @@ def test_manual_vitals_check_is_charted_and_fulfils_the_schedule(demo_window, qt
     qtbot.keyClicks(dlg.fields["NBP_SYS"], "380")
     qtbot.keyClicks(dlg.fields["NBP_DIA"], "80")
     qtbot.keyClick(dlg, Qt.Key.Key_Return)
-    assert "outside" in dlg.status.text()  # a typing slip is caught, nothing saved
+    assert "outside" in dlg.message.text()  # a typing slip is caught, nothing saved
     dlg.fields["NBP_SYS"].clear()
     qtbot.keyClicks(dlg.fields["NBP_SYS"], "128")
     qtbot.keyClicks(dlg.fields["HR"], "74")

@@ -310,7 +310,7 @@ def test_dose_above_hard_limit_needs_a_charge_override(qtbot, ctx):
     qtbot.keyClick(ov.pin, Qt.Key.Key_Tab)
     qtbot.keyClicks(ov.reason_edit, "attending physician order on chart")
     qtbot.keyClick(ov.reason_edit, Qt.Key.Key_Return)
-    assert dlg.override_by is not None and "Carla Charge" in dlg.override_status.text()
+    assert dlg.override is not None and "Carla Charge" in dlg.override_status.text()
     shot(dlg, "start-infusion-override")
     enter(qtbot, dlg)
     saved(qtbot, dlg)
@@ -345,6 +345,8 @@ def test_baseline_by_hand_without_a_monitor(qtbot, ctx):
     p = ctx.writer.submit(repo.create_patient, "888", "Moe", "Max", user=uid).result()
     v = ctx.writer.submit(repo.create_visit, p.id, chair_id(ctx, "Chair 2"), "x",
                           user=uid).result()
+    # the record takes a baseline only after the check-in screening
+    ctx.writer.submit(repo.save_screening, v.id, {}, user=uid, passed=True).result()
     label, factory = next_step(v, screened=True, chair_name="Chair 2")
     assert label == "Baseline vitals…"
     dlg = show(qtbot, factory(ctx, None))
