@@ -1,0 +1,1 @@
+"""The application layer: every clinical command and the one read model of a visit. No Qt."""
