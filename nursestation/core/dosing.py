@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
 from nursestation.core.protocol import Dosing
@@ -435,33 +435,89 @@ class DeliveredDose:
     segments: tuple[Segment, ...]
     vtbi_reached_at: datetime | None = None
     notes: tuple[str, ...] = ()  # inconsistencies in the charted history, as found
-    #: the pump at ``until`` by the charted history: idle / running / paused / stopped (a bag
-    #: that reached its VTBI is stopped)
+    #: The pump's state at the end of the history (the one pump state machine): idle (nothing
+    #: started), running, paused or stopped (by the nurse, by the visit's end, or by the bag
+    #: running empty: see ``bag_empty``).
     state: str = "idle"
+    #: The last charted rate (mL/h), whatever the state: what a resume or a new rate starts from.
+    rate_ml_h: float | None = None
+
+    @property
+    def bag_empty(self) -> bool:
+        """The volume reached the VTBI: the pump stopped by itself."""
+        return self.vtbi_reached_at is not None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
 
     def describe(self) -> str:
         return (f"{self.volume_ml:.1f} mL = {self.dose_mg:.1f} mg "
                 f"({self.dose_mg_per_kg:.3g} mg/kg) over {self.infusing_min:.1f} min infusing")
 
 
+@dataclass(frozen=True)
+class PumpCourse:
+    """What the pump did, from the charted history: volume, time running and paused, and its
+    state at the end (the one pump state machine)."""
+
+    volume_ml: float
+    infusing_min: float
+    paused_min: float
+    segments: tuple[Segment, ...]
+    vtbi_reached_at: datetime | None
+    notes: tuple[str, ...]
+    state: str  # idle / running / paused / stopped
+    rate_ml_h: float | None  # the last charted rate
+
+    @property
+    def bag_empty(self) -> bool:
+        return self.vtbi_reached_at is not None
+
+
 def delivered_dose(events: Iterable[InfusionEvent], until: datetime, *,
                    concentration_mg_per_ml: float, weight_kg: float,
-                   vtbi_ml: float | None = None) -> DeliveredDose:
-    """Integrate the charted rate history up to ``until`` into mL, mg and mg/kg.
+                   vtbi_ml: float | None = None,
+                   ended_at: datetime | None = None) -> DeliveredDose:
+    """The delivered dose: :func:`pump_course` in mL, times the concentration, per kg.
 
-    Events are taken in time order (ties keep their given order); events after ``until`` are
-    ignored. A running infusion delivers until the next event, ``until``, or the moment the volume
-    reaches ``vtbi_ml`` (the pump then stops by itself). Events that do not fit the history
-    (resume while not paused, a second start, ...) are applied as sensibly as possible and listed
-    in ``notes``.
+    This is the one delivered-dose rule: the dose panel, the discharge gate, the overview, the
+    printed summary and the HL7 export all read its answer (through the visit read model,
+    ``nursestation.record.visit``).
     """
     if weight_kg <= 0:
         raise ValueError(f"weight must be positive, not {weight_kg:g} kg")
+    c = pump_course(events, until, vtbi_ml=vtbi_ml, ended_at=ended_at)
+    mg = c.volume_ml * concentration_mg_per_ml
+    return DeliveredDose(volume_ml=c.volume_ml, dose_mg=mg, dose_mg_per_kg=mg / weight_kg,
+                         infusing_min=c.infusing_min, paused_min=c.paused_min,
+                         segments=c.segments, vtbi_reached_at=c.vtbi_reached_at,
+                         notes=c.notes, state=c.state, rate_ml_h=c.rate_ml_h)
+
+
+def pump_course(events: Iterable[InfusionEvent], until: datetime, *,
+                vtbi_ml: float | None = None, ended_at: datetime | None = None) -> PumpCourse:
+    """Integrate the charted rate history up to ``until`` into mL, and the pump's state.
+
+    Events are taken in time order (ties keep their given order); events after ``until`` are
+    ignored. A running infusion delivers until the next event, ``until``, or the moment the volume
+    reaches ``vtbi_ml`` (the pump then stops by itself, and stays stopped: only a new start runs
+    it again). ``ended_at`` is the visit's own record that the infusion is over (it moved to
+    recovery): an infusion still running or paused then stops there. Events that do not fit the
+    history (resume while not paused, a second start, ...) are applied as sensibly as possible
+    and listed in ``notes``.
+    """
     evs = sorted((e for e in events if e.at <= until), key=lambda e: e.at)
+    if ended_at is not None and ended_at <= until and any(
+            e.kind in (EventKind.START, EventKind.RATE_CHANGE) and e.at <= ended_at
+            for e in evs):
+        # after every event at the same time (sorted() is stable)
+        evs = sorted([*evs, InfusionEvent(EventKind.STOP, ended_at)], key=lambda e: e.at)
     notes: list[str] = []
     segments: list[Segment] = []
     state = "idle"  # idle / running / paused / stopped
     rate = 0.0
+    last_rate: float | None = None
     since: datetime | None = None
     paused_s = 0.0
     paused_since: datetime | None = None
@@ -502,11 +558,12 @@ def delivered_dose(events: Iterable[InfusionEvent], until: datetime, *,
             if state == "paused" and paused_since is not None:
                 paused_s += (e.at - paused_since).total_seconds()
             rate, since, state = e.rate_ml_h, e.at, "running"
+            last_rate = rate
         elif e.kind is EventKind.RATE_CHANGE:
             if e.rate_ml_h is None:
                 notes.append(f"rate change at {e.at:%H:%M:%S} without a rate: ignored")
                 continue
-            rate = e.rate_ml_h
+            rate = last_rate = e.rate_ml_h
             if state == "running":
                 since = e.at
             elif state == "idle":
@@ -525,7 +582,7 @@ def delivered_dose(events: Iterable[InfusionEvent], until: datetime, *,
             assert paused_since is not None
             paused_s += (e.at - paused_since).total_seconds()
             if e.rate_ml_h is not None:
-                rate = e.rate_ml_h
+                rate = last_rate = e.rate_ml_h
             state, since = "running", e.at
         elif e.kind is EventKind.STOP:
             if state == "paused" and paused_since is not None:
@@ -538,11 +595,10 @@ def delivered_dose(events: Iterable[InfusionEvent], until: datetime, *,
     if state == "paused" and paused_since is not None:
         paused_s += (until - paused_since).total_seconds()
     infusing_s = sum((s.end - s.start).total_seconds() for s in segments)
-    mg = volume * concentration_mg_per_ml
-    return DeliveredDose(volume_ml=volume, dose_mg=mg, dose_mg_per_kg=mg / weight_kg,
-                         infusing_min=infusing_s / 60.0, paused_min=paused_s / 60.0,
-                         segments=tuple(segments), vtbi_reached_at=vtbi_at, notes=tuple(notes),
-                         state=state)
+    return PumpCourse(volume_ml=volume, infusing_min=infusing_s / 60.0,
+                      paused_min=paused_s / 60.0, segments=tuple(segments),
+                      vtbi_reached_at=vtbi_at, notes=tuple(notes), state=state,
+                      rate_ml_h=last_rate)
 
 
 @dataclass(frozen=True)
@@ -578,11 +634,109 @@ def compare_with_pump(charted_ml: float, pump_vi_ml: float, *,
     return VolumeComparison(charted_ml, pump_vi_ml, diff, pct, ok, msg)
 
 
+# --------------------------------------------------------------------------------------------
+# Which weight and which concentration a visit's doses are computed with (one rule each)
+
+
+@dataclass(frozen=True)
+class WeightRecord:
+    """One weighing as the record holds it (never overwritten: a correction is a new record)."""
+
+    weight_kg: float
+    measured_at: datetime
+    recorded_at: datetime
+    visit_id: int | None = None
+    record_id: int = 0  # the record's id: orders records charted in the same instant
+
+
+@dataclass(frozen=True)
+class VisitWeight:
+    """The weight a visit's doses are computed with, and why that one."""
+
+    weight_kg: float | None
+    measured_at: datetime | None = None
+    this_visit: bool = False
+    #: Earlier weights of this visit that a later one replaced (re-weighed or corrected).
+    superseded: tuple[WeightRecord, ...] = ()
+
+    def describe(self, tz: tzinfo | None = None) -> str:
+        if self.weight_kg is None or self.measured_at is None:
+            return "no weight recorded"
+        when = self.measured_at.astimezone(tz or UTC)
+        if self.this_visit:
+            txt = f"{self.weight_kg:.1f} kg, weighed at this visit {when:%H:%M}"
+            if self.superseded:
+                txt += " (corrects " + ", ".join(f"{w.weight_kg:.1f} kg"
+                                                 for w in self.superseded) + ")"
+            return txt
+        return (f"{self.weight_kg:.1f} kg, last recorded {when:%d %b %Y} "
+                "(NOT weighed at this visit)")
+
+
+def visit_weight(records: Iterable[WeightRecord], visit_id: int,
+                 checked_in: datetime | None) -> VisitWeight:
+    """The one rule for which weight applies to a visit.
+
+    A weight charted for this visit wins; when the visit has several (re-weighed, or a wrong
+    weight corrected by charting the right one), the latest *charted* wins, so a correction
+    always replaces the value it corrects, whatever measurement time it gives. A visit with no
+    weight of its own uses the patient's latest weight measured before check-in (flagged "not
+    weighed at this visit"); a weight taken at a later visit never applies to an earlier one.
+    """
+    recs = list(records)
+    mine = sorted((r for r in recs if r.visit_id == visit_id),
+                  key=lambda r: (r.recorded_at, r.record_id))
+    if mine:
+        cur = mine[-1]
+        return VisitWeight(cur.weight_kg, cur.measured_at, True, tuple(mine[:-1]))
+    before = sorted((r for r in recs if checked_in is None or r.measured_at <= checked_in),
+                    key=lambda r: (r.measured_at, r.recorded_at, r.record_id))
+    if not before:
+        return VisitWeight(None)
+    cur = before[-1]
+    return VisitWeight(cur.weight_kg, cur.measured_at, False)
+
+
+@dataclass(frozen=True)
+class VisitConcentration:
+    """The bag's concentration a visit's doses are computed with, and where it came from."""
+
+    mg_per_ml: float | None
+    charted_at: datetime | None = None  # the infusion entry that charted it
+    plan: InfusionPlan | None = None  # when none was charted: the protocol's plan
+
+    def describe(self, tz: tzinfo | None = None) -> str:
+        if self.mg_per_ml is None:
+            return "no weight recorded, so no concentration"
+        if self.charted_at is not None:
+            return f"charted {self.charted_at.astimezone(tz or UTC):%H:%M}"
+        assert self.plan is not None
+        return f"protocol plan: {self.plan.describe()}"
+
+
+def visit_concentration(charted: Iterable[tuple[datetime, float | None]],
+                        weight_kg: float | None, dosing: Dosing) -> VisitConcentration:
+    """The one concentration rule: the latest concentration charted with an infusion entry
+    (``(at, mg/mL)`` pairs, in any order); when none was, the protocol's plan for this weight
+    (the whole target dose in ``dosing.bag_volume_ml``); with neither, none."""
+    given = sorted(((at, c) for at, c in charted if c), key=lambda x: x[0])
+    if given:
+        at, c = given[-1]
+        return VisitConcentration(float(c), charted_at=at)
+    if weight_kg:
+        plan = plan_infusion(dosing, weight_kg)
+        return VisitConcentration(plan.concentration_mg_per_ml, plan=plan)
+    return VisitConcentration(None)
+
+
+
 __all__ = [
     "Severity", "Finding", "Decision", "decision", "Covered", "ChargeOverride", "authorise",
     "needs_override", "uncovered", "Resolution", "resolve",
     "target_dose_mg", "ml_h_to_mg_kg_h", "mg_kg_h_to_ml_h", "InfusionPlan", "plan_infusion",
     "check_weight", "check_dose", "check_rate", "check_change_reason", "check_stop", "OTHER",
     "EventKind", "InfusionEvent", "Segment", "DeliveredDose", "delivered_dose",
+    "PumpCourse", "pump_course",
     "VolumeComparison", "compare_with_pump", "DEFAULT_VOLUME_TOLERANCE_ML",
+    "WeightRecord", "VisitWeight", "visit_weight", "VisitConcentration", "visit_concentration",
 ]

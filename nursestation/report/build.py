@@ -5,8 +5,10 @@ version is attached as an ``Amendment`` (original value, who, when, why). Follow
 only complete an entry - a medication's response, a ride's confirmation - are part of the normal
 workflow, not corrections, and are not marked as amendments.
 
-The delivered dose is integrated from the charted rate history by ``core.dosing.delivered_dose``;
-the pump's own volume-infused counter is shown beside it.
+The patient's weight, the concentration and the delivered dose come from the visit read model
+(``record.visit.read_visit``): the same figures as the chair's dose panel, the discharge gate and
+the overview (the dose stops at the bag's VTBI). The pump's own volume-infused counter is shown
+beside it. Amendment histories are walked by ``record.history``, the one walker.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from nursestation.core import dosing
-from nursestation.core.alarms import PRIORITY_NAMES
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
@@ -31,17 +31,10 @@ from nursestation.db.models import (
     Note,
     RideArrangement,
     Screening,
-    User,
 )
+from nursestation.record import history
+from nursestation.record.visit import VisitView, read_visit
 from nursestation.report import model as m
-
-#: Fields whose change completes an entry rather than correcting it.
-_FOLLOW_UP = {
-    MedicationAdministration: {"response", "response_at"},
-    RideArrangement: {"confirmation_method", "confirmed_by_id", "confirmed_at"},
-}
-_IGNORED_DIFF = {"id", "at", "recorded_at", "recorded_by_id", "amends_id", "root_id",
-                 "amend_reason", "visit_id"}
 
 SCALE_NAMES = {"CADSS6": "CADSS-6", "CADSS-6": "CADSS-6", "MOAAS": "MOAA/S", "MOAA/S": "MOAA/S",
                "NAUSEA": "Nausea", "ALDRETE": "Aldrete"}
@@ -63,26 +56,7 @@ class UnknownVisit(LookupError):
     pass
 
 
-class _Users:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._cache: dict[int, User | None] = {}
-
-    def get(self, uid: int | None) -> User | None:
-        if uid is None:
-            return None
-        if uid not in self._cache:
-            self._cache[uid] = repo.get_user(self.session, uid)
-        return self._cache[uid]
-
-    def name(self, uid: int | None) -> str:
-        u = self.get(uid)
-        return u.display_name if u else ("" if uid is None else f"user #{uid}")
-
-    def role(self, uid: int | None) -> str:
-        u = self.get(uid)
-        return {"nurse": "Nurse", "charge": "Charge nurse", "admin": "Administrator"}.get(
-            u.role, u.role) if u else ""
+_Users = history.Users
 
 
 def _utc(dt: datetime | None) -> datetime | None:
@@ -145,23 +119,16 @@ def _describe(entry: ClinicalEntry) -> str:
     return type(entry).__name__
 
 
-def _diff(old: ClinicalEntry, new: ClinicalEntry) -> set[str]:
-    cols = {a.key for a in type(old).__mapper__.column_attrs} - _IGNORED_DIFF
-    return {c for c in cols if getattr(old, c) != getattr(new, c)} | (
-        {"at"} if _utc(old.at) != _utc(new.at) else set())
-
-
 def _amendments(session: Session, entry: ClinicalEntry, users: _Users
                 ) -> tuple[m.Amendment, ...]:
     if entry.root_id is None and entry.amends_id is None:
         return ()
-    history = repo.entry_history(session, type(entry), entry.id)
-    follow = _FOLLOW_UP.get(type(entry), set())
     out = []
-    for old, new in zip(history, history[1:], strict=False):
-        changed = _diff(old, new)
-        if changed and changed <= follow:
+    for step in history.chain(session, type(entry), entry.id).steps():
+        if step.completion:
             continue  # completion, not a correction
+        old, new, changed = step.before, step.after, step.fields
+        follow = history.FOLLOW_UP.get(type(entry), frozenset())
         original = _describe(old)
         extra = sorted(changed - {"voided"})
         shown = original.lower()
@@ -206,39 +173,29 @@ def _screening(session: Session, rec: repo.VisitRecord, users: _Users) -> m.Scre
                        amendments=_amendments(session, sc, users))
 
 
-def _weight(rec: repo.VisitRecord) -> float | None:
-    ws = [w for w in rec.weights if w.visit_id == rec.visit.id] or [
-        w for w in rec.weights
-        if rec.visit.checkin_at is None or _utc(w.measured_at) <= _utc(rec.visit.checkin_at)
-        + timedelta(hours=12)]
-    return ws[-1].weight_kg if ws else None
-
-
-def _dose(rec: repo.VisitRecord, protocol: TreatmentProtocol, weight: float | None,
-          pump_vi: float | None, until: datetime) -> m.Dose:
+def _dose(rec: repo.VisitRecord, protocol: TreatmentProtocol, view: VisitView) -> m.Dose:
+    """The dose section: every figure from the visit read model."""
     v = rec.visit
     d = protocol.dosing
+    weight = view.weight_kg
     target_mg = d.dose_mg_per_kg * weight if weight else None
     events = [e for e in rec.infusion_events if not e.voided]
-    conc = next((e.concentration_mg_ml for e in events if e.concentration_mg_ml), None)
-    note = ""
-    if conc is None and target_mg is not None and events:
-        conc = target_mg / d.bag_volume_ml
-        note = (f"Concentration not charted; taken as the protocol's target dose in "
-                f"{d.bag_volume_ml:g} mL.")
-    delivered_mg = delivered_per_kg = None
-    if events and conc and weight:
-        core_events = [dosing.InfusionEvent(dosing.EventKind(e.kind), _utc(e.at), e.rate_ml_h)
-                       for e in events]
-        dd = dosing.delivered_dose(core_events, until, concentration_mg_per_ml=conc,
-                                   weight_kg=weight)
-        delivered_mg, delivered_per_kg = dd.dose_mg, dd.dose_mg_per_kg
-        if dd.notes:
-            note = (note + " " if note else "") + "Rate history: " + "; ".join(dd.notes) + "."
-        if pump_vi is not None:
-            cmp = dosing.compare_with_pump(dd.volume_ml, pump_vi)
-            if not cmp.within_tolerance:
-                note = (note + " " if note else "") + cmp.message
+    conc = view.concentration_mg_ml
+    notes: list[str] = []
+    if conc is not None and view.concentration.plan is not None and events:
+        notes.append(f"Concentration not charted; taken as the protocol's target dose in "
+                     f"{d.bag_volume_ml:g} mL.")
+    elif conc is not None and not events:
+        conc = None  # nothing was infused: no concentration to report
+    dd = view.delivered if events else None
+    if dd is not None and dd.notes:
+        notes.append("Rate history: " + "; ".join(dd.notes) + ".")
+    if dd is not None and dd.bag_empty and dd.vtbi_reached_at is not None:
+        notes.append(f"The bag's {view.vtbi_ml:g} mL (VTBI) ran out at "
+                     f"{dd.vtbi_reached_at.astimezone():%H:%M}.")
+    if dd is not None and view.pump_comparison is not None \
+            and not view.pump_comparison.within_tolerance:
+        notes.append(view.pump_comparison.message)
     start = _utc(v.infusion_start_at) or (min((_utc(e.at) for e in events), default=None))
     end = _utc(v.infusion_stop_at) or next(
         (_utc(e.at) for e in reversed(events) if e.kind == "stop"), None)
@@ -247,8 +204,10 @@ def _dose(rec: repo.VisitRecord, protocol: TreatmentProtocol, weight: float | No
         protocol_version=v.protocol_version or protocol.version, drug=protocol.drug,
         target_mg_per_kg=d.dose_mg_per_kg, target_mg=target_mg,
         planned_duration_min=d.duration_min, concentration_mg_ml=conc,
-        delivered_mg=delivered_mg, delivered_mg_per_kg=delivered_per_kg,
-        pump_volume_ml=pump_vi, infusion_start=start, infusion_end=end, note=note)
+        delivered_mg=dd.dose_mg if dd else None,
+        delivered_mg_per_kg=dd.dose_mg_per_kg if dd else None,
+        pump_volume_ml=view.pump_volume.ml if view.pump_volume else None,
+        infusion_start=start, infusion_end=end, note=" ".join(notes))
 
 
 def _timepoints(vitals: list[m.VitalSample], protocol: TreatmentProtocol,
@@ -330,10 +289,12 @@ def _assessment_score(a: Assessment) -> float | str | None:
 
 
 def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, *,
-                  clinic: str = "NurseStation") -> m.VisitSummary:
-    """Everything the printed summary shows for one visit. Raises ``UnknownVisit``."""
+                  clinic: str = "NurseStation", now: datetime | None = None) -> m.VisitSummary:
+    """Everything the printed summary shows for one visit, as of ``now`` (default: the wall
+    clock; the station passes its clock). Raises ``UnknownVisit``."""
     if repo.get_visit(session, visit_id) is None:
         raise UnknownVisit(f"no visit #{visit_id}")
+    view = read_visit(session, visit_id, protocol, now or datetime.now(UTC))
     rec = repo.visit_record(session, visit_id)
     v = rec.visit
     users = _Users(session)
@@ -343,24 +304,17 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
                         ("assessments", Assessment), ("notes", Note)):
         setattr(rec, attr, repo.current_entries(session, model, visit_id, include_voided=True))
 
-    weight = _weight(rec)
-    samples = repo.vitals_in_range(session, visit_id=visit_id,
-                                   codes=[*m.CHART_CODES, "PUMP_VI"])
+    weight = view.weight_kg
+    samples = repo.vitals_in_range(session, visit_id=visit_id, codes=m.CHART_CODES)
     vitals: list[m.VitalSample] = []
-    pump_vi = None
     for s in samples:
         if s.value is None or (s.quality & UNUSABLE):
-            continue
-        if s.code == "PUMP_VI":
-            pump_vi = s.value
             continue
         vitals.append(m.VitalSample(_utc(s.time), s.code, float(s.value)))
     vitals.sort(key=lambda s: s.at)
 
     discharge_at = _utc(v.discharge_at)
-    until = (_utc(v.infusion_stop_at) or discharge_at or _utc(v.cancelled_at)
-             or datetime.now(UTC))
-    dose = _dose(rec, protocol, weight, pump_vi, until)
+    dose = _dose(rec, protocol, view)
 
     timeline = tuple(
         m.DoseEvent(
@@ -380,13 +334,13 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
     mar = tuple(
         m.MarEntry(drug=x.drug, dose=x.dose, unit=x.unit, route=x.route, given_at=_utc(x.at),
                    given_by=users.name(x.recorded_by_id if x.root_id is None else
-                                       repo.entry_history(session, MedicationAdministration,
-                                                          x.id)[0].recorded_by_id),
+                                       history.chain(session, MedicationAdministration,
+                                                     x.id).original.recorded_by_id),
                    site=x.site, indication=x.indication, response=x.response or "",
                    response_at=_utc(x.response_at), late_entry=x.late_entry,
                    recorded_at=_utc(x.recorded_at if x.root_id is None else
-                                    repo.entry_history(session, MedicationAdministration,
-                                                       x.id)[0].recorded_at),
+                                    history.chain(session, MedicationAdministration,
+                                                  x.id).original.recorded_at),
                    override_reason=x.override_reason or "",
                    override_by=users.name(x.override_by_id) if x.override_by_id else "",
                    voided=x.voided, amendments=_amendments(session, x, users))
@@ -470,7 +424,7 @@ def _signatures(session: Session, rec: repo.VisitRecord, users: _Users,
             sigs.append((_utc(e.recorded_at) if e.root_id is None else _utc(e.at),
                          e.recorded_by_id, f"infusion {e.kind} charted"))
     for x in rec.medications:
-        first = repo.entry_history(session, MedicationAdministration, x.id)[0]
+        first = history.chain(session, MedicationAdministration, x.id).original
         sigs.append((_utc(first.recorded_at), first.recorded_by_id,
                      f"administered {first.drug} {first.dose:g} {first.unit} {first.route}"
                      + (" (late entry)" if first.late_entry else "")))
@@ -478,19 +432,17 @@ def _signatures(session: Session, rec: repo.VisitRecord, users: _Users,
                            (MedicationAdministration, rec.medications),
                            (Assessment, rec.assessments), (Note, rec.notes),
                            (RideArrangement, rec.rides), (Screening, rec.screenings)):
-        follow = _FOLLOW_UP.get(model, set())
         for e in entries:
             if e.root_id is None:
                 continue
-            hist = repo.entry_history(session, model, e.id)
-            for old, new in zip(hist, hist[1:], strict=False):
-                changed = _diff(old, new)
-                if changed and changed <= follow:
+            for step in history.chain(session, model, e.id).steps():
+                new = step.after
+                if step.completion:
                     if model is RideArrangement:
                         sigs.append((_utc(new.recorded_at), new.recorded_by_id,
                                      "ride home confirmed"))
                     continue
-                verb = "voided" if new.voided and not old.voided else "corrected"
+                verb = "voided" if step.voids else "corrected"
                 sigs.append((_utc(new.recorded_at), new.recorded_by_id,
                              f"{verb} {model.__tablename__.replace('_', ' ').rstrip('s')}: "
                              f"{new.amend_reason}"))

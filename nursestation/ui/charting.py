@@ -14,6 +14,7 @@ Esc cancels. Dialogs never block in a nested event loop: open them with ``show()
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nursestation.core import dosing as core_dosing
@@ -65,7 +65,6 @@ from nursestation.db.models import (
     InfusionEvent,
     MedicationAdministration,
     Note,
-    Patient,
     PumpChangeItem,
     RideArrangement,
     Screening,
@@ -73,6 +72,8 @@ from nursestation.db.models import (
 from nursestation.record import commands as rc
 from nursestation.record.commands import AMEND_FIELDS, pump_readings, scan_pump_changes
 from nursestation.record.errors import Refused
+from nursestation.record import convert, history
+from nursestation.record.visit import VisitView, read_visit
 from nursestation.ui.context import AppContext
 from nursestation.ui.dialogs import CommandDialog, open_charge_override
 
@@ -155,66 +156,17 @@ class TimeField(QDateTimeEdit):
 # ------------------------------------------------------------------------------ visit facts
 
 
-@dataclass
-class VisitFacts:
-    """What the charting dialogs need to ask core/ about this visit."""
-
-    visit_id: int
-    chair_id: int
-    phase: str
-    patient_name: str
-    allergies: tuple[str, ...]
-    weight_kg: float | None
-    concentration_mg_ml: float | None
-    concentration_source: str
-    events: list[InfusionEvent] = field(default_factory=list)
-    medications: list[MedicationAdministration] = field(default_factory=list)
-
-    @property
-    def pump_state(self) -> str:
-        """idle / running / paused / stopped from the charted events."""
-        state = "idle"
-        for e in self.events:
-            state = {"start": "running", "resume": "running", "rate_change":
-                     "running" if state in ("idle", "running") else state,
-                     "pause": "paused", "stop": "stopped"}[e.kind]
-        return state
-
-    @property
-    def current_rate(self) -> float | None:
-        rate = None
-        for e in self.events:
-            if e.rate_ml_h is not None:
-                rate = e.rate_ml_h
-        return rate
-
-    def core_events(self) -> list[core_dosing.InfusionEvent]:
-        return [core_dosing.InfusionEvent(core_dosing.EventKind(e.kind), e.at, e.rate_ml_h)
-                for e in self.events]
+#: What the charting dialogs ask core/ about a visit: the one visit read model.
+VisitFacts = VisitView
 
 
 split_allergies = core_meds.split_allergies
 
 
-def visit_facts(session: Session, visit_id: int, protocol: Any) -> VisitFacts:
-    v = repo.get_visit(session, visit_id)
-    if v is None:
-        raise LookupError(f"no visit #{visit_id}")
-    patient = session.get(Patient, v.patient_id)
-    w = repo.latest_weight(session, v.patient_id)
-    weight = w.weight_kg if w else None
-    events = repo.current_entries(session, InfusionEvent, visit_id)
-    conc, source = None, "no weight recorded, so no concentration"
-    for e in events:
-        if e.concentration_mg_ml:
-            conc, source = e.concentration_mg_ml, f"charted {hhmm(e.at)}"
-    if conc is None and weight:
-        plan = core_dosing.plan_infusion(protocol.dosing, weight)
-        conc, source = plan.concentration_mg_per_ml, f"protocol plan: {plan.describe()}"
-    meds = repo.current_entries(session, MedicationAdministration, visit_id)
-    return VisitFacts(visit_id, v.chair_id, v.phase, patient.full_name if patient else "",
-                      split_allergies(patient.allergies if patient else ""), weight, conc,
-                      source, events, meds)
+def visit_facts(session: Session, visit_id: int, protocol: Any,
+                now: datetime | None = None) -> VisitView:
+    """The visit's read model (``record.visit.read_visit``) as of ``now`` (default: now)."""
+    return read_visit(session, visit_id, protocol, now or datetime.now(UTC))
 
 
 # --------------------------------------------------------------------------- dose changes
@@ -230,7 +182,7 @@ class DoseChangeDialog(CommandDialog):
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None, *,
                  kind: str | None = None) -> None:
         super().__init__(ctx, "Dose change", visit_id=visit_id, parent=parent)
-        self.facts = ctx.read(visit_facts, visit_id, ctx.protocol)
+        self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
         self.pump = ctx.read(rc.visit_infusion_facts, visit_id, ctx.protocol, ctx.clock.now())
         self.override: ChargeOverride | None = None
         self.override_dialog: QDialog | None = None
@@ -411,7 +363,7 @@ class MedicationDialog(CommandDialog):
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Medication", visit_id=visit_id, parent=parent)
-        self.facts = ctx.read(visit_facts, visit_id, ctx.protocol)
+        self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
         f = self.facts
         allergies = ", ".join(f.allergies) or "none recorded"
         self.set_heading(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
@@ -673,14 +625,7 @@ def model_for(entry_type: str | type[ClinicalEntry]) -> type[ClinicalEntry]:
 
 
 def _current_version(session: Session, model: type[ClinicalEntry], entry_id: int) -> Any:
-    chain = repo.entry_history(session, model, entry_id)
-    if not chain:
-        raise LookupError(f"no {model.__tablename__} #{entry_id}")
-    by_amends = {e.amends_id: e for e in chain if e.amends_id is not None}
-    cur = chain[0]
-    while cur.id in by_amends:
-        cur = by_amends[cur.id]
-    return cur
+    return history.current_version(session, model, entry_id)
 
 
 def summarize(entry: ClinicalEntry) -> str:
@@ -758,35 +703,13 @@ class Chain:
 
 
 def visit_history(session: Session, visit_id: int) -> list[Chain]:
-    """Every entry of the visit with all its versions (original first), by clinical time."""
-    names: dict[int, str] = {}
-
-    def who(uid: int | None) -> str:
-        if uid is None:
-            return ""
-        if uid not in names:
-            u = repo.get_user(session, uid)
-            names[uid] = u.display_name if u else f"user #{uid}"
-        return names[uid]
-
-    chains: list[Chain] = []
-    for model in CLINICAL_MODELS:
-        rows = list(session.scalars(select(model).where(model.visit_id == visit_id)
-                                    .order_by(model.id)))
-        by_chain: dict[int, list[Any]] = {}
-        for r in rows:
-            by_chain.setdefault(r.chain_id, []).append(r)
-        for versions in by_chain.values():
-            # order by the amendment links (ids already follow them; amends_id makes it sure)
-            ordered = [versions[0]]
-            nxt = {v.amends_id: v for v in versions if v.amends_id is not None}
-            while ordered[-1].id in nxt:
-                ordered.append(nxt[ordered[-1].id])
-            chains.append(Chain(TYPE_LABELS.get(model, model.__tablename__),
-                                [Version(v, who(v.recorded_by_id), i < len(ordered) - 1)
-                                 for i, v in enumerate(ordered)]))
-    chains.sort(key=lambda c: (c.original.entry.at, c.original.entry.recorded_at))
-    return chains
+    """Every entry of the visit with all its versions (original first), by clinical time: the
+    one walker's chains (``record.history``) with who charted each version."""
+    users = history.Users(session)
+    return [Chain(TYPE_LABELS.get(c.model, c.model.__tablename__),
+                  [Version(v, users.name(v.recorded_by_id), c.superseded(v))
+                   for v in c.versions])
+            for c in history.visit_history(session, visit_id)]
 
 
 class AmendDialog(CommandDialog):
@@ -972,29 +895,17 @@ class DoseSummary:
     comparison: core_dosing.VolumeComparison | None
     pump_vi_at: datetime | None
     text: str
+    visit: VisitView | None = None
 
 
 def delivered_dose_summary(session: Session, visit_id: int, now: datetime,
                            protocol: Any) -> DoseSummary:
-    """Cumulative dose from the charted rate history, against the pump's volume infused."""
-    f = visit_facts(session, visit_id, protocol)
-    if not f.weight_kg or not f.concentration_mg_ml:
-        return DoseSummary(None, None, None, "Delivered dose: no weight recorded")
-    d = core_dosing.delivered_dose(f.core_events(), now, concentration_mg_per_ml=f.
-                                   concentration_mg_ml, weight_kg=f.weight_kg,
-                                   vtbi_ml=protocol.dosing.bag_volume_ml)
-    text = f"Charted: {d.describe()}"
-    if d.notes:
-        text += "\nChart notes: " + "; ".join(d.notes)
-    vis = [s for s in repo.vitals_in_range(session, visit_id=visit_id, codes=("PUMP_VI",))
-           if s.value is not None and s.time <= now]
-    if not vis:
-        return DoseSummary(d, None, None, text + "\nPump: no volume-infused reading")
-    last = vis[-1]
-    cmp = core_dosing.compare_with_pump(d.volume_ml, float(last.value or 0.0))
-    mark = "✓" if cmp.within_tolerance else "!"
-    text += f"\n{mark} Pump ({hhmm(last.time)}): {cmp.message}"
-    return DoseSummary(d, cmp, last.time, text)
+    """Cumulative dose from the charted rate history, against the pump's volume infused: the
+    visit read model's (``record.visit``), as the overview, the gate and the report show it."""
+    v = read_visit(session, visit_id, protocol, now)
+    return DoseSummary(v.delivered, v.pump_comparison,
+                       v.pump_volume.at if v.pump_volume else None,
+                       "\n".join(v.dose_lines(local(now).tzinfo)), v)
 
 
 class DeliveredDosePanel(QWidget):
@@ -1033,7 +944,7 @@ class PumpChangeDialog(CommandDialog):
                          parent=parent)
         self.item = item
         self.change = core_pump.PumpChange.from_values(item.pump_values)
-        self.facts = ctx.read(visit_facts, item.visit_id, ctx.protocol)
+        self.facts = ctx.read(visit_facts, item.visit_id, ctx.protocol, self.now())
         dose = ctx.read(delivered_dose_summary, item.visit_id, self.now(), ctx.protocol)
         self.set_heading(f"! Pending: {self.change.describe(local(self.now()).tzinfo)} — "
                          f"no nurse entry explains it.\n{dose.text}")

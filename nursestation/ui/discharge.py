@@ -52,11 +52,12 @@ from nursestation.core.discharge import (
 from nursestation.core.dosing import ChargeOverride, uncovered
 from nursestation.core.ride import ConfirmMethod, RideArrangement, RideKind, validate_ride
 from nursestation.db import repo
-from nursestation.db.discharge_inputs import discharge_inputs, visit_ride_status
 from nursestation.db.models import RideArrangement as RideRow
 from nursestation.record import commands as rc
 from nursestation.record.commands import criteria_snapshot
 from nursestation.record.errors import Refused
+from nursestation.record.gate import read_gate, visit_ride_status
+from nursestation.record.visit import VisitView
 from nursestation.ui.charting import (
     TimeField,
     _label_for,
@@ -274,6 +275,10 @@ class DischargeDialog(CommandDialog):
         self.override_dialog: QDialog | None = None
         rec = ctx.read(repo.visit_record, visit_id)
         self.set_heading(f"{rec.patient.full_name} · {rec.chair.name} · {rec.visit.phase}")
+        self.visit: VisitView | None = None
+        self.dose_label = QLabel()  # the visit read model's delivered dose and weight
+        self.dose_label.setWordWrap(True)
+        self._add_section(self.dose_label)
 
         box = QGroupBox("Criteria (re-checked every 2 s)")
         self.grid = QGridLayout(box)
@@ -344,8 +349,11 @@ class DischargeDialog(CommandDialog):
     # -- gate ---------------------------------------------------------------------------------
     def _read_inputs(self) -> DischargeInputs:
         now = self.now()
-        return self.ctx.read(discharge_inputs, self.visit_id, now, None, criteria=self.criteria,
+        read = self.ctx.read(read_gate, self.visit_id, self.ctx.protocol, now,
                              display_tz=local(now).tzinfo)
+        self.visit = read.visit  # the dose and weight every other view shows
+        self.dose_label.setText("\n".join(read.visit.dose_lines(local(now).tzinfo)[:2]))
+        return read.inputs
 
     def evaluate(self, *_: object) -> DischargeResult:
         now = self.now()

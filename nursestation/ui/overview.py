@@ -43,14 +43,8 @@ from PySide6.QtWidgets import (
 
 from nursestation.core.alarms import PRIORITIES
 from nursestation.core.ride import RideState
-from nursestation.db.overview import (
-    ChangeWatcher,
-    OverviewRow,
-    ReadinessCache,
-    VitalCell,
-    database_label,
-    overview_rows,
-)
+from nursestation.db.overview import ChangeWatcher, database_label
+from nursestation.record.overview import OverviewRow, ReadinessCache, VitalCell, overview_rows
 from nursestation.ui import style
 from nursestation.ui.context import AppContext
 from nursestation.ui.tiles import fmt_duration, initials

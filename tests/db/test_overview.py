@@ -13,7 +13,8 @@ from nursestation.core.protocol import load_protocol
 from nursestation.core.readings import Reading
 from nursestation.core.ride import RideState
 from nursestation.db import repo
-from nursestation.db.overview import ChangeWatcher, ReadinessCache, database_label, overview_rows
+from nursestation.db.overview import ChangeWatcher, database_label
+from nursestation.record.overview import ReadinessCache, overview_rows
 from tests.db.helpers import setup_visit
 
 PROTOCOL = load_protocol(Path(__file__).resolve().parents[2] / "nursestation" / "resources"

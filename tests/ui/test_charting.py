@@ -21,6 +21,7 @@ from nursestation.ui.charting import (
     MedicationDialog,
     MedicationResponseDialog,
     NoteDialog,
+    visit_facts,
 )
 from tests.plugins.db import CHARGE_PIN
 from tests.ui.charting_helpers import make_ctx, real_now, seed_visit, wait_saved
@@ -298,7 +299,9 @@ def test_delivered_dose_from_the_rate_history_against_the_pump(qtbot, ctx, datab
     panel = DeliveredDosePanel(ctx, visit.id)
     qtbot.addWidget(panel)
     # 150 mL/h × 20 min = 50 mL = 17.5 mg = 0.25 mg/kg
-    assert "50.0 mL = 17.5 mg (0.25 mg/kg)" in panel.label.text()
+    assert "Delivered: 17.5 mg (0.25 mg/kg) = 50.0 mL" in panel.label.text()
+    assert "Weight: 70.0 kg, weighed at this visit" in panel.label.text()
+    assert "Pump: running at 150 mL/h" in panel.label.text()
     assert "no volume-infused reading" in panel.label.text()
     w.record_readings([Reading("PUMP_VI", 47.0, "mL", chair="Chair 1", device_id="c1-pump",
                                recv_wall=now - timedelta(seconds=5))])
@@ -309,3 +312,19 @@ def test_delivered_dose_from_the_rate_history_against_the_pump(qtbot, ctx, datab
         in panel.label.text()
     assert panel.summary.comparison is not None and not panel.summary.comparison.within_tolerance
     assert real_now() >= now
+
+
+def test_the_dose_panel_stops_counting_when_the_bag_is_empty(qtbot, ctx, database, nurse):
+    """The protocol's 100 mL bag at 150 mL/h is empty after 40 min: 50 min later the pump is
+    stopped (not "running") and the dose is the bag's 35 mg, not 150 mL/h × 50 min."""
+    _, _, visit = seed_visit(database, nurse, start_ago_min=50)
+    now = ctx.clock.now()
+    database.writer.submit(repo.record_infusion_event, visit.id, "start", user=nurse,
+                           rate_ml_h=150, concentration_mg_ml=0.35,
+                           at=now - timedelta(minutes=50)).result()
+    panel = DeliveredDosePanel(ctx, visit.id)
+    qtbot.addWidget(panel)
+    assert "Delivered: 35.0 mg (0.50 mg/kg) = 100.0 mL" in panel.label.text()
+    assert "Pump: stopped: bag empty (VTBI 100 mL reached" in panel.label.text()
+    facts = ctx.read(visit_facts, visit.id, ctx.protocol, now)
+    assert facts.pump_state == "stopped"

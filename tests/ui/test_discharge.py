@@ -11,7 +11,7 @@ from nursestation.core.clock import FakeClock
 from nursestation.core.discharge import ActiveAlarm
 from nursestation.core.readings import Reading
 from nursestation.db import repo
-from nursestation.db.discharge_inputs import discharge_inputs
+from nursestation.record.gate import discharge_inputs
 from nursestation.db.models import DischargeDecision, RideArrangement
 from nursestation.ui.discharge import DischargeDialog, RideDialog
 from tests.plugins.db import CHARGE_PIN, NURSE_PIN

@@ -1,0 +1,209 @@
+"""What the discharge gate needs, read from the record: ``DischargeInputs`` for one visit, and
+the visit's read model beside it (the gate shows the delivered dose and weight every other view
+shows: they come from the same ``record.visit.read_visit``).
+
+No Qt. Reads on a reader session; the gate itself (``core.discharge.evaluate_discharge``) stays
+pure. Nothing here decides anything: it only translates rows into the core's types (through
+``record.convert``).
+
+Assessment rows: scale ``MOAAS`` (score 0-5), ``CADSS6`` (score = total of the six items),
+``NAUSEA`` (``items["level"]`` one of the protocol's nausea levels); the scale names are the
+record's (``db.discharge_inputs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy.orm import Session
+
+from nursestation.core.checks import PhaseTimes
+from nursestation.core.discharge import (
+    ActiveAlarm,
+    BaselineVitals,
+    DischargeInputs,
+    NauseaEntry,
+    ScoreEntry,
+    VitalSample,
+    baseline_from_samples,
+)
+from nursestation.core.protocol import DischargeCriteria, TreatmentProtocol
+from nursestation.core.ride import RideStatus, ride_status
+from nursestation.db import repo
+from nursestation.db.discharge_inputs import (
+    SCALE_BASELINE_VITALS,
+    SCALE_CADSS6,
+    SCALE_MOAAS,
+    SCALE_NAUSEA,
+    SCALE_VITALS_CHECK,
+)
+from nursestation.db.models import Assessment, RideArrangement, Visit
+from nursestation.record import convert
+from nursestation.record.history import Users
+from nursestation.record.visit import VisitView, read_visit
+
+GATE_CODES = ("NBP_SYS", "NBP_DIA", "HR", "PR", "SPO2", "RR")
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def charted_baseline(assessments: Iterable[Assessment]) -> dict[str, float]:
+    """The baseline vitals the nurse charted at the baseline step (the latest such entry)."""
+    entries = [a for a in assessments if a.scale == SCALE_BASELINE_VITALS and not a.voided]
+    if not entries:
+        return {}
+    items = max(entries, key=lambda a: a.at).items or {}
+    return {k: float(v) for k, v in items.items() if k in GATE_CODES and _number(v)}
+
+
+def visit_baseline(vitals: Sequence[VitalSample], assessments: Iterable[Assessment],
+                   infusion_start: datetime | None) -> BaselineVitals | None:
+    """The patient's baseline: what the nurse charted at the baseline step wins, and the last
+    usable values recorded before the infusion fill the gaps. None before the infusion."""
+    if infusion_start is None:
+        return None
+    recorded = baseline_from_samples(vitals, infusion_start)
+    charted = charted_baseline(assessments)
+    return BaselineVitals(
+        sbp=charted.get("NBP_SYS", recorded.sbp), dbp=charted.get("NBP_DIA", recorded.dbp),
+        hr=charted.get("HR", recorded.hr), spo2=charted.get("SPO2", recorded.spo2),
+        rr=charted.get("RR", recorded.rr))
+
+
+def assessment_scores(assessments: Iterable[Assessment]
+                      ) -> tuple[tuple[ScoreEntry, ...], tuple[ScoreEntry, ...],
+                                 tuple[NauseaEntry, ...]]:
+    """MOAA/S scores, CADSS-6 totals and nausea levels, as the gate reads them."""
+    moaas: list[ScoreEntry] = []
+    cadss: list[ScoreEntry] = []
+    nausea: list[NauseaEntry] = []
+    for a in assessments:
+        if a.scale == SCALE_MOAAS and a.score is not None:
+            moaas.append(ScoreEntry(int(a.score), a.at))
+        elif a.scale == SCALE_CADSS6 and a.score is not None:
+            cadss.append(ScoreEntry(int(a.score), a.at))
+        elif a.scale == SCALE_NAUSEA and (a.items or {}).get("level"):
+            nausea.append(NauseaEntry(str(a.items["level"]), a.at))
+    return tuple(moaas), tuple(cadss), tuple(nausea)
+
+
+def manual_vitals(assessments: Iterable[Assessment], now: datetime) -> list[VitalSample]:
+    """Values from manual vitals checks, as samples the gate reads like the monitor's."""
+    return [VitalSample(code, float(v), a.at)
+            for a in assessments
+            if a.scale == SCALE_VITALS_CHECK and not a.voided and a.at <= now
+            for code, v in (a.items or {}).items() if code in GATE_CODES and _number(v)]
+
+
+def manual_check_times(assessments: Iterable[Assessment]) -> list[datetime]:
+    """When the nurse charted a blood pressure by hand: such an entry fulfils a scheduled
+    check as an NIBP reading does."""
+    return [a.at for a in assessments
+            if a.scale in (SCALE_BASELINE_VITALS, SCALE_VITALS_CHECK) and not a.voided
+            and isinstance((a.items or {}).get("NBP_SYS"), int | float)]
+
+
+def phase_times(visit: Visit) -> PhaseTimes:
+    return PhaseTimes(checked_in=visit.checkin_at, infusion_start=visit.infusion_start_at,
+                      infusion_stop=visit.infusion_stop_at, discharged=visit.discharge_at)
+
+
+def gate_vitals(session: Session, visit_id: int, now: datetime) -> tuple[VitalSample, ...]:
+    """The visit's numeric vitals up to ``now`` (the device's time when it gave one)."""
+    out = []
+    for s in repo.vitals_in_range(session, visit_id=visit_id, codes=GATE_CODES,
+                                  end=now + timedelta(microseconds=1)):
+        v = convert.vital_sample(s)
+        if v is not None and v.at <= now:
+            out.append(v)
+    return tuple(out)
+
+
+def visit_ride_status(session: Session, visit_id: int, criteria: DischargeCriteria,
+                      now: datetime, *, display_tz: tzinfo | None = None) -> RideStatus:
+    rides = repo.current_entries(session, RideArrangement, visit_id)
+    if not rides:
+        return ride_status(None, None, criteria, now, display_tz=display_tz)
+    row = rides[-1]
+    conf = convert.ride_confirmation(row, Users(session).name(row.confirmed_by_id)
+                                     if row.confirmed_by_id else "")
+    return ride_status(convert.ride(row), conf, criteria, now, display_tz=display_tz)
+
+
+def discharge_inputs(session: Session, visit_id: int, now: datetime,
+                     active_alarms: Sequence[ActiveAlarm] | None = None, *,
+                     criteria: DischargeCriteria, on_oxygen: bool = False,
+                     display_tz: tzinfo | None = None,
+                     logged_alarms: Sequence[ActiveAlarm] | None = None) -> DischargeInputs:
+    """The gate's inputs for ``visit_id`` at ``now``. ``active_alarms``: the live alarm engine's
+    alarms; None reads them from the alarm log (``logged_alarms`` when the caller has them)."""
+    visit = repo.get_visit(session, visit_id)
+    if visit is None:
+        raise LookupError(f"no visit #{visit_id}")
+    times = phase_times(visit)
+    assessments = repo.current_entries(session, Assessment, visit_id)
+    vitals = tuple(sorted(gate_vitals(session, visit_id, now)
+                          + tuple(manual_vitals(assessments, now)), key=lambda v: v.at))
+    baseline = visit_baseline(vitals, assessments, times.infusion_start)
+    moaas, cadss, nausea = assessment_scores(assessments)
+    if active_alarms is not None:
+        alarms = tuple(active_alarms)
+    elif logged_alarms is not None:
+        alarms = tuple(logged_alarms)
+    else:
+        alarms = logged_active_alarms(session, visit_id)
+    return DischargeInputs(
+        phase_times=times, baseline=baseline, vitals=vitals, moaas=moaas, cadss6=cadss,
+        nausea=nausea, alarms=alarms,
+        ride=visit_ride_status(session, visit_id, criteria, now, display_tz=display_tz),
+        on_oxygen=on_oxygen)
+
+
+def logged_active_alarms(session: Session, visit_id: int) -> tuple[ActiveAlarm, ...]:
+    """Alarms whose latest logged state is not ``cleared`` (for a process that has no live
+    alarm engine, e.g. the overview)."""
+    latest: dict[str, object] = {}
+    for ev in repo.alarm_events(session, visit_id=visit_id):
+        latest[ev.alarm_key] = ev
+    return tuple(ActiveAlarm(ev.priority, ev.message or ev.code)  # type: ignore[attr-defined]
+                 for ev in latest.values() if ev.state != "cleared")  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class GateRead:
+    """The gate's inputs and the visit they belong to (its dose, weight, pump state)."""
+
+    inputs: DischargeInputs
+    visit: VisitView
+
+
+def read_gate(session: Session, visit_id: int, protocol: TreatmentProtocol, now: datetime,
+              active_alarms: Sequence[ActiveAlarm] | None = None, *, on_oxygen: bool = False,
+              display_tz: tzinfo | None = None) -> GateRead:
+    """The discharge gate's inputs at ``now`` with the visit's read model."""
+    view = read_visit(session, visit_id, protocol, now)
+    inputs = discharge_inputs(session, visit_id, now, active_alarms,
+                              criteria=protocol.discharge, on_oxygen=on_oxygen,
+                              display_tz=display_tz, logged_alarms=view.logged_alarms)
+    return GateRead(inputs, view)
+
+
+__all__ = [
+    "GATE_CODES",
+    "GateRead",
+    "assessment_scores",
+    "charted_baseline",
+    "discharge_inputs",
+    "gate_vitals",
+    "logged_active_alarms",
+    "manual_check_times",
+    "manual_vitals",
+    "phase_times",
+    "read_gate",
+    "visit_baseline",
+    "visit_ride_status",
+]
