@@ -50,13 +50,13 @@ from nursestation.core.ride import (
 from nursestation.core.ride import RideArrangement as CoreRide
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db import repo
+from nursestation.record.gate import discharge_inputs
 from nursestation.db.discharge_inputs import (
     SCALE_BASELINE_VITALS,
     SCALE_CADSS6,
     SCALE_MOAAS,
     SCALE_NAUSEA,
     SCALE_VITALS_CHECK,
-    discharge_inputs,
 )
 from nursestation.db.models import (
     ALARM_PRIORITIES,
