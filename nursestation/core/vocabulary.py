@@ -61,6 +61,26 @@ UNITS: dict[str, str] = {
     Code.PUMP_ALARM: "",
 }
 
+#: The names a nurse reads for each code (screens, alarm messages, printed history): one table,
+#: so no view shows an internal code such as ``NBP_SYS``.
+NAMES: dict[str, str] = {
+    Code.HR: "HR", Code.PR: "Pulse rate", Code.SPO2: "SpO\u2082",
+    Code.NBP_SYS: "Systolic BP", Code.NBP_DIA: "Diastolic BP", Code.NBP_MEAN: "Mean BP",
+    Code.RR: "Resp. rate", Code.ETCO2: "EtCO\u2082", Code.TEMP: "Temperature", Code.PI: "PI",
+    Code.ECG: "ECG", Code.PLETH: "Pleth", Code.RESP: "Resp", Code.CO2: "CO\u2082",
+    Code.PUMP_RATE: "Pump rate", Code.PUMP_VI: "Volume infused", Code.PUMP_VTBI: "VTBI",
+    Code.PUMP_STATE: "Pump state", Code.PUMP_ALARM: "Pump alarm",
+    Code.DEVICE_ONLINE: "Device online", Code.DEVICE_OFFLINE: "Device offline",
+    Code.SENSOR_OFF: "Sensor off", Code.DEVICE_ALARM: "Device alarm",
+    Code.DIAGNOSTIC: "Diagnostic",
+}
+
+
+def display_name(code: str) -> str:
+    """The nurse's name for ``code`` (the code itself when it has none)."""
+    return NAMES.get(str(code), str(code))
+
+
 NUMERIC_CODES = frozenset(
     {
         Code.HR, Code.PR, Code.SPO2, Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN,
