@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         from nursestation.ui.login import IdleLock
 
         self.lock = IdleLock(ctx, self, keep_visible=self.view.alarm_bar)
+        self.lock.locked_changed.connect(self._locked)
         self.pump_timer = QTimer(self)
         self.pump_timer.setInterval(30_000)
         self.pump_timer.timeout.connect(self.scan_pump_changes)
@@ -267,6 +268,15 @@ class MainWindow(QMainWindow):
 
     def _show_user(self, user: CurrentUser | None) -> None:
         self.user_label.setText(f"{user.display_name} ({user.role})" if user else "locked")
+
+    def _locked(self, locked: bool) -> None:
+        """Locked, the station stays a monitor: tiles keep waves, numerics and alarms, names
+        are masked (``locked_patient_display``); a chair's detail closes (it needs a PIN)."""
+        cfg = self.ctx.config
+        self.view.set_patient_display(cfg.locked_patient_display if locked
+                                      else cfg.patient_display)
+        if locked and self.detail is not None and self.stack.currentWidget() is self.detail_page:
+            self.close_detail()
 
     def about(self) -> None:
         from nursestation import __version__
@@ -472,11 +482,7 @@ class MainWindow(QMainWindow):
             self._record_alarm_changes(changes)
         summaries: dict[str, AlarmSummary | None] = {}
         for chair, engine in self.runtime.engines.items():
-            top = engine.highest()
-            active = engine.active()
-            summaries[chair] = None if top is None else AlarmSummary(
-                priority=top.priority, text=top.label if hasattr(top, "label") else top.rule,
-                since=top.onset_wall, count=len(active), acknowledged=not top.unacknowledged)
+            summaries[chair] = AlarmSummary.of(engine.active(), self.view.device_labels(chair))
         self.view.set_alarms(summaries)
         if self.detail is not None:
             self.detail.set_alarm(summaries.get(self.detail.chair))

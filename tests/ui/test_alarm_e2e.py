@@ -109,7 +109,7 @@ def test_desaturation_alarm_from_the_wire_to_the_tile_sound_and_record(desaturat
 
     # 1. a high-priority SpO2 alarm on the tile within the delay plus 1 s
     def high_alarm_shown() -> bool:
-        return "!!! HIGH" in tile.alarm_label.text() and "SPO2 < 90" in tile.alarm_label.text()
+        return "***" in tile.alarm_label.text() and "SPO2 < 90" in tile.alarm_label.text()
 
     left_ms = max(1, int((onset[0] + delay + 1.0 - time.monotonic()) * 1000))
     qtbot.waitUntil(high_alarm_shown, timeout=left_ms)

@@ -136,7 +136,7 @@ def test_context_and_alarm(detail):
                               alarm=AlarmSummary("medium", "NBP 141/92")))
     assert d.phase_label.text() == "RECOVERY"
     assert "Ana Pereira" in d.patient_label.text() and "MRN 77" in d.patient_label.text()
-    assert d.alarm_label.text().startswith("!! MED")
+    assert d.alarm_label.text().startswith("**")
     assert "in recovery 11:00" in d.timers_label.text()
 
 

@@ -70,17 +70,19 @@ def test_alarm_bar_lists_each_chairs_highest_alarm_most_urgent_first(qtbot):
         "Chair 1": None,
     })
     texts = view.alarm_bar.texts()
-    assert texts == ["Chair 5: !!! HIGH  SpO2 84 < 90",
-                     "Chair 3: !! MED  NBP 171/104 > 160",
-                     "Chair 2: ! LOW  pump near end"]
+    assert texts == ["Chair 5: *** SpO2 84 < 90",
+                     "Chair 3: ** NBP 171/104 > 160",
+                     "Chair 2: * pump near end"]
+    # the most urgent chair is the banner: larger than the others
+    assert view.alarm_bar.banner.font().pixelSize() > view.alarm_bar.labels[1].font().pixelSize()
     for lab in view.alarm_bar.labels[:3]:  # really drawn, not squeezed to nothing
         assert lab.width() >= lab.fontMetrics().horizontalAdvance(lab.text()) - 2
-    assert view.tiles["Chair 5"].alarm_label.text().startswith("!!! HIGH")
+    assert view.tiles["Chair 5"].alarm_label.text().startswith("***")
     assert view.tiles["Chair 1"].alarm_label.text() == ""
     assert not view.alarm_bar.none_label.isVisible()
     # a context update keeps the alarm the engine reported
     view.set_context("Chair 5", TileContext(patient_name="A B", phase="infusing"))
-    assert view.tiles["Chair 5"].alarm_label.text().startswith("!!! HIGH")
+    assert view.tiles["Chair 5"].alarm_label.text().startswith("***")
     with qtbot.waitSignal(view.activated, timeout=1000) as sig:
         qtbot.mouseClick(view.alarm_bar.labels[0], Qt.MouseButton.LeftButton)
     assert sig.args == ["Chair 5"]

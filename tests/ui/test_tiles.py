@@ -153,7 +153,7 @@ def _observe_lit(qtbot, label, ms=1500):
 def test_high_alarm_shows_priority_in_text_and_flashes(live, qtbot):
     _clock, _store, tile, _s = live
     tile.set_alarm(AlarmSummary("high", "SpO2 85 < 90"))
-    assert tile.alarm_label.text().startswith("!!! HIGH")
+    assert tile.alarm_label.text().startswith("***")
     assert "SpO2 85 < 90" in tile.alarm_label.text()
     assert _observe_lit(qtbot, tile.alarm_label, 1200) == {True, False}
 
@@ -161,7 +161,7 @@ def test_high_alarm_shows_priority_in_text_and_flashes(live, qtbot):
 def test_low_alarm_is_steady(live, qtbot):
     _clock, _store, tile, _s = live
     tile.set_alarm(AlarmSummary("low", "pump near end"))
-    assert tile.alarm_label.text().startswith("! LOW")
+    assert tile.alarm_label.text().startswith("* pump")
     assert _observe_lit(qtbot, tile.alarm_label, 800) == {True}
     tile.set_alarm(None)
     assert tile.alarm_label.text() == ""
