@@ -38,6 +38,9 @@ _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (
     (("--chairs",), {"type": int, "default": None, "metavar": "N",
                      "help": "with --demo: number of chairs (1-32, default 6)"}),
     (("--chair",), {"metavar": "NAME", "help": "open this chair's detail view at start"}),
+    (("--demo-desaturate",), {"metavar": "CHAIR", "default": None,
+                              "help": "with --demo: this chair's patient desaturates about 20 s "
+                                      "after start (a high-priority alarm to look at)"}),
     (("--screenshot",), {"metavar": "FILE", "help": "save a PNG of the window and exit"}),
     (("--quit-after",), {"type": float, "metavar": "SECONDS",
                          "help": "quit after this many seconds (with --screenshot: take it "
@@ -169,6 +172,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     protocol = load_protocol(config.protocol_file)
 
+    from nursestation.qtcheck import check_xcb
+
+    fix = check_xcb()
+    if fix is not None:  # Qt would abort with its own message; say what to install instead
+        print(fix, file=sys.stderr)
+        return 4
+
     from nursestation.ui.app import run_app
 
     return run_app(
@@ -178,4 +188,5 @@ def _dispatch(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         quit_after=args.quit_after,
         open_chair=args.chair,
+        desaturate=args.demo_desaturate,
     )
