@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.alarms import AlarmChange, ChangeKind
-from nursestation.core.vocabulary import UNUSABLE
+from nursestation.core.alarms import PRIORITY_MARK, AlarmChange, ChangeKind, alarm_message
+from nursestation.core.vocabulary import UNUSABLE, display_name
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
 from nursestation.ui.bridge import LiveBridge
@@ -392,8 +392,8 @@ class MainWindow(QMainWindow):
                 events.append(TrendEvent(n.at, "note", "note", n.text))
             for ev in repo.alarm_events(session, visit_id=visit_id):
                 if ev.state == "raised":
-                    events.append(TrendEvent(ev.at, "alarm", f"{ev.priority} {ev.code}",
-                                             ev.message))
+                    events.append(TrendEvent(ev.at, "alarm", f"{PRIORITY_MARK.get(ev.priority, '')}"
+                                             f" {display_name(ev.code)}", ev.message))
             return events
 
         return self.ctx.read(load)
@@ -507,7 +507,8 @@ class MainWindow(QMainWindow):
                 alarm.code if alarm else "AUDIO",
                 alarm.priority if alarm else "low", state,
                 values=values,
-                message=(f"{alarm.rule} — {ch.reason}" if alarm else ch.reason).strip(" —"),
+                message=(f"{alarm_message(alarm)} — {ch.reason}" if alarm
+                         else ch.reason).strip(" —"),
                 visit_id=visit.visit_id if visit else None, user=user_id, at=ch.at_wall,
                 what="alarm", on_error=lambda exc: log.error("alarm not recorded: %s", exc))
 
