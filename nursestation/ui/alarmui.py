@@ -361,8 +361,8 @@ class AlarmPresenter(QObject):
         engine = self.runtime.engines.get(chair) if chair else None
         if engine is None:
             return None
-        return self._keep(ActiveAlarmsDialog(engine, chair, self.window,  # type: ignore[return-value]
-                                             player=self.player))
+        dialog = ActiveAlarmsDialog(engine, chair, self.window, player=self.player)
+        return self._keep(dialog)  # type: ignore[return-value]
 
     def show_history(self, chair: str | None = None) -> AlarmHistoryDialog | None:
         chair = self._chair(chair)
