@@ -85,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     vis = sub.add_parser("visits", help="list visits")
     vis.add_argument("--json", action="store_true", help="JSON for scripts")
+    # `nursestation visits --demo` / `report 12 --demo ...`: the demo's own database
+    for cmd in (rep, vis):
+        for flags in (("--demo",), ("--config",)):
+            cmd.add_argument(*flags, **{**dict(_WINDOW_OPTIONS)[flags],
+                                        "default": argparse.SUPPRESS})
 
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

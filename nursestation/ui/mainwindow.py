@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.detail_page: QWidget | None = None
         self._detail_visit: int | None = None  # the visit the open detail shows
         self.dose_panel = None
+        self.visits_dialog = None  # File → Visits, while open
         self.setCentralWidget(self.stack)
 
         self.user_label = QLabel("not logged in")
@@ -216,6 +217,8 @@ class MainWindow(QMainWindow):
         self._action(f, "&Print session summary…", self.print_summary,
                      QKeySequence.StandardKey.Print)
         self._action(f, "&Export session summary as PDF…", self.export_summary, "Ctrl+E")
+        self._action(f, "&Visits (today, search) — print or export…",
+                     lambda: self.show_visits(), "Ctrl+O")
         f.addSeparator()
         self._action(f, "&Lock screen", lambda: self.lock.lock_now(), "Ctrl+L")
         self._action(f, "S&witch user…", lambda: self.lock.switch_user(), "Ctrl+Shift+L")
@@ -634,12 +637,33 @@ class MainWindow(QMainWindow):
         from nursestation.report.build import build_summary
 
         visit = self.current_visit()
-        if visit is None:
-            QMessageBox.information(self, "Session summary",
-                                    "The selected chair has no visit to summarise.")
+        if visit is None:  # e.g. discharged a minute ago: find the visit in the list
+            self.show_visits(self.current_chair() or "")
             return None
         return self.ctx.read(build_summary, visit.visit_id, self.ctx.protocol,
                              clinic=self.ctx.config.clinic_name)
+
+    def show_visits(self, search: str = "") -> None:
+        """Today's visits (any visit by search), to print or export a session summary."""
+        from nursestation.ui.visits import VisitsDialog
+
+        if not self._need_user():
+            return
+        dlg = VisitsDialog(self.ctx, self, search=search)
+        dlg.summary_requested.connect(self._visit_summary)
+        self.visits_dialog = dlg
+        self._open(dlg)
+
+    def _visit_summary(self, visit_id: int, what: str) -> None:
+        from nursestation.report.build import build_summary
+        from nursestation.ui.printing import export_pdf, print_summary
+
+        summary = self.ctx.read(build_summary, visit_id, self.ctx.protocol,
+                                clinic=self.ctx.config.clinic_name)
+        if what == "export":
+            export_pdf(self, summary)
+        else:
+            print_summary(self, summary)
 
     def print_summary(self) -> None:
         from nursestation.ui.printing import print_summary
