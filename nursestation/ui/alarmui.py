@@ -53,6 +53,7 @@ from nursestation.core.alarms import (
 )
 from nursestation.db import repo
 from nursestation.ui.alarmsound import AlarmSoundPlayer
+from nursestation.ui.visit_common import styled
 
 # -- formatting ----------------------------------------------------------------------------------
 
@@ -163,6 +164,7 @@ class ActiveAlarmsDialog(QDialog):
         self.chair = chair
         self.setWindowTitle(f"Active alarms — {chair}")
         self.setObjectName("ActiveAlarmsDialog")
+        styled(self)
         lay = QVBoxLayout(self)
         self.summary = QLabel(self)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -225,6 +227,7 @@ class AlarmHistoryDialog(QDialog):
         self.chair = chair_name
         self.setWindowTitle(f"Alarm history — {chair_name}")
         self.setObjectName("AlarmHistoryDialog")
+        styled(self)
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         self.summary = QLabel(self)

@@ -272,6 +272,16 @@ class MainWindow(QMainWindow):
     def _show_user(self, user: CurrentUser | None) -> None:
         self.user_label.setText(f"{user.display_name} ({user.role})" if user else "locked")
 
+    def _inform(self, title: str, text: str) -> QMessageBox:
+        """A message box as dark as the station (never a light flash on a dark screen)."""
+        from nursestation.ui.visit_common import styled
+
+        box = QMessageBox(QMessageBox.Icon.Information, title, text,
+                          QMessageBox.StandardButton.Ok, self)
+        styled(box)
+        self._open(box)
+        return box
+
     def _locked(self, locked: bool) -> None:
         """Locked, the station stays a monitor: tiles keep waves, numerics and alarms, names
         are masked (``locked_patient_display``); a chair's detail closes (it needs a PIN)."""
@@ -284,10 +294,10 @@ class MainWindow(QMainWindow):
     def about(self) -> None:
         from nursestation import __version__
 
-        QMessageBox.about(self, "About NurseStation",
-                          f"NurseStation {__version__}\nProtocol: {self.ctx.protocol.name} "
-                          f"(version {self.ctx.protocol.version})\n"
-                          f"Decision support for clinicians: it never commands a pump.")
+        self._inform("About NurseStation",
+                     f"NurseStation {__version__}\nProtocol: {self.ctx.protocol.name} "
+                     f"(version {self.ctx.protocol.version})\n"
+                     f"Decision support for clinicians: it never commands a pump.")
 
     # -- chair detail --------------------------------------------------------------------------
     def open_detail(self, chair: str | None, *, rebuild: bool = False) -> None:
@@ -542,8 +552,8 @@ class MainWindow(QMainWindow):
     def _need_visit(self, what: str) -> ChairVisit | None:
         visit = self.current_visit()
         if visit is None:
-            QMessageBox.information(self, what, f"{self.current_chair() or 'This chair'} has "
-                                    "no active visit. Use Chair → Next step to assign a patient.")
+            self._inform(what, f"{self.current_chair() or 'This chair'} has "
+                         "no active visit. Use Chair → Next step to assign a patient.")
         return visit
 
     def _open(self, dialog) -> None:
@@ -593,8 +603,8 @@ class MainWindow(QMainWindow):
             return
         items = self.ctx.read(repo.pending_pump_changes, visit_id=visit.visit_id)
         if not items:
-            QMessageBox.information(self, "Pump change",
-                                    f"No pending pump changes on {visit.chair}.")
+            self._inform("Pump change",
+                         f"No pending pump changes on {visit.chair}.")
             return
         self._open(PumpChangeDialog(self.ctx, items[0].id, self))
 
@@ -602,11 +612,13 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QDialog, QVBoxLayout
 
         from nursestation.ui.charting import AmendDialog, EntryHistoryView
+        from nursestation.ui.visit_common import styled
 
         visit = self._need_visit("Entry history")
         if visit is None:
             return
         dlg = QDialog(self)
+        styled(dlg)
         dlg.setWindowTitle(f"Chart of {visit.patient_name} — {visit.chair}")
         dlg.resize(900, 600)
         view = EntryHistoryView(self.ctx, visit.visit_id, dlg)

@@ -85,3 +85,23 @@ QPushButton {{ background: #1b232d; color: {TEXT}; border: 1px solid {TILE_BORDE
 QPushButton:focus {{ border: 1px solid {FOCUS}; }}
 QListWidget {{ background: {TILE_BG}; color: {TEXT}; border: 1px solid {TILE_BORDER}; }}
 """
+
+#: What the dialog look (``visit_common.DIALOG_STYLE``) adds for tables, lists, scroll bars and
+#: message boxes, so the alarm, history and visit dialogs and every message box are as dark as
+#: the station behind them (a light dialog on the dark station dazzled at night).
+DIALOG_TABLES = f"""
+QMessageBox {{ background: #151b23; }}
+QMessageBox QLabel {{ color: {TEXT}; }}
+QTableView, QTableWidget, QTreeView, QTextBrowser {{ background: {TILE_BG};
+    alternate-background-color: #10161d; color: {TEXT}; gridline-color: {TILE_BORDER};
+    border: 1px solid {TILE_BORDER}; selection-background-color: #1d3550;
+    selection-color: #ffffff; }}
+QHeaderView::section {{ background: #141b23; color: {DIM}; border: none;
+    border-right: 1px solid {TILE_BORDER}; border-bottom: 1px solid {TILE_BORDER};
+    padding: 3px 6px; font-weight: bold; }}
+QTableCornerButton::section {{ background: #141b23; border: none; }}
+QScrollBar {{ background: {TILE_BG}; border: none; width: 12px; height: 12px; }}
+QScrollBar::handle {{ background: #2a3340; min-width: 24px; min-height: 24px; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QToolTip {{ background: #1b232d; color: {TEXT}; border: 1px solid {TILE_BORDER}; }}
+"""

@@ -68,7 +68,7 @@ QPushButton:disabled {{ color: {style.DIM}; background: #161c23; }}
 
 
 def styled(widget: QWidget) -> None:
-    widget.setStyleSheet(DIALOG_STYLE)
+    widget.setStyleSheet(DIALOG_STYLE + style.DIALOG_TABLES)
 
 
 def header(title: str, subtitle: str = "") -> QWidget:
