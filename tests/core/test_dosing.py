@@ -69,7 +69,7 @@ def test_weight_at_the_limit_is_ok_above_needs_confirmation():
     assert check_weight(150, D).severity is Severity.OK
     dec = check_weight(151, D)
     assert dec.severity is Severity.SOFT
-    assert "151 kg exceeds 150 kg (dosing.max_weight_kg)" in dec.messages[0]
+    assert "151 kg exceeds the protocol's 150 kg: confirm" in dec.messages[0]
     assert check_weight(0, D).severity is Severity.REFUSED
 
 
@@ -102,7 +102,7 @@ def test_dose_exactly_at_hard_max_is_soft_above_is_hard():
     dec = check_dose(77, 70, D)  # 1.1 mg/kg
     assert dec.severity is Severity.HARD
     assert "1.1 mg/kg" in dec.messages[-1]
-    assert "hard limit 1 mg/kg (dosing.hard_max_mg_per_kg)" in dec.messages[-1]
+    assert "hard limit 1 mg/kg:" in dec.messages[-1]
 
 
 def test_hard_limit_needs_a_verified_charge_nurse_override_with_reason():
@@ -133,7 +133,7 @@ def test_rate_limits_in_mg_per_kg_per_hour():
     assert check_rate(300, 0.35, 70, D).severity is Severity.SOFT  # exactly 1.5: not hard
     hard = check_rate(320, 0.35, 70, D)
     assert hard.severity is Severity.HARD
-    assert "exceeds the hard limit 1.5 mg/kg/h (dosing.hard_max_rate_mg_per_kg_h)" \
+    assert "exceeds the hard limit 1.5 mg/kg/h:" \
         in hard.messages[0]
     assert check_rate(-5, 0.35, 70, D).severity is Severity.REFUSED
 
