@@ -204,7 +204,7 @@ class AlarmSoundPlayer(QObject):
         """Exactly what a nurse can hear from this station now."""
         if self.muted:
             would = f"; would sound the {self.current}-priority pattern" if self.current else ""
-            return f"Alarm sound OFF ({self.mute_reason}): alarms are visual only{would}"
+            return f"Alarm sound OFF — {self.mute_reason}: alarms are visual only{would}"
         if self.current is None:
             return "Alarm sound on: silent"
         return f"Alarm sound on: sounding the {self.current}-priority pattern"

@@ -745,7 +745,12 @@ class ChairTile(QFrame):
             who = initials(ctx.patient_name) if masked else ctx.patient_name
             mrn = f"  MRN {ctx.mrn}" if ctx.mrn and not masked else ""  # masked: no identifier
             course = f"  #{ctx.course}" if ctx.course else ""
-            self.patient_label.set_full_text(f"{who}{mrn}{course}")
+            # a narrow tile drops the course, then the MRN, before it cuts the name
+            parts = who.split()
+            short = (f"{initials(' '.join(parts[:-1]))} {parts[-1]}" if len(parts) > 1
+                     and not masked else who)  # "A.L. Pereira"
+            self.patient_label.set_full_text(f"{who}{mrn}{course}", f"{who}{mrn}", who, short,
+                                             initials(who) if not masked else who)
         else:
             self.patient_label.set_full_text("— empty —")
         self.phase_label.setText(ctx.phase.upper())
@@ -973,8 +978,8 @@ class ChairTile(QFrame):
         compact = h < 230
         self._show_assessments = h >= 200
         big = int(min(h * 0.17, w * 0.105))
-        small = max(9, min(12, int(h * 0.05)))
-        head = max(10, min(16, int(h * 0.07)))
+        small = max(10, min(12, int(h * 0.05)))  # 9 px was unreadable at 32 chairs
+        head = max(12, min(16, int(h * 0.07)))
         self.name_label.setFont(style.font(head, bold=True))
         self.patient_label.setFont(style.font(head))
         self.phase_label.setFont(style.font(head, bold=True))

@@ -134,7 +134,7 @@ def test_muted_sound_is_said_in_the_status_bar(station):
     _clock, _engines, _window, presenter = station
     presenter.update()
     assert presenter.player.muted
-    assert presenter.sound_label.text().startswith("Alarm sound OFF (muted")
+    assert presenter.sound_label.text().startswith("Alarm sound OFF — muted")
     assert "visual only" in presenter.sound_label.text()
 
 
@@ -311,7 +311,7 @@ def test_without_an_audio_backend_nothing_claims_a_sound(qtbot, protocol, monkey
     qtbot.addWidget(window)
     player = AlarmSoundPlayer(muted=False, directory=tmp_path)
     presenter = AlarmPresenter(FakeCtx(), FakeRuntime(engines), window, player=player)
-    assert presenter.sound_label.text().startswith("Alarm sound OFF (no Qt Multimedia")
+    assert presenter.sound_label.text().startswith("Alarm sound OFF — no Qt Multimedia")
     spo2(engines["Chair 1"], 84)
     clock.advance(16)
     spo2(engines["Chair 1"], 84)

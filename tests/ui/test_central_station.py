@@ -116,3 +116,22 @@ def test_the_locked_station_keeps_monitoring_with_names_masked(qtbot):
     finally:
         window.stop()
         station.shutdown()
+
+
+@pytest.mark.parametrize("size", [(1920, 1040), (1366, 740)])
+def test_at_32_chairs_names_are_whole_and_no_text_is_9_px(qtbot, size):
+    view, _store, names = make_station(qtbot, 32, size=size)
+    for i, name in enumerate(names):
+        view.set_context(name, TileContext(patient_name=f"Ana Lucia Pereira{i}",
+                                           mrn=f"MRN-10{i:04d}", phase="infusing",
+                                           course="3 of 6"))
+    qtbot.wait(20)
+    for name in names:
+        tile = view.tile(name)
+        shown = tile.patient_label.text()
+        # the course, then the MRN, then the given names shorten before the name is cut
+        assert "…" not in shown, shown
+        assert shown.startswith(("Ana Lucia Pereira", "A.L. Pereira", "A.L.P.")), shown
+        for label in (tile.timers_label, tile.hr.sub, tile.nbp.sub, tile.name_label,
+                      tile.patient_label):
+            assert label.font().pixelSize() >= 10, (name, label.text())
