@@ -81,6 +81,20 @@ def display_name(code: str) -> str:
     return NAMES.get(str(code), str(code))
 
 
+#: The names of charted assessment scales as a nurse reads them (history, trend, summary): the
+#: record keeps its stable identifiers ("CADSS6", "BASELINE_VITALS").
+SCALE_NAMES: dict[str, str] = {
+    "CADSS6": "CADSS-6", "CADSS-6": "CADSS-6", "MOAAS": "MOAA/S", "MOAA/S": "MOAA/S",
+    "NAUSEA": "Nausea", "ALDRETE": "Aldrete", "BASELINE_VITALS": "Baseline vitals",
+    "VITALS_CHECK": "Vitals check",
+}
+
+
+def scale_name(scale: str) -> str:
+    """The nurse's name for an assessment scale (the identifier itself when it has none)."""
+    return SCALE_NAMES.get(scale, SCALE_NAMES.get(scale.upper(), scale))
+
+
 NUMERIC_CODES = frozenset(
     {
         Code.HR, Code.PR, Code.SPO2, Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN,

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from nursestation.core import dosing
+from nursestation.core import dosing, vocabulary
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
@@ -42,8 +42,7 @@ _FOLLOW_UP = {
 _IGNORED_DIFF = {"id", "at", "recorded_at", "recorded_by_id", "amends_id", "root_id",
                  "amend_reason", "visit_id"}
 
-SCALE_NAMES = {"CADSS6": "CADSS-6", "CADSS-6": "CADSS-6", "MOAAS": "MOAA/S", "MOAA/S": "MOAA/S",
-               "NAUSEA": "Nausea", "ALDRETE": "Aldrete"}
+SCALE_NAMES = vocabulary.SCALE_NAMES  # one table of scale names (history, trend, summary)
 
 _SCREENING_LABELS = {
     "last_solids_at": "Last solids",

@@ -50,6 +50,7 @@ from nursestation.core import medications as core_meds
 from nursestation.core import pumpchanges as core_pump
 from nursestation.core.discharge import DEFAULT_NAUSEA_LEVELS
 from nursestation.core.dosing import ChargeOverride, Decision, Finding, Severity, resolve
+from nursestation.core.vocabulary import display_name, scale_name
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.db.models import (
@@ -832,8 +833,12 @@ def summarize(entry: ClinicalEntry) -> str:
             s = f"CADSS-6 {e.score:g}" if e.score is not None else "CADSS-6 (note only)"
             if e.items:
                 s += " (" + ", ".join(f"{k}:{v}" for k, v in e.items.items()) + ")"
-        else:
-            s = f"{e.scale} {e.score if e.score is not None else ''}"
+        else:  # baseline vitals, a vitals check, another scale: its name and its values
+            values = ", ".join(f"{display_name(k)} {v:g}" if isinstance(v, int | float)
+                               else f"{display_name(k)} {v}" for k, v in (e.items or {}).items())
+            s = " ".join(x for x in (scale_name(e.scale),
+                                     f"{e.score:g}" if e.score is not None else "",
+                                     f"({values})" if values else "") if x)
         return s + (f" — {e.note}" if e.note else "")
     if isinstance(entry, Note):
         return e.text

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from nursestation.core.alarms import PRIORITY_MARK, AlarmChange, ChangeKind, alarm_message
-from nursestation.core.vocabulary import UNUSABLE, display_name
+from nursestation.core.vocabulary import UNUSABLE, display_name, scale_name
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
 from nursestation.ui.bridge import LiveBridge
@@ -398,8 +398,8 @@ class MainWindow(QMainWindow):
                                          f"{users.get(m.recorded_by_id, '?')}"))
             for a in repo.current_entries(session, Assessment, visit_id):
                 score = f" {a.score:g}" if a.score is not None else ""
-                events.append(TrendEvent(a.at, "assessment", f"{a.scale}{score}",
-                                         f"{a.scale}{score} {a.note} by "
+                events.append(TrendEvent(a.at, "assessment", f"{scale_name(a.scale)}{score}",
+                                         f"{scale_name(a.scale)}{score} {a.note} by "
                                          f"{users.get(a.recorded_by_id, '?')}".strip()))
             for n in repo.current_entries(session, Note, visit_id):
                 events.append(TrendEvent(n.at, "note", "note", n.text))

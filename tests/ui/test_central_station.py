@@ -135,3 +135,21 @@ def test_at_32_chairs_names_are_whole_and_no_text_is_9_px(qtbot, size):
         for label in (tile.timers_label, tile.hr.sub, tile.nbp.sub, tile.name_label,
                       tile.patient_label):
             assert label.font().pixelSize() >= 10, (name, label.text())
+
+
+def test_the_history_names_scales_and_vitals_as_a_nurse_does():
+    """No internal names in the history: one table of scale names, one of vital names."""
+    from datetime import UTC, datetime
+
+    from nursestation.db.models import Assessment
+    from nursestation.ui.charting import summarize
+
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    baseline = Assessment(scale="BASELINE_VITALS", items={"NBP_SYS": 124, "NBP_DIA": 79,
+                                                          "SPO2": 98}, at=at, note="")
+    text = summarize(baseline)
+    assert text == "Baseline vitals (Systolic BP 124, Diastolic BP 79, SpO\u2082 98)"
+    cadss = Assessment(scale="CADSS6", items={}, score=4.0, at=at, note="")
+    assert summarize(cadss).startswith("CADSS-6 4")
+    for t in (text, summarize(cadss)):
+        assert "BASELINE_VITALS" not in t and "CADSS6" not in t and "NBP_SYS" not in t
