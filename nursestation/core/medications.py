@@ -64,6 +64,22 @@ def _minutes(td: timedelta) -> float:
     return td.total_seconds() / 60.0
 
 
+#: What records "no known drug allergies" (any case).
+NO_KNOWN_ALLERGIES = ("NKDA", "NKA")
+
+
+def allergies_problem(text: str) -> str | None:
+    """None when ``text`` records the allergies ("NKDA", or the allergies and reactions); else
+    what to enter. Blank is not "none": nobody asked (it was stored as "none recorded")."""
+    t = text.strip()
+    if not t:
+        return ("Enter the allergies: NKDA (no known drug allergies), or each allergy and its "
+                "reaction.")
+    if t.lower() in ("none", "no", "nil", "n/a", "-"):
+        return "Enter NKDA for no known drug allergies (so it is clear someone asked)."
+    return None
+
+
 def allergy_matches(allergies: Sequence[str], drug: FormularyDrug) -> tuple[str, ...]:
     """Allergy-list entries that match the drug's name or one of its allergy terms."""
     terms = [t.strip().lower() for t in (drug.name, *drug.allergy_terms) if t.strip()]

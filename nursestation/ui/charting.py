@@ -487,10 +487,11 @@ class MedicationDialog(EntryDialog):
         super().__init__(ctx, visit_id, "Medication", parent)
         self.facts = ctx.read(visit_facts, visit_id, ctx.protocol)
         f = self.facts
-        allergies = ", ".join(f.allergies) or "none recorded"
+        allergies = ", ".join(f.allergies)
         self.heading.setText(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
                                                         if f.allergies else
-                                                        "allergies: none recorded"))
+                                                        "allergies: none listed (NKDA or not "
+                                                        "recorded: check the chart)"))
         self.drug = QComboBox()
         for d in ctx.protocol.formulary:
             self.drug.addItem(d.name, d.name)

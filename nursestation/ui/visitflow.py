@@ -55,6 +55,7 @@ from nursestation.core.dosing import (
     plan_infusion,
     resolve,
 )
+from nursestation.core.medications import allergies_problem
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
@@ -256,7 +257,7 @@ def visit_info(session: Session, visit_id: int) -> VisitInfo:
 
 
 def _subtitle(ctx: AppContext, info: VisitInfo) -> str:
-    allergies = info.allergies or "none recorded"
+    allergies = info.allergies or "NOT RECORDED (ask the patient)"
     return (f"{info.patient} · MRN {info.mrn} · {info.chair} · course visit "
             f"{info.course_number} of {ctx.protocol.course_length} · allergies: {allergies}")
 
@@ -391,6 +392,9 @@ class AssignPatientDialog(StepDialog):
                     return self.fail("Enter the date of birth as YYYY-MM-DD.", self.dob)
                 if dob > self.ctx.clock.now().astimezone(local_tz()).date():
                     return self.fail("The date of birth is in the future.", self.dob)
+            problem = allergies_problem(self.allergies.text())
+            if problem is not None:
+                return self.fail(problem, self.allergies)
             new = {"mrn": mrn, "family_name": family, "given_name": given, "date_of_birth": dob,
                        "allergies": self.allergies.text().strip()}
             self.submit(_assign, None, new, self.chair_id, proto, user=uid, what="visit")

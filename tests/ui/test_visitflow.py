@@ -380,3 +380,22 @@ def test_nothing_is_charted_without_a_logged_in_user(qtbot, ctx):
     assert "log in" in dlg.message.text()
     assert ctx.read(lambda s: s.scalars(select(PatientWeight)).all()) == []
 
+
+
+def test_allergies_must_be_recorded_as_nkda_or_a_list(qtbot, ctx):
+    """Blank allergies were stored and shown as "none recorded": nobody had asked."""
+    dlg = open_next(qtbot, ctx, "Assign patient…")
+    type_in(qtbot, dlg, "MRN-2002")
+    dlg.new_check.setChecked(True)
+    dlg.family.setText("Roe")
+    dlg.given.setText("Rita")
+    enter(qtbot, dlg)
+    assert "NKDA" in dlg.message.text() and focus(dlg) is dlg.allergies
+    assert ctx.read(repo.find_patient_by_mrn, "MRN-2002") is None
+    dlg.allergies.setText("none")
+    enter(qtbot, dlg)
+    assert "Enter NKDA" in dlg.message.text()
+    dlg.allergies.setText("penicillin (hives)")
+    enter(qtbot, dlg)
+    saved(qtbot, dlg)
+    assert ctx.read(repo.find_patient_by_mrn, "MRN-2002").allergies == "penicillin (hives)"
