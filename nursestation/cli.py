@@ -39,6 +39,9 @@ _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (
     (("--chairs",), {"type": int, "default": None, "metavar": "N",
                      "help": "with --demo: number of chairs (1-32, default 6)"}),
     (("--chair",), {"metavar": "NAME", "help": "open this chair's detail view at start"}),
+    (("--demo-desaturate",), {"metavar": "CHAIR", "default": None,
+                              "help": "with --demo: this chair's patient desaturates about 20 s "
+                                      "after start (a high-priority alarm to look at)"}),
     (("--screenshot",), {"metavar": "FILE", "help": "save a PNG of the window and exit"}),
     (("--quit-after",), {"type": float, "metavar": "SECONDS",
                          "help": "quit after this many seconds (with --screenshot: take it "
@@ -84,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     vis = sub.add_parser("visits", help="list visits")
     vis.add_argument("--json", action="store_true", help="JSON for scripts")
+    # `nursestation visits --demo` / `report 12 --demo ...`: the demo's own database
+    for cmd in (rep, vis):
+        for flags in (("--demo",), ("--config",)):
+            cmd.add_argument(*flags, **{**dict(_WINDOW_OPTIONS)[flags],
+                                        "default": argparse.SUPPRESS})
 
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -176,6 +184,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     protocol = load_protocol(config.protocol_file)
 
+    from nursestation.qtcheck import check_xcb
+
+    fix = check_xcb()
+    if fix is not None:  # Qt would abort with its own message; say what to install instead
+        print(fix, file=sys.stderr)
+        return 4
+
     from nursestation.ui.app import run_app
 
     return run_app(
@@ -185,4 +200,5 @@ def _dispatch(args: argparse.Namespace) -> int:
         screenshot=args.screenshot,
         quit_after=args.quit_after,
         open_chair=args.chair,
+        desaturate=args.demo_desaturate,
     )

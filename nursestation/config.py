@@ -7,6 +7,7 @@ Example::
     protocol_file = "/etc/nursestation/ketamine-iv.toml"                # default: the bundled one
     idle_lock_minutes = 5
     patient_display = "name"            # or "initials"
+    locked_patient_display = "initials" # names on the locked station: "initials" or "name"
 
     [[chairs]]
     name = "Chair 1"
@@ -82,6 +83,7 @@ class Config:
     protocol_file: Path = field(default_factory=lambda: resource_path("protocols", "ketamine-iv.toml"))
     idle_lock_minutes: float = 5.0
     patient_display: str = "name"
+    locked_patient_display: str = "initials"
     chairs: tuple[ChairConfig, ...] = ()
     audio_pause_minutes: float = 2.0
     paper: str = "letter"  # printed summaries: "letter" or "a4"
@@ -152,6 +154,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             protocol_file=cfg.protocol_file,
             idle_lock_minutes=cfg.idle_lock_minutes,
             patient_display=cfg.patient_display,
+            locked_patient_display=cfg.locked_patient_display,
             chairs=demo_chairs(n),
             audio_pause_minutes=cfg.audio_pause_minutes,
             paper=cfg.paper,
@@ -166,7 +169,8 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
 
 def _parse(raw: dict, file: Path) -> Config:
     known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
-             "patient_display", "chairs", "audio_pause_minutes", "paper", "hl7"}
+             "patient_display", "locked_patient_display", "chairs", "audio_pause_minutes",
+             "paper", "hl7"}
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -205,6 +209,10 @@ def _parse(raw: dict, file: Path) -> Config:
     display = get("patient_display", str, "name")
     if display not in ("name", "initials"):
         raise ConfigError(file, "patient_display", f"must be 'name' or 'initials', not {display!r}")
+    locked_display = get("locked_patient_display", str, "initials")
+    if locked_display not in ("name", "initials"):
+        raise ConfigError(file, "locked_patient_display",
+                          f"must be 'name' or 'initials', not {locked_display!r}")
 
     chairs_raw = get("chairs", list, [])
     if len(chairs_raw) > MAX_CHAIRS:
@@ -253,6 +261,7 @@ def _parse(raw: dict, file: Path) -> Config:
         protocol_file=proto_path,
         idle_lock_minutes=float(idle),
         patient_display=display,
+        locked_patient_display=locked_display,
         chairs=tuple(chairs),
         audio_pause_minutes=float(pause),
         paper=paper,

@@ -69,6 +69,9 @@ class DemoChair:
     phase: str | None
     offset: float  # scenario seconds at demo start
     seed: int
+    #: another physiology scenario for this chair's devices, started afresh (e.g.
+    #: "desaturation", to show a high-priority alarm); "" follows the chair's visit
+    scenario: str = ""
 
 
 def plan_demo(chairs: tuple[ChairConfig, ...]) -> list[DemoChair]:
@@ -130,10 +133,11 @@ class DemoDevices:
         them silent until ``run()``: the station shows its window first."""
         chairs = []
         for dc in self.plan:
-            scenario_name = "ketamine-visit" if dc.occupied else "steady"
+            scenario_name = dc.scenario or ("ketamine-visit" if dc.occupied else "steady")
             # one patient per chair: its devices share the scenario (pure functions of time;
             # building it is most of a demo chair's start-up)
-            scenario = get_scenario(scenario_name, dc.seed, offset=dc.offset)
+            scenario = get_scenario(scenario_name, dc.seed,
+                                    offset=0.0 if dc.scenario else dc.offset)
             devices = []
             for dev in dc.config.devices:
                 sim = PROTOCOLS[dev.protocol].make_simulator(scenario)

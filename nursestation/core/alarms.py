@@ -69,8 +69,10 @@ from nursestation.core.vocabulary import (
     UNUSABLE,
     WAVE_CODES,
     Code,
+    UNITS,
     PumpState,
     Quality,
+    display_name,
 )
 
 if TYPE_CHECKING:  # core.protocol reads the priority names from here
@@ -854,3 +856,71 @@ class AlarmEngine:
     @staticmethod
     def _wall_at(mono: float, now: float, wall: datetime) -> datetime:
         return wall - timedelta(seconds=now - mono)
+
+
+# ------------------------------------------------------------------ words for a nurse
+
+def _amount(code: str, value: Any) -> str:
+    """``88 %``, ``182 mmHg``, ``8/min``, ``36.1 °C``: a value with its unit."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    digits = 1 if code in (Code.TEMP, Code.PI) else 0
+    number = f"{value:.{digits}f}"
+    unit = UNITS.get(code, "")
+    if not unit:
+        return number
+    return f"{number}{unit}" if unit.startswith("/") else f"{number} {unit}"
+
+
+def _limit_number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) \
+        else str(value)
+
+
+def alarm_message(alarm: Alarm, device_labels: Mapping[str, str] | None = None) -> str:
+    """The alarm in the words a nurse reads, from its rule and values: ``SpO₂ 88 % — below 90``,
+    ``Systolic BP 182 mmHg — above 160 (baseline 120 + 40)``, ``Monitor sends no data``.
+
+    The one place an alarm becomes text: tiles, the alarm banner, the overview and the record
+    all show this. ``device_labels`` maps a device id to its label ("Monitor", "Pump") when the
+    caller knows it; otherwise the id is named.
+    """
+    labels = device_labels or {}
+    last = dict(alarm.last_values) or dict(alarm.values)
+    device = alarm.device_id or last.get("device") or alarm.values.get("device")
+    who = labels.get(str(device), str(device)) if device else "A device"
+    if alarm.kind is AlarmKind.TECHNICAL:
+        detail = last.get("detail")
+        if alarm.code == Code.DEVICE_OFFLINE:
+            return f"{who} sends no data" + (f" ({detail})" if detail else "")
+        if alarm.code == Code.SENSOR_OFF:
+            return f"{who}: sensor off" + (f" ({detail})" if detail and detail != "sensor off"
+                                           else "")
+        if alarm.code == Code.PUMP_ALARM:
+            text = last.get("pump_alarm")
+            return f"Pump alarm: {text}" if text else "Pump reports an alarm"
+        if alarm.code == "NO_BP":
+            overdue = last.get("overdue_s")
+            if isinstance(overdue, int | float) and overdue >= 60:
+                return f"Blood pressure overdue by {int(overdue // 60)} min"
+            return "Blood pressure overdue"
+        return alarm.rule
+    name = display_name(alarm.code)
+    onset = dict(alarm.values)
+    threshold = onset.get("threshold", last.get("threshold"))
+    below = " < " in alarm.rule
+    words = f"{'below' if below else 'above'} {_limit_number(threshold)}"
+    base = onset.get("baseline")
+    if base is not None:
+        rel = alarm.rule.rsplit(" ", 1)[-1]
+        words += f" (baseline {_limit_number(base)} {'-' if below else '+'} {rel})"
+    value = onset.get("value")
+    now = last.get("value")
+    if alarm.condition_present and now is not None:
+        return f"{name} {_amount(alarm.code, now)} — {words}"
+    if value is None:
+        return f"{name} {words}"
+    text = f"{name} was {_amount(alarm.code, value)} — {words}"
+    if now is not None and now != value:
+        text += f"; now {_amount(alarm.code, now)}"
+    return text

@@ -1,8 +1,9 @@
 """Weight-based dosing, rate conversions, dose/rate limits and the delivered dose.
 
 Pure: numbers and times in, decisions with their reasons out. Every limit is read from the
-protocol's ``[dosing]`` table and every message names the protocol key and the values, so a nurse
-asking "why did it say that?" gets the rule, the limit and the number.
+protocol's ``[dosing]`` table; every message says the rule in words with the limit and the
+number, so a nurse asking "why did it say that?" gets the answer, and every finding carries the
+protocol key (``Finding.key``) for the record.
 
 The decision types (:class:`Severity`, :class:`Finding`, :class:`Decision`, :func:`resolve`) are
 shared with the MAR checks in :mod:`nursestation.core.medications`.
@@ -271,8 +272,8 @@ def check_weight(weight_kg: float, dosing: Dosing) -> Decision:
     if _r(weight_kg) > dosing.max_weight_kg:
         return decision(Finding(
             "weight", Severity.SOFT,
-            f"weight {weight_kg:g} kg exceeds {dosing.max_weight_kg:g} kg "
-            f"(dosing.max_weight_kg): confirm the weight", "dosing.max_weight_kg",
+            f"weight {weight_kg:g} kg exceeds the protocol's {dosing.max_weight_kg:g} kg: "
+            f"confirm the weight", "dosing.max_weight_kg",
             dosing.max_weight_kg, weight_kg))
     return decision(Finding("weight", Severity.OK,
                             f"weight {weight_kg:g} kg within {dosing.max_weight_kg:g} kg",
@@ -293,18 +294,18 @@ def check_dose(dose_mg: float, weight_kg: float, dosing: Dosing) -> Decision:
     how = f": {dose_mg:.1f} mg for {weight_kg:g} kg"
     if mgkg > dosing.hard_max_mg_per_kg:
         f = Finding("dose", _hard(dosing),
-                    f"{shown} exceeds the hard limit {dosing.hard_max_mg_per_kg:g} mg/kg "
-                    f"(dosing.hard_max_mg_per_kg){_no_override(dosing)}{how}",
-                    "dosing.hard_max_mg_per_kg", dosing.hard_max_mg_per_kg, mgkg)
+                    f"{shown} exceeds the hard limit {dosing.hard_max_mg_per_kg:g} mg/kg"
+                    f"{_no_override(dosing)}{how}", "dosing.hard_max_mg_per_kg",
+                    dosing.hard_max_mg_per_kg, mgkg)
     elif mgkg > dosing.soft_max_mg_per_kg:
         f = Finding("dose", Severity.SOFT,
-                    f"{shown} exceeds the soft limit {dosing.soft_max_mg_per_kg:g} mg/kg "
-                    f"(dosing.soft_max_mg_per_kg){how}", "dosing.soft_max_mg_per_kg",
+                    f"{shown} exceeds the soft limit {dosing.soft_max_mg_per_kg:g} mg/kg"
+                    f"{how}", "dosing.soft_max_mg_per_kg",
                     dosing.soft_max_mg_per_kg, mgkg)
     elif mgkg < dosing.soft_min_mg_per_kg:
         f = Finding("dose", Severity.SOFT,
-                    f"{shown} is below the soft limit {dosing.soft_min_mg_per_kg:g} mg/kg "
-                    f"(dosing.soft_min_mg_per_kg){how}", "dosing.soft_min_mg_per_kg",
+                    f"{shown} is below the soft limit {dosing.soft_min_mg_per_kg:g} mg/kg"
+                    f"{how}", "dosing.soft_min_mg_per_kg",
                     dosing.soft_min_mg_per_kg, mgkg)
     else:
         f = Finding("dose", Severity.OK,
@@ -331,12 +332,12 @@ def check_rate(rate_ml_h: float, concentration_mg_per_ml: float, weight_kg: floa
     if mgkgh > dosing.hard_max_rate_mg_per_kg_h:
         f = Finding("rate", _hard(dosing),
                     f"{shown} exceeds the hard limit {dosing.hard_max_rate_mg_per_kg_h:g} "
-                    f"mg/kg/h (dosing.hard_max_rate_mg_per_kg_h){_no_override(dosing)}{how}",
+                    f"mg/kg/h{_no_override(dosing)}{how}",
                     "dosing.hard_max_rate_mg_per_kg_h", dosing.hard_max_rate_mg_per_kg_h, mgkgh)
     elif mgkgh > dosing.soft_max_rate_mg_per_kg_h:
         f = Finding("rate", Severity.SOFT,
                     f"{shown} exceeds the soft limit {dosing.soft_max_rate_mg_per_kg_h:g} "
-                    f"mg/kg/h (dosing.soft_max_rate_mg_per_kg_h){how}",
+                    f"mg/kg/h{how}",
                     "dosing.soft_max_rate_mg_per_kg_h", dosing.soft_max_rate_mg_per_kg_h, mgkgh)
     else:
         f = Finding("rate", Severity.OK,
@@ -351,11 +352,14 @@ OTHER = "other"
 def check_change_reason(reason: str, free_text: str, dosing: Dosing) -> Decision:
     """A rate change, pause, resume or stop needs a reason from ``dosing.rate_change_reasons``;
     "other" needs free text."""
+    if not reason.strip():  # nothing chosen yet: say what to do, not what is wrong
+        return decision(Finding("reason", Severity.REFUSED, "choose a reason for the change",
+                                "dosing.rate_change_reasons"))
     if reason not in dosing.rate_change_reasons:
         return decision(Finding(
             "reason", Severity.REFUSED,
-            f"reason {reason!r} is not one of: {', '.join(dosing.rate_change_reasons)} "
-            f"(dosing.rate_change_reasons)", "dosing.rate_change_reasons"))
+            f"reason {reason!r} is not in the protocol's list: "
+            f"{', '.join(dosing.rate_change_reasons)}", "dosing.rate_change_reasons"))
     if reason == OTHER and not free_text.strip():
         return decision(Finding("reason", Severity.REFUSED,
                                 "reason \"other\" needs a description",

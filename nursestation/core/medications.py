@@ -83,8 +83,10 @@ def _minutes(td: timedelta) -> float:
     return td.total_seconds() / 60.0
 
 
+#: What records "no known drug allergies" (any case).
+NO_KNOWN_ALLERGIES = ("NKDA", "NKA")
 #: Allergy-list entries that mean "no known allergy".
-NO_ALLERGY = ("none", "nkda", "nka")
+NO_ALLERGY = ("none", *(w.lower() for w in NO_KNOWN_ALLERGIES))
 
 
 def split_allergies(text: str) -> tuple[str, ...]:
@@ -92,6 +94,18 @@ def split_allergies(text: str) -> tuple[str, ...]:
     the "none known" words."""
     parts = [p.strip() for chunk in text.replace(";", ",").splitlines() for p in chunk.split(",")]
     return tuple(p for p in parts if p and p.lower() not in NO_ALLERGY)
+
+
+def allergies_problem(text: str) -> str | None:
+    """None when ``text`` records the allergies ("NKDA", or the allergies and reactions); else
+    what to enter. Blank is not "none": nobody asked (it was stored as "none recorded")."""
+    t = text.strip()
+    if not t:
+        return ("Enter the allergies: NKDA (no known drug allergies), or each allergy and its "
+                "reaction.")
+    if t.lower() in ("none", "no", "nil", "n/a", "-"):
+        return "Enter NKDA for no known drug allergies (so it is clear someone asked)."
+    return None
 
 
 def allergy_matches(allergies: Sequence[str], drug: FormularyDrug) -> tuple[str, ...]:

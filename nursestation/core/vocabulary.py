@@ -62,6 +62,40 @@ UNITS: dict[str, str] = {
     Code.PUMP_ALARM: "",
 }
 
+#: The names a nurse reads for each code (screens, alarm messages, printed history): one table,
+#: so no view shows an internal code such as ``NBP_SYS``.
+NAMES: dict[str, str] = {
+    Code.HR: "HR", Code.PR: "Pulse rate", Code.SPO2: "SpO\u2082",
+    Code.NBP_SYS: "Systolic BP", Code.NBP_DIA: "Diastolic BP", Code.NBP_MEAN: "Mean BP",
+    Code.RR: "Resp. rate", Code.ETCO2: "EtCO\u2082", Code.TEMP: "Temperature", Code.PI: "PI",
+    Code.ECG: "ECG", Code.PLETH: "Pleth", Code.RESP: "Resp", Code.CO2: "CO\u2082",
+    Code.PUMP_RATE: "Pump rate", Code.PUMP_VI: "Volume infused", Code.PUMP_VTBI: "VTBI",
+    Code.PUMP_STATE: "Pump state", Code.PUMP_ALARM: "Pump alarm",
+    Code.DEVICE_ONLINE: "Device online", Code.DEVICE_OFFLINE: "Device offline",
+    Code.SENSOR_OFF: "Sensor off", Code.DEVICE_ALARM: "Device alarm",
+    Code.DIAGNOSTIC: "Diagnostic",
+}
+
+
+def display_name(code: str) -> str:
+    """The nurse's name for ``code`` (the code itself when it has none)."""
+    return NAMES.get(str(code), str(code))
+
+
+#: The names of charted assessment scales as a nurse reads them (history, trend, summary): the
+#: record keeps its stable identifiers ("CADSS6", "BASELINE_VITALS").
+SCALE_NAMES: dict[str, str] = {
+    "CADSS6": "CADSS-6", "CADSS-6": "CADSS-6", "MOAAS": "MOAA/S", "MOAA/S": "MOAA/S",
+    "NAUSEA": "Nausea", "ALDRETE": "Aldrete", "BASELINE_VITALS": "Baseline vitals",
+    "VITALS_CHECK": "Vitals check",
+}
+
+
+def scale_name(scale: str) -> str:
+    """The nurse's name for an assessment scale (the identifier itself when it has none)."""
+    return SCALE_NAMES.get(scale, SCALE_NAMES.get(scale.upper(), scale))
+
+
 NUMERIC_CODES = frozenset(
     {
         Code.HR, Code.PR, Code.SPO2, Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN,

@@ -46,7 +46,8 @@ def _open_checked(config: Config) -> Database | None:
     if rev != head_revision():
         engine.dispose()
         state = "is empty" if rev is None else f"is at revision {rev}"
-        _err(f"the database {state}; run `nursestation db upgrade` first")
+        demo = "" if config.demo else " (the demo keeps its own database: add --demo)"
+        _err(f"the database {state}; run `nursestation db upgrade` first{demo}")
         return None
     from nursestation.db.writer import DbWriter
 

@@ -320,6 +320,9 @@ def assign_patient(session: Session, chair_id: int, *, user: UserRef,
                            required=True)
         dob = date_of_birth(new_patient.date_of_birth, now.date())
         allergies = clean_text("allergies", new_patient.allergies, max_chars=MAX_ALLERGY_CHARS)
+        problem = core_meds.allergies_problem(allergies)
+        if problem is not None:
+            raise Refused("allergies", problem, new_patient.allergies)
         if repo.find_patient_by_mrn(session, mrn) is not None:
             raise Refused("mrn", f"a patient with MRN {mrn} already exists: find them instead",
                           mrn)

@@ -107,6 +107,9 @@ class OverviewRow:
     due_checks: tuple[str, ...] = ()
     missed_checks: tuple[str, ...] = ()  # overdue, window closed (a later check took over)
     pending_pump_changes: int = 0
+    next_check: str = ""  # the next scheduled check and when: "infusing +20 min at 10:42"
+    pump_rate: VitalCell | None = None
+    pump_state: str = ""  # infusing / paused / stopped / alarm, as the pump last said
     ride: RideState | None = None
     ride_detail: str = ""
     readiness: Readiness | None = None  # only in recovery
@@ -163,10 +166,13 @@ class OverviewRow:
 _NUMERIC_CODES = ("HR", "PR", "SPO2", "RR")
 
 
-def _cell(s: repo.VitalSample | None, now: datetime, stale_after_s: float) -> VitalCell | None:
+def _cell(s: repo.VitalSample | None, now: datetime, stale_after_s: float, *,
+          measured: bool = False) -> VitalCell | None:
+    """``measured``: an intermittent measurement (NBP) is as old as its measurement time, not
+    as its latest repeat from the device (every NBP showed "0 min" while the tiles said 13)."""
     if s is None:
         return None
-    age = max(0.0, (now - s.recv_time).total_seconds())
+    age = max(0.0, (now - (s.time if measured else s.recv_time)).total_seconds())
     return VitalCell(s.code, s.value, s.time, age, age > stale_after_s,
                      bool(s.quality & UNUSABLE) or s.value is None)
 
@@ -320,8 +326,8 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
         view = views[visit.id]
         mine = {code: s for code, s in latest.get(chair.id, {}).items()
                 if s.visit_id == visit.id}
-        nbp = _cell(mine.get("NBP_SYS"), now, bp_within_s)
-        nbp_dia = _cell(mine.get("NBP_DIA"), now, bp_within_s)
+        nbp = _cell(mine.get("NBP_SYS"), now, bp_within_s, measured=True)
+        nbp_dia = _cell(mine.get("NBP_DIA"), now, bp_within_s, measured=True)
         started = view.phase_started
 
         bp_times = [s.time for s in repo.vitals_in_range(session, visit_id=visit.id,
@@ -354,6 +360,10 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
             missed_checks=tuple(c.label for c in checks
                                 if c.status is CheckStatus.OVERDUE and not _open(c, now)),
             pending_pump_changes=view.pending_pump_changes,
+            next_check=next((f"{c.label} at {c.due_at.astimezone(display_tz):%H:%M}"
+                             for c in checks if c.status is CheckStatus.PENDING), ""),
+            pump_rate=_cell(mine.get("PUMP_RATE"), now, stale_after_s),
+            pump_state=(mine["PUMP_STATE"].text or "") if "PUMP_STATE" in mine else "",
             ride=ride.state, ride_detail="; ".join(ride.reasons), readiness=readiness,
             visit=view))
     if cache is not None:

@@ -57,7 +57,8 @@ def cmd_report(config: Config, visit_id: int, out: str | Path) -> int:
             return 1
         if rev != head_revision():
             state = "is empty" if rev is None else f"is at revision {rev}"
-            _err(f"the database {state}; run `nursestation db upgrade` first")
+            demo = "" if config.demo else " (the demo keeps its own database: add --demo)"
+            _err(f"the database {state}; run `nursestation db upgrade` first{demo}")
             return 1
         with session_scope(engine) as session:
             try:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from nursestation.core import vocabulary
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
@@ -36,8 +37,7 @@ from nursestation.record import history
 from nursestation.record.visit import VisitView, read_visit
 from nursestation.report import model as m
 
-SCALE_NAMES = {"CADSS6": "CADSS-6", "CADSS-6": "CADSS-6", "MOAAS": "MOAA/S", "MOAA/S": "MOAA/S",
-               "NAUSEA": "Nausea", "ALDRETE": "Aldrete"}
+SCALE_NAMES = vocabulary.SCALE_NAMES  # one table of scale names (history, trend, summary)
 
 _SCREENING_LABELS = {
     "last_solids_at": "Last solids",

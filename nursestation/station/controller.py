@@ -79,10 +79,17 @@ class Writer(Protocol):
 
 @dataclass(frozen=True)
 class ChairAlarms:
-    """A chair's alarms as the tile shows them: the highest, and how many are active."""
+    """A chair's active alarms, highest first (``AlarmEngine.active()``): never empty."""
 
-    top: Alarm
-    count: int
+    active: tuple[Alarm, ...]
+
+    @property
+    def top(self) -> Alarm:
+        return self.active[0]
+
+    @property
+    def count(self) -> int:
+        return len(self.active)
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,7 @@ class StationController(Generic[C]):
         out: dict[str, ChairAlarms | None] = {}
         for chair, engine in self.runtime.engines.items():
             active = engine.active()
-            out[chair] = ChairAlarms(active[0], len(active)) if active else None
+            out[chair] = ChairAlarms(tuple(active)) if active else None
         return out
 
     # -- alarms: the nurse's actions -----------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from nursestation.core import pumpchanges as core_pump
-from nursestation.core.alarms import AlarmChange, ChangeKind
+from nursestation.core.alarms import AlarmChange, ChangeKind, alarm_message
 from nursestation.db import repo
 from nursestation.db.models import AlarmEvent, InfusionEvent, PumpChangeItem, Visit
 
@@ -51,7 +51,8 @@ def record_alarm_change(session: Session, change: AlarmChange, *, visit_id: int 
         alarm.priority if alarm else "low",
         RECORDED_STATE[change.kind],
         values=values,
-        message=(f"{alarm.rule} — {change.reason}" if alarm else change.reason).strip(" —"),
+        message=(f"{alarm_message(alarm)} — {change.reason}" if alarm
+                 else change.reason).strip(" —"),
         visit_id=visit_id, user=user, at=change.at_wall)
 
 

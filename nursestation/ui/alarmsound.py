@@ -191,6 +191,26 @@ class AlarmSoundPlayer(QObject):
         """Silence, e.g. when the station closes."""
         self.set_pattern(None)
 
+    def probe(self) -> None:
+        """Open the audio backend now (not at the first alarm), so the station says from the
+        start whether alarms can be heard."""
+        if not self.muted:
+            self._backend()
+
+    @property
+    def sounding(self) -> bool:
+        """A pattern is really being played (not muted, something to play)."""
+        return not self.muted and self.current is not None
+
+    def audible_text(self) -> str:
+        """Exactly what a nurse can hear from this station now."""
+        if self.muted:
+            would = f"; would sound the {self.current}-priority pattern" if self.current else ""
+            return f"Alarm sound OFF — {self.mute_reason}: alarms are visual only{would}"
+        if self.current is None:
+            return "Alarm sound on: silent"
+        return f"Alarm sound on: sounding the {self.current}-priority pattern"
+
     # -- backend -------------------------------------------------------------------------------
     def _stop_playing(self) -> None:
         if self._playing is not None:

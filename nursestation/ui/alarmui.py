@@ -43,9 +43,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.alarms import PRIORITY_MARK, PRIORITY_RANK, Alarm, AlarmEngine, AudioState
+from nursestation.core.alarms import (
+    PRIORITY_MARK,
+    PRIORITY_RANK,
+    Alarm,
+    AlarmEngine,
+    AudioState,
+    alarm_message,
+)
 from nursestation.db import repo
 from nursestation.ui.alarmsound import AlarmSoundPlayer
+from nursestation.ui.visit_common import styled
 
 # -- formatting ----------------------------------------------------------------------------------
 
@@ -99,7 +107,8 @@ def alarm_state_text(a: Alarm) -> str:
 
 def alarm_reason(a: Alarm) -> str:
     """One alarm and why: rule, state, since, values at onset, latest values, source."""
-    lines = [f"{a.label} — {alarm_state_text(a)} since {local_time(a.onset_wall)}"]
+    lines = [f"{PRIORITY_MARK.get(a.priority, '')} {alarm_message(a)} — {alarm_state_text(a)} "
+             f"since {local_time(a.onset_wall)}", f"  rule: {a.rule}"]
     if a.values:
         lines.append(f"  raised on: {values_text(a.values)}")
     if a.last_values and dict(a.last_values) != dict(a.values):
@@ -147,12 +156,15 @@ class ActiveAlarmsDialog(QDialog):
 
     HEADERS = ("Priority", "Alarm", "State", "Since", "Raised on", "Latest values", "Source")
 
-    def __init__(self, engine: AlarmEngine, chair: str, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: AlarmEngine, chair: str, parent: QWidget | None = None, *,
+                 player: AlarmSoundPlayer | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.player = player  # what is really audible (None: not known here)
         self.chair = chair
         self.setWindowTitle(f"Active alarms — {chair}")
         self.setObjectName("ActiveAlarmsDialog")
+        styled(self)
         lay = QVBoxLayout(self)
         self.summary = QLabel(self)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
@@ -168,8 +180,9 @@ class ActiveAlarmsDialog(QDialog):
 
     def rows(self) -> list[tuple[str, ...]]:
         return [
-            (priority_text(a.priority), a.rule, alarm_state_text(a), local_time(a.onset_wall),
-             values_text(a.values), values_text(a.last_values), a.source)
+            (priority_text(a.priority), alarm_message(a), alarm_state_text(a),
+             local_time(a.onset_wall), values_text(a.values), values_text(a.last_values),
+             f"rule {a.rule}: {a.source}" if a.source else f"rule {a.rule}")
             for a in self.engine.active()
         ]
 
@@ -179,6 +192,10 @@ class ActiveAlarmsDialog(QDialog):
         if audio.paused:
             left = (audio.paused_until_mono or 0) - self.engine.clock.monotonic()
             sound = f"audio paused {mmss(left)} by {audio.paused_by or '?'}"
+        elif audio.pattern and self.player is not None and self.player.muted:
+            # never claim a sound nobody hears
+            sound = (f"NOT audible: alarm sound off ({self.player.mute_reason}); the "
+                     f"{audio.pattern}-priority pattern would sound")
         elif audio.pattern:
             sound = f"sounding the {audio.pattern}-priority pattern"
         else:
@@ -210,6 +227,7 @@ class AlarmHistoryDialog(QDialog):
         self.chair = chair_name
         self.setWindowTitle(f"Alarm history — {chair_name}")
         self.setObjectName("AlarmHistoryDialog")
+        styled(self)
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         self.summary = QLabel(self)
@@ -296,6 +314,8 @@ class AlarmPresenter(QObject):
         bar.addPermanentWidget(self.sound_label)
         self.why_action, self.history_action = self._install_actions()
         self.dialogs: list[QDialog] = []
+        self.player.probe()
+        self._show_sound()  # from the start, not at the first alarm
 
     # -- menu ----------------------------------------------------------------------------------
     def _alarms_menu(self) -> QMenu:
@@ -344,7 +364,8 @@ class AlarmPresenter(QObject):
         engine = self.runtime.engines.get(chair) if chair else None
         if engine is None:
             return None
-        return self._keep(ActiveAlarmsDialog(engine, chair, self.window))  # type: ignore[return-value]
+        dialog = ActiveAlarmsDialog(engine, chair, self.window, player=self.player)
+        return self._keep(dialog)  # type: ignore[return-value]
 
     def show_history(self, chair: str | None = None) -> AlarmHistoryDialog | None:
         chair = self._chair(chair)
@@ -408,13 +429,13 @@ class AlarmPresenter(QObject):
 
     def _show_sound(self) -> None:
         p = self.player
-        text = f"Alarm sound off: {p.mute_reason}" if p.muted else ""
+        text = p.audible_text()
         if text != self.sound_label.text():
             self.sound_label.setText(text)
             self.sound_label.setStyleSheet(
-                "QLabel { color: #ffffff; background: #8b0000; padding: 0px 6px; }" if text
-                else "")
-        self.sound_label.setVisible(bool(text))
+                "QLabel { color: #ffffff; background: #8b0000; padding: 0px 6px; }" if p.muted
+                else "QLabel { padding: 0px 6px; }")
+        self.sound_label.setVisible(True)
 
     def _show_reasons(self, engines: Mapping[str, AlarmEngine]) -> None:
         view = getattr(self.window, "view", None)

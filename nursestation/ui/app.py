@@ -41,7 +41,8 @@ def _application() -> QApplication:
 class Station:
     """Everything one station process runs: database, writer, devices, live store, window."""
 
-    def __init__(self, config: Config, protocol: TreatmentProtocol, *, overview: bool = False):
+    def __init__(self, config: Config, protocol: TreatmentProtocol, *, overview: bool = False,
+                 desaturate: str | None = None):
         from nursestation.runtime import StationRuntime
         from nursestation.station import StationController
         from nursestation.ui.chairs import read_chart
@@ -53,6 +54,15 @@ class Station:
             Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(
                 parents=True, exist_ok=True)
         self.demo_plan = self._demo_plan(may_reset=not overview) if config.demo else None
+        if self.demo_plan is not None and desaturate:
+            from dataclasses import replace
+
+            names = [dc.config.name for dc in self.demo_plan]
+            if desaturate not in names:
+                raise SystemExit(f"--demo-desaturate: no demo chair {desaturate!r} "
+                                 f"(chairs: {names[0]} … {names[-1]})")
+            self.demo_plan = [replace(dc, scenario="desaturation")
+                              if dc.config.name == desaturate else dc for dc in self.demo_plan]
         backup = upgrade_database(config.database_url)
         if backup is not None:
             log.info("database backed up to %s before upgrading", backup)
@@ -139,11 +149,11 @@ class Station:
 
 def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = False,
             screenshot: str | None = None, quit_after: float | None = None,
-            open_chair: str | None = None) -> int:
+            open_chair: str | None = None, desaturate: str | None = None) -> int:
     app = _application()
     from nursestation.ui.context import AppContext
 
-    station = Station(config, protocol, overview=overview)
+    station = Station(config, protocol, overview=overview, desaturate=desaturate)
     ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
                      clock=station.clock)
     if overview:

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from nursestation.core import dosing as core_dosing
 from nursestation.core import medications as core_meds
 from nursestation.core import pumpchanges as core_pump
+<<<<<<< HEAD
 from nursestation.core.dosing import (
     ChargeOverride,
     Decision,
@@ -55,6 +56,11 @@ from nursestation.core.dosing import (
     resolve,
     uncovered,
 )
+=======
+from nursestation.core.discharge import DEFAULT_NAUSEA_LEVELS
+from nursestation.core.dosing import ChargeOverride, Decision, Finding, Severity, resolve
+from nursestation.core.vocabulary import display_name, scale_name
+>>>>>>> h17
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.db.models import (
@@ -365,10 +371,18 @@ class MedicationDialog(CommandDialog):
         super().__init__(ctx, "Medication", visit_id=visit_id, parent=parent)
         self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
         f = self.facts
+<<<<<<< HEAD
         allergies = ", ".join(f.allergies) or "none recorded"
         self.set_heading(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
                                                     if f.allergies else
                                                     "allergies: none recorded"))
+=======
+        allergies = ", ".join(f.allergies)
+        self.heading.setText(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
+                                                        if f.allergies else
+                                                        "allergies: none listed (NKDA or not "
+                                                        "recorded: check the chart)"))
+>>>>>>> h17
         self.drug = QComboBox()
         for d in ctx.protocol.formulary:
             self.drug.addItem(d.name, d.name)
@@ -656,8 +670,12 @@ def summarize(entry: ClinicalEntry) -> str:
             s = f"CADSS-6 {e.score:g}" if e.score is not None else "CADSS-6 (note only)"
             if e.items:
                 s += " (" + ", ".join(f"{k}:{v}" for k, v in e.items.items()) + ")"
-        else:
-            s = f"{e.scale} {e.score if e.score is not None else ''}"
+        else:  # baseline vitals, a vitals check, another scale: its name and its values
+            values = ", ".join(f"{display_name(k)} {v:g}" if isinstance(v, int | float)
+                               else f"{display_name(k)} {v}" for k, v in (e.items or {}).items())
+            s = " ".join(x for x in (scale_name(e.scale),
+                                     f"{e.score:g}" if e.score is not None else "",
+                                     f"({values})" if values else "") if x)
         return s + (f" — {e.note}" if e.note else "")
     if isinstance(entry, Note):
         return e.text

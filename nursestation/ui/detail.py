@@ -177,7 +177,7 @@ class ChairDetail(QWidget):
 
     def set_history(self, source: object, visit_start: datetime | None,
                     history: HistoryProvider | None) -> None:
-        self.trend.set_source(source, visit_start, history)
+        self.trend.set_source(source, visit_start, history, now=self.clock.now())
 
     # -- live ----------------------------------------------------------------------------------
     def refresh(self, store: LiveStore, now: float) -> None:

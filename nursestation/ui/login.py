@@ -4,9 +4,10 @@ charge nurse's override.
 - :class:`LoginDialog` — username + masked PIN, checked with ``repo.authenticate``; a wrong
   entry never says which part was wrong. On success it sets ``ctx.user``.
 - :class:`IdleLock` — watches input app-wide; after the configured idle minutes (or on
-  :meth:`IdleLock.lock_now` / :meth:`IdleLock.switch_user`) it covers the main window with a lock
-  panel that hides patient details while everything behind keeps running. Unlock with the same
-  user's PIN, or log in as someone else.
+  :meth:`IdleLock.lock_now` / :meth:`IdleLock.switch_user`) it locks the window: a lock strip
+  along its bottom, input to everything else swallowed, while the window keeps monitoring (a
+  central station stays a monitor; the window masks patient names on ``locked_changed``).
+  Unlock with the same user's PIN, or log in as someone else.
 - :class:`ChargeOverrideDialog` — a charge nurse's username, PIN and reason for a hard limit or a
   discharge override; gives the verified charge user's id and the reason.
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -229,49 +231,45 @@ _BLOCKED_WHEN_LOCKED = _INPUT_EVENTS | {QEvent.Type.Shortcut, QEvent.Type.Contex
 
 
 class LockPanel(QWidget):
-    """Covers the main window while locked: no patient details, only who locked it and when."""
+    """A strip along the bottom of the locked window: who locked it, the PIN to unlock, and
+    what stays on. The station above keeps monitoring (waves, numerics, alarms; patient names
+    masked by the window); only charting, details and printing wait for a PIN."""
+
+    NOTE = ("Monitoring and alarms continue while locked. Charting, chair details and "
+            "printing need your PIN.")
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("LockPanel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         styled(self)
-        outer = QVBoxLayout(self)
-        outer.addStretch(2)
-        box = QWidget()
-        box.setMinimumWidth(380)
-        box.setMaximumWidth(460)
-        lay = QVBoxLayout(box)
-        self.title = header("Station locked")
-        lay.addWidget(self.title)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(12, 6, 12, 6)
+        outer.setSpacing(12)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        self.title = QLabel("Station locked")
+        self.title.setObjectName("DialogTitle")
         self.who = QLabel()
         self.who.setWordWrap(True)
-        lay.addWidget(self.who)
+        note = QLabel(self.NOTE)
+        note.setObjectName("Hint")
+        note.setWordWrap(True)
+        self.message = MessageLine()
+        for w in (self.title, self.who, note, self.message):
+            text.addWidget(w)
+        outer.addLayout(text, 1)
         form = QFormLayout()
         self.pin = _pin_field()
         self.pin.setObjectName("unlock_pin")
+        self.pin.setFixedWidth(140)
         add_row(form, "&PIN:", self.pin)
-        lay.addLayout(form)
-        self.message = MessageLine()
-        lay.addWidget(self.message)
-        row = QHBoxLayout()
+        outer.addLayout(form)
         self.unlock_button = QPushButton("&Unlock")
         self.unlock_button.setDefault(True)
         self.switch_button = QPushButton("&Switch user…")
-        row.addStretch(1)
-        row.addWidget(self.switch_button)
-        row.addWidget(self.unlock_button)
-        lay.addLayout(row)
-        note = QLabel("Monitoring and alarms keep running while the station is locked.")
-        note.setObjectName("Hint")
-        note.setWordWrap(True)
-        lay.addWidget(note)
-        h = QHBoxLayout()
-        h.addStretch(1)
-        h.addWidget(box)
-        h.addStretch(1)
-        outer.addLayout(h)
-        outer.addStretch(3)
+        outer.addWidget(self.unlock_button)
+        outer.addWidget(self.switch_button)
         self.pin.returnPressed.connect(self.unlock_button.click)
         self.setTabOrder(self.pin, self.unlock_button)
         self.setTabOrder(self.unlock_button, self.switch_button)
@@ -281,9 +279,10 @@ class IdleLock(QObject):
     """Locks ``window`` after ``minutes`` without user input anywhere in the application.
 
     ``locked_changed(bool)`` reports the state. While locked, ``ctx.user`` is None (so nothing
-    can be charted under the absent nurse's name), input outside the lock panel is swallowed,
-    open dialogs are hidden, and the window's contents keep updating underneath. ``keep_visible``
-    (e.g. the alarm bar) stays uncovered at the top of the window.
+    can be charted under the absent nurse's name), input outside the lock strip is swallowed,
+    open dialogs are hidden, and the window's contents stay in view and keep updating: the strip
+    only takes the bottom of the window. ``keep_visible`` is accepted for callers that name what
+    must stay uncovered (everything does now).
     """
 
     locked_changed = Signal(bool)
@@ -352,12 +351,19 @@ class IdleLock(QObject):
 
     # -- locking ------------------------------------------------------------------------------
     def _place(self) -> None:
+        """The strip along the bottom of the window's contents (above its status bar)."""
         r = self.window.rect()
-        top = 0
-        kv = self.keep_visible
-        if kv is not None and kv.isVisible():
-            top = kv.mapTo(self.window, kv.rect().bottomLeft()).y() + 1
-        self.panel.setGeometry(0, top, r.width(), max(0, r.height() - top))
+        bottom = r.height()
+        status = self.window.statusBar() if isinstance(self.window, QMainWindow) else None
+        if status is not None and status.isVisible():
+            bottom = status.geometry().top()
+        h = min(max(self.panel.sizeHint().height(), self.panel.minimumSizeHint().height()),
+                bottom)
+        self.panel.setGeometry(0, bottom - h, r.width(), h)
+        # the window's contents make room for the strip rather than hide under it
+        central = self.window.centralWidget() if isinstance(self.window, QMainWindow) else None
+        if central is not None:
+            central.setContentsMargins(0, 0, 0, h if self._locked else 0)
 
     def lock_now(self) -> None:
         """Lock immediately (also the idle timer's action)."""
@@ -442,6 +448,7 @@ class IdleLock(QObject):
     def _unlock(self, user: CurrentUser, *, same_user: bool) -> None:
         self._locked = False
         self.panel.hide()
+        self._place()
         hidden, self._hidden = self._hidden, []
         for w in hidden:
             if same_user:

@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.vocabulary import UNUSABLE
+from nursestation.core.alarms import PRIORITY_MARK
+from nursestation.core.vocabulary import UNUSABLE, display_name, scale_name
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
 from nursestation.station import ChairAlarms, Tick
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self.detail_page: QWidget | None = None
         self._detail_visit: int | None = None  # the visit the open detail shows
         self.dose_panel = None
+        self.visits_dialog = None  # File → Visits, while open
         self.setCentralWidget(self.stack)
 
         self.user_label = QLabel("not logged in")
@@ -158,6 +160,7 @@ class MainWindow(QMainWindow):
         from nursestation.ui.login import IdleLock
 
         self.lock = IdleLock(ctx, self, keep_visible=self.view.alarm_bar)
+        self.lock.locked_changed.connect(self._locked)
         self._build_menus()
         from nursestation.ui.alarmui import AlarmPresenter
 
@@ -231,6 +234,8 @@ class MainWindow(QMainWindow):
         self._action(f, "&Print session summary…", self.print_summary,
                      QKeySequence.StandardKey.Print)
         self._action(f, "&Export session summary as PDF…", self.export_summary, "Ctrl+E")
+        self._action(f, "&Visits (today, search) — print or export…",
+                     lambda: self.show_visits(), "Ctrl+O")
         f.addSeparator()
         self._action(f, "&Lock screen", lambda: self.lock.lock_now(), "Ctrl+L")
         self._action(f, "S&witch user…", lambda: self.lock.switch_user(), "Ctrl+Shift+L")
@@ -286,13 +291,32 @@ class MainWindow(QMainWindow):
     def _show_user(self, user: CurrentUser | None) -> None:
         self.user_label.setText(f"{user.display_name} ({user.role})" if user else "locked")
 
+    def _inform(self, title: str, text: str) -> QMessageBox:
+        """A message box as dark as the station (never a light flash on a dark screen)."""
+        from nursestation.ui.visit_common import styled
+
+        box = QMessageBox(QMessageBox.Icon.Information, title, text,
+                          QMessageBox.StandardButton.Ok, self)
+        styled(box)
+        self._open(box)
+        return box
+
+    def _locked(self, locked: bool) -> None:
+        """Locked, the station stays a monitor: tiles keep waves, numerics and alarms, names
+        are masked (``locked_patient_display``); a chair's detail closes (it needs a PIN)."""
+        cfg = self.ctx.config
+        self.view.set_patient_display(cfg.locked_patient_display if locked
+                                      else cfg.patient_display)
+        if locked and self.detail is not None and self.stack.currentWidget() is self.detail_page:
+            self.close_detail()
+
     def about(self) -> None:
         from nursestation import __version__
 
-        QMessageBox.about(self, "About NurseStation",
-                          f"NurseStation {__version__}\nProtocol: {self.ctx.protocol.name} "
-                          f"(version {self.ctx.protocol.version})\n"
-                          f"Decision support for clinicians: it never commands a pump.")
+        self._inform("About NurseStation",
+                     f"NurseStation {__version__}\nProtocol: {self.ctx.protocol.name} "
+                     f"(version {self.ctx.protocol.version})\n"
+                     f"Decision support for clinicians: it never commands a pump.")
 
     # -- chair detail --------------------------------------------------------------------------
     def open_detail(self, chair: str | None, *, rebuild: bool = False) -> None:
@@ -393,15 +417,15 @@ class MainWindow(QMainWindow):
                                          f"{users.get(m.recorded_by_id, '?')}"))
             for a in repo.current_entries(session, Assessment, visit_id):
                 score = f" {a.score:g}" if a.score is not None else ""
-                events.append(TrendEvent(a.at, "assessment", f"{a.scale}{score}",
-                                         f"{a.scale}{score} {a.note} by "
+                events.append(TrendEvent(a.at, "assessment", f"{scale_name(a.scale)}{score}",
+                                         f"{scale_name(a.scale)}{score} {a.note} by "
                                          f"{users.get(a.recorded_by_id, '?')}".strip()))
             for n in repo.current_entries(session, Note, visit_id):
                 events.append(TrendEvent(n.at, "note", "note", n.text))
             for ev in repo.alarm_events(session, visit_id=visit_id):
                 if ev.state == "raised":
-                    events.append(TrendEvent(ev.at, "alarm", f"{ev.priority} {ev.code}",
-                                             ev.message))
+                    events.append(TrendEvent(ev.at, "alarm", f"{PRIORITY_MARK.get(ev.priority, '')}"
+                                             f" {display_name(ev.code)}", ev.message))
             return events
 
         return self.ctx.read(load)
@@ -452,19 +476,14 @@ class MainWindow(QMainWindow):
 
     def _render(self, tick: Tick[ChartRead]) -> None:
         self._show_chart(tick.chart)
-        summaries = {chair: self._alarm_summary(a) for chair, a in tick.alarms.items()}
+        summaries = {chair: AlarmSummary.of(a.active if a is not None else (),
+                                            self.view.device_labels(chair))
+                     for chair, a in tick.alarms.items()}
         self.view.set_alarms(summaries)
         if self.detail is not None:
             self.detail.set_alarm(summaries.get(self.detail.chair))
         self.alarm_presenter.update()
 
-    @staticmethod
-    def _alarm_summary(alarms: ChairAlarms | None) -> AlarmSummary | None:
-        if alarms is None:
-            return None
-        top = alarms.top
-        return AlarmSummary(priority=top.priority, text=top.rule, since=top.onset_wall,
-                            count=alarms.count, acknowledged=not top.unacknowledged)
 
     def _chair_id(self, chair: str) -> int | None:
         if chair not in self.chair_ids:
@@ -495,8 +514,8 @@ class MainWindow(QMainWindow):
     def _need_visit(self, what: str) -> ChairVisit | None:
         visit = self.current_visit()
         if visit is None:
-            QMessageBox.information(self, what, f"{self.current_chair() or 'This chair'} has "
-                                    "no active visit. Use Chair → Next step to assign a patient.")
+            self._inform(what, f"{self.current_chair() or 'This chair'} has "
+                         "no active visit. Use Chair → Next step to assign a patient.")
         return visit
 
     def _open(self, dialog) -> None:
@@ -543,8 +562,8 @@ class MainWindow(QMainWindow):
             return
         items = self.ctx.read(repo.pending_pump_changes, visit_id=visit.visit_id)
         if not items:
-            QMessageBox.information(self, "Pump change",
-                                    f"No pending pump changes on {visit.chair}.")
+            self._inform("Pump change",
+                         f"No pending pump changes on {visit.chair}.")
             return
         self._open(PumpChangeDialog(self.ctx, items[0].id, self))
 
@@ -552,11 +571,13 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QDialog, QVBoxLayout
 
         from nursestation.ui.charting import AmendDialog, EntryHistoryView
+        from nursestation.ui.visit_common import styled
 
         visit = self._need_visit("Entry history")
         if visit is None:
             return
         dlg = QDialog(self)
+        styled(dlg)
         dlg.setWindowTitle(f"Chart of {visit.patient_name} — {visit.chair}")
         dlg.resize(900, 600)
         view = EntryHistoryView(self.ctx, visit.visit_id, dlg)
@@ -574,12 +595,33 @@ class MainWindow(QMainWindow):
         from nursestation.report.build import build_summary
 
         visit = self.current_visit()
-        if visit is None:
-            QMessageBox.information(self, "Session summary",
-                                    "The selected chair has no visit to summarise.")
+        if visit is None:  # e.g. discharged a minute ago: find the visit in the list
+            self.show_visits(self.current_chair() or "")
             return None
         return self.ctx.read(build_summary, visit.visit_id, self.ctx.protocol,
                              clinic=self.ctx.config.clinic_name)
+
+    def show_visits(self, search: str = "") -> None:
+        """Today's visits (any visit by search), to print or export a session summary."""
+        from nursestation.ui.visits import VisitsDialog
+
+        if not self._need_user():
+            return
+        dlg = VisitsDialog(self.ctx, self, search=search)
+        dlg.summary_requested.connect(self._visit_summary)
+        self.visits_dialog = dlg
+        self._open(dlg)
+
+    def _visit_summary(self, visit_id: int, what: str) -> None:
+        from nursestation.report.build import build_summary
+        from nursestation.ui.printing import export_pdf, print_summary
+
+        summary = self.ctx.read(build_summary, visit_id, self.ctx.protocol,
+                                clinic=self.ctx.config.clinic_name)
+        if what == "export":
+            export_pdf(self, summary)
+        else:
+            print_summary(self, summary)
 
     def print_summary(self) -> None:
         from nursestation.ui.printing import print_summary

@@ -158,7 +158,20 @@ def _checks_text(r: OverviewRow) -> str:
         return f"due {r.due_checks[-1]}"
     if r.missed_checks:
         return f"{len(r.missed_checks)} missed earlier"
-    return ""
+    return f"next: {r.next_check}" if r.next_check else ""
+
+
+def _pump_text(r: OverviewRow) -> str:
+    """As the tile shows it: rate and state, then pump changes waiting for a nurse."""
+    parts = []
+    if r.pump_rate is not None and r.pump_rate.value is not None:
+        rate = f"{r.pump_rate.value:g} mL/h"
+        parts.append(f"({rate})" if r.pump_rate.stale else rate)
+    if r.pump_state:
+        parts.append(r.pump_state)
+    if r.pending_pump_changes:
+        parts.append(f"{r.pending_pump_changes} change(s) to confirm")
+    return " · ".join(parts)
 
 
 def _ride_text(r: OverviewRow) -> str:
@@ -246,7 +259,7 @@ class OverviewModel(QAbstractTableModel):
         if col == C_CHECKS:
             return _checks_text(r)
         if col == C_PUMP:
-            return f"{r.pending_pump_changes} pending" if r.pending_pump_changes else ""
+            return _pump_text(r)
         if col == C_RIDE:
             return _ride_text(r)
         if col == C_DISCHARGE:
@@ -436,11 +449,12 @@ class OverviewWindow(QMainWindow):
                  poll_ms: int = POLL_MS, refresh_ms: int = REFRESH_MS) -> None:
         super().__init__()
         self.ctx = ctx
+        self.login = None
         self.setObjectName("OverviewWindow")
         self.setWindowTitle(f"NurseStation overview \u2014 {ctx.config.clinic_name}")
         self.setStyleSheet(STYLESHEET)
         self.refresh_ms = refresh_ms
-        self.watcher = watcher or ChangeWatcher(ctx.engine)
+        self.watcher = watcher  # made at the first login
         self.cache = ReadinessCache()
         self.last_update: datetime | None = None
         self._last_refresh_mono = 0.0
@@ -497,6 +511,12 @@ class OverviewWindow(QMainWindow):
         hh.setMinimumSectionSize(44)
         self.table.setAccessibleName("Chairs")
         outer.addWidget(self.table, 1)
+        #: until someone logs in, this stands where the chairs will be (nothing is read)
+        self.gate = QLabel("The overview shows patients: log in as a nurse or charge nurse "
+                           "to see the chairs.", objectName="Summary")
+        self.gate.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.gate.setWordWrap(True)
+        outer.addWidget(self.gate, 1)
         self.setCentralWidget(central)
 
         self.db_label = QLabel(database_label(ctx.engine))
@@ -519,12 +539,46 @@ class OverviewWindow(QMainWindow):
         self.timer = QTimer(self)
         self.timer.setInterval(poll_ms)
         self.timer.timeout.connect(self.poll)
+        ctx.user_changed.connect(self._user_changed)
+        self._user_changed(ctx.user)
+
+    # -- login ------------------------------------------------------------------------------
+    def _user_changed(self, user: Any) -> None:
+        """The chairs are read and shown only while someone is logged in (any role: the
+        overview only reads)."""
+        if user is None:
+            self.timer.stop()
+            self.table.hide()
+            self.gate.show()
+            self.model.set_rows([])
+            self._ask_login()
+            return
+        self.gate.hide()
+        self.table.show()
+        if self.login is not None:
+            self.login.close()
+        if self.watcher is None:
+            self.watcher = ChangeWatcher(self.ctx.engine)
         self.watcher.poll()  # the baseline marker; the first refresh reads everything
         self.refresh()
         self.timer.start()
         self.table.setFocus()
         if self.proxy.rowCount():
             self.table.selectRow(0)
+
+    def _ask_login(self) -> None:
+        if self.login is not None:
+            return
+        from nursestation.ui.login import LoginDialog
+
+        dlg = LoginDialog(self.ctx, self, title="Overview — log in")
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dlg.finished.connect(self._login_closed)
+        self.login = dlg
+        dlg.open()
+
+    def _login_closed(self, _result: int) -> None:
+        self.login = None
 
     # -- filtering ------------------------------------------------------------------------
     def _toggle(self, name: str) -> Callable[[bool], None]:
@@ -548,6 +602,8 @@ class OverviewWindow(QMainWindow):
     # -- refreshing -----------------------------------------------------------------------
     def poll(self) -> None:
         """Timer tick: re-read when the record changed, or when ``refresh_ms`` passed."""
+        if self.watcher is None:
+            return
         try:
             changed = self.watcher.poll()
         except Exception:  # a poll must never take the overview down
@@ -560,6 +616,8 @@ class OverviewWindow(QMainWindow):
             self._show_status()
 
     def refresh(self) -> None:
+        if self.ctx.user is None or self.watcher is None:
+            return  # nothing is read before a login
         self._last_refresh_mono = time.monotonic()
         now = self.ctx.clock.now()
         try:
@@ -606,7 +664,8 @@ class OverviewWindow(QMainWindow):
     # -- lifecycle ------------------------------------------------------------------------
     def stop(self) -> None:
         self.timer.stop()
-        self.watcher.close()
+        if self.watcher is not None:
+            self.watcher.close()
 
     def closeEvent(self, event: Any) -> None:
         self.stop()

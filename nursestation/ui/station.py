@@ -55,10 +55,14 @@ class _ChairAlarm(AlarmLabel):
 
 
 class AlarmBar(QWidget):
-    """Each chair's highest active alarm, most urgent first; click one to open that chair."""
+    """The station-wide alarm banner: the most urgent chair's alarm large, filled in its
+    priority colour (flashing when high or medium and unacknowledged), then the other alarming
+    chairs, most urgent first. Click one to open that chair."""
 
     activated = Signal(str)
-    MAX_SHOWN = 8
+    MAX_SHOWN = 6
+    BANNER_PX = 20  # the banner's font: readable across the room
+    CHIP_PX = 13
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,28 +72,38 @@ class AlarmBar(QWidget):
         self._lay.setContentsMargins(6, 3, 6, 3)
         self._lay.setSpacing(6)
         self.none_label = QLabel("No active alarms")
-        self.none_label.setFont(style.font(13))
+        self.none_label.setFont(style.font(15))
         self.none_label.setStyleSheet(f"color: {style.DIM};")
         self.more_label = QLabel("")
-        self.more_label.setStyleSheet(f"color: {style.TEXT}; font-weight: bold;")
+        self.more_label.setFont(style.font(self.CHIP_PX, bold=True))
+        self.more_label.setStyleSheet(f"color: {style.TEXT};")
         self._lay.addWidget(self.none_label)
         self._lay.addStretch(1)
         self._lay.addWidget(self.more_label)
         self.labels: list[_ChairAlarm] = []
         self.alarms: list[tuple[str, AlarmSummary]] = []
-        self.setFixedHeight(30)
+        self.setFixedHeight(self.BANNER_PX + 20)
+
+    @property
+    def banner(self) -> _ChairAlarm | None:
+        """The label with the most urgent chair's alarm (None before any alarm)."""
+        return self.labels[0] if self.labels else None
 
     def set_alarms(self, alarms: Mapping[str, AlarmSummary | None]) -> None:
         active = [(c, a) for c, a in alarms.items() if a is not None]
-        active.sort(key=lambda ca: (-ca[1].level, ca[1].acknowledged,
+        active.sort(key=lambda ca: (-ca[1].level, not ca[1].escalated, ca[1].acknowledged,
                                     ca[1].since.timestamp() if ca[1].since else 0.0))
         self.alarms = active
-        shown = active[: self.MAX_SHOWN]
+        shown = active[: self.MAX_SHOWN + 1]
         while len(self.labels) < len(shown):
+            first = not self.labels
             lab = _ChairAlarm("", self)
             lab.clicked.connect(self.activated)
-            lab.setFont(style.font(13, bold=True))
-            self._lay.insertWidget(len(self.labels) + 1, lab)
+            lab.setFont(style.font(self.BANNER_PX if first else self.CHIP_PX, bold=True))
+            lab.setFixedHeight(self.BANNER_PX + 12 if first else self.CHIP_PX + 8)
+            if first:  # the banner takes the room the other chips leave
+                lab.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self._lay.insertWidget(len(self.labels) + 1, lab, 3 if first else 0)
             self.labels.append(lab)
         for i, lab in enumerate(self.labels):
             if i < len(shown):
@@ -101,11 +115,12 @@ class AlarmBar(QWidget):
                 lab.set_alarm(None)
                 lab.setVisible(False)
         self.none_label.setVisible(not active)
+        self._lay.setStretch(len(self.labels) + 1, 0 if active else 1)
         extra = len(active) - len(shown)
         self.more_label.setText(f"+{extra} more" if extra > 0 else "")
 
     def texts(self) -> list[str]:
-        return [lab.text() for lab in self.labels if lab.isVisibleTo(self)]
+        return [lab.full_text for lab in self.labels if lab.isVisibleTo(self)]
 
 
 class StationView(QWidget):
@@ -157,6 +172,18 @@ class StationView(QWidget):
 
     def tile(self, chair: str) -> ChairTile:
         return self.tiles[chair]
+
+    def set_patient_display(self, mode: str) -> None:
+        """Show patients by "name" or "initials" (the locked station masks names)."""
+        self.patient_display = mode
+        for tile in self.tiles.values():
+            tile.set_patient_display(mode)
+
+    def device_labels(self, chair: str) -> dict[str, str]:
+        """Device id -> label ("Monitor", "Pump") of ``chair``, as its tile last saw them."""
+        tile = self.tiles.get(chair)
+        snap = tile.snapshot if tile is not None else None
+        return {} if snap is None else {d: v.label for d, v in snap.devices.items()}
 
     def set_context(self, chair: str, ctx: TileContext) -> None:
         if ctx.alarm is None and self._alarms.get(chair) is not None:

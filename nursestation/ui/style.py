@@ -56,6 +56,8 @@ def priority_colours(priority: str) -> tuple[str, str] | None:
 
     p = PRIORITIES.get(str(priority).lower())
     return ALARM_COLOURS[p.colour] if p is not None else None
+
+
 #: Pending work that is overdue or waits for a confirmation (an outline, never an alarm fill).
 PENDING_URGENT = "#ff4d4d"
 #: Behind the audio-paused indicator.
@@ -109,3 +111,4 @@ QPushButton {{ background: #1b232d; color: {TEXT}; border: 1px solid {TILE_BORDE
 QPushButton:focus {{ border: 1px solid {FOCUS}; }}
 QListWidget {{ background: {TILE_BG}; color: {TEXT}; border: 1px solid {TILE_BORDER}; }}
 """
+

@@ -9,6 +9,7 @@ whether a number may be shown, the alarm engine says what is alarming.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from PySide6.QtCore import (
     QEvent,
     QObject,
     QPointF,
+    QRect,
     QRectF,
     QSize,
     Qt,
@@ -43,7 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.alarms import PRIORITIES, priority_urgency
+from nursestation.core.alarms import PRIORITIES, PRIORITY_RANK, Alarm, alarm_message, priority_urgency
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import (
     ChairSnapshot,
@@ -59,6 +61,18 @@ from nursestation.ui.sweep import DEFAULT_RANGES, SweepPanel
 
 # -- plain data the lead wires in ---------------------------------------------------------------
 
+#: The numeric box that shows each alarming code (its value is highlighted in the alarm's colour).
+ALARM_BOX: dict[str, str] = {
+    Code.HR: Code.HR, Code.PR: Code.SPO2, Code.SPO2: Code.SPO2, Code.PI: Code.SPO2,
+    Code.NBP_SYS: Code.NBP_SYS, Code.NBP_DIA: Code.NBP_SYS, Code.NBP_MEAN: Code.NBP_SYS,
+    Code.RR: Code.RR, Code.ETCO2: Code.ETCO2,
+    Code.PUMP_RATE: Code.PUMP_RATE, Code.PUMP_ALARM: Code.PUMP_RATE,
+    Code.PUMP_STATE: Code.PUMP_RATE,
+}
+
+
+def _rank(priority: str) -> int:
+    return PRIORITY_RANK.get(str(priority).lower(), len(PRIORITY_RANK))
 
 
 @dataclass(frozen=True)
@@ -66,10 +80,26 @@ class AlarmSummary:
     """A chair's highest active alarm, as the alarm engine reports it."""
 
     priority: str  # "high" | "medium" | "low" (a StrEnum with those values works too)
-    text: str  # "SpO2 85 < 90"
+    text: str  # in a nurse's words: core.alarms.alarm_message ("SpO₂ 85 % — below 90")
     since: datetime | None = None
     count: int = 1  # active alarms on the chair
     acknowledged: bool = False
+    escalated: bool = False  # a high alarm left unacknowledged past the protocol's time
+    #: (code, priority) of every active alarm of the chair, so each alarming numeric is lit
+    codes: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, alarms: Sequence[Alarm], device_labels: Mapping[str, str] | None = None
+           ) -> AlarmSummary | None:
+        """The summary of a chair's active alarms (``AlarmEngine.active()``, highest first)."""
+        if not alarms:
+            return None
+        top = alarms[0]
+        return cls(priority=str(top.priority), text=alarm_message(top, device_labels),
+                   since=top.onset_wall, count=len(alarms),
+                   acknowledged=not top.unacknowledged,
+                   escalated=any(a.escalated and a.unacknowledged for a in alarms),
+                   codes=tuple((str(a.code), str(a.priority)) for a in alarms))
 
     @property
     def level(self) -> int:
@@ -80,6 +110,20 @@ class AlarmSummary:
         """``*** HIGH``: the priority by symbol and word, never by colour alone."""
         p = PRIORITIES.get(str(self.priority).lower())
         return f"{p.mark} {p.word}" if p is not None else str(self.priority).upper()
+
+    def box_priorities(self) -> dict[str, str]:
+        """Numeric box code -> the highest priority alarming on it."""
+        out: dict[str, str] = {}
+        for code, prio in self.codes:
+            box = ALARM_BOX.get(code)
+            if box is not None and (box not in out or _rank(prio) < _rank(out[box])):
+                out[box] = prio
+        return out
+
+
+def alarm_colours(priority: str) -> tuple[str, str]:
+    """(fill, text) of an alarm of ``priority`` (IEC 60601-1-8: red, yellow, cyan)."""
+    return style.priority_colours(priority) or (style.DIM, "#000000")
 
 
 @dataclass(frozen=True)
@@ -272,9 +316,11 @@ class AlarmLabel(ElidedLabel):
         if alarm is None:
             self.set_full_text(self._empty)
         else:
-            more = f" (+{alarm.count - 1})" if alarm.count > 1 else ""
-            ack = " [ack]" if alarm.acknowledged else ""
-            self.set_full_text(f"{prefix}{alarm.mark}  {alarm.text}{more}{ack}")
+            more = f" (+{alarm.count - 1} more)" if alarm.count > 1 else ""
+            ack = " · acknowledged" if alarm.acknowledged else ""
+            esc = "ESCALATED · " if alarm.escalated else ""
+            full = f"{prefix}{esc}{alarm.mark} {alarm.text}{more}{ack}"
+            self.set_full_text(full, f"{prefix}{esc}{alarm.mark} {alarm.text}")
         f = Flasher.instance()
         self._apply(self._phase(f.high_on, f.medium_on))
 
@@ -300,11 +346,11 @@ class AlarmLabel(ElidedLabel):
         if a is None:
             css = f"color: {style.DIM}; background: transparent;"
         else:
-            bg, fg = style.priority_colours(a.priority) or (style.DIM, "#000000")
+            bg, fg = alarm_colours(a.priority)
             if lit:
                 css = f"color: {fg}; background: {bg};"
-            else:
-                css = f"color: {bg}; background: #1a1a1a;"
+            else:  # the dark phase of the flash stays the alarm's colour, seen across a room
+                css = f"color: #ffffff; background: {QColor(bg).darker(230).name()};"
         # (bold comes from the font: a font in a style sheet is not the one fontMetrics()
         # measures, and eliding must measure what is drawn)
         self.setStyleSheet(f"QLabel {{ {css} padding: 0px 4px; }}")
@@ -376,9 +422,30 @@ class NumericBox(QWidget):
         self.title.setStyleSheet(f"color: {self.colour};")
         self.shown: Shown = Shown.NONE
         self._css = ""
+        self._colour = style.DIM
         self._big_px = 24
         self._value_px = 0
+        #: the priority of an alarm on this parameter: the box is filled in its colour
+        self.alarm: str | None = None
+        self.setObjectName("NumericBox")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._set("--", style.DIM, "")
+
+    def set_alarm(self, priority: str | None) -> None:
+        """Light the box in the alarm's colour (``None``: its normal look)."""
+        if priority == self.alarm:
+            return
+        self.alarm = priority
+        if priority is None:
+            self.setStyleSheet("")
+            self.title.setStyleSheet(f"color: {self.colour};")
+            self.sub.setStyleSheet("")
+        else:
+            bg, fg = alarm_colours(priority)
+            self.setStyleSheet(f"#NumericBox {{ background: {bg}; border-radius: 3px; }}")
+            self.title.setStyleSheet(f"color: {fg}; font-weight: bold;")
+            self.sub.setStyleSheet(f"color: {fg};")
+        self._paint_value()
 
     def set_sizes(self, big_px: int, small_px: int) -> None:
         self._big_px = big_px
@@ -409,11 +476,16 @@ class NumericBox(QWidget):
         if self.value.text() != text:
             self.value.setText(text)
             self._restyle_value()
+        self._colour = colour
+        self._paint_value()
+        self.sub.set_full_text(sub, *sub_alts)
+
+    def _paint_value(self) -> None:
+        colour = alarm_colours(self.alarm)[1] if self.alarm is not None else self._colour
         css = f"color: {colour};"
         if css != self._css:
             self._css = css
             self.value.setStyleSheet(css)
-        self.sub.set_full_text(sub, *sub_alts)
 
     def show_numeric(self, v: NumericView, unit_line: str | None = None,
                      *unit_alts: str) -> None:
@@ -554,6 +626,10 @@ class AudioPausedLabel(ElidedLabel):
 
 # -- the tile ----------------------------------------------------------------------------------
 
+#: px: the coloured frame of an alarming tile (the tile keeps this much margin for it)
+FRAME_PX = 6
+
+
 class ChairTile(QFrame):
     """One chair. ``activated(chair)`` on double-click or Enter/Return."""
 
@@ -579,7 +655,8 @@ class ChairTile(QFrame):
         self.snapshot: ChairSnapshot | None = None
 
         grid = QGridLayout(self)
-        grid.setContentsMargins(4, 3, 4, 3)
+        # room for the alarm frame (FRAME_PX) drawn around the contents
+        grid.setContentsMargins(FRAME_PX + 1, FRAME_PX, FRAME_PX + 1, FRAME_PX - 1)
         grid.setHorizontalSpacing(4)
         grid.setVerticalSpacing(1)
 
@@ -650,6 +727,9 @@ class ChairTile(QFrame):
         self.numerics = {Code.HR: self.hr, Code.SPO2: self.spo2, Code.RR: self.rr,
                          Code.ETCO2: self.etco2, Code.PUMP_RATE: self.pump}
         self._apply_sizes()
+        self._frame_lit = True
+        self._head_css = ""
+        Flasher.instance().changed.connect(self._flash)
         self.set_context(TileContext())
 
     # -- context (visit record, alarms) --------------------------------------------------------
@@ -659,25 +739,102 @@ class ChairTile(QFrame):
         self._context_shown = True
         self.context = ctx
         if ctx.patient_name:
-            who = initials(ctx.patient_name) if self.patient_display == "initials" \
-                else ctx.patient_name
-            mrn = f"  MRN {ctx.mrn}" if ctx.mrn else ""
+            masked = self.patient_display == "initials"
+            who = initials(ctx.patient_name) if masked else ctx.patient_name
+            mrn = f"  MRN {ctx.mrn}" if ctx.mrn and not masked else ""  # masked: no identifier
             course = f"  #{ctx.course}" if ctx.course else ""
-            self.patient_label.set_full_text(f"{who}{mrn}{course}")
+            # a narrow tile drops the course, then the MRN, before it cuts the name
+            parts = who.split()
+            short = (f"{initials(' '.join(parts[:-1]))} {parts[-1]}" if len(parts) > 1
+                     and not masked else who)  # "A.L. Pereira"
+            self.patient_label.set_full_text(f"{who}{mrn}{course}", f"{who}{mrn}", who, short,
+                                             initials(who) if not masked else who)
         else:
             self.patient_label.set_full_text("— empty —")
         self.phase_label.setText(ctx.phase.upper())
         self.alarm_label.set_alarm(ctx.alarm)
+        self._show_alarm()
         self.pending_label.set_pending(ctx.pending)
         self._show_status()
         self._update_timers()
+
+    def set_patient_display(self, mode: str) -> None:
+        """"name" or "initials" (the locked station shows initials)."""
+        if mode != self.patient_display:
+            self.patient_display = mode
+            self._context_shown = False
+            self.set_context(self.context)
 
     def set_alarm(self, alarm: AlarmSummary | None) -> None:
         """Just the alarm (the alarm engine updates more often than the visit record)."""
         if alarm != self.context.alarm:
             self.context = TileContext(**{**self.context.__dict__, "alarm": alarm})
             self.alarm_label.set_alarm(alarm)
+            self._show_alarm()
             self._show_status()
+
+    # -- the alarm seen across the room ---------------------------------------------------------
+    def alarm_look(self) -> tuple[str, bool, bool] | None:
+        """(priority, acknowledged, escalated) of the alarm the tile shows, or None."""
+        a = self.context.alarm
+        return None if a is None else (str(a.priority).lower(), a.acknowledged, a.escalated)
+
+    def _show_alarm(self) -> None:
+        a = self.context.alarm
+        lit = a.box_priorities() if a is not None else {}
+        for code, box in ((Code.NBP_SYS, self.nbp), *self.numerics.items()):
+            box.set_alarm(lit.get(code))
+        # the header turns into a band of the alarm's colour: its text turns white or black
+        css = "" if a is None else f"color: {alarm_colours(a.priority)[1]};"
+        if css != self._head_css:
+            self._head_css = css
+            for w in (self.name_label, self.patient_label, self.phase_label):
+                w.setStyleSheet(css)
+        f = Flasher.instance()
+        self._frame_lit = self._lit(f.high_on, f.medium_on)
+        self.update()
+
+    def _lit(self, high_on: bool, medium_on: bool) -> bool:
+        look = self.alarm_look()
+        if look is None or look[1]:
+            return True
+        return {"high": high_on, "medium": medium_on}.get(look[0], True)
+
+    def _flash(self, high_on: bool, medium_on: bool) -> None:
+        if self.context.alarm is None:
+            return
+        lit = self._lit(high_on, medium_on)
+        if lit != self._frame_lit:
+            self._frame_lit = lit
+            self.update()
+
+    def band_rect(self) -> QRect:
+        """The header band: the chair's name row and its alarm row."""
+        bottom = self.alarm_label.geometry().bottom() if self.alarm_label.isVisibleTo(self) \
+            else self.name_label.geometry().bottom()
+        return QRect(0, 0, self.width(), bottom + 2)
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        look = self.alarm_look()
+        if look is None:
+            return
+        priority, acknowledged, escalated = look
+        colour = QColor(alarm_colours(priority)[0])
+        p = QPainter(self)
+        if not acknowledged:  # the whole tile is tinted; escalated (nobody answered), more so
+            glow = QColor(colour)
+            glow.setAlpha((120 if self._frame_lit else 70) if escalated else 45)
+            p.fillRect(self.rect(), glow)
+            band = QColor(colour) if self._frame_lit else QColor(colour).darker(200)
+            p.fillRect(self.band_rect(), band)
+        pen = QPen(colour)
+        width = FRAME_PX if not acknowledged else max(2, FRAME_PX // 2)
+        pen.setWidth(width)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        p.setPen(pen)
+        p.drawRect(QRectF(width / 2, width / 2, self.width() - width, self.height() - width))
+        p.end()
 
     def set_audio_paused(self, until: datetime | None, by: str = "") -> None:
         """This chair's alarm audio is paused until ``until`` (UTC; None: not paused), by
@@ -775,7 +932,9 @@ class ChairTile(QFrame):
             sub, alts = f"ALARM {alarm.value}", ()
         self.pump.show_numeric(rate, sub if rate.showable else None, *alts)
         css = f"color: {style.ALARM_YELLOW if alarm.showable and alarm.value else style.PUMP};"
-        if css != self._pump_sub_css:  # a style sheet re-polishes the label: only on a change
+        if self.pump.alarm is not None:
+            self._pump_sub_css = ""  # lit in the alarm's colour; restyled when it clears
+        elif css != self._pump_sub_css:  # a style sheet re-polishes the label: only on a change
             self._pump_sub_css = css
             self.pump.sub.setStyleSheet(css)
 
@@ -817,8 +976,8 @@ class ChairTile(QFrame):
         compact = h < 230
         self._show_assessments = h >= 200
         big = int(min(h * 0.17, w * 0.105))
-        small = max(9, min(12, int(h * 0.05)))
-        head = max(10, min(16, int(h * 0.07)))
+        small = max(10, min(12, int(h * 0.05)))  # 9 px was unreadable at 32 chairs
+        head = max(12, min(16, int(h * 0.07)))
         self.name_label.setFont(style.font(head, bold=True))
         self.patient_label.setFont(style.font(head))
         self.phase_label.setFont(style.font(head, bold=True))

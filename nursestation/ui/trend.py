@@ -63,6 +63,10 @@ EVENT_STYLE: dict[str, tuple[str, str, int]] = {
 }
 _DEFAULT_EVENT = ("o", style.TEXT, 0)
 
+#: s: the review window a trend opens on (ending now), and the narrowest range ever shown
+DEFAULT_SPAN_S = 30 * 60.0
+MIN_SPAN_S = 5 * 60.0
+
 #: NBP I-beam: stem width, cap and mean-tick widths (pixels, whatever the zoom).
 NBP_STEM_PX = 2
 NBP_CAP_PX = 11
@@ -123,7 +127,7 @@ class TrendView(QWidget):
         self.history: HistoryProvider | None = None
         self.visit_start: float | None = None
         self.follow = True  # keep the right edge at "now" as data arrives
-        self.span = 30 * 60.0  # seconds shown when following
+        self.span = DEFAULT_SPAN_S  # seconds shown when following
         self._hist: Series = {}
         self._hist_from: float | None = None  # history loaded back to this time
         self._live: Series = {}
@@ -180,6 +184,9 @@ class TrendView(QWidget):
             p.setMenuEnabled(False)
             p.hideButtons()
             p.setMouseEnabled(x=True, y=False)
+            # new data never moves the time axis: autorange on x made it jump to the data's
+            # extent (the visit's start) and stop following "now"
+            p.enableAutoRange(x=False)
             p.showGrid(x=True, y=True, alpha=0.15)
             p.getAxis("left").setWidth(48)
             p.setPreferredHeight(h)
@@ -253,12 +260,25 @@ class TrendView(QWidget):
 
     # -- wiring --------------------------------------------------------------------------------
     def set_source(self, source: object, visit_start: datetime | None,
-                   history: HistoryProvider | None) -> None:
-        """Which visit (``source`` is passed back to ``history``) and where it began."""
+                   history: HistoryProvider | None, now: datetime | None = None) -> None:
+        """Which visit (``source`` is passed back to ``history``) and where it began; with
+        ``now``, the view opens on the review window ending now (see :meth:`open_at`)."""
         self.source = source
         self.history = history
         self.visit_start = visit_start.timestamp() if visit_start else None
         self._hist, self._hist_from = {}, None
+        if now is not None:
+            self.open_at(now.timestamp())
+
+    def open_at(self, now_epoch: float) -> None:
+        """The last 30 minutes ending now, or the whole visit if it is shorter (never less
+        than MIN_SPAN_S: never an empty or zero-width range); following "now"."""
+        self._now = now_epoch
+        start = self.visit_start
+        span = DEFAULT_SPAN_S if start is None else min(DEFAULT_SPAN_S, now_epoch - start)
+        self.span = max(MIN_SPAN_S, span)
+        self.follow = True
+        self._follow()
 
     def set_events(self, events: Sequence[TrendEvent]) -> None:
         self.events = sorted(events, key=lambda e: e.epoch)
@@ -346,6 +366,9 @@ class TrendView(QWidget):
         return float(a), float(b)
 
     def _set_x(self, a: float, b: float) -> None:
+        if not b - a >= 1.0:  # never a zero-width (or inverted, or NaN) range
+            b = a + MIN_SPAN_S if a == a else b
+            a = b - MIN_SPAN_S
         self._setting_range = True
         try:
             self.events_plot.setXRange(a, b, padding=0)
@@ -358,6 +381,8 @@ class TrendView(QWidget):
 
     def go_live(self) -> None:
         self.follow = True
+        if self.span < MIN_SPAN_S:
+            self.span = MIN_SPAN_S
         self._follow()
 
     def show_whole_visit(self) -> None:

@@ -54,6 +54,7 @@ from nursestation.core.dosing import (
     resolve,
     uncovered,
 )
+from nursestation.core.medications import allergies_problem
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
 from nursestation.record import commands as rc
@@ -131,7 +132,7 @@ def _time_field(placeholder: str = "HH:MM or 8h") -> QLineEdit:
 
 
 def _subtitle(ctx: AppContext, info: VisitInfo) -> str:
-    allergies = info.allergies or "none recorded"
+    allergies = info.allergies or "NOT RECORDED (ask the patient)"
     return (f"{info.patient} · MRN {info.mrn} · {info.chair} · course visit "
             f"{info.course_number} of {ctx.protocol.course_length} · allergies: {allergies}")
 
@@ -245,6 +246,9 @@ class AssignPatientDialog(StepDialog):
                 dob = parse_date(self.dob.text())
                 if dob is None:
                     return self.fail("Enter the date of birth as YYYY-MM-DD.", self.dob)
+            problem = allergies_problem(self.allergies.text())
+            if problem is not None:
+                return self.fail(problem, self.allergies)
             new = rc.NewPatient(mrn, family, given, dob, self.allergies.text().strip())
             self.run(rc.assign_patient, self.chair_id, protocol=self.ctx.protocol,
                      new_patient=new, now=self.now())

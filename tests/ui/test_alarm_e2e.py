@@ -109,7 +109,8 @@ def test_desaturation_alarm_from_the_wire_to_the_tile_sound_and_record(desaturat
 
     # 1. a high-priority SpO2 alarm on the tile within the delay plus 1 s
     def high_alarm_shown() -> bool:
-        return "*** HIGH" in tile.alarm_label.text() and "SPO2 < 90" in tile.alarm_label.text()
+        return "*** HIGH" in tile.alarm_label.text() and "below 90" in tile.alarm_label.text() \
+            and "SpO\u2082" in tile.alarm_label.text()
 
     left_ms = max(1, int((onset[0] + delay + 1.0 - time.monotonic()) * 1000))
     qtbot.waitUntil(high_alarm_shown, timeout=left_ms)
@@ -173,5 +174,6 @@ def test_desaturation_alarm_from_the_wire_to_the_tile_sound_and_record(desaturat
     states = [r[3] for r in dialog.rows()]
     assert states[0] == "cleared" and "raised" in states and "acknowledged" in states
     ack_row = next(r for r in dialog.rows() if r[3] == "acknowledged")
-    assert ack_row[1] == "*** high" and "SPO2 < 90" in ack_row[2] and ack_row[5] == "nurse1"
+    assert ack_row[1] == "*** high" and ack_row[5] == "nurse1"
+    assert "SpO\u2082" in ack_row[2] and "below 90" in ack_row[2]
     dialog.close()

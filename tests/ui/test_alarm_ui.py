@@ -134,7 +134,8 @@ def test_muted_sound_is_said_in_the_status_bar(station):
     _clock, _engines, _window, presenter = station
     presenter.update()
     assert presenter.player.muted
-    assert "Alarm sound off" in presenter.sound_label.text()
+    assert presenter.sound_label.text().startswith("Alarm sound OFF — muted")
+    assert "visual only" in presenter.sound_label.text()
 
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
@@ -154,12 +155,14 @@ def test_why_dialog_shows_rule_source_values_and_state(station, qtbot):
     assert dialog.chair == "Chair 1"
     (row,) = dialog.rows()
     prio, rule, state, _since, raised_on, latest, source = row
-    assert prio == "*** high" and rule == "SPO2 < 90" and state == "active"
+    assert prio == "*** high" and rule == "SpO\u2082 84 % — below 90" and state == "active"
     assert raised_on == "value 86, threshold 90, device masimo-1"
     assert latest == "value 84, threshold 90, device masimo-1"
-    assert "15 s delay" in source
-    assert dialog.table.item(0, 1).text() == "SPO2 < 90"
+    assert "15 s delay" in source and source.startswith("rule SPO2 < 90")
+    assert dialog.table.item(0, 1).text() == "SpO\u2082 84 % — below 90"
     assert "1 active alarm" in dialog.summary.text()
+    # the sound is muted in tests: the dialog never claims a pattern is sounding
+    assert "NOT audible" in dialog.summary.text() and "sounding the" not in dialog.summary.text()
     # acknowledged by whom shows up live
     engines["Chair 1"].acknowledge(None, "nurse1")
     presenter.update()
@@ -284,3 +287,40 @@ def test_paused_audio_shows_on_the_chairs_own_tile(station, qtbot):
     engines["Chair 3"].update()
     presenter.update()
     assert not tile.paused_label.isVisibleTo(tile)
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_without_an_audio_backend_nothing_claims_a_sound(qtbot, protocol, monkeypatch, tmp_path):
+    """No audio backend: the status bar says so from the start, and neither it nor the "why"
+    dialog claims a pattern is sounding when a high alarm wants one."""
+    import builtins
+
+    from nursestation.ui.alarmsound import AlarmSoundPlayer
+
+    real_import = builtins.__import__
+
+    def no_multimedia(name, *args, **kw):
+        if name == "PySide6.QtMultimedia":
+            raise ImportError("libpulse.so.0: cannot open shared object file")
+        return real_import(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_multimedia)
+    clock = FakeClock()
+    engines = {c: AlarmEngine(protocol.alarms, clock, c) for c in CHAIRS}
+    window = Window()
+    qtbot.addWidget(window)
+    player = AlarmSoundPlayer(muted=False, directory=tmp_path)
+    presenter = AlarmPresenter(FakeCtx(), FakeRuntime(engines), window, player=player)
+    assert presenter.sound_label.text().startswith("Alarm sound OFF — no Qt Multimedia")
+    spo2(engines["Chair 1"], 84)
+    clock.advance(16)
+    spo2(engines["Chair 1"], 84)
+    engines["Chair 1"].update()
+    presenter.update()
+    assert player.current == "high" and not player.sounding
+    assert "would sound the high-priority pattern" in presenter.sound_label.text()
+    dialog = presenter.show_active("Chair 1")
+    qtbot.addWidget(dialog)
+    assert "NOT audible" in dialog.summary.text()
+    assert "sounding the" not in dialog.summary.text()
+    dialog.close()

@@ -116,7 +116,8 @@ def test_soft_rate_limit_needs_a_confirming_reason(qtbot, ctx, database, nurse):
     choose(dlg.reason, "patient request")
     text = dlg.decision.text()
     assert "! Soft limit" in text and "1.25 mg/kg/h" in text
-    assert "dosing.soft_max_rate_mg_per_kg_h" in text
+    assert "exceeds the soft limit 1.125 mg/kg/h" in text
+    assert "dosing." not in text  # the nurse reads words, not the protocol's setting keys
     assert dlg.confirm.isEnabled() and not dlg.override_button.isEnabled()
     dlg.save_button.click()
     assert "needs a reason" in dlg.message.text()
@@ -138,7 +139,7 @@ def test_hard_rate_limit_refused_unless_charge_nurse_overrides(qtbot, ctx, datab
     dlg.rate.setValue(320)  # 1.6 mg/kg/h
     text = dlg.decision.text()
     assert "✗ Hard limit" in text and "1.6 mg/kg/h exceeds the hard limit 1.5" in text
-    assert "dosing.hard_max_rate_mg_per_kg_h" in text
+    assert "dosing." not in text
     dlg.confirm.setText("nurse wants it")  # a nurse's reason is not enough
     dlg.save_button.click()
     assert "refused unless a charge nurse overrides" in dlg.message.text()

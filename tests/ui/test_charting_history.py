@@ -124,7 +124,8 @@ def test_unexplained_pump_change_is_pending_then_confirmed_as_a_charted_event(qt
     assert "150 → 100 mL/h" in dlg.heading.text()
     assert "no nurse entry explains it" in dlg.heading.text()
     dlg.save_button.click()
-    assert "is not one of" in dlg.message.text()
+    assert "choose a reason" in dlg.message.text()
+    assert "is not" not in dlg.message.text()  # nothing was chosen: nothing is "wrong"
     i = dlg.reason.findData("BP rise")
     dlg.reason.setCurrentIndex(i)
     dlg.text.setText("SBP 168, slowed per protocol")

@@ -126,9 +126,13 @@ def test_idle_lock_engages_and_unlocks_with_the_same_users_pin(qtbot, ctx):
     qtbot.waitUntil(lambda: lock.locked, timeout=10_000)
     panel = lock.panel
     assert panel.isVisible() and ctx.user is None and changes[-1] is None
-    # the panel covers the patient's details but not the alarm bar
-    assert panel.geometry().contains(patient.mapTo(win, patient.rect().center()))
+    # a central station stays a monitor: the lock strip hides nothing, the contents make room
+    qtbot.waitUntil(lambda: not panel.geometry().intersects(
+        patient.geometry().translated(patient.parentWidget().mapTo(win, patient.pos())
+                                      - patient.pos())))
     assert panel.geometry().top() > bar.mapTo(win, bar.rect().topLeft()).y()
+    assert "Monitoring and alarms continue" in " ".join(
+        lab.text() for lab in panel.findChildren(QLabel))
     assert "Nora Nurse" in panel.who.text()
     shot(win, "idle-lock")
     panel.pin.setFocus()

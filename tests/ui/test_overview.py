@@ -15,7 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from nursestation.config import ChairConfig, Config
 from nursestation.core.clock import SystemClock
 from nursestation.db import repo
-from nursestation.ui.context import AppContext
+from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.overview import (
     C_ALARMS,
     C_CHAIR,
@@ -28,6 +28,7 @@ from nursestation.ui.overview import (
     OverviewWindow,
 )
 from tests.db.helpers import CHAIRS
+from tests.plugins.db import NURSE_PIN
 from tests.db.test_overview import PROTOCOL, alarm, readings, real_now, seed_ready, start_visit
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
@@ -35,9 +36,13 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_ctx(database) -> AppContext:
-    return AppContext(Config(clinic_name="Test Clinic"), PROTOCOL, database.engine,
-                      database.writer, clock=SystemClock())
+def make_ctx(database, *, logged_in: bool = True) -> AppContext:
+    ctx = AppContext(Config(clinic_name="Test Clinic"), PROTOCOL, database.engine,
+                     database.writer, clock=SystemClock())
+    if logged_in:  # the overview needs a login (its own test drives the dialog)
+        u = ctx.read(repo.authenticate, "nurse1", NURSE_PIN)
+        ctx.set_user(CurrentUser(u.id, u.username, u.display_name, u.role))
+    return ctx
 
 
 def open_window(qtbot, database, **kw) -> OverviewWindow:
@@ -101,7 +106,7 @@ def test_rows_for_every_chair_with_what_the_charge_nurse_needs(qtbot, database, 
     assert shown(win, C_PHASE) == ["infusing", "recovery", ""]
     assert cell(win, "Chair 1", C_HR) == "104"
     assert cell(win, "Chair 1", C_ALARMS) == "*** ESCALATED SpO2 87 < 90"
-    assert cell(win, "Chair 1", C_PUMP) == "1 pending"
+    assert cell(win, "Chair 1", C_PUMP).endswith("1 change(s) to confirm")
     assert cell(win, "Chair 2", C_DISCHARGE) == "\u2713 READY"
     assert cell(win, "Chair 2", C_ALARMS) == ""
     m = win.table.model()

@@ -119,3 +119,54 @@ def test_nbp_pairs_sys_with_its_own_dia_and_mean():
 
 def test_hovering_an_nbp_beam_tells_its_values(trend):
     assert "NBP 141/92 (108) mmHg" in trend._nbp_tip(0, 0, trend.nbp_caps.data["data"][1])
+
+
+def _opened(qtbot, visit_age_s: float):
+    now = START + visit_age_s
+
+    def history(_source, t0, t1):
+        ts = np.arange(max(t0, START), t1, 5.0)
+        return {Code.HR: (ts, np.full(ts.size, 75.0)), Code.SPO2: (ts, np.full(ts.size, 97.0))}
+
+    view = TrendView()
+    qtbot.addWidget(view)
+    view.resize(1366, 500)
+    view.set_source("visit", datetime.fromtimestamp(START, UTC), history,
+                    now=datetime.fromtimestamp(now, UTC))
+    view.show()
+    qtbot.waitExposed(view)
+    return view, now
+
+
+def test_the_trend_opens_on_the_last_30_minutes_ending_now(qtbot):
+    view, now = _opened(qtbot, 2 * 3600)
+    a, b = view.x_range()
+    assert b >= now and abs(a - (now - 30 * 60)) < 5 and b - now < 120
+    # live data arriving keeps "now" at the right edge: the range never jumps to the visit start
+    view.update_live(LiveStore(FakeClock()), "Chair 1", now + 10)
+    a2, b2 = view.x_range()
+    assert b2 >= now + 10 and abs((b2 - a2) - (b - a)) < 5 and a2 > START + 3600
+    assert view.range_label.text()  # the range is named in local time
+
+
+def test_a_short_visit_opens_whole_and_never_on_a_zero_width_range(qtbot):
+    view, now = _opened(qtbot, 90)  # a visit 90 s old
+    a, b = view.x_range()
+    assert a <= START + 1 and b >= now  # the whole visit is in view
+    assert b - a >= 5 * 60 - 1  # but never a sliver
+    view._set_x(now, now)  # even when asked for nothing
+    a, b = view.x_range()
+    assert b - a >= 60
+
+
+def test_alarms_are_marked_on_the_trend_in_a_nurses_words(qtbot):
+    from nursestation.ui.trend import TrendEvent
+
+    view, now = _opened(qtbot, 3600)
+    at = datetime.fromtimestamp(now - 600, UTC)
+    view.set_events([TrendEvent(at, "alarm", "*** SpO\u2082",
+                                "SpO\u2082 86 % — below 90 — condition ended")])
+    (spot,) = view.markers.points()
+    assert spot.pos().x() == pytest.approx(now - 600)
+    assert "SpO\u2082 86 % — below 90" in view.event_list.item(0).text() + view._tip(
+        0, 0, spot.data())

@@ -294,7 +294,7 @@ def test_dose_above_hard_limit_needs_a_charge_override(qtbot, ctx):
     v = to_baseline(ctx)
     dlg = open_next(qtbot, ctx, "Start infusion…")
     set_dose(qtbot, dlg, "1.2")
-    assert "exceeds the hard limit 1 mg/kg (dosing.hard_max_mg_per_kg)" in dlg.plan_label.text()
+    assert "exceeds the hard limit 1 mg/kg:" in dlg.plan_label.text()
     tab_to(qtbot, dlg, dlg.reason)
     type_in(qtbot, dlg, "prescriber ordered 1.2 mg/kg")
     enter(qtbot, dlg)  # refused without an override: the override dialog opens
@@ -382,3 +382,22 @@ def test_nothing_is_charted_without_a_logged_in_user(qtbot, ctx):
     assert "log in" in dlg.message.text()
     assert ctx.read(lambda s: s.scalars(select(PatientWeight)).all()) == []
 
+
+
+def test_allergies_must_be_recorded_as_nkda_or_a_list(qtbot, ctx):
+    """Blank allergies were stored and shown as "none recorded": nobody had asked."""
+    dlg = open_next(qtbot, ctx, "Assign patient…")
+    type_in(qtbot, dlg, "MRN-2002")
+    dlg.new_check.setChecked(True)
+    dlg.family.setText("Roe")
+    dlg.given.setText("Rita")
+    enter(qtbot, dlg)
+    assert "NKDA" in dlg.message.text() and focus(dlg) is dlg.allergies
+    assert ctx.read(repo.find_patient_by_mrn, "MRN-2002") is None
+    dlg.allergies.setText("none")
+    enter(qtbot, dlg)
+    assert "Enter NKDA" in dlg.message.text()
+    dlg.allergies.setText("penicillin (hives)")
+    enter(qtbot, dlg)
+    saved(qtbot, dlg)
+    assert ctx.read(repo.find_patient_by_mrn, "MRN-2002").allergies == "penicillin (hives)"
