@@ -47,7 +47,6 @@ from sqlalchemy.orm import Session
 from nursestation.core import dosing as core_dosing
 from nursestation.core import medications as core_meds
 from nursestation.core import pumpchanges as core_pump
-<<<<<<< HEAD
 from nursestation.core.dosing import (
     ChargeOverride,
     Decision,
@@ -56,11 +55,8 @@ from nursestation.core.dosing import (
     resolve,
     uncovered,
 )
-=======
 from nursestation.core.discharge import DEFAULT_NAUSEA_LEVELS
-from nursestation.core.dosing import ChargeOverride, Decision, Finding, Severity, resolve
 from nursestation.core.vocabulary import display_name, scale_name
->>>>>>> h17
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.db.models import (
@@ -371,18 +367,11 @@ class MedicationDialog(CommandDialog):
         super().__init__(ctx, "Medication", visit_id=visit_id, parent=parent)
         self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
         f = self.facts
-<<<<<<< HEAD
-        allergies = ", ".join(f.allergies) or "none recorded"
+        allergies = ", ".join(f.allergies)
         self.set_heading(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
                                                     if f.allergies else
-                                                    "allergies: none recorded"))
-=======
-        allergies = ", ".join(f.allergies)
-        self.heading.setText(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
-                                                        if f.allergies else
-                                                        "allergies: none listed (NKDA or not "
-                                                        "recorded: check the chart)"))
->>>>>>> h17
+                                                    "allergies: none listed (NKDA or not "
+                                                    "recorded: check the chart)"))
         self.drug = QComboBox()
         for d in ctx.protocol.formulary:
             self.drug.addItem(d.name, d.name)
