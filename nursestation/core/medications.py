@@ -59,10 +59,10 @@ class ProposedAdministration:
     given_at: datetime
     other_drug_name: str = ""  # when drug == "other": what was given
     other_reason: str = ""  # when drug == "other": why it is off the formulary
+    unit: str = ""  # "" means the formulary drug's own unit
     #: the dose was already given and exceeded a hard maximum: chart what happened, flagged
     given_in_error: bool = False
     error_reason: str = ""
-    unit: str = ""  # "" means the formulary drug's own unit
 
 
 @dataclass(frozen=True)
