@@ -50,7 +50,6 @@ from nursestation.core.ride import (
 from nursestation.core.ride import RideArrangement as CoreRide
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db import repo
-from nursestation.record.gate import discharge_inputs
 from nursestation.db.discharge_inputs import (
     SCALE_BASELINE_VITALS,
     SCALE_CADSS6,
@@ -76,6 +75,7 @@ from nursestation.db.models import (
     Visit,
 )
 from nursestation.record import changes as ch
+from nursestation.record import convert
 from nursestation.record.changes import Changes
 from nursestation.record.errors import (
     NEEDS_LATE_REASON,
@@ -83,6 +83,7 @@ from nursestation.record.errors import (
     NEEDS_REASON,
     Refused,
 )
+from nursestation.record.gate import discharge_inputs
 from nursestation.record.scales import check_scale
 from nursestation.record.validation import (
     MAX_ALLERGY_CHARS,
@@ -98,6 +99,7 @@ from nursestation.record.validation import (
     optional_number,
 )
 from nursestation.record.validation import text as clean_text
+from nursestation.record.visit import read_visit
 
 UserRef = int | Any  # a user id, or anything with an ``id`` (a User row, the GUI's CurrentUser)
 
@@ -249,22 +251,12 @@ class InfusionFacts:
 
 def infusion_facts(session: Session, visit: Visit, protocol: TreatmentProtocol,
                    now: datetime) -> InfusionFacts:
-    # The weight and concentration rules are the visit read model's; until it lands here this
-    # asks db.repo (latest weight) and core (the plan's concentration) directly.
-    w = repo.latest_weight(session, visit.patient_id)
-    weight = w.weight_kg if w else None
-    events = tuple(repo.current_entries(session, InfusionEvent, visit.id))
-    conc = next((e.concentration_mg_ml for e in reversed(events) if e.concentration_mg_ml),
-                None)
-    if conc is None and weight:
-        conc = core_dosing.plan_infusion(protocol.dosing, weight).concentration_mg_per_ml
-    core_events = [core_dosing.InfusionEvent(core_dosing.EventKind(e.kind), e.at, e.rate_ml_h)
-                   for e in events]
-    until = max([now, *(e.at for e in events)])
-    state = core_dosing.delivered_dose(core_events, until, concentration_mg_per_ml=conc or 0.0,
-                                       weight_kg=weight or 1.0).state
-    rate = next((e.rate_ml_h for e in reversed(events) if e.rate_ml_h is not None), None)
-    return InfusionFacts(weight, conc, events, state, rate)
+    """The visit read model's answers (``record.visit``: one weight rule, one concentration rule,
+    core's one pump state machine) as the infusion commands need them."""
+    view = read_visit(session, visit.id, protocol, now)
+    return InfusionFacts(view.weight.weight_kg, view.concentration.mg_per_ml,
+                         tuple(repo.current_entries(session, InfusionEvent, visit.id)),
+                         view.pump.state, view.pump.rate_ml_h)
 
 
 def visit_infusion_facts(session: Session, visit_id: int, protocol: TreatmentProtocol,
@@ -1018,26 +1010,24 @@ def dismiss_pump_change(session: Session, item_id: int, *, user: UserRef, reason
 
 
 def pump_readings(session: Session, visit_id: int) -> list[core_pump.PumpReading]:
-    out = []
-    for s in repo.vitals_in_range(session, visit_id=visit_id,
-                                  codes=("PUMP_RATE", "PUMP_STATE")):
-        value = s.text if s.code == "PUMP_STATE" else s.value
-        if value is None:
-            continue
-        out.append(core_pump.PumpReading(s.code, value, s.time))
-    return out
+    """The pump's recorded rate and state for the visit, oldest first."""
+    samples = repo.vitals_in_range(session, visit_id=visit_id, codes=("PUMP_RATE", "PUMP_STATE"))
+    return [r for r in map(convert.pump_reading, samples) if r is not None]
 
 
-def scan_pump_changes(session: Session, visit_id: int, now: datetime, *, user: UserRef,
+def scan_pump_changes(session: Session, visit_id: int, now: datetime, *,
+                      user: UserRef | None = None,
                       window_s: float = core_pump.DEFAULT_MATCH_WINDOW_S) -> Changes:
-    """The station's scan (every ~30 s per active visit): a pending item for every pump change
-    no charted entry explains and no item records yet (``Changes.entry``: the new items)."""
-    actor = _acting(session, user)
+    """The pump-change scan (the station runs it every ~30 s for every active visit, whether or
+    not anyone is logged in): a pending item for every pump change no charted entry explains
+    and no item records yet (``Changes.entry``: the new items). ``user`` None: the item is the
+    station's own observation; the nurse who resolves it signs the resolution."""
+    actor = _acting(session, user) if user is not None else None
     visit = session.get(Visit, visit_id)
     if visit is None or not visit.active:
         return Changes(visit_id=visit_id, entry=[])
     found = core_pump.pump_changes(pump_readings(session, visit_id))
-    charted = [core_pump.ChartedEvent(e.kind, e.at, e.rate_ml_h)
+    charted = [convert.charted_event(e)
                for e in repo.current_entries(session, InfusionEvent, visit_id)]
     unexplained = core_pump.unexplained_changes(found, charted, now, window_s=window_s)
     recorded = [core_pump.PumpChange.from_values(i.pump_values)

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from nursestation.core import dosing
 from nursestation.core.checks import PhaseTimes
 from nursestation.core.discharge import ActiveAlarm
-from nursestation.core.medications import GivenDose
+from nursestation.core.medications import GivenDose, split_allergies
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
@@ -63,12 +63,6 @@ _PHASE_TIME = {
     "discharged": "discharge_at",
     "cancelled": "cancelled_at",
 }
-
-
-def split_allergies(text: str) -> tuple[str, ...]:
-    """The allergy list's entries ("none", "NKDA" and "NKA" are not allergies)."""
-    parts = [p.strip() for chunk in text.replace(";", ",").splitlines() for p in chunk.split(",")]
-    return tuple(p for p in parts if p and p.lower() not in ("none", "nkda", "nka"))
 
 
 # ------------------------------------------------------------------------------ one way to say it
