@@ -42,8 +42,11 @@ from nursestation.station import jobs
 
 log = logging.getLogger(__name__)
 
-#: Phases in which the pump may change without a nurse entry: the scan looks at these visits.
-SCANNED_PHASES = frozenset({"infusing", "recovery"})
+#: Phases in which a pump change no nurse charted matters: every active one. A pump started
+#: while the chart still says check-in or baseline is as much a pending item as a rate change
+#: while infusing (a pump ran at 150 mL/h while the chart said baseline, and "Confirm pump
+#: change" said there was nothing pending).
+SCANNED_PHASES = frozenset({"check_in", "baseline", "infusing", "recovery"})
 
 
 class ChairVisitFacts(Protocol):
@@ -55,6 +58,10 @@ class ChairVisitFacts(Protocol):
     def phase(self) -> str: ...
     @property
     def bp_deadline(self) -> datetime | None: ...
+    @property
+    def charted_infusion(self) -> str: ...
+    @property
+    def charted_volume_ml(self) -> float | None: ...
 
 
 class Chart(Protocol):
@@ -198,8 +205,8 @@ class StationController(Generic[C]):
 
     # -- the pump-change scan ------------------------------------------------------------------
     def scan_pump_changes(self) -> None:
-        """Look for unexplained pump changes of every infusing or recovering visit (one writer
-        job each); a chart reread follows when one was found, so its pending item shows."""
+        """Look for unexplained pump changes of every active visit (one writer job each); a chart
+        reread follows when one was found, so its pending item shows."""
         if self.chart is None or self._stopped:
             return
         now = self.clock.now()
@@ -285,8 +292,11 @@ class StationController(Generic[C]):
             if v is None:
                 if engine.visit_id is not None:
                     engine.end_visit("the visit ended")
-            elif engine.visit_id != v.visit_id:
+                continue
+            if engine.visit_id != v.visit_id:
                 engine.begin_visit(v.visit_id)
+            # the pump is held against what the chart says (a technical alarm when they differ)
+            engine.set_chart(v.charted_infusion, v.charted_volume_ml)
 
     def _update_baselines(self, chart: C) -> None:
         """Give each chair's alarm engine its patient's baseline once the infusion started."""

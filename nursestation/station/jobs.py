@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from nursestation.core import pumpchanges as core_pump
 from nursestation.core.alarms import AlarmChange, ChangeKind, alarm_message
 from nursestation.db import repo
-from nursestation.db.models import AlarmEvent, InfusionEvent, PumpChangeItem, Visit
+from nursestation.db.models import AlarmEvent, PumpChangeItem
+from nursestation.record import commands
 
 #: How an alarm engine's change is kept in the alarm record.
 RECORDED_STATE: dict[ChangeKind, str] = {
@@ -56,34 +57,11 @@ def record_alarm_change(session: Session, change: AlarmChange, *, visit_id: int 
         visit_id=visit_id, user=user, at=change.at_wall)
 
 
-def pump_readings(session: Session, visit_id: int) -> list[core_pump.PumpReading]:
-    """The pump's recorded rate and state for the visit, oldest first."""
-    out = []
-    for s in repo.vitals_in_range(session, visit_id=visit_id, codes=("PUMP_RATE", "PUMP_STATE")):
-        value = s.text if s.code == "PUMP_STATE" else s.value
-        if value is None:
-            continue
-        out.append(core_pump.PumpReading(s.code, value, s.time))
-    return out
-
-
 def scan_pump_changes(session: Session, visit_id: int, now: datetime, *, user: int | None = None,
                       window_s: float = core_pump.DEFAULT_MATCH_WINDOW_S
                       ) -> list[PumpChangeItem]:
-    """Record a pending item for every pump change no charted entry explains and no item records
-    yet. The station runs it every 30 s per infusing or recovering visit, with ``user`` None:
-    the item is the station's observation; the nurse who resolves it signs the resolution."""
-    visit = session.get(Visit, visit_id)
-    if visit is None or not visit.active:
-        return []
-    changes = core_pump.pump_changes(pump_readings(session, visit_id))
-    charted = [core_pump.ChartedEvent(e.kind, e.at, e.rate_ml_h)
-               for e in repo.current_entries(session, InfusionEvent, visit_id)]
-    unexplained = core_pump.unexplained_changes(changes, charted, now, window_s=window_s)
-    recorded = [core_pump.PumpChange.from_values(i.pump_values)
-                for i in repo.current_entries(session, PumpChangeItem, visit_id,
-                                              include_voided=True)
-                if "at" in i.pump_values]
-    return [repo.record_pump_change(session, visit_id, visit.chair_id, ch.kind, ch.to_values(),
-                                    user=user, at=ch.at)
-            for ch in core_pump.not_yet_recorded(unexplained, recorded)]
+    """The station's pump-change scan (``record.commands.scan_pump_changes``) as a writer job:
+    the new pending items (``user`` None: the station's own observation)."""
+    found: list[PumpChangeItem] = commands.scan_pump_changes(
+        session, visit_id, now, user=user, window_s=window_s).entry
+    return found
