@@ -57,10 +57,34 @@ class ChairVisit:
     visit: VisitView | None = None
 
     @property
+    def charted_infusion(self) -> str:
+        """What the chart says the infusion is doing (``core.pumpchanges.CHART_STATES``), from
+        core's one pump state machine over the charted events (the read model); without the
+        read model, from the phase."""
+        if self.visit is not None:
+            return _CHARTED[self.visit.pump.state]
+        if self.phase in ("check_in", "baseline"):
+            return "not started"
+        return "infusing" if self.phase == "infusing" else "stopped"
+
+    @property
+    def charted_volume_ml(self) -> float | None:
+        """The volume the charted dose amounts to (the bag's VTBI), once an infusion is
+        charted: a pump that infused more than this is over-delivering."""
+        if self.visit is None or self.visit.pump.state == "idle":
+            return None
+        return self.visit.vtbi_ml
+
+    @property
     def attention(self) -> tuple[str, ...]:
         """Scheduled checks that need doing now, for the tile ("BP check overdue ...")."""
         return tuple(f"{c.label} check {c.status}" for c in self.checks
                      if c.status in (CheckStatus.DUE, CheckStatus.OVERDUE))
+
+
+#: The pump state machine's states as the chart states them to the pump comparison.
+_CHARTED = {"idle": "not started", "running": "infusing", "paused": "paused",
+            "stopped": "stopped"}
 
 
 def _assessment_text(entries: Iterable[Assessment]) -> str:

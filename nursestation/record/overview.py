@@ -26,8 +26,8 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nursestation.core.alarms import PRIORITY_MARK, priority_urgency
 from nursestation.core import discharge as gate
+from nursestation.core.alarms import PRIORITY_MARK, priority_urgency
 from nursestation.core.checks import Check, CheckStatus, checks_for_visit
 from nursestation.core.livestate import STALE_AFTER_S
 from nursestation.core.protocol import TreatmentProtocol

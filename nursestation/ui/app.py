@@ -82,7 +82,7 @@ class Station:
         # the clinical heartbeat (alarms and their record, baselines, BP deadlines, the
         # pump-change scan), whoever is logged in; it reads the chart the tiles show
         self.controller = StationController(
-            self.runtime, self.writer, partial(read_chart, self.engine, protocol.schedule))
+            self.runtime, self.writer, partial(read_chart, self.engine, protocol))
 
     def _demo_plan(self, *, may_reset: bool):
         """The demo chairs' plan; a stored demo chart resumes where it is now (the simulators

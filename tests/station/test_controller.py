@@ -273,3 +273,48 @@ def test_two_patients_in_one_chair_alarms_belong_to_each_visit(heartbeat, databa
     ended = [e for e in events if e.state == "cleared" and e.code == "NBP_SYS"]
     assert any("baseline changed" in e.message for e in ended)
     assert any("visit ended" in e.message for e in ended)
+
+
+def test_pump_running_while_charted_baseline_is_an_alarm_and_a_pending_item(heartbeat, database,
+                                                                             nurse):
+    """Issue 15.3: a pump ran at 150 mL/h while the chart still said baseline; nothing was
+    raised and "Confirm pump change" said there was nothing pending."""
+    _, chair, visit = setup_visit(database, nurse)
+    now = heartbeat.clock.now()
+    w = database.writer
+    w.submit(repo.advance_phase, visit.id, "baseline", user=nurse,
+             at=now - timedelta(minutes=10)).result()
+    heartbeat.controller.read_chart = partial(read_chart, database.engine, heartbeat.protocol)
+    heartbeat.read_chart()
+    engine = heartbeat.runtime.engines[CHAIR]
+    assert heartbeat.controller.chart.visits[CHAIR].charted_infusion == "not started"
+
+    # the pump starts; nobody charts it
+    heartbeat.runtime._on_batch([
+        Reading("PUMP_STATE", "infusing", chair=CHAIR, device_id="c1-pump",
+                recv_mono=heartbeat.clock.monotonic(), recv_wall=now),
+        Reading("PUMP_RATE", 150.0, "mL/h", chair=CHAIR, device_id="c1-pump",
+                recv_mono=heartbeat.clock.monotonic(), recv_wall=now)])
+    assert not [c for c in heartbeat.controller.tick().changes if c.kind == ChangeKind.RAISED]
+    delay = heartbeat.protocol.alarms.technical.pump_chart_mismatch_delay_s
+    heartbeat.clock.advance(delay)
+    raised = [c.alarm for c in heartbeat.controller.tick().changes
+              if c.kind == ChangeKind.RAISED and c.alarm]
+    assert [(a.code, a.priority, a.visit_id) for a in raised] == [
+        ("PUMP_CHART", heartbeat.protocol.alarms.technical.pump_chart_mismatch, visit.id)]
+    assert "pump infusing while the chart says not started" in raised[0].values["detail"]
+    assert engine.active()[0].code == "PUMP_CHART"
+
+    # the scan turns it into a pending item the nurse resolves
+    _pump(database, now, (5, "PUMP_STATE", "stopped"),
+          (4.5, "PUMP_STATE", "infusing"), (4.5, "PUMP_RATE", 150.0))
+    heartbeat.clock.advance(heartbeat.controller.pump_scan_interval_s)
+    heartbeat.controller.tick()
+    heartbeat.written()
+    [item] = pending(database, visit.id)
+    assert item.kind == "start" and item.recorded_by_id is None
+    heartbeat.written()
+    with database.session_scope() as s:
+        recorded = [(e.code, e.state, e.visit_id) for e in repo.alarm_events(s, chair_id=chair.id)
+                    if e.code == "PUMP_CHART"]
+    assert recorded == [("PUMP_CHART", "raised", visit.id)]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0002_h14cmd_late_entries'
-down_revision = '0001'
+down_revision = '0002_h16_trust'
 branch_labels = None
 depends_on = None
 
