@@ -99,6 +99,9 @@ from nursestation.record.validation import (
     optional_number,
 )
 from nursestation.record.validation import text as clean_text
+from nursestation.record.validation import (
+    weight as validated_weight,
+)
 from nursestation.record.visit import read_visit
 
 UserRef = int | Any  # a user id, or anything with an ``id`` (a User row, the GUI's CurrentUser)
@@ -383,8 +386,10 @@ def check_in(session: Session, visit_id: int, *, user: UserRef, protocol: Treatm
     if repo.current_entries(session, Screening, v.id):
         raise Refused("check_in", "the patient is already checked in; amend the screening to "
                       "correct it", v.id)
-    # 400 kg: the record's range for any weight (db.repo refuses above it as well)
-    kg = number("weight", weight_kg, lo=0, lo_open=True, hi=400, unit="kg")
+    # the protocol file's plausible weights ([plausibility] WEIGHT: "-70" is refused, not made
+    # 70), then the dosing rule's heavy-weight confirmation (dosing.max_weight_kg)
+    kg = validated_weight(weight_kg, protocol.plausibility,
+                          confirmed=bool(str(acknowledgement).strip()))
     weight_dec = core_dosing.check_weight(kg, protocol.dosing)
     _decide(weight_dec, reason=acknowledgement)
     ans = _screening_answers(answers, protocol, now)
@@ -440,11 +445,12 @@ BASELINE_CODES = ("NBP_SYS", "NBP_DIA", "HR", "SPO2", "RR")
 def record_baseline(session: Session, visit_id: int, *, user: UserRef,
                     protocol: TreatmentProtocol, values: Mapping[str, Any],
                     sources: Mapping[str, str] | None = None, note: str = "",
-                    cadss6: Sequence[int] | None = None, now: datetime | None = None
-                    ) -> Changes:
-    """Vitals before dosing (from the monitor or by hand); a missing value needs a note where
-    the protocol wants a full baseline; an optional CADSS-6 baseline. Moves the visit on to
-    baseline."""
+                    cadss6: Sequence[int] | None = None, confirm_unusual: bool = False,
+                    now: datetime | None = None) -> Changes:
+    """Vitals before dosing (from the monitor or by hand), each plausible by the protocol file
+    (an unusual one only with ``confirm_unusual``: the baseline drives alarms and the discharge
+    gate); a missing value needs a note where the protocol wants a full baseline; an optional
+    CADSS-6 baseline. Moves the visit on to baseline."""
     actor = _acting(session, user)
     now = _clock(now)
     v = _visit(session, visit_id)
@@ -459,7 +465,7 @@ def record_baseline(session: Session, visit_id: int, *, user: UserRef,
     full = {c: values.get(c) for c in BASELINE_CODES}
     items, _score = check_scale(SCALE_BASELINE_VITALS,
                                 {**full, "source": dict(sources or {})}, None,
-                                protocol.assessments, direct=False)
+                                protocol, direct=False, confirmed=confirm_unusual)
     note = clean_text("note", note)
     missing = [c for c in BASELINE_CODES if items.get(c) is None]
     if missing and protocol.schedule.baseline_required and not note:
@@ -469,8 +475,7 @@ def record_baseline(session: Session, visit_id: int, *, user: UserRef,
     cadss_items = None
     if cadss6 is not None:
         cadss_items, cadss_score = check_scale(
-            SCALE_CADSS6, {str(i): s for i, s in enumerate(cadss6, 1)}, None,
-            protocol.assessments)
+            SCALE_CADSS6, {str(i): s for i, s in enumerate(cadss6, 1)}, None, protocol)
         if cadss_score is None:
             raise Refused("cadss6_items", "score every CADSS-6 item, or leave CADSS-6 out")
     repo.advance_phase(session, v.id, "baseline", user=actor, at=now)
@@ -776,10 +781,11 @@ def record_assessments(session: Session, visit_id: int, *, user: UserRef,
                        cadss6: Sequence[int] | None = None, moaas: int | None = None,
                        nausea: str | None = None, note: str = "",
                        at: datetime | None = None, late_reason: str = "",
-                       now: datetime | None = None) -> Changes:
+                       confirm_unusual: bool = False, now: datetime | None = None) -> Changes:
     """One sitting's assessments in one transaction: CADSS-6 (the six items), MOAA/S, nausea
     (only the parts given), with the dissociation note on the CADSS-6 entry (a note alone is a
-    note-only CADSS-6 entry); or ``entries`` of (scale, items, score)."""
+    note-only CADSS-6 entry); or ``entries`` of (scale, items, score). Vital signs in them are
+    held against the protocol file's plausibility (an unusual one with ``confirm_unusual``)."""
     actor = _acting(session, user)
     now = _clock(now)
     v = _visit(session, visit_id)
@@ -801,7 +807,7 @@ def record_assessments(session: Session, visit_id: int, *, user: UserRef,
         todo.append((SCALE_NAUSEA, {"level": nausea}, None, ""))
     if not todo:
         raise Refused("assessment", "nothing was assessed: score at least one part")
-    checked = [(scale, *check_scale(scale, items, score, protocol.assessments), n)
+    checked = [(scale, *check_scale(scale, items, score, protocol, confirmed=confirm_unusual), n)
                for scale, items, score, n in todo]
     if any(scale == SCALE_CADSS6 and not items and not n for scale, items, _s, n in checked):
         raise Refused("cadss6_items", "CADSS-6 needs its six items (or a dissociation note)")
@@ -816,7 +822,7 @@ def record_assessments(session: Session, visit_id: int, *, user: UserRef,
 def record_vitals_check(session: Session, visit_id: int, *, user: UserRef,
                         protocol: TreatmentProtocol, values: Mapping[str, Any],
                         at: datetime | None = None, late_reason: str = "",
-                        now: datetime | None = None) -> Changes:
+                        confirm_unusual: bool = False, now: datetime | None = None) -> Changes:
     """The nurse's own measurement (manual cuff, counted respirations): each value plausible,
     a blood pressure with both numbers. It fulfils a scheduled check like an NIBP reading."""
     return record_assessments(session, visit_id, user=user, protocol=protocol,
@@ -824,7 +830,7 @@ def record_vitals_check(session: Session, visit_id: int, *, user: UserRef,
                                         {k: v for k, v in values.items() if v is not None},
                                         None),),
                               note="manual vitals check", at=at, late_reason=late_reason,
-                              now=now)
+                              confirm_unusual=confirm_unusual, now=now)
 
 
 def add_note(session: Session, visit_id: int, *, user: UserRef, text: str,
@@ -890,10 +896,10 @@ def _amended_value(model: type[ClinicalEntry], name: str, value: Any, now: datet
 
 def amend_entry(session: Session, entry_type: str, entry_id: int, *, user: UserRef,
                 protocol: TreatmentProtocol, changes: Mapping[str, Any], reason: str,
-                now: datetime | None = None) -> Changes:
+                confirm_unusual: bool = False, now: datetime | None = None) -> Changes:
     """Correct a clinical entry: a new version with the changed fields (each checked as when
-    it was charted) and the reason; the original stays in the history. ``{"voided": True}``
-    marks it entered in error."""
+    it was charted, unusual vitals with ``confirm_unusual``) and the reason; the original stays
+    in the history. ``{"voided": True}`` marks it entered in error."""
     actor = _acting(session, user)
     now = _clock(now)
     fields = changes
@@ -926,8 +932,8 @@ def amend_entry(session: Session, entry_type: str, entry_id: int, *, user: UserR
     merged = {k: clean.get(k, getattr(old, k)) for k in AMEND_FIELDS[model]}
     if model is Assessment and {"scale", "items", "score"} & set(clean):
         items, score = check_scale(merged["scale"], merged["items"], merged["score"],
-                                   protocol.assessments,
-                                   direct=merged["scale"] != SCALE_BASELINE_VITALS)
+                                   protocol, direct=merged["scale"] != SCALE_BASELINE_VITALS,
+                                   confirmed=confirm_unusual)
         clean["items"], clean["score"] = items, score
     if model is RideArrangement:
         problems = driver_problems(merged["driver_name"], merged["relationship"], patient_name)

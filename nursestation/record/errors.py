@@ -15,6 +15,8 @@ NEEDS_CORRECTION = "correction"
 NEEDS_REASON = "reason"
 NEEDS_OVERRIDE = "charge_override"
 NEEDS_LATE_REASON = "late_reason"
+#: an unusual (not implausible) value: the nurse confirms it is what was measured
+NEEDS_CONFIRM = "confirm"
 
 
 class Refused(ValueError):
@@ -32,4 +34,4 @@ class Refused(ValueError):
         return f"Refused({self.rule!r}, {self.message!r}, {self.value!r}, needs={self.needs!r})"
 
 
-__all__ = ["NEEDS_CORRECTION", "NEEDS_LATE_REASON", "NEEDS_OVERRIDE", "NEEDS_REASON", "Refused"]
+__all__ = ["NEEDS_CONFIRM", "NEEDS_CORRECTION", "NEEDS_LATE_REASON", "NEEDS_OVERRIDE", "NEEDS_REASON", "Refused"]

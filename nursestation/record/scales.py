@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nursestation.core.protocol import Assessments
+from nursestation.core.protocol import TreatmentProtocol
 from nursestation.db.discharge_inputs import (
     SCALE_BASELINE_VITALS,
     SCALE_CADSS6,
@@ -29,8 +29,8 @@ Items = dict[str, Any]
 class Scale:
     name: str
     label: str
-    #: (items as given, the protocol's assessment settings) → (items as stored, score)
-    check: Callable[[Mapping[str, Any], Assessments], tuple[Items, float | None]]
+    #: (items as given, the protocol, unusual values confirmed) → (items as stored, score)
+    check: Callable[[Mapping[str, Any], TreatmentProtocol, bool], tuple[Items, float | None]]
     #: False: charted only by its own step (the baseline), not as a free assessment
     direct: bool = True
 
@@ -41,8 +41,10 @@ def _mapping(scale: str, items: Any) -> Mapping[str, Any]:
     return items
 
 
-def _cadss6(items: Mapping[str, Any], a: Assessments) -> tuple[Items, float | None]:
+def _cadss6(items: Mapping[str, Any], p: TreatmentProtocol, _confirmed: bool
+            ) -> tuple[Items, float | None]:
     """Six items 0–item max, stored as "1".."6"; no items is a note-only entry (no score)."""
+    a = p.assessments
     items = _mapping("CADSS-6", items)
     if not items:
         return {}, None
@@ -57,34 +59,41 @@ def _cadss6(items: Mapping[str, Any], a: Assessments) -> tuple[Items, float | No
     return out, float(sum(out.values()))
 
 
-def _moaas(items: Mapping[str, Any], a: Assessments) -> tuple[Items, float | None]:
+def _moaas(items: Mapping[str, Any], p: TreatmentProtocol, _confirmed: bool
+           ) -> tuple[Items, float | None]:
+    a = p.assessments
     items = _mapping("MOAA/S", items)
     level = integer("MOAA/S level", items.get("level"), lo=a.moaas_min, hi=a.moaas_max,
                     rule="moaas_level")
     return {"level": level}, float(level)
 
 
-def _nausea(items: Mapping[str, Any], a: Assessments) -> tuple[Items, float | None]:
+def _nausea(items: Mapping[str, Any], p: TreatmentProtocol, _confirmed: bool
+            ) -> tuple[Items, float | None]:
+    a = p.assessments
     items = _mapping("nausea", items)
     level = choice("nausea level", items.get("level"), a.nausea_levels, rule="nausea_level")
     return {"level": level}, float(a.nausea_levels.index(level))
 
 
-def _vitals_check(items: Mapping[str, Any], _a: Assessments) -> tuple[Items, float | None]:
-    values = {k: v for k, v in vitals(_mapping("vitals", items)).items() if v is not None}
+def _vitals_check(items: Mapping[str, Any], p: TreatmentProtocol, confirmed: bool
+                  ) -> tuple[Items, float | None]:
+    values = {k: v for k, v in vitals(_mapping("vitals", items), p.plausibility,
+                                      confirmed=confirmed).items() if v is not None}
     if not values:
         raise Refused("vitals", "enter at least one value")
     return dict(values), None
 
 
-def _baseline(items: Mapping[str, Any], _a: Assessments) -> tuple[Items, float | None]:
+def _baseline(items: Mapping[str, Any], p: TreatmentProtocol, confirmed: bool
+              ) -> tuple[Items, float | None]:
     items = dict(_mapping("baseline", items))
     source = items.pop("source", {})
     if not isinstance(source, Mapping) or not all(
             v in ("monitor", "manual") for v in source.values()):
         raise Refused("baseline_source", f"baseline sources must be monitor or manual, not "
                       f"{source!r}", source)
-    out: Items = dict(vitals(items, bp_pair=False))
+    out: Items = dict(vitals(items, p.plausibility, bp_pair=False, confirmed=confirmed))
     out["source"] = {str(k): str(v) for k, v in source.items()}
     return out, None
 
@@ -98,16 +107,17 @@ SCALES: dict[str, Scale] = {s.name: s for s in (
 )}
 
 
-def check_scale(scale: Any, items: Any, score: Any, assessments: Assessments, *,
-                direct: bool = True) -> tuple[Items, float | None]:
+def check_scale(scale: Any, items: Any, score: Any, protocol: TreatmentProtocol, *,
+                direct: bool = True, confirmed: bool = False) -> tuple[Items, float | None]:
     """The items as stored and the scale's score; refuses an unknown scale and a given score
-    that is not the items' score."""
+    that is not the items' score. Vital signs are held against the protocol file's
+    ``[plausibility]`` ranges (an unusual value only when ``confirmed``)."""
     s = SCALES.get(scale) if isinstance(scale, str) else None
     if s is None or (direct and not s.direct):
         known = ", ".join(n for n, x in SCALES.items() if x.direct or not direct)
         raise Refused("scale", f"assessment scale {scale!r} is not one the record knows "
                       f"({known})", scale)
-    out, computed = s.check(items, assessments)
+    out, computed = s.check(items, protocol, confirmed)
     agrees = (score is None or (isinstance(score, int | float) and not isinstance(score, bool)
                                 and computed is not None
                                 and abs(float(score) - computed) <= 1e-9))

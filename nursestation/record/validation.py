@@ -14,7 +14,12 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from nursestation.record.errors import Refused
+from nursestation.core.dosing import Decision, Severity
+from nursestation.core.plausibility import check_blood_pressure, check_value
+from nursestation.core.plausibility import label as plausibility_label
+from nursestation.core.plausibility import unit as plausibility_unit
+from nursestation.core.protocol import Plausibility
+from nursestation.record.errors import NEEDS_CONFIRM, Refused
 
 #: The longest note the record takes: about four typed pages. A longer text is not a note (a
 #: pasted document, a stuck key). unknown: conservative.
@@ -30,17 +35,6 @@ MAX_ALLERGY_CHARS = 2_000
 MAX_FUTURE_SKEW = timedelta(minutes=2)
 #: Nobody treated here was born before this.
 OLDEST_BIRTH_YEAR = 1900
-
-#: Plausible ranges of vital signs typed by a nurse (code → (low, high, unit)). Outside them the
-#: number is a typing slip, not a patient: refused with the range. One table for the baseline,
-#: the manual vitals check and amendments.
-VITAL_RANGES: dict[str, tuple[float, float, str]] = {
-    "NBP_SYS": (40, 300, "mmHg"),
-    "NBP_DIA": (20, 200, "mmHg"),
-    "HR": (20, 250, "bpm"),
-    "SPO2": (50, 100, "%"),
-    "RR": (2, 60, "/min"),
-}
 
 
 def _shown(value: Any) -> str:
@@ -145,20 +139,33 @@ def date_of_birth(value: Any, today: date) -> date | None:
     return value
 
 
-def vital(code: str, value: Any) -> float:
-    """One typed vital sign within its plausible range (:data:`VITAL_RANGES`)."""
-    if code not in VITAL_RANGES:
+def _plausible(dec: Decision, value: Any, confirmed: bool) -> None:
+    """A plausibility decision (``core.plausibility``) as the record takes it: a refused value
+    is refused with its range and source; an unusual one needs the nurse's confirmation."""
+    if dec.severity is Severity.REFUSED:
+        f = dec.worst()[0]
+        raise Refused("vital_range", f.message[:1].upper() + f.message[1:], value)
+    if dec.severity is Severity.SOFT and not confirmed:
+        f = dec.worst()[0]
+        raise Refused("vital_unusual", f.message[:1].upper() + f.message[1:], value,
+                      needs=NEEDS_CONFIRM)
+
+
+def vital(code: str, value: Any, plausibility: Plausibility, *, confirmed: bool = False) -> float:
+    """One typed vital sign, plausible by the protocol file's ``[plausibility]`` range for its
+    code (an unusual one only when ``confirmed``)."""
+    rng = plausibility.range_for(code)
+    if rng is None or code == "WEIGHT":
+        known = ", ".join(r.code for r in plausibility.ranges if r.code != "WEIGHT")
         raise Refused("vital_code", f"{code!r} is not a vital sign the record takes by hand "
-                      f"({', '.join(VITAL_RANGES)})", code)
-    lo, hi, unit = VITAL_RANGES[code]
-    x = number(code.replace("_", " "), value, unit=unit, rule="vital_range")
-    if not lo <= x <= hi:
-        raise Refused("vital_range", f"{code.replace('_', ' ')} {x:g} {unit} is outside "
-                      f"{lo:g}–{hi:g} {unit}: check the number", value)
+                      f"({known})", code)
+    x = number(plausibility_label(code), value, unit=plausibility_unit(code), rule="vital_range")
+    _plausible(check_value(code, x, plausibility), value, confirmed)
     return x
 
 
-def vitals(values: Mapping[str, Any], *, bp_pair: bool = True) -> dict[str, float | None]:
+def vitals(values: Mapping[str, Any], plausibility: Plausibility, *, bp_pair: bool = True,
+           confirmed: bool = False) -> dict[str, float | None]:
     """Typed vital signs: each None (not taken) or plausible; a blood pressure has both numbers
     (``bp_pair``), the diastolic below the systolic."""
     if not isinstance(values, Mapping):
@@ -169,19 +176,25 @@ def vitals(values: Mapping[str, Any], *, bp_pair: bool = True) -> dict[str, floa
         if v is None:
             out[str(code)] = None
             continue
-        out[str(code)] = vital(str(code), v)
+        out[str(code)] = vital(str(code), v, plausibility, confirmed=confirmed)
     sys_, dia = out.get("NBP_SYS"), out.get("NBP_DIA")
     if (sys_ is None) != (dia is None) and bp_pair:
         raise Refused("blood_pressure", "a blood pressure needs both systolic and diastolic")
-    if sys_ is not None and dia is not None and dia >= sys_:
-        raise Refused("blood_pressure", f"the diastolic {dia:g} mmHg must be below the "
-                      f"systolic {sys_:g} mmHg", dia)
+    if sys_ is not None and dia is not None:
+        _plausible(check_blood_pressure(sys_, dia, plausibility), dia, confirmed)
     return out
+
+
+def weight(value: Any, plausibility: Plausibility, *, confirmed: bool = False) -> float:
+    """A typed weight (kg), plausible by the protocol file's ``WEIGHT`` range."""
+    x = number("weight", value, unit="kg", rule="weight")
+    _plausible(check_value("WEIGHT", x, plausibility), value, confirmed)
+    return x
 
 
 __all__ = [
     "MAX_ALLERGY_CHARS", "MAX_FUTURE_SKEW", "MAX_MRN_CHARS", "MAX_NAME_CHARS", "MAX_NOTE_CHARS",
-    "MAX_PHONE_CHARS", "MAX_REASON_CHARS", "OLDEST_BIRTH_YEAR", "VITAL_RANGES", "aware_time",
+    "MAX_PHONE_CHARS", "MAX_REASON_CHARS", "OLDEST_BIRTH_YEAR", "aware_time",
     "choice", "date_of_birth", "integer", "number", "optional_number", "text", "vital",
-    "vitals",
+    "vitals", "weight",
 ]

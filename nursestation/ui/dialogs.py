@@ -23,6 +23,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from nursestation.core.dosing import ChargeOverride, Decision
 from nursestation.record.changes import Changes
-from nursestation.record.errors import NEEDS_LATE_REASON, Refused
+from nursestation.record.errors import NEEDS_CONFIRM, NEEDS_LATE_REASON, Refused
 from nursestation.ui.context import AppContext
 from nursestation.ui.visit_common import MessageLine, header, styled
 
@@ -81,6 +82,10 @@ class CommandDialog(QDialog):
         self.layout_.addLayout(late_row)
         self.late_reason.setVisible(False)
         self.late_label.setVisible(False)
+        # shown when the command says a value is unusual (not implausible): the nurse confirms it
+        self.confirm_unusual = QCheckBox("&Confirmed: I re-checked, this is what was measured")
+        self.confirm_unusual.setVisible(False)
+        self.layout_.addWidget(self.confirm_unusual)
         self.decision = QLabel()
         self.decision.setObjectName("Decision")
         self.decision.setWordWrap(True)
@@ -169,7 +174,15 @@ class CommandDialog(QDialog):
                 self.late_label.setVisible(True)
                 self.late_reason.setVisible(True)
                 self.late_reason.setFocus()
+            elif exc.needs == NEEDS_CONFIRM:
+                self.confirm_unusual.setChecked(False)
+                self.confirm_unusual.setVisible(True)
+                self.confirm_unusual.setFocus()
             self.refused(exc)
+
+    def confirmed(self) -> bool:
+        """The nurse confirmed an unusual value (only after the command asked for it)."""
+        return self.confirm_unusual.isVisible() and self.confirm_unusual.isChecked()
 
     def late_text(self) -> str:
         """The late-entry reason, when the nurse was asked for one."""

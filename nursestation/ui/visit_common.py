@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nursestation.core.plausibility import parse_number
 from nursestation.ui import style
 
 OK_GREEN = "#3ddc84"
@@ -102,14 +103,13 @@ def number_field(placeholder: str = "", *, lo: float = 0.0, hi: float = 1000.0,
     return f
 
 
-def number(field: QLineEdit) -> float | None:
-    text = field.text().strip().replace(",", ".")
-    if not text:
+def number(field: QLineEdit, what: str = "the value") -> float | None:
+    """The number typed in ``field``; None when it was left empty. Anything that is not a plain
+    number raises ``core.plausibility.EntryError`` naming ``what`` and the text as typed:
+    nothing is dropped or coerced ("abc-5" is not 5, "1,5" is not 1.5)."""
+    if not field.text().strip():
         return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    return parse_number(field.text(), what)
 
 
 def buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:

@@ -55,6 +55,7 @@ from nursestation.core.dosing import (
     uncovered,
 )
 from nursestation.core.medications import allergies_problem
+from nursestation.core.plausibility import EntryError, enter
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
 from nursestation.record import commands as rc
@@ -385,13 +386,20 @@ class CheckInDialog(StepDialog):
         ans, problems = self.answers(now)
         self.screening = screen(ans, self.ctx.protocol.screening, now, display_tz=local_tz())
         lines = [_line("\u2716", ERROR_RED, p) for p in problems]
-        kg = number(self.weight)
-        self.weight_decision = (check_weight(kg, self.ctx.protocol.dosing)
-                                if kg is not None else None)
-        if self.weight_decision is None:
-            lines.append(_line("\u2716", ERROR_RED, "weight: not entered"))
+        try:
+            kg = number(self.weight, "weight")
+        except EntryError as exc:
+            kg, self.weight_decision = None, None
+            lines.append(_line("\u2716", ERROR_RED, str(exc)))
         else:
-            lines.append(_findings_html(self.weight_decision))
+            entered = enter("WEIGHT", self.weight.text(), self.ctx.protocol.plausibility) \
+                if kg is not None else None
+            self.weight_decision = (entered.decision + check_weight(kg, self.ctx.protocol.dosing)
+                                    if entered is not None and kg is not None else None)
+            if self.weight_decision is None:
+                lines.append(_line("\u2716", ERROR_RED, "weight: not entered"))
+            else:
+                lines.append(_findings_html(self.weight_decision))
         for item in self.screening.items:
             lines.append(_line("\u2713" if item.passed else "\u2716",
                                OK_GREEN if item.passed else ERROR_RED, item.detail))
@@ -416,7 +424,10 @@ class CheckInDialog(StepDialog):
         ans, problems = self.answers(now)
         if problems:
             return self.fail(problems[0] + ".", self.solids)
-        kg = number(self.weight)
+        try:
+            kg = number(self.weight, "weight")
+        except EntryError as exc:
+            return self.fail(f"{exc}.", self.weight)
         if kg is None or self.weight_decision is None:
             return self.fail("Enter today's weight in kg.", self.weight)
         wres = resolve(self.weight_decision, reason=self.ack.text())
@@ -564,7 +575,12 @@ class BaselineDialog(StepDialog):
         self.sources[code].setText("entered by hand")
 
     def save(self) -> None:
-        values = {code: number(f) for code, f in self.fields.items()}
+        values: dict[str, float | None] = {}
+        for code, label, _unit in BASELINE_CODES:
+            try:
+                values[code] = number(self.fields[code], label.replace("&", "").rstrip(":"))
+            except EntryError as exc:
+                return self.fail(f"{exc}.", self.fields[code])
         missing = [label.replace("&", "").rstrip(":") for code, label, _u in BASELINE_CODES
                    if values[code] is None]
         note = self.note.text().strip()
@@ -576,14 +592,18 @@ class BaselineDialog(StepDialog):
         cadss = None
         if self.cadss_box.isChecked():
             cadss = []
-            for f in self.cadss.values():
-                v = number(f)
+            for item, f in self.cadss.items():
+                try:
+                    v = number(f, f"CADSS-6 \u201c{item}\u201d")
+                except EntryError as exc:
+                    return self.fail(f"{exc}.", f)
                 if v is None:
                     return self.fail("Score every CADSS-6 item, or untick the CADSS-6 box.", f)
                 cadss.append(int(v))
         sources = {c: self.origin.get(c, "manual") for c, v in values.items() if v is not None}
         self.run(rc.record_baseline, self.visit_id, protocol=self.ctx.protocol, values=values,
-                 sources=sources, note=note, cadss6=cadss, now=self.now())
+                 sources=sources, note=note, cadss6=cadss, confirm_unusual=self.confirmed(),
+                 now=self.now())
 
     def refused(self, exc: Refused) -> None:
         if exc.rule == "baseline_required":
@@ -658,12 +678,19 @@ class StartInfusionDialog(StepDialog):
         w = self.info.weight_kg
         self.plan = None
         self.decision: Decision | None = None
-        mgkg, dur, bag = number(self.dose), number(self.duration), number(self.bag)
+        entry_error = ""
+        try:
+            mgkg = number(self.dose, "dose")
+            dur = number(self.duration, "duration")
+            bag = number(self.bag, "bag volume")
+        except EntryError as exc:
+            mgkg = dur = bag = None
+            entry_error = str(exc)
         if w is None:
             self.plan_label.setText(_line("\u2716", ERROR_RED,
                                           "No weight recorded: weigh the patient at check-in."))
         elif mgkg is None or not dur or not bag:
-            self.plan_label.setText(_line("\u2716", ERROR_RED,
+            self.plan_label.setText(_line("\u2716", ERROR_RED, entry_error or
                                           "Enter the dose, the duration and the bag volume."))
         else:
             self.plan = plan_infusion(d, w, dose_mg_per_kg=mgkg, duration_min=dur,
@@ -731,8 +758,9 @@ class StartInfusionDialog(StepDialog):
             return self.fail(res.detail.capitalize(),
                              self.reason if res.needs == "reason" else self.dose)
         self.run(rc.start_infusion, self.visit_id, protocol=self.ctx.protocol,
-                 dose_mg_per_kg=number(self.dose), duration_min=number(self.duration),
-                 bag_volume_ml=number(self.bag), reason=self.reason.text().strip(),
+                 dose_mg_per_kg=number(self.dose, "dose"),
+                 duration_min=number(self.duration, "duration"),
+                 bag_volume_ml=number(self.bag, "bag volume"), reason=self.reason.text().strip(),
                  override=self.override, now=self.now())
 
     def refused(self, exc: Refused) -> None:

@@ -1,16 +1,19 @@
 """A manual vitals check: the nurse's own measurement (manual cuff, counted respirations) when
 the monitor's is missing or doubtful. It fulfils a scheduled check like an NIBP reading does.
-The plausible ranges are the record's (``record.validation.VITAL_RANGES``); the command
-``record_vitals_check`` checks them again."""
+The plausible ranges are the protocol file's (``[plausibility]``, through ``core.plausibility``);
+the command ``record_vitals_check`` checks them again; an unusual value needs the nurse's
+confirmation."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QIntValidator
 from PySide6.QtWidgets import QLineEdit, QWidget
 
+from nursestation.core.plausibility import EntryError, parse_number
+from nursestation.core.plausibility import label as vital_label
+from nursestation.core.plausibility import unit as vital_unit
 from nursestation.record import commands as rc
 from nursestation.record.errors import Refused
-from nursestation.record.validation import VITAL_RANGES, vitals
+from nursestation.record.validation import vitals
 from nursestation.ui.charting import TimeField, _label_for
 from nursestation.ui.context import AppContext
 from nursestation.ui.dialogs import CommandDialog
@@ -32,10 +35,12 @@ class VitalsCheckDialog(CommandDialog):
                          "a blood pressure needs both numbers.")
         self.fields: dict[str, QLineEdit] = {}
         for code, label in FIELDS:
-            lo, hi, unit = VITAL_RANGES[code]
+            rng = ctx.protocol.plausibility.range_for(code)
             edit = QLineEdit()
-            edit.setValidator(QIntValidator(0, 999, edit))
-            edit.setPlaceholderText(f"{lo:g}–{hi:g} {unit}")
+            if rng is not None:
+                lo = rng.refuse_below if rng.confirm_below is None else rng.confirm_below
+                hi = rng.refuse_above if rng.confirm_above is None else rng.confirm_above
+                edit.setPlaceholderText(f"usually {lo:g}–{hi:g} {vital_unit(code)}")
             _label_for(self.form, label, edit)
             self.fields[code] = edit
         self.when = TimeField(self.now())
@@ -44,8 +49,15 @@ class VitalsCheckDialog(CommandDialog):
 
     def values(self) -> dict[str, float]:
         """The entered values, checked early with the record's own rules (raises Refused)."""
-        typed = {code: float(f.text()) for code, f in self.fields.items() if f.text().strip()}
-        out = {k: v for k, v in vitals(typed).items() if v is not None}
+        typed: dict[str, float] = {}
+        for code, f in self.fields.items():
+            if f.text().strip():
+                try:
+                    typed[code] = parse_number(f.text(), vital_label(code))
+                except EntryError as exc:
+                    raise Refused("entry", f"{exc}", f.text()) from None
+        out = {k: v for k, v in vitals(typed, self.ctx.protocol.plausibility,
+                                       confirmed=self.confirmed()).items() if v is not None}
         if not out:
             raise Refused("vitals", "enter at least one value")
         return out
@@ -54,8 +66,8 @@ class VitalsCheckDialog(CommandDialog):
         try:
             values = self.values()
         except Refused as exc:
-            self.fail(str(exc))
+            self._failed(exc)  # shown; an unusual value asks for the confirmation
             return
         self.run(rc.record_vitals_check, self.visit_id, protocol=self.ctx.protocol,
                  values=values, at=self.when.value(self.now()), late_reason=self.late_text(),
-                 now=self.now())
+                 confirm_unusual=self.confirmed(), now=self.now())

@@ -4,6 +4,7 @@ case the record used to accept because only a form refused it."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from tests.db.helpers import setup_visit
 
 PROTOCOL = load_protocol(Path(__file__).resolve().parents[2] / "resources" / "protocols"
                          / "ketamine-iv.toml")
+#: A clinic whose protocol lets a charge nurse override the hard dose limits (the default file
+#: does not: a hard limit is hard).
+OVERRIDABLE = replace(PROTOCOL, dosing=replace(PROTOCOL.dosing, hard_limits_overridable=True))
 NAN, INF = math.nan, math.inf
 
 
@@ -270,11 +274,24 @@ def test_medication_plausibility_formulary_unit_and_route(database, nurse, kw, r
     assert rows(database, MedicationAdministration, visit.id) == []
 
 
-def test_an_override_naming_nobody_is_refused(database, nurse, charge_nurse):
+def test_a_hard_rate_limit_is_refused_even_with_a_charge_nurse(database, nurse, charge_nurse):
+    """Issue 15.5: the default protocol's hard limits offer no override at all."""
     _, _, visit = infusing(database, nurse)
     dec = check_rate(320, 0.35, 70, PROTOCOL.dosing)
+    ov = authorise(dec, by=charge_nurse.display_name, reason="ordered 320", pin_verified=True,
+                   by_id=charge_nurse.id)
+    err = refused(database, rc.change_rate, visit.id, user=nurse.id, protocol=PROTOCOL,
+                  rate_ml_h=320, reason_code="patient request", override=ov)
+    assert err.rule == "rate" and err.needs == "correction"
+    assert "a hard limit with no override" in err.message
+    assert len(rows(database, InfusionEvent, visit.id)) == 1
+
+
+def test_an_override_naming_nobody_is_refused(database, nurse, charge_nurse):
+    _, _, visit = infusing(database, nurse)
+    dec = check_rate(320, 0.35, 70, OVERRIDABLE.dosing)
     covers = authorise(dec, by="x", reason="x", pin_verified=True).covers
-    kw = {"user": nurse.id, "protocol": PROTOCOL, "rate_ml_h": 320,
+    kw = {"user": nurse.id, "protocol": OVERRIDABLE, "rate_ml_h": 320,
           "reason_code": "patient request"}
     nobody = ChargeOverride("", "ordered 320", True, covers=covers, by_id=None)
     err = refused(database, rc.change_rate, visit.id, override=nobody, **kw)
@@ -292,10 +309,11 @@ def test_override_given_at_320_does_not_cover_2000_ml_h(database, nurse, charge_
     """The dose-change dialog's bug: a charge nurse authorised 320 mL/h over the hard limit, the
     rate was then changed to 2000 mL/h (10 mg/kg/h) and saved under the same override."""
     _, _, visit = infusing(database, nurse)  # 70 kg, 0.35 mg/mL
-    shown = check_rate(320, 0.35, 70, PROTOCOL.dosing)
+    shown = check_rate(320, 0.35, 70, OVERRIDABLE.dosing)
     ov = authorise(shown, by=charge_nurse.display_name, reason="ordered 320",
                    pin_verified=True, by_id=charge_nurse.id)
-    kw = {"user": nurse.id, "protocol": PROTOCOL, "reason_code": "patient request", "override": ov}
+    kw = {"user": nurse.id, "protocol": OVERRIDABLE, "reason_code": "patient request",
+          "override": ov}
     err = refused(database, rc.change_rate, visit.id, rate_ml_h=2000, **kw)
     assert err.needs == "charge_override" and err.rule == "rate"
     assert "covered only what it was shown (1.6 mg/kg/h exceeds the hard limit" in err.message
@@ -453,7 +471,7 @@ def test_rate_changes_follow_the_pump_state(database, nurse):
     assert "running, not paused" in err.message
     err = refused(database, rc.change_rate, visit.id, user=nurse.id, protocol=PROTOCOL,
                   rate_ml_h=100, reason_code="because")
-    assert err.rule == "reason" and "is not one of" in err.message
+    assert err.rule == "reason" and "is not in the protocol's list" in err.message
 
 
 def test_an_inactive_or_unknown_user_charts_nothing(database, nurse):

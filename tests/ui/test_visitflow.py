@@ -290,7 +290,26 @@ def set_dose(qtbot, dlg, text):
     type_in(qtbot, dlg, text)
 
 
-def test_dose_above_hard_limit_needs_a_charge_override(qtbot, ctx):
+def test_dose_above_hard_limit_is_refused_with_no_override(qtbot, ctx):
+    """Issue 15.5: a hard limit is hard - the form says so and offers no override."""
+    v = to_baseline(ctx)
+    dlg = open_next(qtbot, ctx, "Start infusion…")
+    set_dose(qtbot, dlg, "5")  # a tenfold dose
+    assert "exceeds the hard limit 1 mg/kg, a hard limit with no override" \
+        in dlg.plan_label.text()
+    assert not dlg.override_button.isVisible()
+    enter(qtbot, dlg)
+    assert dlg.override_dialog is None
+    assert "cannot be recorded" in dlg.message.text().lower()
+    assert dlg.result() != QDialog.DialogCode.Accepted
+    assert record(ctx, v.id).infusion_events == []
+
+
+def test_dose_above_hard_limit_needs_a_charge_override_where_the_protocol_allows(qtbot, ctx):
+    from dataclasses import replace
+
+    ctx.protocol = replace(ctx.protocol, dosing=replace(ctx.protocol.dosing,
+                                                        hard_limits_overridable=True))
     v = to_baseline(ctx)
     dlg = open_next(qtbot, ctx, "Start infusion…")
     set_dose(qtbot, dlg, "1.2")
