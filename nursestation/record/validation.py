@@ -139,15 +139,16 @@ def date_of_birth(value: Any, today: date) -> date | None:
     return value
 
 
-def _plausible(dec: Decision, value: Any, confirmed: bool) -> None:
+def _plausible(dec: Decision, value: Any, confirmed: bool, *, rule: str = "vital_range",
+               unusual: str = "vital_unusual") -> None:
     """A plausibility decision (``core.plausibility``) as the record takes it: a refused value
     is refused with its range and source; an unusual one needs the nurse's confirmation."""
     if dec.severity is Severity.REFUSED:
         f = dec.worst()[0]
-        raise Refused("vital_range", f.message[:1].upper() + f.message[1:], value)
+        raise Refused(rule, f.message[:1].upper() + f.message[1:], value)
     if dec.severity is Severity.SOFT and not confirmed:
         f = dec.worst()[0]
-        raise Refused("vital_unusual", f.message[:1].upper() + f.message[1:], value,
+        raise Refused(unusual, f.message[:1].upper() + f.message[1:], value,
                       needs=NEEDS_CONFIRM)
 
 
@@ -188,7 +189,8 @@ def vitals(values: Mapping[str, Any], plausibility: Plausibility, *, bp_pair: bo
 def weight(value: Any, plausibility: Plausibility, *, confirmed: bool = False) -> float:
     """A typed weight (kg), plausible by the protocol file's ``WEIGHT`` range."""
     x = number("weight", value, unit="kg", rule="weight")
-    _plausible(check_value("WEIGHT", x, plausibility), value, confirmed)
+    _plausible(check_value("WEIGHT", x, plausibility), value, confirmed, rule="weight",
+               unusual="weight_unusual")
     return x
 
 

@@ -585,9 +585,9 @@ class BaselineDialog(StepDialog):
                    if values[code] is None]
         note = self.note.text().strip()
         if missing and self.ctx.protocol.schedule.baseline_required and not note:
-            return self.fail(f"The protocol asks for a full baseline (schedule.baseline_"
-                             f"required); missing: {', '.join(missing)}. Enter them, or say "
-                             f"why in the note.", self.fields[next(
+            return self.fail(f"The protocol asks for a full baseline; missing: "
+                             f"{', '.join(missing)}. Enter them, or say why in the note.",
+                             self.fields[next(
                                  c for c, _l, _u in BASELINE_CODES if values[c] is None)])
         cadss = None
         if self.cadss_box.isChecked():

@@ -521,3 +521,26 @@ def test_a_failed_screening_needs_an_acknowledgement(database, nurse):
     assert v.phase == "check_in"
     p = run(database, lambda s: s.get(Patient, v.patient_id))
     assert run(database, repo.latest_weight, p.id).weight_kg == 70
+
+
+def test_a_typo_baseline_is_refused_at_the_record_boundary(database, nurse):
+    """Issue 15.2 through the command: 5/900 is not a blood pressure, whoever sends it."""
+    _, _, visit = checked_in(database, nurse)
+    err = refused(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+                  values={**BASELINE, "NBP_SYS": 5, "NBP_DIA": 900})
+    assert err.rule == "vital_range" and "between 40 and 300 mmHg" in err.message
+    err = refused(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+                  values={**BASELINE, "NBP_SYS": 110, "NBP_DIA": 120})
+    assert "diastolic must be below the systolic" in err.message
+    err = refused(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+                  values={**BASELINE, "NBP_SYS": 230})
+    assert err.rule == "vital_unusual" and err.needs == "confirm"
+    run(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+        values={**BASELINE, "NBP_SYS": 230}, confirm_unusual=True)
+
+
+def test_a_negative_weight_is_refused_not_made_positive(database, nurse):
+    _, _, visit = setup_visit(database, nurse)
+    err = refused(database, rc.check_in, visit.id, user=nurse.id, protocol=PROTOCOL,
+                  weight_kg=-70, answers=passing_screening(now()))
+    assert err.rule == "weight"

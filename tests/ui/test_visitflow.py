@@ -371,7 +371,8 @@ def test_baseline_by_hand_without_a_monitor(qtbot, ctx):
     dlg = show(qtbot, factory(ctx, None))
     assert all(f.text() == "" for f in dlg.fields.values())
     enter(qtbot, dlg)  # nothing entered: the protocol wants a baseline
-    assert "baseline_required" in dlg.message.text()
+    assert "The protocol asks for a full baseline" in dlg.message.text()
+    assert "schedule." not in dlg.message.text()  # words, not setting keys
     assert focus(dlg) is dlg.fields["NBP_SYS"]
     for text in ("131", "85", "70", "97", "16"):
         type_in(qtbot, dlg, text)
@@ -420,3 +421,51 @@ def test_allergies_must_be_recorded_as_nkda_or_a_list(qtbot, ctx):
     enter(qtbot, dlg)
     saved(qtbot, dlg)
     assert ctx.read(repo.find_patient_by_mrn, "MRN-2002").allergies == "penicillin (hives)"
+
+
+def _baseline_dialog(qtbot, ctx):
+    uid = ctx.user.id
+    p = ctx.writer.submit(repo.create_patient, "889", "Roe", "Rae", user=uid).result()
+    v = ctx.writer.submit(repo.create_visit, p.id, chair_id(ctx, "Chair 2"), "x",
+                          user=uid).result()
+    ctx.writer.submit(repo.save_screening, v.id, {}, user=uid, passed=True).result()
+    _label, factory = next_step(v, screened=True, chair_name="Chair 2")
+    return v, show(qtbot, factory(ctx, None))
+
+
+def test_a_typo_baseline_is_refused_with_what_was_typed_and_its_range(qtbot, ctx):
+    """Issue 15.2: "abc-5" and "900" were saved as the baseline 5/900 (letters and the minus
+    silently dropped), which then drove the alarms and the discharge gate."""
+    v, dlg = _baseline_dialog(qtbot, ctx)
+    values = {"NBP_SYS": "abc-5", "NBP_DIA": "900", "HR": "70", "SPO2": "97", "RR": "16"}
+    for code, text in values.items():
+        dlg.fields[code].setText(text)  # pasted: the field's validator never saw it typed
+    enter(qtbot, dlg)
+    assert "'abc-5' is not a number" in dlg.message.text()
+    assert focus(dlg) is dlg.fields["NBP_SYS"]
+    dlg.fields["NBP_SYS"].setText("5")
+    enter(qtbot, dlg)
+    qtbot.waitUntil(lambda: "not plausible" in dlg.message.text())
+    assert "between 40 and 300 mmHg" in dlg.message.text()
+    assert record(ctx, v.id).assessments == []
+    # 230 is unusual, not implausible: the nurse confirms it
+    dlg.fields["NBP_SYS"].setText("230")
+    dlg.fields["NBP_DIA"].setText("95")
+    enter(qtbot, dlg)
+    qtbot.waitUntil(lambda: dlg.confirm_unusual.isVisible())
+    assert "unusual" in dlg.message.text() and record(ctx, v.id).assessments == []
+    qtbot.keyClick(dlg.confirm_unusual, Qt.Key.Key_Space)
+    enter(qtbot, dlg)
+    saved(qtbot, dlg)
+    (base,) = record(ctx, v.id).assessments
+    assert (base.items["NBP_SYS"], base.items["NBP_DIA"]) == (230, 95)
+
+
+def test_a_diastolic_above_the_systolic_is_refused(qtbot, ctx):
+    v, dlg = _baseline_dialog(qtbot, ctx)
+    for code, text in {"NBP_SYS": "110", "NBP_DIA": "120", "HR": "70", "SPO2": "97",
+                       "RR": "16"}.items():
+        dlg.fields[code].setText(text)
+    enter(qtbot, dlg)
+    qtbot.waitUntil(lambda: "diastolic must be below the systolic" in dlg.message.text())
+    assert record(ctx, v.id).assessments == []
