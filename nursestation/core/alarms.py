@@ -904,6 +904,8 @@ def alarm_message(alarm: Alarm, device_labels: Mapping[str, str] | None = None) 
             if isinstance(overdue, int | float) and overdue >= 60:
                 return f"Blood pressure overdue by {int(overdue // 60)} min"
             return "Blood pressure overdue"
+        if alarm.code == "PUMP_CHART":
+            return "Pump and chart disagree" + (f": {detail}" if detail else "")
         return alarm.rule
     name = display_name(alarm.code)
     onset = dict(alarm.values)

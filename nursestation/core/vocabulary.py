@@ -73,6 +73,7 @@ NAMES: dict[str, str] = {
     Code.PUMP_STATE: "Pump state", Code.PUMP_ALARM: "Pump alarm",
     Code.DEVICE_ONLINE: "Device online", Code.DEVICE_OFFLINE: "Device offline",
     Code.SENSOR_OFF: "Sensor off", Code.DEVICE_ALARM: "Device alarm",
+    Code.DEVICE_PATIENT: "Monitor's patient",
     Code.DIAGNOSTIC: "Diagnostic",
 }
 

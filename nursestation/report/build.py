@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from nursestation.core import vocabulary
+from nursestation.core.alarms import PRIORITY_NAMES
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo

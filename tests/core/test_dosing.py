@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -134,18 +135,20 @@ def test_hard_limit_needs_a_verified_charge_nurse_override_with_reason_when_over
 
 
 def test_an_override_covers_exactly_the_findings_it_was_shown():
-    """The dose-change dialog's bug: authorised at 320 mL/h, saved at 2000 mL/h."""
-    shown = check_rate(320, 0.35, 70, D)  # 1.6 mg/kg/h, above the hard 1.5
+    """The dose-change dialog's bug: authorised at 320 mL/h, saved at 2000 mL/h (a clinic whose
+    protocol lets a charge nurse override the hard rate limit)."""
+    dosing = replace(D, hard_limits_overridable=True)
+    shown = check_rate(320, 0.35, 70, dosing)  # 1.6 mg/kg/h, above the hard 1.5
     ov = authorise(shown, by="Carla Charge", reason="ordered 320", pin_verified=True)
     assert [(c.rule, c.key, c.value) for c in ov.covers] == [
         ("rate", "dosing.hard_max_rate_mg_per_kg_h", 1.6)]
     assert resolve(shown, override=ov).allowed
-    later = check_rate(2000, 0.35, 70, D)  # 10 mg/kg/h
+    later = check_rate(2000, 0.35, 70, dosing)  # 10 mg/kg/h
     res = resolve(later, override=ov)
     assert not res.allowed and res.needs == "charge_override"
     assert "covered only what it was shown" in res.detail and "10 mg/kg/h" in res.detail
     # nor does a rate override cover a dose
-    assert not resolve(check_dose(77, 70, D), override=ov).allowed
+    assert not resolve(check_dose(77, 70, dosing), override=ov).allowed
 
 
 def test_dose_with_an_unusual_weight_carries_both_findings():

@@ -16,7 +16,7 @@ import nursestation
 from nursestation.core.alarms import AlarmEngine, ChangeKind
 from nursestation.core.clock import FakeClock
 from nursestation.core.discharge import Criterion, DischargeResult, override_scope
-from nursestation.core.dosing import ChargeOverride, Severity, check_stop, resolve
+from nursestation.core.dosing import ChargeOverride, Severity, authorise, check_stop, resolve
 from nursestation.core.medications import (
     by_purpose,
     response_due_at,
@@ -164,7 +164,8 @@ def test_blocking_items_stop_the_start_until_a_charge_nurse_overrides():
     assert dec.severity is Severity.HARD
     # a nurse's typed reason ("pt insists") is not enough
     assert not resolve(dec, reason="pt insists").allowed
-    assert resolve(dec, override=ChargeOverride("RN Cole", "MD reviewed", True)).allowed
+    ov = authorise(dec, by="RN Cole", reason="MD reviewed", pin_verified=True)
+    assert resolve(dec, override=ov).allowed
     assert any("consent signed for this course: no" in m for m in dec.messages)
 
 
