@@ -205,6 +205,8 @@ class AudioState:
     paused_by: str | None
 
 
+#: The track key prefix of a device's own alarm ("device_alarm:<device>:<its key>").
+DEVICE_ALARM_KEY = "device_alarm:"
 #: Technical conditions that come from the chart, not a device: they end with the visit.
 _CHART_TRACKS = frozenset({"no_bp", "pump_chart"})
 
@@ -734,12 +736,28 @@ class AlarmEngine:
                 return t.alarm
         return None
 
+    def _clear_covered_device_alarms(self, ours: _Track, now: float, wall: datetime) -> None:
+        """Our own limit alarm was raised: a device's alarm of the same code and direction is
+        the same condition (de-duplicated: one alarm, the station's rule with its source)."""
+        if ours.limit is None:
+            return
+        low = ours.limit.below is not None or ours.limit.below_baseline is not None
+        for dev, d in self._devices.items():
+            for a in d.alarms.values():
+                if a.kind != AlarmKind.PHYSIOLOGICAL or a.code != ours.code:
+                    continue
+                if a.direction and a.direction != ("low" if low else "high"):
+                    continue
+                tr = self._tracks.get(f"{DEVICE_ALARM_KEY}{dev or 'device'}:{a.key}")
+                if tr is not None and tr.alarm is not None:
+                    self._clear(tr, now, wall, "the station's own rule raised the same condition")
+
     def _eval_device_alarms(self, dev: str | None, now: float, wall: datetime) -> None:
         name = dev or "device"
         d = self._device(dev)
         present: set[str] = set()
         for a in d.alarms.values():
-            key = f"device_alarm:{name}:{a.key}"
+            key = f"{DEVICE_ALARM_KEY}{name}:{a.key}"
             present.add(key)
             d.alarm_keys.add(key)
             kind = AlarmKind.PHYSIOLOGICAL if a.kind == "physiological" else AlarmKind.TECHNICAL
@@ -830,6 +848,7 @@ class AlarmEngine:
         t.alarm = a
         t.pending_mono, t.pending_wall, t.pending_values = None, None, {}
         self._emit(ChangeKind.RAISED, a, now, wall, values=a.values)
+        self._clear_covered_device_alarms(t, now, wall)
         if a.priority == "high" and self._paused_until is not None and now < self._paused_until:
             self._paused_until, self._paused_by = None, None
             self._emit(ChangeKind.AUDIO_RESUMED, None, now, wall, values={"alarm": a.id},
@@ -889,6 +908,10 @@ def alarm_message(alarm: Alarm, device_labels: Mapping[str, str] | None = None) 
     last = dict(alarm.last_values) or dict(alarm.values)
     device = alarm.device_id or last.get("device") or alarm.values.get("device")
     who = labels.get(str(device), str(device)) if device else "A device"
+    if alarm.key.startswith(DEVICE_ALARM_KEY):
+        # the device's own alarm, in the device's words: "Oximeter: SpO2 low"
+        said = alarm.values.get("device_alarm") or last.get("device_alarm")
+        return f"{who}: {said}" if said else alarm.rule
     if alarm.kind is AlarmKind.TECHNICAL:
         detail = last.get("detail")
         if alarm.code == Code.DEVICE_OFFLINE:

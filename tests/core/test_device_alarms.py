@@ -71,3 +71,21 @@ def test_a_device_patient_alarm_our_rules_do_not_cover_is_raised(eng):
     (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
     assert ch.alarm.kind is AlarmKind.PHYSIOLOGICAL and ch.alarm.priority == "high"
     assert ch.alarm.code == Code.SPO2
+
+
+def test_our_rule_takes_over_a_device_desaturation_raised_first(eng, clock):
+    """The oximeter's own alarm has no onset delay and comes first; when the station's rule
+    raises the same condition, the device's alarm gives way: one alarm, not two, and the
+    words a nurse reads say whose it was."""
+    from nursestation.core.alarms import alarm_message
+
+    eng.ingest([listing(DESAT), Reading(Code.SPO2, 80.0, chair="C1", device_id=MON)])
+    (first,) = [c.alarm for c in eng.update() if c.kind is ChangeKind.RAISED]
+    assert alarm_message(first, {MON: "Monitor"}) == "Monitor: SpO2 LOW"
+    for _ in range(40):
+        clock.advance(1)
+        eng.ingest([listing(DESAT), Reading(Code.SPO2, 80.0, chair="C1", device_id=MON)])
+        eng.update()
+    active = eng.active()
+    assert len([a for a in active if a.code == Code.SPO2 and a.priority == "high"]) == 1
+    assert active[0].rule == "SPO2 < 90"

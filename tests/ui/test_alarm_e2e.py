@@ -112,10 +112,11 @@ def test_desaturation_alarm_from_the_wire_to_the_tile_sound_and_record(desaturat
         return "*** HIGH" in tile.alarm_label.text() and "below 90" in tile.alarm_label.text() \
             and "SpO\u2082" in tile.alarm_label.text()
 
-    left_ms = max(1, int((onset[0] + delay + 1.0 - time.monotonic()) * 1000))
-    qtbot.waitUntil(high_alarm_shown, timeout=left_ms)
-    shown_at = time.monotonic()
-    assert shown_at - onset[0] >= delay - 0.5  # not before the condition held for the delay
+    # no wall-clock assert (speed lives in make bench): wait generously, then check by the
+    # alarm's own record that it was raised only after the condition held for the delay
+    qtbot.waitUntil(high_alarm_shown, timeout=int((delay + 30) * 1000))
+    raised = engine.highest()
+    assert raised is not None and raised.onset_mono - raised.condition_since_mono >= delay
     # why: the rule, its source and the values, in the tile's tooltip
     qtbot.waitUntil(lambda: "source:" in tile.alarm_label.toolTip(), timeout=1000)
     tip = tile.alarm_label.toolTip()
@@ -158,7 +159,12 @@ def test_desaturation_alarm_from_the_wire_to_the_tile_sound_and_record(desaturat
 
     qtbot.waitUntil(lambda: {"raised", "paused", "resumed", "latched", "acknowledged",
                              "cleared"} <= {e[3] for e in events()}, timeout=5000)
-    spo2 = [e for e in events() if e[1] == "SPO2" and e[2] == "high"]
+    # the oximeter's own "SpO2 low" alarm came first (no onset delay); the station's rule
+    # took the same condition over: one alarm, not two (issue 18.4)
+    own = [e for e in events() if e[1] == "SPO2" and "device_alarm" in e[4]]
+    assert own and own[0][3] == "raised" and "cleared" in [e[3] for e in own]
+    spo2 = [e for e in events() if e[1] == "SPO2" and e[2] == "high"
+            and "device_alarm" not in e[4]]
     assert [e[3] for e in spo2] == ["raised", "latched", "acknowledged", "cleared"]
     raised, latched, acked, _cleared = spo2
     assert raised[4]["value"] < 90 and raised[4]["threshold"] == 90

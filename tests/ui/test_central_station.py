@@ -56,7 +56,7 @@ def test_a_high_alarm_on_chair_27_of_32_is_obvious_at_a_quarter_size(qtbot):
     tile = view.tile("Chair 27")
     # the words a nurse reads, on the tile and in the station banner
     assert "SpO\u2082 84 % — below 90" in tile.alarm_label.full_text
-    assert view.alarm_bar.banner.full_text.startswith("Chair 27: *** SpO\u2082 84 %")
+    assert view.alarm_bar.banner.full_text.startswith("Chair 27: *** HIGH SpO\u2082 84 %")
     # the alarming numeric itself is lit in the high-priority colour
     assert tile.spo2.alarm == "high" and tile.hr.alarm is None
     qtbot.wait(50)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from datetime import timedelta
 
 import pytest
@@ -128,8 +130,27 @@ def test_soft_rate_limit_needs_a_confirming_reason(qtbot, ctx, database, nurse):
     assert ev.override_by_id is None
 
 
+def test_hard_rate_limit_is_refused_with_no_override(qtbot, ctx, database, nurse):
+    """Issue 15.5: the default protocol's hard limits are hard - no override is offered."""
+    _, _, visit = seed_visit(database, nurse, start_ago_min=5)
+    start_infusion(qtbot, ctx, visit.id)
+    dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))
+    choose(dlg.reason, "patient request")
+    dlg.rate.setValue(320)  # 1.6 mg/kg/h
+    text = dlg.decision.text()
+    assert "1.6 mg/kg/h exceeds the hard limit 1.5 mg/kg/h, a hard limit with no override" \
+        in text
+    assert not dlg.override_button.isEnabled()
+    dlg.save_button.click()
+    assert "cannot be recorded" in dlg.message.text().lower()
+    assert len(entries(ctx, InfusionEvent, visit.id)) == 1
+
+
 def test_hard_rate_limit_refused_unless_charge_nurse_overrides(qtbot, ctx, database, nurse,
                                                                charge_nurse):
+    """A clinic whose protocol lets a charge nurse override the hard limits."""
+    ctx.protocol = replace(ctx.protocol, dosing=replace(ctx.protocol.dosing,
+                                                        hard_limits_overridable=True))
     _, _, visit = seed_visit(database, nurse, start_ago_min=5)
     start_infusion(qtbot, ctx, visit.id)
     dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from nursestation.core.readings import Reading
 from nursestation.db import Database, repo
 from nursestation.db.models import InfusionEvent, MedicationAdministration, PumpChangeItem
-from nursestation.station.jobs import scan_pump_changes
+from nursestation.record.commands import scan_pump_changes
 from nursestation.ui.charting import AmendDialog, EntryHistoryView, PumpChangeDialog
 from tests.ui.charting_helpers import make_ctx, seed_visit, wait_saved
 

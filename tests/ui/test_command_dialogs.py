@@ -3,6 +3,8 @@ refuses, and that nothing was written."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import threading
 
 import pytest
@@ -46,6 +48,13 @@ def refusal(qtbot, dlg) -> str:
     return dlg.message.text()
 
 
+def overridable(ctx) -> None:
+    """The override-binding scenarios need a protocol that lets a charge nurse override the
+    hard limits (the default file does not: a hard limit is hard)."""
+    ctx.protocol = replace(ctx.protocol, dosing=replace(ctx.protocol.dosing,
+                                                        hard_limits_overridable=True))
+
+
 def started(qtbot, ctx, database, nurse):
     _, _, visit = seed_visit(database, nurse, start_ago_min=5)
     dlg = shown(qtbot, DoseChangeDialog(ctx, visit.id))
@@ -69,6 +78,7 @@ def test_an_override_given_at_320_ml_h_is_not_saved_at_2000(qtbot, ctx, database
     """The issue's scenario, in the dialog: authorised at 320 mL/h, the rate then changed to
     2000 mL/h and saved. Refused; nothing charted; the nurse is told the override no longer
     covers the entry."""
+    overridable(ctx)
     visit = started(qtbot, ctx, database, nurse)
     dlg = shown(qtbot, DoseChangeDialog(ctx, visit.id))
     dlg.reason.setCurrentIndex(dlg.reason.findData("patient request"))
@@ -88,6 +98,7 @@ def test_the_command_refuses_a_stale_override_even_when_the_form_did_not_notice(
         qtbot, ctx, database, nurse, charge_nurse):
     """A form that misses the change (here: its pre-check made to see the old rate) still
     cannot save: the command refuses the override for a rate it was never shown."""
+    overridable(ctx)
     visit = started(qtbot, ctx, database, nurse)
     dlg = shown(qtbot, DoseChangeDialog(ctx, visit.id))
     dlg.reason.setCurrentIndex(dlg.reason.findData("patient request"))
@@ -141,6 +152,7 @@ def test_a_patient_born_in_2100_is_refused_by_the_record(qtbot, ctx, database, n
     dlg.family.setText("Future")
     dlg.given.setText("Fay")
     dlg.dob.setText("2100-01-01")
+    dlg.allergies.setText("NKDA")
     assert refusal(qtbot, dlg) == "Not saved: date of birth 2100-01-01 is in the future"
     assert dlg.focusWidget() is dlg.dob
     assert ctx.read(repo.find_patient_by_mrn, "MRN-2100") is None

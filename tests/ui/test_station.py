@@ -71,9 +71,9 @@ def test_alarm_bar_lists_each_chairs_highest_alarm_most_urgent_first(qtbot):
         "Chair 1": None,
     })
     texts = view.alarm_bar.texts()
-    assert texts == ["Chair 5: *** HIGH  SpO2 84 < 90",
-                     "Chair 3: ** MED  NBP 171/104 > 160",
-                     "Chair 2: * LOW  pump near end"]
+    assert texts == ["Chair 5: *** HIGH SpO2 84 < 90",
+                     "Chair 3: ** MED NBP 171/104 > 160",
+                     "Chair 2: * LOW pump near end"]
     # the most urgent chair is the banner: larger than the others
     assert view.alarm_bar.banner.font().pixelSize() > view.alarm_bar.labels[1].font().pixelSize()
     for lab in view.alarm_bar.labels[:3]:  # really drawn, not squeezed to nothing
