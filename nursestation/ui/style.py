@@ -3,7 +3,7 @@ view and the lead's main window agree)."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 
 from nursestation.core.vocabulary import Code
 
@@ -71,10 +71,6 @@ LABELS: dict[str, str] = {
 
 def colour(code: str) -> str:
     return COLOURS.get(code, TEXT)
-
-
-def qcolour(name: str) -> QColor:
-    return QColor(name)
 
 
 def font(px: int, bold: bool = False) -> QFont:
