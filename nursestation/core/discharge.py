@@ -389,10 +389,6 @@ class AldreteScore:
     minimum: int
 
     @property
-    def complete(self) -> bool:
-        return self.total is not None
-
-    @property
     def meets_minimum(self) -> bool:
         return self.total is not None and self.total >= self.minimum
 

@@ -236,10 +236,6 @@ class ClinicalEntry(Base):
         """The id of the first entry of this entry's amendment chain."""
         return self.root_id if self.root_id is not None else self.id
 
-    @property
-    def is_amendment(self) -> bool:
-        return self.amends_id is not None
-
 
 class Screening(ClinicalEntry):
     """Check-in screening answers. ``answers`` keys used by the UI: last_solids_at,

@@ -23,7 +23,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from nursestation.core.clock import Clock
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db.audit import append_audit, bump_change
 from nursestation.db.models import (
@@ -37,7 +36,6 @@ from nursestation.db.models import (
     ROLES,
     AlarmEvent,
     Assessment,
-    AuditLog,
     Chair,
     ClinicalEntry,
     Device,
@@ -82,19 +80,9 @@ class AlreadyAmended(RecordError):
                          f"amend the current entry")
 
 
-_clock: Clock | None = None
-
-
-def set_clock(clock: Clock | None) -> None:
-    """Use ``clock`` (e.g. ``core.clock.FakeClock``) for "now" in every write: demos and tests
-    that replay a visit. None restores the system clock."""
-    global _clock
-    _clock = clock
-
-
 def _now(at: datetime | None = None) -> datetime:
     if at is None:
-        return _clock.now().astimezone(UTC) if _clock is not None else datetime.now(UTC)
+        return datetime.now(UTC)
     if at.tzinfo is None:
         raise RecordError("times must be timezone-aware")
     return at.astimezone(UTC)
@@ -847,12 +835,6 @@ def visit_record(session: Session, visit_id: int) -> VisitRecord:
     rec.alarms = alarm_events(session, visit_id=visit_id)
     rec.weights = weight_history(session, v.patient_id)
     return rec
-
-
-def audit_trail(session: Session, entity_type: str, entity_id: int) -> list[AuditLog]:
-    return list(session.scalars(select(AuditLog).where(AuditLog.entity_type == entity_type,
-                                                       AuditLog.entity_id == entity_id)
-                                .order_by(AuditLog.id)))
 
 
 # ------------------------------------------------------------------------------ vitals and waves

@@ -99,10 +99,6 @@ class DbWriter:
         if self._thread.is_alive():  # pragma: no cover - a job hung
             log.error("database writer did not stop within %.0f s", timeout)
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
     # ---------------------------------------------------------------------------- the thread
 
     def _run(self) -> None:

@@ -174,10 +174,6 @@ class PhysiologyScenario:
     def _beats(self) -> np.ndarray:
         return (self._tables or self._build_tables())[2]
 
-    @property
-    def _resp_phase(self) -> np.ndarray:
-        return (self._tables or self._build_tables())[3]
-
     # -- courses -------------------------------------------------------------------------------
     def _course(self, key: str, t):
         seg = self._courses.get(key)

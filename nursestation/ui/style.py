@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QFont
 
 from nursestation.core.vocabulary import Code
 
@@ -83,10 +83,6 @@ def dialog_stylesheet() -> str:
     from nursestation.paths import resource_path
 
     return resource_path("styles", "dialog.qss").read_text(encoding="utf-8")
-
-
-def qcolour(name: str) -> QColor:
-    return QColor(name)
 
 
 def font(px: int, bold: bool = False) -> QFont:
