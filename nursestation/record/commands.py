@@ -932,7 +932,8 @@ def amend_entry(session: Session, entry_type: str, entry_id: int, *, user: UserR
             clean[name] = _amended_value(model, name, value, now, protocol, patient_name)
     merged = {k: clean.get(k, getattr(old, k)) for k in AMEND_FIELDS[model]}
     if model is Assessment and {"scale", "items", "score"} & set(clean):
-        items, score = check_scale(merged["scale"], merged["items"], merged["score"],
+        # a corrected score must agree with the items; corrected items give their own score
+        items, score = check_scale(merged["scale"], merged["items"], clean.get("score"),
                                    protocol.assessments,
                                    direct=merged["scale"] != SCALE_BASELINE_VITALS)
         clean["items"], clean["score"] = items, score
