@@ -433,7 +433,9 @@ def check_in(session: Session, visit_id: int, *, user: UserRef, protocol: Treatm
     sc = repo.save_screening(session, v.id, stored, user=actor, passed=result.passed)
     rows: list[Any] = [sc, w]
     if quick is not None:
-        rows.append(repo.save_ride(session, v.id, user=actor, kind="driver", **quick))
+        rows.append(repo.save_ride(session, v.id, user=actor, kind="driver",
+                                   driver_name=quick["driver_name"],
+                                   relationship=quick["relationship"], phone=quick["phone"]))
     session.flush()
     return ch.changes(v, (ch.SCREENING, ch.WEIGHT) + ((ch.RIDE,) if quick else ()), rows)
 
@@ -931,13 +933,14 @@ def amend_entry(session: Session, entry_type: str, entry_id: int, *, user: UserR
             clean[name] = _amended_value(model, name, value, now, protocol, patient_name)
     merged = {k: clean.get(k, getattr(old, k)) for k in AMEND_FIELDS[model]}
     if model is Assessment and {"scale", "items", "score"} & set(clean):
-        items, score = check_scale(merged["scale"], merged["items"], merged["score"],
+        # a corrected score must agree with the items; corrected items give their own score
+        items, score = check_scale(merged["scale"], merged["items"], clean.get("score"),
                                    protocol, direct=merged["scale"] != SCALE_BASELINE_VITALS,
                                    confirmed=confirm_unusual)
         clean["items"], clean["score"] = items, score
     if model is RideArrangement:
         problems = driver_problems(merged["driver_name"], merged["relationship"], patient_name)
-        if problems and old.kind == "driver":
+        if problems and getattr(old, "kind", "driver") == "driver":
             raise Refused("ride", "; ".join(problems).capitalize(), merged["driver_name"])
     try:
         new = repo.amend(session, old, clean, why, user=actor)

@@ -49,12 +49,13 @@ def _cadss6(items: Mapping[str, Any], p: TreatmentProtocol, _confirmed: bool
     if not items:
         return {}, None
     want = [str(i) for i in range(1, len(a.cadss6_items) + 1)]
-    got = sorted(str(k) for k in items)
+    by_name = {str(k): v for k, v in items.items()}
+    got = sorted(by_name)
     if got != sorted(want):
         raise Refused("cadss6_items", f"CADSS-6 needs all {len(want)} items scored "
                       f"({', '.join(want)}), not {', '.join(got)}", got)
-    out = {k: integer(f"CADSS-6 item {k}", items[k] if k in items else items[int(k)],
-                      lo=0, hi=a.cadss6_item_max, rule="cadss6_item")
+    out = {k: integer(f"CADSS-6 item {k}", by_name[k], lo=0, hi=a.cadss6_item_max,
+                      rule="cadss6_item")
            for k in want}
     return out, float(sum(out.values()))
 

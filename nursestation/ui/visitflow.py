@@ -112,17 +112,8 @@ def _findings_html(dec: Decision) -> str:
     return "".join(out)
 
 
-# ------------------------------------------------------------------------------ the step frame
-
-
-class StepDialog(CommandDialog):
-    """A visit-flow step: the common dialog (``ui.dialogs.CommandDialog``) at the steps' width,
-    with the visit's header."""
-
-    def __init__(self, ctx: AppContext, title: str, subtitle: str, ok_text: str,
-                 parent: QWidget | None = None, *, visit_id: int = 0) -> None:
-        super().__init__(ctx, title, subtitle=subtitle, ok_text=ok_text, visit_id=visit_id,
-                         parent=parent, min_width=700)
+#: The visit-flow steps are wider than the charting dialogs (checklists, plans).
+STEP_WIDTH = 700
 
 
 def _time_field(placeholder: str = "HH:MM or 8h") -> QLineEdit:
@@ -151,7 +142,7 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-class AssignPatientDialog(StepDialog):
+class AssignPatientDialog(CommandDialog):
     """Find a returning patient (MRN or name; "course visit N of M") or register a new one, and
     start a visit at the chair."""
 
@@ -159,8 +150,9 @@ class AssignPatientDialog(StepDialog):
         self.chair_id = chair_id
         self.chair_name = ctx.read(chair_name, chair_id) or f"chair #{chair_id}"
         super().__init__(ctx, f"Assign a patient — {self.chair_name}",
-                         f"Protocol: {ctx.protocol.name} (version {ctx.protocol.version})",
-                         "&Assign", parent)
+                         subtitle=f"Protocol: {ctx.protocol.name} "
+                                  f"(version {ctx.protocol.version})",
+                         ok_text="&Assign", parent=parent, min_width=STEP_WIDTH)
         self.choices: list[PatientChoice] = []
         form = QFormLayout()
         self.search = QLineEdit()
@@ -274,15 +266,16 @@ class AssignPatientDialog(StepDialog):
 # ------------------------------------------------------------------------------------ check-in
 
 
-class CheckInDialog(StepDialog):
+class CheckInDialog(CommandDialog):
     """Weight and the screening checklist, checked live against the protocol by core; failed
     items (and a weight above the protocol's maximum) need an acknowledgement with a reason."""
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
         self.visit_id = visit_id
         self.info = ctx.read(visit_info, visit_id)
-        super().__init__(ctx, f"Check-in — {self.info.chair}", _subtitle(ctx, self.info),
-                         "&Save check-in", parent, visit_id=visit_id)
+        super().__init__(ctx, f"Check-in — {self.info.chair}",
+                         subtitle=_subtitle(ctx, self.info), ok_text="&Save check-in",
+                         visit_id=visit_id, parent=parent, min_width=STEP_WIDTH)
         sc = ctx.protocol.screening
         form = QFormLayout()
         self.weight = number_field("kg", lo=0, hi=400)
@@ -489,7 +482,7 @@ def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, s
     return out
 
 
-class BaselineDialog(StepDialog):
+class BaselineDialog(CommandDialog):
     """Baseline vitals before dosing: taken from the chair's live monitor where it has a value
     that may be shown, otherwise entered by hand; an optional CADSS-6 baseline."""
 
@@ -498,8 +491,9 @@ class BaselineDialog(StepDialog):
         self.visit_id = visit_id
         self.chair_name = chair_name
         self.info = ctx.read(visit_info, visit_id)
-        super().__init__(ctx, f"Baseline vitals — {chair_name}", _subtitle(ctx, self.info),
-                         "&Record baseline", parent, visit_id=visit_id)
+        super().__init__(ctx, f"Baseline vitals — {chair_name}",
+                         subtitle=_subtitle(ctx, self.info), ok_text="&Record baseline",
+                         visit_id=visit_id, parent=parent, min_width=STEP_WIDTH)
         form = QFormLayout()
         self.fields: dict[str, QLineEdit] = {}
         self.sources: dict[str, QLabel] = {}
@@ -613,7 +607,7 @@ class BaselineDialog(StepDialog):
 # ---------------------------------------------------------------------------- start infusion
 
 
-class StartInfusionDialog(StepDialog):
+class StartInfusionDialog(CommandDialog):
     """The protocol's target from the weight (core's ``plan_infusion``), adjustable; core's dose
     and rate checks with their reasons; soft → confirm with a reason, hard → a charge nurse's
     override."""
@@ -621,8 +615,9 @@ class StartInfusionDialog(StepDialog):
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
         self.visit_id = visit_id
         self.info = ctx.read(visit_info, visit_id)
-        super().__init__(ctx, f"Start infusion — {self.info.chair}", _subtitle(ctx, self.info),
-                         "&Start infusion", parent, visit_id=visit_id)
+        super().__init__(ctx, f"Start infusion — {self.info.chair}",
+                         subtitle=_subtitle(ctx, self.info), ok_text="&Start infusion",
+                         visit_id=visit_id, parent=parent, min_width=STEP_WIDTH)
         d = ctx.protocol.dosing
         self.override_dialog: QDialog | None = None
         self.override: ChargeOverride | None = None
@@ -773,15 +768,15 @@ class StartInfusionDialog(StepDialog):
 # ------------------------------------------------------------------------------------ recovery
 
 
-class RecoveryDialog(StepDialog):
+class RecoveryDialog(CommandDialog):
     """Stop the infusion (time defaults to now) and move the visit into recovery."""
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
         self.visit_id = visit_id
         self.info = ctx.read(visit_info, visit_id)
         super().__init__(ctx, f"Stop infusion, start recovery — {self.info.chair}",
-                         _subtitle(ctx, self.info), "&Start recovery", parent,
-                         visit_id=visit_id)
+                         subtitle=_subtitle(ctx, self.info), ok_text="&Start recovery",
+                         visit_id=visit_id, parent=parent, min_width=STEP_WIDTH)
         now = ctx.clock.now()
         start = self.info.infusion_start_at
         started = QLabel(f"Infusion started {describe_time(start, now)}, "
@@ -881,7 +876,6 @@ __all__ = [
     "CheckInDialog",
     "RecoveryDialog",
     "StartInfusionDialog",
-    "StepDialog",
     "VisitInfo",
     "live_baseline",
     "next_step",

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 import nursestation
 from nursestation.core.dosing import (
     ChargeOverride,
-    authorise,
     EventKind,
     InfusionEvent,
     Severity,
+    authorise,
     check_change_reason,
     check_dose,
     check_rate,

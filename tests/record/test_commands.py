@@ -544,3 +544,42 @@ def test_a_negative_weight_is_refused_not_made_positive(database, nurse):
     err = refused(database, rc.check_in, visit.id, user=nurse.id, protocol=PROTOCOL,
                   weight_kg=-70, answers=passing_screening(now()))
     assert err.rule == "weight"
+
+
+def test_one_start_command_advances_the_phase_whichever_form_calls_it(database, nurse):
+    """The dose-change form starts with a pump rate, the start-infusion step with a plan: both
+    are start_infusion, and both move the visit to infusing."""
+    _, _, visit = checked_in(database, nurse)
+    run(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+        values=BASELINE)
+    c = run(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+            rate_ml_h=120)
+    assert c.phase == "infusing" and c.entry.rate_ml_h == 120
+    assert c.entry.concentration_mg_ml == pytest.approx(0.35)  # the protocol plan's, 70 kg
+    assert c.entry.dose_mg_kg_h == pytest.approx(0.6)
+
+
+def test_an_amended_assessment_is_checked_like_a_new_one(database, nurse):
+    _, _, visit = infusing(database, nurse)
+    c = run(database, rc.record_assessment, visit.id, user=nurse.id, protocol=PROTOCOL,
+            scale="MOAAS", items={"level": 4})
+    assert c.entry.score == 4
+    err = refused(database, rc.amend_entry, "assessments", c.entry.id, user=nurse.id,
+                  protocol=PROTOCOL, changes={"score": -50}, reason="typo")
+    assert err.rule == "score"
+    done = run(database, rc.amend_entry, "assessments", c.entry.id, user=nurse.id,
+               protocol=PROTOCOL, changes={"items": {"level": 3}}, reason="re-assessed")
+    assert done.entry.score == 3 and done.kinds == {"amendment", "assessment"}
+    err = refused(database, rc.amend_entry, "assessments", c.entry.id, user=nurse.id,
+                  protocol=PROTOCOL, changes={"note": "x"}, reason="again")
+    assert err.rule == "amended" and "was already amended" in err.message
+
+
+def test_a_stop_moves_the_visit_into_recovery_once(database, nurse):
+    _, _, visit = infusing(database, nurse)
+    c = run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+            reason_code="BP rise", reason_text="SBP 170")
+    assert c.phase == "recovery" and c.entry.kind == "stop"
+    assert c.entry.reason_code == "BP rise"
+    err = refused(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
+    assert err.rule == "visit_phase" and "the visit is in recovery" in err.message
