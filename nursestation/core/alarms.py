@@ -48,6 +48,11 @@ Rules (the limits and priorities themselves come from the protocol file's ``[ala
   *patient* alarm about a code (``SPO2`` low...) is not raised while one of our limits on the
   same code and direction is raised — the nurse hears one desaturation, ours, with its rule.
   Only the primary site's readings reach the engine (``SitePicker``).
+* **Wrong patient on a device.** A device that reports its admitted patient (``DEVICE_PATIENT``,
+  the IntelliVue's demographics) while the chair's visit is known (:meth:`AlarmEngine.set_patient`)
+  raises a medium technical alarm when the two IDs differ (compared without case and spaces):
+  the monitor's numbers may be charted to the wrong record. A device with no patient admitted,
+  or no visit, raises nothing.
 """
 
 from __future__ import annotations
@@ -201,6 +206,7 @@ class _Device:
     sensor_off_status: str | None = None  # text of a bare SENSOR_OFF reading
     pump_state_alarm: bool = False
     pump_alarm_text: str | None = None
+    patient_id: str | None = None  # the patient the device has admitted (DEVICE_PATIENT)
     alarms: dict[str, DeviceAlarm] = field(default_factory=dict)  # what the device lists now
     alarm_keys: set[str] = field(default_factory=set)  # track keys of its alarms, ever
 
@@ -214,6 +220,10 @@ def _number(r: Reading) -> float | None:
         return None
     v = float(v)
     return v if math.isfinite(v) else None
+
+
+def _norm_id(v: str) -> str:
+    return "".join(str(v).split()).casefold()
 
 
 def _text(v: Any) -> str | None:
@@ -247,6 +257,7 @@ class AlarmEngine:
         self._last_measurement: dict[str, tuple] = {}  # NBP code -> identity of last one
         self._bp_due: float | None = None
         self._bp_seen: bool = False
+        self._patient_ids: frozenset[str] = frozenset()
         self._paused_until: float | None = None
         self._paused_by: str | None = None
         self._changes: list[AlarmChange] = []
@@ -268,6 +279,15 @@ class AlarmEngine:
         """Limits relative to baseline that cannot be evaluated because the baseline is missing."""
         return [t.limit for t in self._tracks.values()
                 if t.limit is not None and self._threshold(t.limit) is None]
+
+    def set_patient(self, ids: Iterable[str] | None) -> None:
+        """The identities the visit's patient may carry on a device (the MRN...); None or empty
+        when the chair has no visit. A device reporting another patient raises an alarm."""
+        self._patient_ids = frozenset(n for n in (_norm_id(i) for i in ids or ()) if n)
+        now, wall = self.clock.monotonic(), self.clock.now()
+        for dev, d in list(self._devices.items()):
+            if d.patient_id is not None or f"patient_mismatch:{dev or 'device'}" in self._tracks:
+                self._eval_patient(dev, now, wall)
 
     def set_bp_due(self, due_mono: float | None) -> None:
         """The vitals schedule's deadline (monotonic) for the next blood pressure, or None.
@@ -436,6 +456,10 @@ class AlarmEngine:
         if code == Code.SENSOR_OFF:
             device.sensor_off_status = _text(r.value) or "sensor off"
             dirty[("sensor", dev)] = None
+            return
+        if code == Code.DEVICE_PATIENT:
+            device.patient_id = _text(r.value)
+            self._eval_patient(dev, now, wall)
             return
         if code == Code.DEVICE_ALARM:
             listed = r.extra.get("device_alarms")
@@ -616,6 +640,18 @@ class AlarmEngine:
             t = self._tracks.get(key)
             if t is not None:
                 self._apply(t, _Cond.CLEAR, {"device": name}, now, wall)
+
+    def _eval_patient(self, dev: str | None, now: float, wall: datetime) -> None:
+        name = dev or "device"
+        t = self._tech_track(
+            f"patient_mismatch:{name}", "PATIENT_MISMATCH", "medium",
+            f"PATIENT_MISMATCH: {name} has another patient admitted than this visit's",
+            "station rule: a device's admitted patient must be the visit's (medium)", 0.0)
+        pid = self._device(dev).patient_id
+        wrong = bool(self._patient_ids) and pid is not None \
+            and _norm_id(pid) not in self._patient_ids
+        values: dict[str, Any] = {"device": name, "device_patient": pid}
+        self._apply(t, _Cond.VIOLATING if wrong else _Cond.CLEAR, values, now, wall)
 
     def _eval_bp(self, now: float, wall: datetime) -> None:
         due = self._bp_due

@@ -423,6 +423,9 @@ class MainWindow(QMainWindow):
             self.detail.set_context(contexts[self.detail.chair])
         self._update_baselines(chart.baselines)
         self._update_bp_deadlines()
+        for chair, engine in self.runtime.engines.items():  # a monitor's patient must match
+            v = self.visits.get(chair)
+            engine.set_patient([v.mrn] if v is not None and v.mrn else None)
         self._refresh_detail_chart()
         online = sum(1 for link in self.runtime.links.values() if link.health == "online")
         self.devices_label.setText(f"devices online {online}/{len(self.runtime.links)}")

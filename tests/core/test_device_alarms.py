@@ -71,3 +71,26 @@ def test_a_device_patient_alarm_our_rules_do_not_cover_is_raised(eng):
     (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
     assert ch.alarm.kind is AlarmKind.PHYSIOLOGICAL and ch.alarm.priority == "high"
     assert ch.alarm.code == Code.SPO2
+
+
+def patient(pid, dev=MON):
+    return Reading(Code.DEVICE_PATIENT, pid, chair="C1", device_id=dev)
+
+
+def test_a_monitor_with_another_patient_admitted_raises_a_warning(eng):
+    eng.set_patient(["MRN-00042"])
+    eng.ingest([patient("mrn 00042".replace(" ", "-"))])  # same ID, other case
+    assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []
+    eng.ingest([patient("MRN-00099")])
+    (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
+    assert ch.alarm.code == "PATIENT_MISMATCH" and ch.alarm.values["device_patient"] == "MRN-00099"
+    eng.set_patient(["MRN-00099"])  # the visit was the other patient after all
+    assert [c.kind for c in eng.update()] == [ChangeKind.CLEARED]
+
+
+def test_no_patient_admitted_or_no_visit_raises_nothing(eng):
+    eng.set_patient(["MRN-1"])
+    eng.ingest([patient(None)])  # nobody admitted at the monitor
+    eng.set_patient(None)  # no visit in the chair
+    eng.ingest([patient("MRN-2")])
+    assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []
