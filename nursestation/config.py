@@ -10,11 +10,17 @@ Example::
 
     [[chairs]]
     name = "Chair 1"
+    primary_sites = { TEMP = "core" }    # optional: which site stands for a code (see below)
     devices = [
-      { protocol = "intellivue", url = "/dev/ttyUSB0" },
+      { protocol = "intellivue", url = "/dev/ttyUSB0", baud = 19200 },  # "Fix 19200" on the MIB
       { protocol = "masimo",     url = "/dev/ttyUSB1" },
       { protocol = "alaris",     url = "socket://10.0.0.21:4001" },
     ]
+
+``baud`` is the port's speed as the device is set (default: the protocol's usual one: IntelliVue
+115200, Masimo 9600, Alaris 38400). ``primary_sites`` names, per code measured at more than one
+site or lead (TEMP, SPO2, PR, PI, PLETH, ECG), the site the chair's tiles, alarms and record use:
+default the device's main site (lead II for the ECG), else the first site that reports.
 
 A malformed file stops start-up with a message naming the file, the key and what is wrong.
 """
@@ -25,9 +31,17 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nursestation.core.vocabulary import SITES
 from nursestation.paths import data_dir, default_config_path, resource_path
 
 PROTOCOLS = ("intellivue", "masimo", "alaris")
+#: the speeds each device's port can be set to (IntelliVue Data Export: "Fix 115200" or
+#: "Fix 19200"; the others: the usual serial rates, their default first)
+BAUD_RATES: dict[str, tuple[int, ...]] = {
+    "intellivue": (115200, 19200),
+    "masimo": (9600, 19200, 38400, 57600, 115200),
+    "alaris": (38400, 9600, 19200, 57600, 115200),
+}
 MAX_CHAIRS = 32
 
 
@@ -47,12 +61,19 @@ class DeviceConfig:
     protocol: str
     url: str
     id: str
+    baud: int | None = None  # None: the protocol's usual speed
 
 
 @dataclass(frozen=True)
 class ChairConfig:
     name: str
     devices: tuple[DeviceConfig, ...] = ()
+    #: (code, site) pairs: the site that stands for a multi-site code on this chair
+    primary_sites: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def sites(self) -> dict[str, str]:
+        return dict(self.primary_sites)
 
 
 @dataclass(frozen=True)
@@ -199,8 +220,31 @@ def _parse(raw: dict, file: Path) -> Config:
                 raise ConfigError(file, f"{dkey}.url",
                                   "missing: a serial device (/dev/ttyUSB0, COM3) or pyserial URL")
             dev_id = d.get("id") or f"{name}-{proto_name}-{j}".replace(" ", "").lower()
-            devs.append(DeviceConfig(protocol=proto_name, url=dev_url, id=str(dev_id)))
-        chairs.append(ChairConfig(name=name, devices=tuple(devs)))
+            baud = d.get("baud")
+            if baud is not None and (isinstance(baud, bool) or baud not in BAUD_RATES[proto_name]):
+                raise ConfigError(file, f"{dkey}.baud",
+                                  f"{proto_name} ports run at "
+                                  f"{', '.join(map(str, BAUD_RATES[proto_name]))} baud, "
+                                  f"not {baud!r}")
+            devs.append(DeviceConfig(protocol=proto_name, url=dev_url, id=str(dev_id),
+                                     baud=baud))
+        sites_raw = c.get("primary_sites", {})
+        if not isinstance(sites_raw, dict):
+            raise ConfigError(file, f"{key}.primary_sites",
+                              'must be a table such as { TEMP = "core" }')
+        sites: list[tuple[str, str]] = []
+        for code, site in sites_raw.items():
+            if code not in SITES:
+                raise ConfigError(file, f"{key}.primary_sites.{code}",
+                                  f"not a code measured at several sites (those are "
+                                  f"{', '.join(sorted(SITES))})")
+            allowed = {str(s) for s in SITES[code]}
+            if not isinstance(site, str) or site not in allowed:
+                raise ConfigError(file, f"{key}.primary_sites.{code}",
+                                  f"{site!r} is not a site of {code}; known: "
+                                  f"{', '.join(sorted(a or '(main)' for a in allowed))}")
+            sites.append((code, site))
+        chairs.append(ChairConfig(name=name, devices=tuple(devs), primary_sites=tuple(sites)))
 
     return Config(
         clinic_name=clinic,
