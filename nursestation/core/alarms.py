@@ -45,8 +45,10 @@ Rules (the limits and priorities themselves come from the protocol file's ``[ala
   ``DEVICE_ALARM`` readings as the complete list a device shows now): each becomes an alarm of
   the chair with the device's priority and wording, raised without delay and cleared when the
   device no longer lists it (or goes offline). De-duplicated against our own rules: a device's
-  *patient* alarm about a code (``SPO2`` low...) is not raised while one of our limits on the
-  same code and direction is raised — the nurse hears one desaturation, ours, with its rule.
+  *patient* alarm about a code and direction our protocol file has a limit for (``SPO2`` low...)
+  is not raised — our rule judges the same values with the clinic's limit and delay, and the
+  nurse hears one desaturation, ours, with its rule. Patient alarms we have no rule for (a pulse
+  rate high, an apnea) and every technical alarm are raised.
   Only the primary site's readings reach the engine (``SitePicker``).
 * **Wrong patient on a device.** A device that reports its admitted patient (``DEVICE_PATIENT``,
   the IntelliVue's demographics) while the chair's visit is known (:meth:`AlarmEngine.set_patient`)
@@ -331,9 +333,6 @@ class AlarmEngine:
                     and now - t.pending_mono >= t.delay_s):
                 self._raise(t, now, wall)
         self._eval_bp(now, wall)
-        for dev in list(self._devices):  # a device alarm our own limit no longer covers
-            if self._devices[dev].alarms:
-                self._eval_device_alarms(dev, now, wall)
         for t in self._tracks.values():
             a = t.alarm
             if (a is not None and a.priority == "high" and a.unacknowledged and not a.escalated
@@ -601,17 +600,19 @@ class AlarmEngine:
             values["pump_state"] = str(PumpState.ALARM)
         self._apply(t, _Cond.VIOLATING if on else _Cond.CLEAR, values, now, wall)
 
-    def _covered(self, alarm: DeviceAlarm) -> Alarm | None:
-        """Our own raised limit alarm on the same code and direction, if any."""
-        if alarm.kind != AlarmKind.PHYSIOLOGICAL or not alarm.code:
-            return None
+    def _covered(self, alarm: DeviceAlarm) -> bool:
+        """One of our own limits judges the same condition: a limit on the same code in the
+        same direction (the device's values reach those rules too, with the clinic's limits
+        and delays from the protocol file)."""
+        if alarm.kind != AlarmKind.PHYSIOLOGICAL or not alarm.code or not alarm.direction:
+            return False
         for t in self._limit_tracks.get(alarm.code, ()):
-            if t.alarm is None or t.limit is None:
+            if t.limit is None:
                 continue
             low = t.limit.below is not None or t.limit.below_baseline is not None
-            if not alarm.direction or alarm.direction == ("low" if low else "high"):
-                return t.alarm
-        return None
+            if alarm.direction == ("low" if low else "high"):
+                return True
+        return False
 
     def _eval_device_alarms(self, dev: str | None, now: float, wall: datetime) -> None:
         name = dev or "device"
@@ -630,10 +631,9 @@ class AlarmEngine:
                     rule=f"{Code.DEVICE_ALARM}: {name} reports {a.text}",
                     source=f"the device's own alarm ({name})", delay_s=0.0)
             values: dict[str, Any] = {"device": name, "device_alarm": a.text}
-            ours = self._covered(a)
-            if ours is not None and t.alarm is None:
-                # the same condition is already raised by our rule: one alarm, not two
-                t.pending_mono, t.pending_wall, t.pending_values = None, None, {}
+            if self._covered(a):
+                # our own rule judges the same condition: one alarm (ours, with its rule and
+                # the protocol's delay), not two; the device's list stays in the record
                 continue
             self._apply(t, _Cond.VIOLATING, values, now, wall)
         for key in d.alarm_keys - present:

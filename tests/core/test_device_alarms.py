@@ -52,25 +52,27 @@ def test_device_alarms_end_when_the_device_goes_offline(eng):
     assert not [a for a in eng.active() if a.code == Code.SPO2]
 
 
-def test_a_device_desaturation_is_not_raised_twice_when_our_rule_already_raised_it(eng, clock):
-    # our own SPO2 low limit raises first (after its onset delay)...
-    for _ in range(40):
-        eng.ingest([Reading(Code.SPO2, 80.0, chair="C1", device_id=MON)])
-        eng.update()
-        clock.advance(1)
-    ours = [a for a in eng.active() if a.kind is AlarmKind.PHYSIOLOGICAL]
-    assert ours and all(a.code == Code.SPO2 for a in ours)
-    # ...then the monitor's own "SpO2 LOW" arrives: no second alarm for the same condition
+def test_a_device_desaturation_is_left_to_our_own_spo2_rule(eng, clock):
+    # the monitor's "SpO2 LOW" comes at once; our SPO2 < 90 limit, with the protocol's delay,
+    # judges the same condition: one alarm, ours
     eng.ingest([listing(DESAT)])
     assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []
+    for _ in range(40):
+        eng.ingest([Reading(Code.SPO2, 80.0, chair="C1", device_id=MON), listing(DESAT)])
+        eng.update()
+        clock.advance(1)
+    active = [a for a in eng.active() if a.kind is AlarmKind.PHYSIOLOGICAL]
+    assert active and all(a.rule.startswith("SPO2 <") for a in active)
 
 
 def test_a_device_patient_alarm_our_rules_do_not_cover_is_raised(eng):
-    # the monitor's limits differ from ours: its desaturation still reaches the nurse
-    eng.ingest([Reading(Code.SPO2, 97.0, chair="C1", device_id=MON), listing(DESAT)])
+    # the protocol has no pulse-rate limit: the oximeter's "pulse rate high" reaches the nurse
+    pr_high = DeviceAlarm("alarm:0x0004", "oximeter: pulse rate high", "physiological", "high",
+                          Code.PR, "high")
+    eng.ingest([listing(pr_high)])
     (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
     assert ch.alarm.kind is AlarmKind.PHYSIOLOGICAL and ch.alarm.priority == "high"
-    assert ch.alarm.code == Code.SPO2
+    assert ch.alarm.code == Code.PR
 
 
 def patient(pid, dev=MON):
