@@ -86,6 +86,9 @@ class Config:
     chairs: tuple[ChairConfig, ...] = ()
     audio_pause_minutes: float = 2.0
     demo: bool = False
+    #: the demo's simulated devices: on pseudo-terminals ("pty"), on loopback TCP ("tcp", e.g.
+    #: a clinic's Windows PC), or "auto" (pseudo-terminals when the machine has them)
+    demo_devices: str = "auto"
     source: Path | None = None  # the file this came from, if any
 
     @property
@@ -111,8 +114,11 @@ def demo_chairs(n: int) -> tuple[ChairConfig, ...]:
     )
 
 
+DEMO_DEVICE_PORTS = ("auto", "pty", "tcp")
+
+
 def load_config(path: str | Path | None = None, *, demo: bool = False,
-                chairs: int | None = None) -> Config:
+                chairs: int | None = None, demo_devices: str = "auto") -> Config:
     """Read the config file. ``path`` None means ``NURSESTATION_CONFIG`` or the default location;
     a missing file at the default location gives the defaults (one workstation, SQLite)."""
     explicit = path is not None
@@ -132,6 +138,9 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
         n = chairs if chairs is not None else 6
         if not 1 <= n <= MAX_CHAIRS:
             raise ConfigError("--chairs", None, f"must be between 1 and {MAX_CHAIRS}, not {n}")
+        if demo_devices not in DEMO_DEVICE_PORTS:
+            raise ConfigError("--demo-devices", None,
+                              f"must be one of {', '.join(DEMO_DEVICE_PORTS)}, not {demo_devices!r}")
         cfg = Config(
             clinic_name=raw.get("clinic_name", "Demo Clinic"),
             database_url=cfg.database_url
@@ -142,6 +151,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             chairs=demo_chairs(n),
             audio_pause_minutes=cfg.audio_pause_minutes,
             demo=True,
+            demo_devices=demo_devices,
             source=cfg.source,
         )
     elif not cfg.database_url:

@@ -104,7 +104,7 @@ class Station:
             log.info("demo database seeded with %d visits", created)
         if not devices:
             return self.config.chairs
-        self.demo_devices = DemoDevices(plan)
+        self.demo_devices = DemoDevices(plan, port=self.config.demo_devices)
         # their ports now (the links need the paths), the devices themselves with the links
         return self.demo_devices.start(run=False)
 
