@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from nursestation.config import ChairConfig
 from nursestation.core.scenarios import BASELINE_END, get_scenario
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
+from nursestation.devices.base import Simulator
 from nursestation.devices.registry import PROTOCOLS
 from nursestation.devices.simhost import SimulatorHost, ptys_available
 
@@ -172,6 +173,7 @@ class DemoDevices:
             occupied += dc.occupied
             devices = []
             for dev in dc.config.devices:
+                sim: Simulator
                 if dev.protocol == "intellivue":
                     sim = IntelliVueSimulator(scenario, **monitor_options(i, mrn))
                 else:

@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from nursestation.core.vocabulary import site_label
 from nursestation.devices.registry import get_protocol
@@ -42,7 +42,7 @@ def spy_received_bytes(capture: bytes) -> bytes | None:
     return spy_bytes(capture, b"RX")
 
 
-def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, int]:
+def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, Any]:
     """Feed ``stream`` to the protocol's decoder; write one JSON line per reading to ``out``.
 
     ``stream`` holds the raw device-to-host bytes, or a pyserial ``spy://`` hexdump of a
@@ -56,7 +56,7 @@ def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, int
         for reading in decoder.feed(data[pos:pos + CHUNK]):
             seen[site_label(reading.code, reading.site)] += 1
             out.write(json.dumps(reading.to_json_dict(), ensure_ascii=False) + "\n")
-    stats: dict = decoder.stats.as_dict()
+    stats: dict[str, Any] = dict(decoder.stats.as_dict())
     stats["readings"] = dict(seen)
     if received is not None:
         stats["rx_bytes"] = len(received)
