@@ -38,6 +38,10 @@ _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (
                            "database)"}),
     (("--chairs",), {"type": int, "default": None, "metavar": "N",
                      "help": "with --demo: number of chairs (1-32, default 6)"}),
+    (("--demo-devices",), {"choices": ("auto", "pty", "tcp"), "default": "auto",
+                           "help": "with --demo: simulated devices on pseudo-terminals or on "
+                                   "loopback TCP (socket://127.0.0.1:PORT; auto: TCP where "
+                                   "there are no pseudo-terminals, e.g. Windows)"}),
     (("--chair",), {"metavar": "NAME", "help": "open this chair's detail view at start"}),
     (("--demo-desaturate",), {"metavar": "CHAIR", "default": None,
                               "help": "with --demo: this chair's patient desaturates about 20 s "
@@ -155,7 +159,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     from nursestation.config import load_config
 
-    config = load_config(args.config, demo=args.demo, chairs=args.chairs)
+    config = load_config(args.config, demo=args.demo, chairs=args.chairs,
+                         demo_devices=getattr(args, "demo_devices", "auto"))
     args._database_url = config.database_url
 
     if args.command == "visits":

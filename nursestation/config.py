@@ -11,11 +11,17 @@ Example::
 
     [[chairs]]
     name = "Chair 1"
+    primary_sites = { TEMP = "core" }    # optional: which site stands for a code (see below)
     devices = [
-      { protocol = "intellivue", url = "/dev/ttyUSB0" },
+      { protocol = "intellivue", url = "/dev/ttyUSB0", baud = 19200 },  # "Fix 19200" on the MIB
       { protocol = "masimo",     url = "/dev/ttyUSB1" },
       { protocol = "alaris",     url = "socket://10.0.0.21:4001" },
     ]
+
+``baud`` is the port's speed as the device is set (default: the protocol's usual one: IntelliVue
+115200, Masimo 9600, Alaris 38400). ``primary_sites`` names, per code measured at more than one
+site or lead (TEMP, SPO2, PR, PI, PLETH, ECG), the site the chair's tiles, alarms and record use:
+default the device's main site (lead II for the ECG), else the first site that reports.
 
 A malformed file stops start-up with a message naming the file, the key and what is wrong.
 """
@@ -26,7 +32,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nursestation.devices.registry import GATEWAY_NAMES, PROTOCOL_NAMES
+from nursestation.core.vocabulary import SITES
+from nursestation.devices.registry import GATEWAY_NAMES, PROTOCOL_NAMES, PROTOCOLS
 from nursestation.paths import data_dir, default_config_path, resource_path
 
 PAPER_SIZES = ("letter", "a4")
@@ -68,12 +75,19 @@ class Hl7OutboundConfig:
     receiving_application: str = ""
     receiving_facility: str = ""
     ack_timeout_seconds: float = 30.0
+    baud: int | None = None  # None: the protocol's usual speed
 
 
 @dataclass(frozen=True)
 class ChairConfig:
     name: str
     devices: tuple[DeviceConfig, ...] = ()
+    #: (code, site) pairs: the site that stands for a multi-site code on this chair
+    primary_sites: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def sites(self) -> dict[str, str]:
+        return dict(self.primary_sites)
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,9 @@ class Config:
     paper: str = "letter"  # printed summaries: "letter" or "a4"
     hl7: Hl7OutboundConfig | None = None
     demo: bool = False
+    #: the demo's simulated devices: on pseudo-terminals ("pty"), on loopback TCP ("tcp", e.g.
+    #: a clinic's Windows PC), or "auto" (pseudo-terminals when the machine has them)
+    demo_devices: str = "auto"
     source: Path | None = None  # the file this came from, if any
 
     @property
@@ -119,8 +136,11 @@ def demo_chairs(n: int) -> tuple[ChairConfig, ...]:
     )
 
 
+DEMO_DEVICE_PORTS = ("auto", "pty", "tcp")
+
+
 def load_config(path: str | Path | None = None, *, demo: bool = False,
-                chairs: int | None = None) -> Config:
+                chairs: int | None = None, demo_devices: str = "auto") -> Config:
     """Read the config file. ``path`` None means ``NURSESTATION_CONFIG`` or the default location;
     a missing file at the default location gives the defaults (one workstation, SQLite)."""
     explicit = path is not None
@@ -148,6 +168,9 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
                               f"runs only on its own database in {demo_database_dir()}, so it "
                               "refuses this configuration (nothing was opened). Run the demo "
                               "without --config, or without --demo for the clinic")
+        if demo_devices not in DEMO_DEVICE_PORTS:
+            raise ConfigError("--demo-devices", None,
+                              f"must be one of {', '.join(DEMO_DEVICE_PORTS)}, not {demo_devices!r}")
         cfg = Config(
             clinic_name=raw.get("clinic_name", "Demo Clinic"),
             database_url=f"sqlite:///{demo_database_dir() / 'nursestation-demo.sqlite3'}",
@@ -160,6 +183,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             paper=cfg.paper,
             hl7=cfg.hl7,
             demo=True,
+            demo_devices=demo_devices,
             source=cfg.source,
         )
     elif not cfg.database_url:
@@ -247,8 +271,31 @@ def _parse(raw: dict, file: Path) -> Config:
                 raise ConfigError(file, f"{dkey}.url",
                                   "missing: a serial device (/dev/ttyUSB0, COM3) or pyserial URL")
             dev_id = d.get("id") or f"{name}-{proto_name}-{j}".replace(" ", "").lower()
-            devs.append(DeviceConfig(protocol=proto_name, url=dev_url, id=str(dev_id)))
-        chairs.append(ChairConfig(name=name, devices=tuple(devs)))
+            baud = d.get("baud")
+            if baud is not None and (isinstance(baud, bool) or baud not in PROTOCOLS[proto_name].baud_rates):
+                raise ConfigError(file, f"{dkey}.baud",
+                                  f"{proto_name} ports run at "
+                                  f"{', '.join(map(str, PROTOCOLS[proto_name].baud_rates))} baud, "
+                                  f"not {baud!r}")
+            devs.append(DeviceConfig(protocol=proto_name, url=dev_url, id=str(dev_id),
+                                     baud=baud))
+        sites_raw = c.get("primary_sites", {})
+        if not isinstance(sites_raw, dict):
+            raise ConfigError(file, f"{key}.primary_sites",
+                              'must be a table such as { TEMP = "core" }')
+        sites: list[tuple[str, str]] = []
+        for code, site in sites_raw.items():
+            if code not in SITES:
+                raise ConfigError(file, f"{key}.primary_sites.{code}",
+                                  f"not a code measured at several sites (those are "
+                                  f"{', '.join(sorted(SITES))})")
+            allowed = {str(s) for s in SITES[code]}
+            if not isinstance(site, str) or site not in allowed:
+                raise ConfigError(file, f"{key}.primary_sites.{code}",
+                                  f"{site!r} is not a site of {code}; known: "
+                                  f"{', '.join(sorted(a or '(main)' for a in allowed))}")
+            sites.append((code, site))
+        chairs.append(ChairConfig(name=name, devices=tuple(devs), primary_sites=tuple(sites)))
 
     paper = get("paper", str, "letter").strip().lower()
     if paper not in PAPER_SIZES:

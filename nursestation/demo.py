@@ -1,8 +1,12 @@
-"""The demo: simulated devices at the far end of real pseudo-terminals, and a demo database.
+"""The demo: simulated devices at the far end of real pseudo-terminals (or loopback TCP), and a
+demo database.
 
 Every demo chair gets a simulated Philips IntelliVue monitor, Masimo oximeter and Alaris pump,
-each a ``SimulatorHost`` on its own pseudo-terminal; the station opens those with the same link
-layer and protocol sessions it uses for real devices. Each occupied chair's patient is at a
+each a ``SimulatorHost`` on its own pseudo-terminal — or, on a machine without them (Windows) or
+with ``--demo-devices tcp``, listening on ``socket://127.0.0.1:PORT``; the station opens those
+with the same link layer and protocol sessions it uses for real devices. The monitors differ as
+real ones do (``monitor_options``): another primary ECG lead, a site temperature, a second SpO2
+site, monitor INOPs, and each has the chair's patient admitted. Each occupied chair's patient is at a
 different point of a typical visit, and the demo database's chart (phase times, pump rate
 history, assessments, medication, ride) agrees with what the simulated devices report.
 """
@@ -18,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from nursestation.config import ChairConfig
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
+from nursestation.devices.base import Simulator
 from nursestation.devices.registry import PROTOCOLS
-from nursestation.devices.simhost import SimulatorHost
+from nursestation.devices.simhost import SimulatorHost, ptys_available
 from nursestation.sim.scenarios import BASELINE_END, get_scenario
 
 log = logging.getLogger(__name__)
@@ -119,35 +124,72 @@ def resume_plan(session: Session, plan: list[DemoChair], now: datetime
     return resumed
 
 
-class DemoDevices:
-    """Start one simulator per demo device on a pseudo-terminal; give back the chairs with
-    the pseudo-terminals' paths as their device URLs."""
+def demo_mrn(k: int) -> str:
+    """The MRN of the ``k``-th occupied demo chair's patient."""
+    return DEMO_PATIENTS[k][0] if k < len(DEMO_PATIENTS) else f"MRN-{100300 + k}"
 
-    def __init__(self, plan: list[DemoChair], *, port: str = "pty") -> None:
+
+#: Temperature labels the demo monitors use in turn (Temp, Tcore, Trect, Tskin; the guide's
+#: TextIds): a bed whose only temperature is Tcore still shows one.
+_DEMO_TEMP_LABELS = (0x00024B48, 0x00024B60, 0x0002E004, 0x00024B74)
+_DEMO_LEADS = ("II", "II", "V1", "II", "I", "II", "III")
+
+
+def monitor_options(i: int, mrn: str | None) -> dict[str, Any]:
+    """How the ``i``-th demo chair's monitor is set up: its primary lead, its temperature's
+    site, a second SpO2 site on every third chair, INOPs now and then on every fourth, and the
+    chair's patient admitted (so the station's patient check passes)."""
+    return {
+        "ecg_lead": _DEMO_LEADS[i % len(_DEMO_LEADS)],
+        "temp_label": _DEMO_TEMP_LABELS[i % len(_DEMO_TEMP_LABELS)],
+        "second_spo2": i % 3 == 2,
+        "inops": i % 4 == 1,
+        "patient_id": mrn,
+    }
+
+
+class DemoDevices:
+    """Start one simulator per demo device on a pseudo-terminal (or loopback TCP); give back the
+    chairs with the ports' URLs as their device URLs. ``port``: "pty", "tcp" or "auto"
+    (pseudo-terminals when the machine has them)."""
+
+    def __init__(self, plan: list[DemoChair], *, port: str = "auto") -> None:
         self.plan = plan
-        self.port = port
+        if port == "auto":
+            port = "pty" if ptys_available() else "tcp"
+        self.port = "tcp://127.0.0.1:0" if port == "tcp" else port
         self.hosts: dict[str, SimulatorHost] = {}
 
     def start(self, *, run: bool = True) -> tuple[ChairConfig, ...]:
         """Open every device's port and (``run``) start the devices; ``run=False`` leaves
         them silent until ``run()``: the station shows its window first."""
+        from nursestation.devices.intellivue import IntelliVueSimulator
+
         chairs = []
-        for dc in self.plan:
+        occupied = 0
+        for i, dc in enumerate(self.plan):
             scenario_name = dc.scenario or ("ketamine-visit" if dc.occupied else "steady")
             # one patient per chair: its devices share the scenario (pure functions of time;
             # building it is most of a demo chair's start-up)
             scenario = get_scenario(scenario_name, dc.seed,
                                     offset=0.0 if dc.scenario else dc.offset)
+            mrn = demo_mrn(occupied) if dc.occupied else None
+            occupied += dc.occupied
             devices = []
             for dev in dc.config.devices:
-                sim = PROTOCOLS[dev.protocol].make_simulator(scenario)
+                sim: Simulator
+                if dev.protocol == "intellivue":
+                    sim = IntelliVueSimulator(scenario, **monitor_options(i, mrn))
+                else:
+                    sim = PROTOCOLS[dev.protocol].make_simulator(scenario)
                 host = SimulatorHost(sim, self.port).open()
                 if run:
                     host.start()
                 self.hosts[dev.id] = host
                 devices.append(replace(dev, url=host.url))
             chairs.append(replace(dc.config, devices=tuple(devices)))
-        log.info("demo: %d simulated devices on pseudo-terminals", len(self.hosts))
+        log.info("demo: %d simulated devices on %s", len(self.hosts),
+                 "pseudo-terminals" if self.port == "pty" else "loopback TCP")
         return tuple(chairs)
 
     def run(self) -> None:
@@ -180,7 +222,7 @@ def seed_demo_database(session: Session, plan: list[DemoChair], protocol: Any,
     for k, dc in enumerate(occupied):
         mrn, family, given, dob, allergies, kg = DEMO_PATIENTS[k % len(DEMO_PATIENTS)]
         if k >= len(DEMO_PATIENTS):  # more chairs than the six named patients
-            mrn = f"MRN-{100300 + k}"
+            mrn = demo_mrn(k)
             family = _MORE_FAMILY[k % len(_MORE_FAMILY)]
             given = _MORE_GIVEN[(k * 7) % len(_MORE_GIVEN)]
             kg = 55.0 + (k * 13) % 45

@@ -21,7 +21,7 @@ from nursestation.core.alarms import AlarmChange, AlarmEngine
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import LiveStore
 from nursestation.core.protocol import TreatmentProtocol
-from nursestation.core.readings import Reading
+from nursestation.core.readings import Reading, SitePicker
 from nursestation.devices.link import DeviceLink
 from nursestation.devices.registry import DEVICE_LABELS, GATEWAYS, PROTOCOLS
 
@@ -54,6 +54,11 @@ class StationRuntime:
         self._start_lock = threading.Lock()
         self._stopping = False
         self._starter: threading.Thread | None = None
+        #: each chair's choice of site for multi-site codes (TEMP, SPO2, ECG lead...): only the
+        #: primary site's readings reach the live store, the record and the alarm engines
+        self._sites: dict[str, SitePicker] = {}
+        self._sites_lock = threading.Lock()
+        self._other_sites_seen: set[tuple[str, str, str]] = set()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, chairs: Sequence[ChairConfig] | None = None, *,
@@ -69,11 +74,15 @@ class StationRuntime:
                 chair.name, {d.id: DEVICE_LABELS[d.protocol] for d in chair.devices}
             )
             self.engines[chair.name] = AlarmEngine(self.protocol.alarms, self.clock, chair.name)
+            self._sites[chair.name] = SitePicker(chair.sites)
             for dev in chair.devices:
                 if not dev.url or dev.protocol in GATEWAYS:  # gateways: the HL7 listeners below
                     continue
                 info = PROTOCOLS[dev.protocol]
-                link = DeviceLink(dev.url, info.make_session(), self._on_batch, chair=chair.name,
+                session = info.make_session()
+                if dev.baud:  # the port's speed as the device is set (e.g. "Fix 19200")
+                    session.baudrate = dev.baud
+                link = DeviceLink(dev.url, session, self._on_batch, chair=chair.name,
                                   device_id=dev.id, clock=self.clock, **self._link_options)
                 self.links[dev.id] = link
                 new_links.append(link)
@@ -129,7 +138,26 @@ class StationRuntime:
         self.links.clear()
 
     # -- reader threads ------------------------------------------------------------------------
+    def _primary(self, batch: Sequence[Reading]) -> Sequence[Reading]:
+        """The readings of each chair's primary sites (see SitePicker); the others are left
+        out of the live store, the record and the alarms, logged once per site."""
+        other: list[Reading] = []
+        with self._sites_lock:
+            keep: list[Reading] = []
+            for r in batch:
+                picker = self._sites.get(r.chair) if r.chair is not None else None
+                (keep if picker is None or picker.is_primary(r) else other).append(r)
+        for r in other:
+            key = (str(r.chair), str(r.code), r.site)
+            if key not in self._other_sites_seen:
+                self._other_sites_seen.add(key)
+                log.info("%s: %s from site %r is not the chair's primary site (%r): not shown, "
+                         "recorded or alarmed on", r.chair, r.code, r.site,
+                         self._sites[str(r.chair)].primary(str(r.code)))
+        return keep if other else batch
+
     def _on_batch(self, batch: Sequence[Reading]) -> None:
+        batch = self._primary(batch)
         self.live.ingest(batch)
         if self.writer is not None:
             self.writer.record_readings(batch)

@@ -126,3 +126,35 @@ def test_unreachable_database_is_a_message_that_never_shows_the_password(tmp_pat
     assert "cannot open" in res.stderr and "127.0.0.1:1/ns" in res.stderr
     assert "Connection refused" in res.stderr or "connection failed" in res.stderr
     assert "s3cret" not in res.stderr + res.stdout
+
+
+SITES_AND_BAUD = """
+[[chairs]]
+name = "Chair 1"
+primary_sites = { TEMP = "core", SPO2 = "left" }
+devices = [
+  { protocol = "intellivue", url = "/dev/ttyUSB0", baud = 19200 },
+  { protocol = "masimo", url = "/dev/ttyUSB1" },
+]
+"""
+
+
+def test_baud_and_primary_sites(tmp_path):
+    f = tmp_path / "ns.toml"
+    f.write_text(SITES_AND_BAUD)
+    chair = load_config(f).chairs[0]
+    assert [d.baud for d in chair.devices] == [19200, None]
+    assert chair.sites == {"TEMP": "core", "SPO2": "left"}
+
+
+@pytest.mark.parametrize(("old", "new", "key", "says"), [
+    ("baud = 19200", "baud = 9600", "devices[1].baud", "115200, 19200"),
+    ('TEMP = "core"', 'TEMP = "elbow"', "primary_sites.TEMP", "'elbow' is not a site of TEMP"),
+    ('TEMP = "core"', 'HR = "left"', "primary_sites.HR", "not a code measured at several"),
+])
+def test_bad_baud_or_site_names_the_key(tmp_path, old, new, key, says):
+    f = tmp_path / "ns.toml"
+    f.write_text(SITES_AND_BAUD.replace(old, new))
+    with pytest.raises(ConfigError) as e:
+        load_config(f)
+    assert key in str(e.value) and says in str(e.value)

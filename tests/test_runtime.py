@@ -49,3 +49,36 @@ def test_stop_right_after_a_background_start_leaves_no_reader_running():
         rt.stop()
         assert len(link_threads()) == before
         assert not any(link.running for link in links)
+
+
+def test_only_the_chairs_primary_site_reaches_store_record_and_alarms():
+    from nursestation.core.readings import Reading
+
+    config = load_config(demo=True, chairs=1)
+    live = LiveStore()
+    rt = StationRuntime(config, load_protocol(config.protocol_file), live)
+    chair = ChairConfig("Chair 1", (DeviceConfig("intellivue", "", "mon"),),
+                        primary_sites=(("TEMP", "rectal"),))
+    rt.start([chair])
+    try:
+        rt._on_batch([Reading("TEMP", 36.5, "°C", chair="Chair 1", device_id="mon"),
+                      Reading("TEMP", 37.4, "°C", chair="Chair 1", device_id="mon",
+                              site="rectal"),
+                      Reading("PR", 88.0, "bpm", chair="Chair 1", device_id="mon"),
+                      Reading("PR", 131.0, "bpm", chair="Chair 1", device_id="mon",
+                              site="right")])
+        snap = live.snapshot("Chair 1")
+        assert snap.numeric("TEMP").value == 37.4  # the configured site, not the main one
+        assert snap.numeric("PR").value == 88.0  # the main site, not the right hand
+    finally:
+        rt.stop()
+
+
+def test_baud_from_the_config_reaches_the_session():
+    config = load_config(demo=True, chairs=1)
+    rt = StationRuntime(config, load_protocol(config.protocol_file), LiveStore())
+    rt.start([ChairConfig("C", (DeviceConfig("intellivue", "loop://", "mon", baud=19200),))])
+    try:
+        assert rt.links["mon"].session.baudrate == 19200
+    finally:
+        rt.stop()

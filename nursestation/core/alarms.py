@@ -45,9 +45,16 @@ Rules (the limits and priorities themselves come from the protocol file's ``[ala
   ``DEVICE_ALARM`` readings as the complete list a device shows now): each becomes an alarm of
   the chair with the device's priority and wording, raised without delay and cleared when the
   device no longer lists it (or goes offline). De-duplicated against our own rules: a device's
-  *patient* alarm about a code (``SPO2`` low...) is not raised while one of our limits on the
-  same code and direction is raised — the nurse hears one desaturation, ours, with its rule.
+  *patient* alarm about a code and direction our protocol file has a limit for (``SPO2`` low...)
+  is not raised — our rule judges the same values with the clinic's limit and delay, and the
+  nurse hears one desaturation, ours, with its rule. Patient alarms we have no rule for (a pulse
+  rate high, an apnea) and every technical alarm are raised.
   Only the primary site's readings reach the engine (``SitePicker``).
+* **Wrong patient on a device.** A device that reports its admitted patient (``DEVICE_PATIENT``,
+  the IntelliVue's demographics) while the chair's visit is known (:meth:`AlarmEngine.set_patient`)
+  raises a medium technical alarm when the two IDs differ (compared without case and spaces):
+  the monitor's numbers may be charted to the wrong record. A device with no patient admitted,
+  or no visit, raises nothing.
 """
 
 from __future__ import annotations
@@ -66,10 +73,10 @@ from nursestation.core.readings import DeviceAlarm, Reading
 from nursestation.core.vocabulary import (
     NBP_CODES,
     NUMERIC_CODES,
+    UNITS,
     UNUSABLE,
     WAVE_CODES,
     Code,
-    UNITS,
     PumpState,
     Quality,
     display_name,
@@ -244,6 +251,7 @@ class _Device:
     pump_alarm_text: str | None = None
     pump_state: str | None = None  # the latest usable PUMP_STATE, lower case
     pump_vi_ml: float | None = None  # the latest usable PUMP_VI
+    patient_id: str | None = None  # the patient the device has admitted (DEVICE_PATIENT)
     alarms: dict[str, DeviceAlarm] = field(default_factory=dict)  # what the device lists now
     alarm_keys: set[str] = field(default_factory=set)  # track keys of its alarms, ever
 
@@ -257,6 +265,10 @@ def _number(r: Reading) -> float | None:
         return None
     v = float(v)
     return v if math.isfinite(v) else None
+
+
+def _norm_id(v: str) -> str:
+    return "".join(str(v).split()).casefold()
 
 
 def _text(v: Any) -> str | None:
@@ -293,6 +305,7 @@ class AlarmEngine:
         self._chart_state: str | None = None  # None: no visit, nothing to compare with
         self._chart_volume_ml: float | None = None
         self._visit_id: int | None = None
+        self._patient_ids: frozenset[str] = frozenset()
         self._paused_until: float | None = None
         self._paused_by: str | None = None
         self._changes: list[AlarmChange] = []
@@ -335,6 +348,7 @@ class AlarmEngine:
         self._bp_due, self._bp_seen = None, False
         self._chart_state, self._chart_volume_ml = None, None
         self._last_measurement.clear()
+        self.set_patient(None)
         self._visit_id = None
         # device tracks raised during the visit move to "no patient"
         for t in self._tracks.values():
@@ -373,6 +387,15 @@ class AlarmEngine:
         """Limits relative to baseline that cannot be evaluated because the baseline is missing."""
         return [t.limit for t in self._tracks.values()
                 if t.limit is not None and self._threshold(t.limit) is None]
+
+    def set_patient(self, ids: Iterable[str] | None) -> None:
+        """The identities the visit's patient may carry on a device (the MRN...); None or empty
+        when the chair has no visit. A device reporting another patient raises an alarm."""
+        self._patient_ids = frozenset(n for n in (_norm_id(i) for i in ids or ()) if n)
+        now, wall = self.clock.monotonic(), self.clock.now()
+        for dev, d in list(self._devices.items()):
+            if d.patient_id is not None or f"patient_mismatch:{dev or 'device'}" in self._tracks:
+                self._eval_patient(dev, now, wall)
 
     def set_bp_due(self, due_mono: float | None) -> None:
         """The vitals schedule's deadline (monotonic) for the next blood pressure, or None.
@@ -425,9 +448,6 @@ class AlarmEngine:
                     and now - t.pending_mono >= t.delay_s):
                 self._raise(t, now, wall)
         self._eval_bp(now, wall)
-        for dev in list(self._devices):  # a device alarm our own limit no longer covers
-            if self._devices[dev].alarms:
-                self._eval_device_alarms(dev, now, wall)
         for t in self._tracks.values():
             a = t.alarm
             if (a is not None and a.priority == "high" and a.unacknowledged and not a.escalated
@@ -550,6 +570,10 @@ class AlarmEngine:
         if code == Code.SENSOR_OFF:
             device.sensor_off_status = _text(r.value) or "sensor off"
             dirty[("sensor", dev)] = None
+            return
+        if code == Code.DEVICE_PATIENT:
+            device.patient_id = _text(r.value)
+            self._eval_patient(dev, now, wall)
             return
         if code == Code.DEVICE_ALARM:
             listed = r.extra.get("device_alarms")
@@ -724,33 +748,20 @@ class AlarmEngine:
             values["detail"] = "; ".join(m.message for m in found)
             values["kinds"] = [m.kind for m in found]
         self._apply(t, _Cond.VIOLATING if found else _Cond.CLEAR, values, now, wall)
-    def _covered(self, alarm: DeviceAlarm) -> Alarm | None:
-        """Our own raised limit alarm on the same code and direction, if any."""
-        if alarm.kind != AlarmKind.PHYSIOLOGICAL or not alarm.code:
-            return None
+
+    def _covered(self, alarm: DeviceAlarm) -> bool:
+        """One of our own limits judges the same condition: a limit on the same code in the
+        same direction (the device's values reach those rules too, with the clinic's limits
+        and delays from the protocol file)."""
+        if alarm.kind != AlarmKind.PHYSIOLOGICAL or not alarm.code or not alarm.direction:
+            return False
         for t in self._limit_tracks.get(alarm.code, ()):
-            if t.alarm is None or t.limit is None:
+            if t.limit is None:
                 continue
             low = t.limit.below is not None or t.limit.below_baseline is not None
-            if not alarm.direction or alarm.direction == ("low" if low else "high"):
-                return t.alarm
-        return None
-
-    def _clear_covered_device_alarms(self, ours: _Track, now: float, wall: datetime) -> None:
-        """Our own limit alarm was raised: a device's alarm of the same code and direction is
-        the same condition (de-duplicated: one alarm, the station's rule with its source)."""
-        if ours.limit is None:
-            return
-        low = ours.limit.below is not None or ours.limit.below_baseline is not None
-        for dev, d in self._devices.items():
-            for a in d.alarms.values():
-                if a.kind != AlarmKind.PHYSIOLOGICAL or a.code != ours.code:
-                    continue
-                if a.direction and a.direction != ("low" if low else "high"):
-                    continue
-                tr = self._tracks.get(f"{DEVICE_ALARM_KEY}{dev or 'device'}:{a.key}")
-                if tr is not None and tr.alarm is not None:
-                    self._clear(tr, now, wall, "the station's own rule raised the same condition")
+            if alarm.direction == ("low" if low else "high"):
+                return True
+        return False
 
     def _eval_device_alarms(self, dev: str | None, now: float, wall: datetime) -> None:
         name = dev or "device"
@@ -769,16 +780,27 @@ class AlarmEngine:
                     rule=f"{Code.DEVICE_ALARM}: {name} reports {a.text}",
                     source=f"the device's own alarm ({name})", delay_s=0.0)
             values: dict[str, Any] = {"device": name, "device_alarm": a.text}
-            ours = self._covered(a)
-            if ours is not None and t.alarm is None:
-                # the same condition is already raised by our rule: one alarm, not two
-                t.pending_mono, t.pending_wall, t.pending_values = None, None, {}
+            if self._covered(a):
+                # our own rule judges the same condition: one alarm (ours, with its rule and
+                # the protocol's delay), not two; the device's list stays in the record
                 continue
             self._apply(t, _Cond.VIOLATING, values, now, wall)
         for key in d.alarm_keys - present:
             t = self._tracks.get(key)
             if t is not None:
                 self._apply(t, _Cond.CLEAR, {"device": name}, now, wall)
+
+    def _eval_patient(self, dev: str | None, now: float, wall: datetime) -> None:
+        name = dev or "device"
+        t = self._tech_track(
+            f"patient_mismatch:{name}", "PATIENT_MISMATCH", "medium",
+            f"PATIENT_MISMATCH: {name} has another patient admitted than this visit's",
+            "station rule: a device's admitted patient must be the visit's (medium)", 0.0)
+        pid = self._device(dev).patient_id
+        wrong = bool(self._patient_ids) and pid is not None \
+            and _norm_id(pid) not in self._patient_ids
+        values: dict[str, Any] = {"device": name, "device_patient": pid}
+        self._apply(t, _Cond.VIOLATING if wrong else _Cond.CLEAR, values, now, wall)
 
     def _eval_bp(self, now: float, wall: datetime) -> None:
         due = self._bp_due
@@ -848,7 +870,6 @@ class AlarmEngine:
         t.alarm = a
         t.pending_mono, t.pending_wall, t.pending_values = None, None, {}
         self._emit(ChangeKind.RAISED, a, now, wall, values=a.values)
-        self._clear_covered_device_alarms(t, now, wall)
         if a.priority == "high" and self._paused_until is not None and now < self._paused_until:
             self._paused_until, self._paused_by = None, None
             self._emit(ChangeKind.AUDIO_RESUMED, None, now, wall, values={"alarm": a.id},

@@ -137,6 +137,7 @@ class WaveView:
     shown: Shown
     reason: str = ""
     device_id: str | None = None
+    site: str = ""  # the lead or site shown ("II", "V1", "left"...; "" the device's main one)
 
 
 # -- internal mutable state --------------------------------------------------------------------
@@ -162,7 +163,8 @@ class _Device:
 
 
 class _Ring:
-    __slots__ = ("buf", "device_id", "idx", "last_end", "last_recv", "quality", "rate", "version")
+    __slots__ = ("buf", "device_id", "idx", "last_end", "last_recv", "quality", "rate", "site",
+                 "version")
 
     def __init__(self, rate: float, seconds: float) -> None:
         self.rate = float(rate)
@@ -174,6 +176,7 @@ class _Ring:
         self.version = 0
         self.device_id: str | None = None
         self.quality: frozenset[str] = frozenset()
+        self.site = ""
 
     def write(self, data: np.ndarray) -> None:
         n = self.buf.size
@@ -432,6 +435,7 @@ class LiveStore:
         ring.last_recv = recv
         ring.device_id = r.device_id
         ring.quality = r.quality
+        ring.site = r.site
         ring.version += 1
 
     # -- reading (GUI thread) ------------------------------------------------------------------
@@ -560,7 +564,7 @@ class LiveStore:
                 return None
             shown, reason = self._wave_status(ring, now, self._device_views(c, now))
             return WaveView(code, ring.rate, ring.buf.copy(), ring.idx, ring.version, shown,
-                            reason, ring.device_id)
+                            reason, ring.device_id, ring.site)
 
     def wave_age(self, chair: str, code: str, now: float | None = None) -> float | None:
         now = self.clock.monotonic() if now is None else now

@@ -694,7 +694,7 @@ class DeviceLink:
         self._stats.batches += 1
         try:
             self.sink(batch)
-        except Exception:  # noqa: BLE001 - a consumer bug must not stop the device
+        except Exception:
             log.exception("link %s: batch sink failed", self.url)
 
 
@@ -737,8 +737,8 @@ def _close_port(port: serial.SerialBase) -> None:
     case of quick reconnects", for every port, on the one thread; the socket is shut here."""
     try:
         if isinstance(port, protocol_socket.Serial) and port.is_open:
-            sock = port._socket  # noqa: SLF001 - pyserial keeps the socket private
-            port._socket = None  # noqa: SLF001
+            sock = port._socket
+            port._socket = None
             port.is_open = False
             if sock is not None:
                 try:

@@ -211,7 +211,7 @@ class Reactor:
         closed = True
         try:
             closed = channel.reactor_stop()
-        except Exception:  # noqa: BLE001 - one channel's bug must not stop the others
+        except Exception:
             log.exception("reactor: %s failed to stop", getattr(channel, "name", channel))
         self.unwatch(channel)
         if closed:
@@ -225,7 +225,7 @@ class Reactor:
     def _guard(self, channel: Channel, fn: Callable[[], None]) -> None:
         try:
             fn()
-        except Exception:  # noqa: BLE001 - one channel's bug must not stop the others
+        except Exception:
             log.exception("reactor: channel %s failed; removing it",
                           getattr(channel, "name", channel))
             if channel not in self._removing:
@@ -266,7 +266,7 @@ class Reactor:
             for fn in calls:
                 try:
                     fn()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("reactor: call failed")
             with self._lock:
                 if self._channels == 0 and not self._calls:

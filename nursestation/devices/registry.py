@@ -27,6 +27,9 @@ class ProtocolInfo:
     session_factory: str
     simulator_factory: str
     description: str = ""
+    #: the speeds the device's port can be set to, its usual one (``baudrate``) first
+    #: (IntelliVue Data Export: "Fix 115200" or "Fix 19200")
+    baud_rates: tuple[int, ...] = ()
 
     @property
     def line_rate(self) -> float:
@@ -65,6 +68,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
         session_factory="IntelliVueSession",
         simulator_factory="IntelliVueSimulator",
         description="bedside monitor: ECG/HR, SpO2/pleth, NBP, RR, EtCO2, temperature",
+        baud_rates=(115200, 19200),
     ),
     "masimo": ProtocolInfo(
         name="masimo",
@@ -76,6 +80,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
         session_factory="MasimoSession",
         simulator_factory="MasimoSimulator",
         description="pulse oximeter: SpO2, pulse rate, perfusion index",
+        baud_rates=(9600, 19200, 38400, 57600, 115200),
     ),
     "alaris": ProtocolInfo(
         name="alaris",
@@ -87,6 +92,7 @@ PROTOCOLS: dict[str, ProtocolInfo] = {
         session_factory="AlarisSession",
         simulator_factory="AlarisSimulator",
         description="infusion pump: rate, volume infused, VTBI, state, alarm",
+        baud_rates=(38400, 9600, 19200, 57600, 115200),
     ),
 }
 

@@ -25,7 +25,6 @@ import socket
 import tempfile
 import threading
 import time
-import tty
 from collections.abc import Callable
 
 from nursestation.devices.base import Simulator
@@ -34,6 +33,22 @@ log = logging.getLogger(__name__)
 
 POLL = 0.01  # s: how often the simulator is ticked when idle
 MAX_BACKLOG = 64 * 1024  # bytes waiting for a reader; older output is dropped beyond this
+
+
+def ptys_available() -> bool:
+    """Whether this machine can make pseudo-terminals (not on Windows, nor in some sandboxes):
+    else simulators listen on loopback TCP (``tcp://127.0.0.1:0``)."""
+    if not hasattr(os, "openpty"):
+        return False
+    try:
+        import tty  # noqa: F401 - Unix only
+
+        master, slave = os.openpty()
+    except (ImportError, OSError):
+        return False
+    os.close(master)
+    os.close(slave)
+    return True
 
 
 def parse_port(port: str) -> tuple[str, str, int]:
@@ -179,6 +194,8 @@ class SimulatorHost:
         if self._plugged:
             return
         if self.kind == "pty":
+            import tty  # Unix only: imported here so TCP hosts also run on Windows
+
             master, slave = os.openpty()
             tty.setraw(slave)
             os.set_blocking(master, False)

@@ -7,8 +7,10 @@ import re
 import signal
 import sys
 import threading
-from typing import BinaryIO, TextIO
+from collections import Counter
+from typing import Any, BinaryIO, TextIO
 
+from nursestation.core.vocabulary import site_label
 from nursestation.devices.registry import get_protocol
 
 CHUNK = 1024
@@ -19,9 +21,10 @@ _SPY_LINE = re.compile(rb"^\s*\d+\.\d{3} (RX|TX)\s+[0-9A-F]{4}  (.{1,49})")
 _HEX = re.compile(rb"[0-9A-F]{2}")
 
 
-def spy_received_bytes(capture: bytes) -> bytes | None:
-    """The device-to-host bytes (``RX``) of a pyserial ``spy://`` hexdump, in order; None when
-    ``capture`` is not such a hexdump (then it is taken as raw bytes)."""
+def spy_bytes(capture: bytes, direction: bytes = b"RX") -> bytes | None:
+    """The bytes of one direction (``RX``: device to host, ``TX``: host to device) of a
+    pyserial ``spy://`` hexdump, in order; None when ``capture`` is not such a hexdump (then it
+    is taken as raw bytes)."""
     lines = capture.splitlines()
     head = [ln for ln in lines[:20] if ln.strip()]
     if not head or not any(_SPY_LINE.match(ln) for ln in head):
@@ -29,12 +32,17 @@ def spy_received_bytes(capture: bytes) -> bytes | None:
     out = bytearray()
     for ln in lines:
         m = _SPY_LINE.match(ln)
-        if m and m.group(1) == b"RX":
+        if m and m.group(1) == direction:
             out += bytes.fromhex(b" ".join(_HEX.findall(m.group(2))).decode())
     return bytes(out)
 
 
-def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, int]:
+def spy_received_bytes(capture: bytes) -> bytes | None:
+    """The device-to-host bytes (``RX``) of a pyserial ``spy://`` hexdump (see spy_bytes)."""
+    return spy_bytes(capture, b"RX")
+
+
+def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, Any]:
     """Feed ``stream`` to the protocol's decoder; write one JSON line per reading to ``out``.
 
     ``stream`` holds the raw device-to-host bytes, or a pyserial ``spy://`` hexdump of a
@@ -43,10 +51,17 @@ def decode_stream(protocol: str, stream: BinaryIO, out: TextIO) -> dict[str, int
     capture = stream.read()
     received = spy_received_bytes(capture)
     data = capture if received is None else received
+    seen: Counter[str] = Counter()
     for pos in range(0, len(data), CHUNK):
         for reading in decoder.feed(data[pos:pos + CHUNK]):
+            seen[site_label(reading.code, reading.site)] += 1
             out.write(json.dumps(reading.to_json_dict(), ensure_ascii=False) + "\n")
-    return decoder.stats.as_dict()
+    stats: dict[str, Any] = dict(decoder.stats.as_dict())
+    stats["readings"] = dict(seen)
+    if received is not None:
+        stats["rx_bytes"] = len(received)
+        stats["tx_bytes"] = len(spy_bytes(capture, b"TX") or b"")
+    return stats
 
 
 def decode_main(protocol: str, file: str) -> int:
@@ -76,6 +91,15 @@ def decode_main(protocol: str, file: str) -> int:
         f"bytes skipped: {stats['bytes_skipped']}",
         file=sys.stderr,
     )
+    if stats["readings"]:
+        print("readings: " + ", ".join(f"{k} x{n}" for k, n in sorted(stats["readings"].items())),
+              file=sys.stderr)
+    if "tx_bytes" in stats:
+        # what a commissioning check needs to see: both directions of the cable work
+        print(f"spy capture: host to device {stats['tx_bytes']} bytes, device to host "
+              f"{stats['rx_bytes']} bytes"
+              + ("" if stats["tx_bytes"] and stats["frames_accepted"] else
+                 " — the cable does not carry both directions yet"), file=sys.stderr)
     return 0
 
 

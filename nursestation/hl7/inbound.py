@@ -162,7 +162,7 @@ class Listener:
         self._loop = loop
         try:
             loop.run_until_complete(self._main())
-        except Exception:  # noqa: BLE001 - never take the station down
+        except Exception:
             log.exception("HL7 listener on port %s failed", self.port)
         finally:
             loop.close()
@@ -332,7 +332,7 @@ class Listener:
             return
         try:
             self.sink(batch)
-        except Exception:  # noqa: BLE001 - a consumer bug must not stop the listener
+        except Exception:
             log.exception("HL7 listener on port %s: batch sink failed", self.port)
 
 

@@ -59,6 +59,8 @@ class ChairVisitFacts(Protocol):
     @property
     def bp_deadline(self) -> datetime | None: ...
     @property
+    def mrn(self) -> str: ...
+    @property
     def charted_infusion(self) -> str: ...
     @property
     def charted_volume_ml(self) -> float | None: ...
@@ -295,6 +297,8 @@ class StationController(Generic[C]):
                 continue
             if engine.visit_id != v.visit_id:
                 engine.begin_visit(v.visit_id)
+            # a monitor with another patient admitted than this visit's is an alarm
+            engine.set_patient([v.mrn] if v.mrn else None)
             # the pump is held against what the chart says (a technical alarm when they differ)
             engine.set_chart(v.charted_infusion, v.charted_volume_ml)
 

@@ -89,9 +89,8 @@ class Station:
         follow it), or, when it no longer fits, the demo database starts afresh (never from the
         overview, which may be watching a running demo station)."""
         from nursestation.db.engine import session_scope, sqlite_path
-        from nursestation.demo import plan_demo, resume_plan
-
         from nursestation.db.meta import check_demo_database, create_demo_database
+        from nursestation.demo import plan_demo, resume_plan
 
         plan = plan_demo(self.config.chairs)
         path = sqlite_path(self.config.database_url)
@@ -128,7 +127,7 @@ class Station:
             log.info("demo database seeded with %d visits", created)
         if not devices:
             return self.config.chairs
-        self.demo_devices = DemoDevices(plan)
+        self.demo_devices = DemoDevices(plan, port=self.config.demo_devices)
         # their ports now (the links need the paths), the devices themselves with the links
         return self.demo_devices.start(run=False)
 

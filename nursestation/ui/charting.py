@@ -14,8 +14,7 @@ Esc cancels. Dialogs never block in a nested event loop: open them with ``show()
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,7 +54,6 @@ from nursestation.core.dosing import (
     resolve,
     uncovered,
 )
-from nursestation.core.discharge import DEFAULT_NAUSEA_LEVELS
 from nursestation.core.vocabulary import display_name, scale_name
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
@@ -72,9 +70,9 @@ from nursestation.db.models import (
     Screening,
 )
 from nursestation.record import commands as rc
+from nursestation.record import history
 from nursestation.record.commands import AMEND_FIELDS, pump_readings, scan_pump_changes
 from nursestation.record.errors import Refused
-from nursestation.record import convert, history
 from nursestation.record.visit import VisitView, read_visit
 from nursestation.ui.context import AppContext
 from nursestation.ui.dialogs import CommandDialog, open_charge_override

@@ -38,7 +38,7 @@ from nursestation.core.alarms import PRIORITY_MARK
 from nursestation.core.vocabulary import UNUSABLE, display_name, scale_name
 from nursestation.db import repo
 from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
-from nursestation.station import ChairAlarms, Tick
+from nursestation.station import Tick
 from nursestation.ui.bridge import LiveBridge
 from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, ChartRead
 from nursestation.ui.context import AppContext, CurrentUser

@@ -143,6 +143,10 @@ class SweepLogic:
         if row is None:
             return
         ch = self.channels[row]
+        title = getattr(self, "titles", {}).get(wave.code)
+        if isinstance(title, Title):  # the ECG's lead ("II", "V1"), another wave's site
+            title.text = (wave.site or "ECG") if wave.code == "ECG" else " ".join(
+                filter(None, (style.LABELS.get(wave.code, wave.code), wave.site)))
         if wave.shown not in (Shown.LIVE, Shown.QUESTIONABLE):
             self.clear_channel(wave.code)
             return

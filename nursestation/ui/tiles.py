@@ -45,7 +45,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.alarms import PRIORITIES, PRIORITY_RANK, Alarm, alarm_message, priority_urgency
+from nursestation.core.alarms import (
+    PRIORITIES,
+    PRIORITY_RANK,
+    Alarm,
+    alarm_message,
+    priority_urgency,
+)
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import (
     ChairSnapshot,

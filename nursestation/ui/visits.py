@@ -100,7 +100,7 @@ class VisitsDialog(QDialog):
     def reload(self) -> None:
         try:
             self.visits = self.ctx.read(repo.list_visits)
-        except Exception as exc:  # noqa: BLE001 - the database may be unreachable
+        except Exception as exc:
             log.exception("visits: cannot read the visit list")
             self.visits = []
             self.message.show_message(f"The visit list could not be read: {exc}", "error")

@@ -52,40 +52,56 @@ def test_device_alarms_end_when_the_device_goes_offline(eng):
     assert not [a for a in eng.active() if a.code == Code.SPO2]
 
 
-def test_a_device_desaturation_is_not_raised_twice_when_our_rule_already_raised_it(eng, clock):
-    # our own SPO2 low limit raises first (after its onset delay)...
-    for _ in range(40):
-        eng.ingest([Reading(Code.SPO2, 80.0, chair="C1", device_id=MON)])
-        eng.update()
-        clock.advance(1)
-    ours = [a for a in eng.active() if a.kind is AlarmKind.PHYSIOLOGICAL]
-    assert ours and all(a.code == Code.SPO2 for a in ours)
-    # ...then the monitor's own "SpO2 LOW" arrives: no second alarm for the same condition
+def test_a_device_desaturation_is_left_to_our_own_spo2_rule(eng, clock):
+    # the monitor's "SpO2 LOW" comes at once; our SPO2 < 90 limit, with the protocol's delay,
+    # judges the same condition: one alarm, ours
     eng.ingest([listing(DESAT)])
     assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []
+    for _ in range(40):
+        eng.ingest([Reading(Code.SPO2, 80.0, chair="C1", device_id=MON), listing(DESAT)])
+        eng.update()
+        clock.advance(1)
+    active = [a for a in eng.active() if a.kind is AlarmKind.PHYSIOLOGICAL]
+    assert active and all(a.rule.startswith("SPO2 <") for a in active)
 
 
 def test_a_device_patient_alarm_our_rules_do_not_cover_is_raised(eng):
-    # the monitor's limits differ from ours: its desaturation still reaches the nurse
-    eng.ingest([Reading(Code.SPO2, 97.0, chair="C1", device_id=MON), listing(DESAT)])
+    # the protocol has no pulse-rate limit: the oximeter's "pulse rate high" reaches the nurse
+    pr_high = DeviceAlarm("alarm:0x0004", "oximeter: pulse rate high", "physiological", "high",
+                          Code.PR, "high")
+    eng.ingest([listing(pr_high)])
     (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
     assert ch.alarm.kind is AlarmKind.PHYSIOLOGICAL and ch.alarm.priority == "high"
-    assert ch.alarm.code == Code.SPO2
+    assert ch.alarm.code == Code.PR
 
 
-def test_our_rule_takes_over_a_device_desaturation_raised_first(eng, clock):
-    """The oximeter's own alarm has no onset delay and comes first; when the station's rule
-    raises the same condition, the device's alarm gives way: one alarm, not two, and the
-    words a nurse reads say whose it was."""
+def patient(pid, dev=MON):
+    return Reading(Code.DEVICE_PATIENT, pid, chair="C1", device_id=dev)
+
+
+def test_a_monitor_with_another_patient_admitted_raises_a_warning(eng):
+    eng.set_patient(["MRN-00042"])
+    eng.ingest([patient("mrn 00042".replace(" ", "-"))])  # same ID, other case
+    assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []
+    eng.ingest([patient("MRN-00099")])
+    (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]
+    assert ch.alarm.code == "PATIENT_MISMATCH" and ch.alarm.values["device_patient"] == "MRN-00099"
+    eng.set_patient(["MRN-00099"])  # the visit was the other patient after all
+    assert [c.kind for c in eng.update()] == [ChangeKind.CLEARED]
+
+
+def test_no_patient_admitted_or_no_visit_raises_nothing(eng):
+    eng.set_patient(["MRN-1"])
+    eng.ingest([patient(None)])  # nobody admitted at the monitor
+    eng.set_patient(None)  # no visit in the chair
+    eng.ingest([patient("MRN-2")])
+    assert [c for c in eng.update() if c.kind is ChangeKind.RAISED] == []
+
+
+def test_a_device_alarm_reads_in_the_devices_words():
     from nursestation.core.alarms import alarm_message
 
-    eng.ingest([listing(DESAT), Reading(Code.SPO2, 80.0, chair="C1", device_id=MON)])
+    eng = AlarmEngine(CFG, FakeClock(), "C1")
+    eng.ingest([listing(NONPULS)])
     (first,) = [c.alarm for c in eng.update() if c.kind is ChangeKind.RAISED]
-    assert alarm_message(first, {MON: "Monitor"}) == "Monitor: SpO2 LOW"
-    for _ in range(40):
-        clock.advance(1)
-        eng.ingest([listing(DESAT), Reading(Code.SPO2, 80.0, chair="C1", device_id=MON)])
-        eng.update()
-    active = eng.active()
-    assert len([a for a in active if a.code == Code.SPO2 and a.priority == "high"]) == 1
-    assert active[0].rule == "SPO2 < 90"
+    assert alarm_message(first, {MON: "Monitor"}) == "Monitor: SpO2 NON-PULSATILE"

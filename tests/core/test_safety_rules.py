@@ -16,7 +16,7 @@ import nursestation
 from nursestation.core.alarms import AlarmEngine, ChangeKind
 from nursestation.core.clock import FakeClock
 from nursestation.core.discharge import Criterion, DischargeResult, override_scope
-from nursestation.core.dosing import ChargeOverride, Severity, authorise, check_stop, resolve
+from nursestation.core.dosing import Severity, authorise, check_stop, resolve
 from nursestation.core.medications import (
     by_purpose,
     response_due_at,

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nursestation.core.protocol import load_protocol
-from nursestation.record import gate as din
 from nursestation.db import repo
 from nursestation.db.engine import session_scope
 from nursestation.paths import resource_path
+from nursestation.record import gate as din
 from tests.db.helpers import CHAIRS
 
 

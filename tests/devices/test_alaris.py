@@ -285,3 +285,85 @@ def test_simulator_reports_an_alarm():
     rs = by_code(AlarisDecoder().feed(sim.outgoing()))
     assert rs[Code.PUMP_STATE].value == "alarm"
     assert rs[Code.PUMP_ALARM].value == "OCCLUSION"
+
+
+# --- what a real pump needs: identity queries, its response time, alarms, every mode ----------
+def run_against_simulator(seconds: float, scenario=None, step: float = 0.05):
+    sim = AlarisSimulator(scenario or FixedScenario(BASE_STATE))
+    ses = AlarisSession()
+    wire: list[bytes] = []
+    got = []
+    t = 0.0
+    ses.connected(t)
+    while t < seconds:
+        ses.tick(t)
+        out = ses.outgoing()
+        wire += [f + b"\r" for f in out.split(b"\r")[:-1]]
+        sim.receive(out, t)
+        got += ses.receive(sim.outgoing(), t)
+        t = round(t + step, 6)
+    return ses, sim, wire, got
+
+
+def test_connecting_asks_identity_and_response_time_first_and_never_unlocks_control():
+    ses, sim, wire, _ = run_against_simulator(12.0)
+    assert wire[:3] == [b"!INST_SERIALNO|457D\r", frame(b"COMMS_RESPONSE_MAX"),
+                        b"!COMMS_PROTOCOL|E8DA\r"]
+    assert {frame(b"INF"), frame(b"ALARM"), frame(b"INF_VTBI")} <= set(wire)
+    assert not [w for w in wire if b"REMOTE" in w or b"_START" in w or b"_RATE" in w]
+    assert set(wire) <= ALLOWED_FRAMES and sim.ignored == 0
+    assert ses.decoder.serial == "8002-51740" and ses.decoder.response_max_s == 4.0
+
+
+def test_the_pumps_maximum_response_time_is_honoured():
+    s = AlarisSession()
+    s.connected(0.0)
+    assert s.outgoing() == frame(b"INST_SERIALNO")
+    s.tick(3.9)
+    assert s.outgoing() == b""  # a real pump may take 4000 ms: no second query before that
+    s.tick(4.0)
+    assert s.outgoing() == frame(b"COMMS_RESPONSE_MAX")
+    s.receive(frame(b"COMMS_RESPONSE_MAX^1500"), 4.1)
+    assert s.reply_timeout == 1.5
+    s.tick(4.1)
+    s.outgoing()
+    s.tick(5.5)
+    assert s.outgoing() == b""
+    s.tick(5.7)
+    assert s.outgoing() != b""
+
+
+@pytest.mark.parametrize(("mode", "state"), [
+    ("SET", "stopped"), ("PRIMING", "infusing"), ("KVO", "infusing"), ("ON_HOLD", "paused"),
+    ("DELAYED_START", "paused"), ("VTBI_COMPLETE", "stopped"), ("CALLBACK", "alarm"),
+])
+def test_every_mode_maps_to_a_state(mode, state):
+    body = STATUS.replace(b"^INFUSING^", b"^" + mode.encode() + b"^")
+    rs = by_code(AlarisDecoder().feed(frame(body)))
+    assert rs[Code.PUMP_STATE].value == state and rs[Code.PUMP_STATE].usable is False
+
+
+def test_alarm_query_lists_the_pumps_alarm_codes_when_they_change():
+    d = AlarisDecoder()
+    (r,) = d.feed(frame(b"ALARM^OCCLUSION^NEAR_END"))
+    assert r.code == Code.DEVICE_ALARM and r.value == "pump: occlusion; pump: near end"
+    assert [a.kind for a in r.extra["device_alarms"]] == ["technical", "technical"]
+    assert d.feed(frame(b"ALARM^OCCLUSION^NEAR_END")) == []  # unchanged: not repeated
+    (r,) = d.feed(frame(b"ALARM^NONE"))
+    assert r.extra["device_alarms"] == () and r.value is None
+
+
+def test_a_pump_that_never_gives_its_status_gets_a_diagnostic_not_an_unlock():
+    s = AlarisSession()
+    s.connected(0.0)
+    wire, diags, t = b"", [], 0.0
+    while t < 40.0:
+        s.tick(t)
+        out = s.outgoing()
+        wire += out
+        if out:  # the pump answers every query, but the status with an error record
+            reply = frame(b"ERROR^NOT_PERMITTED") if out == QUERY_STATUS else frame(VTBI)
+            diags += [r for r in s.receive(reply, t + 0.01) if r.code == Code.DIAGNOSTIC]
+        t = round(t + 0.1, 6)
+    assert len(diags) == 1 and "does not unlock remote control" in diags[0].value
+    assert b"REMOTE" not in wire

@@ -138,3 +138,19 @@ def test_any_labels_never_raise_and_a_following_valid_reply_decodes(labels, phys
     d.feed(encode_frame(poll_reply(0x0006, obs)))
     got = decode(d, [(0x999, obj(0x00024182, nu(0x4182, 0, BPM, 61)))])
     assert [(r.code, r.value) for r in got] == [("HR", 61)]
+
+
+def test_simulated_monitor_with_a_second_spo2_site_a_site_temperature_and_a_setting():
+    from tests.devices.test_intellivue_session import Loop, SmallScenario
+
+    loop = Loop(SmallScenario(pr=88.0, temp=37.2), second_spo2=True, temp_label=0x00024B60,
+                ecg_lead="aVF")
+    got = loop.run(4.0)
+    pulses = {(r.site, r.value) for r in got if r.code == "PR"}
+    assert pulses == {("", 88.0), ("right", 90.0)}  # two pulses, never both as the main PR
+    temps = {(r.site, round(r.value, 1)) for r in got if r.code == "TEMP"}
+    assert temps == {("core", 37.2)}  # Tcore; the 36.5 sTemp setting is not one
+    assert {r.site for r in got if r.code == "ECG"} == {"aVF"}
+    # the labels came once, at the start of the association, and were kept per handle
+    later = [r for r in got if r.code == "PR" and r.site == "right"]
+    assert len(later) >= 3

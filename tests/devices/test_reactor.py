@@ -94,7 +94,7 @@ def test_ports_numbered_past_1024_are_read(ptys):
         link = DeviceLink(p.path, MasimoSession(), sink).start()
         try:
             assert wait_for(lambda: link.port_open, 5)
-            assert link._fd > 1024  # noqa: SLF001 - the point of the test
+            assert link._fd > 1024
             os.write(p.master, line(1))
             assert wait_for(lambda: len(sink.codes(Code.SPO2)) == 1, 5)
             assert link.health == Health.ONLINE

@@ -241,3 +241,6 @@ def test_decode_reads_a_spy_capture_of_a_live_session(tmp_path, capsys):
     assert decoded and decoded == live[: len(decoded)]
     assert decoded[0] == 150.0  # 5 min into the infusion
     assert "frames rejected: 0" in err
+    # the summary says what a commissioning check needs: both directions, what was read
+    assert "spy capture: host to device" in err and "both directions" not in err
+    assert "PUMP_RATE x" in err

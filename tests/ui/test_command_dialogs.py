@@ -3,9 +3,8 @@ refuses, and that nothing was written."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import threading
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt

@@ -11,8 +11,8 @@ from nursestation.core.clock import FakeClock
 from nursestation.core.discharge import ActiveAlarm
 from nursestation.core.readings import Reading
 from nursestation.db import repo
-from nursestation.record.gate import discharge_inputs
 from nursestation.db.models import DischargeDecision, RideArrangement
+from nursestation.record.gate import discharge_inputs
 from nursestation.ui.discharge import DischargeDialog, RideDialog
 from tests.plugins.db import CHARGE_PIN, NURSE_PIN
 from tests.ui.charting_helpers import PROTOCOL, make_ctx, real_now, seed_visit, wait_saved

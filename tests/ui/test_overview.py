@@ -28,8 +28,8 @@ from nursestation.ui.overview import (
     OverviewWindow,
 )
 from tests.db.helpers import CHAIRS
-from tests.plugins.db import NURSE_PIN
 from tests.db.test_overview import PROTOCOL, alarm, readings, real_now, seed_ready, start_visit
+from tests.plugins.db import NURSE_PIN
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
 
