@@ -36,7 +36,7 @@ _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (
                    "help": "run on simulated chairs (simulators on pseudo-terminals, a demo "
                            "database)"}),
     (("--chairs",), {"type": int, "default": None, "metavar": "N",
-                     "help": "with --demo: number of chairs (1-32, default 6)"}),
+                     "help": "with --demo: number of chairs (1-64, default 6)"}),
     (("--chair",), {"metavar": "NAME", "help": "open this chair's detail view at start"}),
     (("--screenshot",), {"metavar": "FILE", "help": "save a PNG of the window and exit"}),
     (("--quit-after",), {"type": float, "metavar": "SECONDS",

@@ -28,7 +28,8 @@ from pathlib import Path
 from nursestation.paths import data_dir, default_config_path, resource_path
 
 PROTOCOLS = ("intellivue", "masimo", "alaris")
-MAX_CHAIRS = 32
+#: Two pods of 32 on one PC (make bench measures 64 chairs, every device online).
+MAX_CHAIRS = 64
 
 
 class ConfigError(Exception):

@@ -126,3 +126,12 @@ def test_unreachable_database_is_a_message_that_never_shows_the_password(tmp_pat
     assert "cannot open" in res.stderr and "127.0.0.1:1/ns" in res.stderr
     assert "Connection refused" in res.stderr or "connection failed" in res.stderr
     assert "s3cret" not in res.stderr + res.stdout
+
+
+def test_a_station_takes_up_to_64_chairs():
+    from nursestation.config import MAX_CHAIRS
+
+    assert MAX_CHAIRS == 64  # two pods of 32 on one PC
+    assert len(load_config(None, demo=True, chairs=64).chairs) == 64
+    with pytest.raises(ConfigError, match="between 1 and 64"):
+        load_config(None, demo=True, chairs=65)
