@@ -1,11 +1,14 @@
-"""Cold start to the first drawn frame, and peak memory, of ``nursestation --demo --chairs N``.
+"""Cold start to the first painted frame, and peak memory, of ``nursestation --demo --chairs N``.
 
-Each run is a fresh process of the installed command, offscreen, with a fresh data directory (so
-the demo database is created, migrated and seeded: the first start on a new machine) or, for
-the "warm" runs, the data directory of the previous run (the usual start of a day). The time is
-from just before the process is spawned to the first frame of the live view: the main window
-prints the wall time of its first ``LiveBridge`` frame when ``NURSESTATION_MARK_FIRST_FRAME``
-is set. Peak memory is the child's ``ru_maxrss`` (``os.wait4``).
+Each run is a fresh process of the command, offscreen, with a fresh data directory (so the demo
+database is created, migrated and seeded: the first start on a new machine) or, for the "warm"
+runs, the data directory of the previous run (the usual start of a day). The demo's simulated
+devices run in a process of their own (``simproc``; the station is started through
+``appproc``), as devices are other machines in a clinic: they are neither in the station's
+memory nor in its start. The time is from just before the process is spawned to the end of the
+first paint after the first ``LiveBridge`` frame: the main window prints that wall time when
+``NURSESTATION_MARK_FIRST_FRAME`` is set. Peak memory is the child's ``ru_maxrss``
+(``os.wait4``).
 """
 
 from __future__ import annotations
@@ -24,22 +27,19 @@ MARK = "nursestation: first frame at "
 ONLINE = re.compile(r"nursestation: (\d+) devices online at ([0-9.]+)")
 
 
-def _command() -> list[str]:
-    exe = Path(sys.executable).with_name("nursestation")
-    if exe.exists():
-        return [str(exe)]
-    return [sys.executable, "-m", "nursestation"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_once(chairs: int, data_dir: str, *, quit_after: float = 3.0,
+def start_once(chairs: int, data_dir: str, urls_file: str, *, quit_after: float = 3.0,
                timeout: float = 60.0) -> dict:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NURSESTATION_DATA_DIR=data_dir,
                NURSESTATION_CONFIG=str(Path(data_dir) / "absent.toml"),
                NURSESTATION_MARK_FIRST_FRAME="1")
-    cmd = [*_command(), "--demo", "--chairs", str(chairs), "--quit-after", str(quit_after)]
+    cmd = [sys.executable, "-m", "benchmarks.appproc", urls_file,
+           "--demo", "--chairs", str(chairs), "--quit-after", str(quit_after)]
     t0 = time.time()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, cwd=ROOT)
     first = online = None
     assert proc.stderr is not None
     deadline = time.monotonic() + timeout
@@ -77,14 +77,26 @@ def _median_or_none(values: list[float | None]) -> float | None:
 
 def bench_startup(chairs: int = 32, *, runs: int = 3, quit_after: float = 6.0) -> dict:
     """Median of ``runs`` cold starts (fresh data directory) and ``runs`` warm starts."""
+    import json
+
+    from benchmarks.simproc import SimProcess
+
     cold, warm = [], []
-    for _ in range(max(1, runs)):
-        d = tempfile.mkdtemp(prefix="nursestation-start-")
-        try:
-            cold.append(start_once(chairs, d, quit_after=quit_after))
-            warm.append(start_once(chairs, d, quit_after=quit_after))
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+    sims = SimProcess(chairs)
+    urls = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    try:
+        json.dump(sims.urls, urls)
+        urls.close()
+        for _ in range(max(1, runs)):
+            d = tempfile.mkdtemp(prefix="nursestation-start-")
+            try:
+                cold.append(start_once(chairs, d, urls.name, quit_after=quit_after))
+                warm.append(start_once(chairs, d, urls.name, quit_after=quit_after))
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+    finally:
+        sims.stop()
+        os.unlink(urls.name)
     return {
         "chairs": chairs,
         "runs": len(cold),

@@ -129,15 +129,20 @@ def _external_demo_station(urls: dict[str, str]):
 
 
 class _ForceRedraw:
-    """Head of the frame: make every tile copy and redraw its waves on this frame, as if new
-    samples had arrived for every chair (the station's capacity, not its usual load)."""
+    """Head of the frame: make every tile copy its rings again and repaint its waves whole on
+    this frame, as if every chair's gain had changed at once (the station's capacity, not its
+    usual load: the sweep repaints only the strip its head moved over)."""
 
     def __init__(self, view) -> None:
         self.view = view
 
     def refresh(self, store, now) -> None:
         for tile in self.view.tiles.values():
-            tile.waves._versions.clear()
+            waves = tile.waves
+            for trace in waves._traces.values():
+                trace.version = -1  # copied again
+                trace.head = None  # and drawn whole
+            waves.update()
 
 
 def run_station(chairs: int = 32, seconds: float = 30.0, *, warmup: float = 5.0,

@@ -37,7 +37,7 @@ _WINDOW_OPTIONS: tuple[tuple[tuple[str, ...], dict], ...] = (
                    "help": "run on simulated chairs (simulators on pseudo-terminals, a demo "
                            "database)"}),
     (("--chairs",), {"type": int, "default": None, "metavar": "N",
-                     "help": "with --demo: number of chairs (1-32, default 6)"}),
+                     "help": "with --demo: number of chairs (1-64, default 6)"}),
     (("--demo-devices",), {"choices": ("auto", "pty", "tcp"), "default": "auto",
                            "help": "with --demo: simulated devices on pseudo-terminals or on "
                                    "loopback TCP (socket://127.0.0.1:PORT; auto: TCP where "

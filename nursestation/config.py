@@ -37,7 +37,8 @@ from nursestation.devices.registry import GATEWAY_NAMES, PROTOCOL_NAMES, PROTOCO
 from nursestation.paths import data_dir, default_config_path, resource_path
 
 PAPER_SIZES = ("letter", "a4")
-MAX_CHAIRS = 32
+#: Two pods of 32 on one PC (make bench measures 64 chairs, every device online).
+MAX_CHAIRS = 64
 
 
 class ConfigError(Exception):

@@ -103,3 +103,14 @@ def test_table_shape() -> None:
 
     text = block_md(res, machine(), 1.0, Args())
     assert "| Summary PDF" in text and "n/a" in text
+
+
+def test_anchor_figures() -> None:
+    from benchmarks.anchor import bench_anchor
+
+    r = bench_anchor(short=5, long=25)
+    if r is None:
+        pytest.skip("pyqtgraph was installed without its examples")
+    assert r["frames"] == 20
+    assert _number(r["fps"]) and r["fps"] > 0
+    assert _number(r["cpu_ms_per_frame"]) and r["cpu_ms_per_frame"] > 0

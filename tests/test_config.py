@@ -158,3 +158,12 @@ def test_bad_baud_or_site_names_the_key(tmp_path, old, new, key, says):
     with pytest.raises(ConfigError) as e:
         load_config(f)
     assert key in str(e.value) and says in str(e.value)
+
+
+def test_a_station_takes_up_to_64_chairs():
+    from nursestation.config import MAX_CHAIRS
+
+    assert MAX_CHAIRS == 64  # two pods of 32 on one PC
+    assert len(load_config(None, demo=True, chairs=64).chairs) == 64
+    with pytest.raises(ConfigError, match="between 1 and 64"):
+        load_config(None, demo=True, chairs=65)

@@ -138,6 +138,9 @@ class WaveView:
     reason: str = ""
     device_id: str | None = None
     site: str = ""  # the lead or site shown ("II", "V1", "left"...; "" the device's main one)
+    #: monotonic time the newest sample (``samples[write_index - 1]``) was received: where a
+    #: sweep plays it out from
+    last_end: float | None = None
 
 
 # -- internal mutable state --------------------------------------------------------------------
@@ -510,6 +513,13 @@ class LiveStore:
         c = self._chairs.get(chair)
         return -1 if c is None else c.version
 
+    def wave_version(self, chair: str, code: str) -> int:
+        """The version of one wave ring (-1: none): ``wave`` copies it when this changed.
+        Cheap: no lock, no copy (a sweep asks every frame)."""
+        c = self._chairs.get(chair)
+        ring = c.waves.get(code) if c is not None else None
+        return -1 if ring is None else ring.version
+
     def _wave_status(self, ring: _Ring, now: float, devices: dict[str, DeviceView]
                      ) -> tuple[Shown, str]:
         dv = devices.get(ring.device_id) if ring.device_id else None
@@ -564,7 +574,7 @@ class LiveStore:
                 return None
             shown, reason = self._wave_status(ring, now, self._device_views(c, now))
             return WaveView(code, ring.rate, ring.buf.copy(), ring.idx, ring.version, shown,
-                            reason, ring.device_id, ring.site)
+                            reason, ring.device_id, ring.site, ring.last_end)
 
     def wave_age(self, chair: str, code: str, now: float | None = None) -> float | None:
         now = self.clock.monotonic() if now is None else now

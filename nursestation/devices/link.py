@@ -692,6 +692,9 @@ class DeviceLink:
             return
         batch, self._pending = self._pending, []
         self._stats.batches += 1
+        if self._on_reactor and self._reactor is not None and self._reactor.in_reactor():
+            self._reactor.deliver(self.sink, batch)  # with the round's other ports
+            return
         try:
             self.sink(batch)
         except Exception:

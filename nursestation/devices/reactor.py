@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 
 #: s: how long :meth:`Reactor.remove` waits for a channel to be closed and released
 REMOVE_TIMEOUT = 2.0
+#: s: the reactor waits at least this long between two rounds, so that a round serves every
+#: port that became ready meanwhile and hands their readings on in one batch. Woken by each
+#: message, 96 ports cost 0.8x the threads' CPU; served every 20 ms, ~0.5x (make bench), for
+#: 10 ms more latency on average - well inside the 50 ms a reading may take to the screen.
+MIN_ROUND = 0.02
 
 
 class Channel(Protocol):
@@ -61,8 +66,9 @@ class Reactor:
     """One thread serving many channels: readiness through ``selectors``, one timer a channel
     (``time.monotonic`` seconds), and a queue of calls from other threads."""
 
-    def __init__(self, name: str = "link-reactor") -> None:
+    def __init__(self, name: str = "link-reactor", min_round: float = MIN_ROUND) -> None:
         self.name = name
+        self.min_round = min_round
         self._lock = threading.Lock()
         self._calls: list[Callable[[], None]] = []
         self._channels = 0  # added and not yet finished
@@ -78,6 +84,7 @@ class Reactor:
         self._members: set[Channel] = set()  # started and not yet removed
         self._removing: dict[Channel, threading.Event | _Chained] = {}
         self._done: list[threading.Event] = []
+        self._batches: dict[int, tuple[Callable[[list], None], list]] = {}
 
     # -- any thread ------------------------------------------------------------------------------
     @property
@@ -166,6 +173,15 @@ class Reactor:
         self._due[channel] = seq
         heapq.heappush(self._timers, (when, seq, channel))
 
+    def deliver(self, sink: Callable[[list], None], batch: list) -> None:
+        """Hand ``batch`` to ``sink`` at the end of this round, together with what the other
+        channels of the round gave the same sink (one call a round, not one a port)."""
+        entry = self._batches.get(id(sink))
+        if entry is None:
+            self._batches[id(sink)] = (sink, batch)
+        else:
+            entry[1].extend(batch)
+
     def finished(self, channel: Channel) -> None:
         """A channel whose ``reactor_stop`` returned False has closed everything now."""
         event = self._removing.pop(channel, None)
@@ -235,14 +251,19 @@ class Reactor:
         sel = self._sel
         assert sel is not None
         timers, due = self._timers, self._due
+        min_round = self.min_round
+        began = 0.0
         while True:
+            rest = began + min_round - time.monotonic()
+            if rest > 0:
+                time.sleep(rest)
             timeout = None
             while timers and due.get(timers[0][2]) != timers[0][1]:
                 heapq.heappop(timers)  # replaced or cancelled
             if timers:
                 timeout = max(0.0, timers[0][0] - time.monotonic())
             events = sel.select(timeout)
-            now = time.monotonic()
+            now = began = time.monotonic()
             for key, mask in events:
                 channel = key.data
                 if channel is None:
@@ -268,6 +289,13 @@ class Reactor:
                     fn()
                 except Exception:
                     log.exception("reactor: call failed")
+            while self._batches:  # a sink may stop a link, which may deliver once more
+                batches, self._batches = self._batches, {}
+                for sink, batch in batches.values():
+                    try:
+                        sink(batch)
+                    except Exception:  # noqa: BLE001 - a consumer bug must not stop the ports
+                        log.exception("reactor: batch sink failed")
             with self._lock:
                 if self._channels == 0 and not self._calls:
                     self._shutdown()

@@ -1,4 +1,4 @@
-"""The station: an alarm bar across the top and a grid of chair tiles (1-32) below it.
+"""The station: an alarm bar across the top and a grid of chair tiles (1-64) below it.
 
 ``StationView`` is a plain QWidget for the main window's centre. It is driven by plain data:
 the :class:`LiveStore` (through ``refresh``, from the bridge's frame timer), ``set_context`` per

@@ -27,8 +27,15 @@ from nursestation.core.livestate import ChairSnapshot, LiveStore, Shown, WaveVie
 from nursestation.core.vocabulary import Code
 from nursestation.ui import style
 
-#: Seconds blanked ahead of the write head, as a monitor's sweep erase bar.
-ERASE_S = 0.25
+#: s: how far behind the newest sample the sweep plays out. The monitor sends its waves in
+#: 256 ms blocks; drawn as they arrived, the trace jumped four times a second. Played out this
+#: far behind the data, the next block is nearly always there before the sweep needs it (a
+#: block and its jitter), so the head advances at the display rate, as a bedside monitor's
+#: does. Numerics are not delayed.
+PLAYOUT_DELAY_S = 0.35
+#: Seconds blanked ahead of the sweep head, as a monitor's erase bar. At least the playout
+#: delay: every sample received but not yet played lies under the bar, never beyond it.
+ERASE_S = 0.4
 #: Auto-gain (pleth): fit only on at least this much signal (a whole pulse even at 30 bpm) —
 #: a fit on the first fraction of a beat makes the whole pulse several bands tall.
 GAIN_MIN_S = 2.0
@@ -54,40 +61,71 @@ DEFAULT_RANGES = {
     Code.CO2: Channel(Code.CO2, 0.0, 50.0),
 }
 
+#: x spans of a display that changed, in view seconds; None: all of it
+Dirty = list[tuple[float, float]] | None
 
-def sweep_arrays(wave: WaveView, max_points: int, erase_s: float = ERASE_S
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """x (seconds from the sweep's left edge) and y for a sweep display of ``wave``: the ring
-    as it lies, blanked for ``erase_s`` ahead of the write head, min/max-decimated down to
-    about ``max_points`` points."""
-    y = wave.samples.astype(np.float32, copy=True)
+
+class _Trace:
+    """One channel's ring as the sweep shows it, decimated once per new block: two points
+    (min, max) per bin of ``k`` samples, already scaled into the channel's band. The frames
+    between blocks only move the head (``SweepLogic._play``)."""
+
+    __slots__ = ("bins", "head", "k", "last_end", "n", "rate", "samples", "version", "width",
+                 "write_index", "x", "y")
+
+    def __init__(self, wave: WaveView, samples: np.ndarray, y: np.ndarray, x: np.ndarray,
+                 k: int, width: int) -> None:
+        self.version = wave.version
+        self.rate = wave.rate_hz
+        self.write_index = wave.write_index
+        self.last_end = wave.last_end
+        self.n = samples.size
+        self.samples = samples  # scaled into the band (the head bin is cut from these)
+        self.k = k
+        self.bins = y.size // 2
+        self.x, self.y = x, y
+        self.width = width
+        self.head: tuple[int, int] | None = None  # (head sample, erase end bin) last shown
+
+
+def _decimate(y: np.ndarray, k: int) -> np.ndarray:
+    """min/max pairs of bins of ``k`` samples (the last bin padded with gaps); an all-NaN bin
+    stays NaN (a gap); fmin/fmax ignore NaN without warnings."""
     n = y.size
-    gap = min(n, max(1, int(erase_s * wave.rate_hz)))
-    i = wave.write_index
-    if i + gap <= n:
-        y[i:i + gap] = np.nan
-    else:
-        y[i:] = np.nan
-        y[: i + gap - n] = np.nan
-    k = int(np.ceil(n / max(2, max_points // 2)))
-    if k <= 1:
-        return np.arange(n, dtype=np.float32) / np.float32(wave.rate_hz), y
-    m = (n // k) * k
-    bins = y[:m].reshape(-1, k)
-    # fmin/fmax ignore NaN without warnings; an all-NaN bin stays NaN (a gap)
-    lo = np.fmin.reduce(bins, axis=1)
-    hi = np.fmax.reduce(bins, axis=1)
-    out = np.empty(lo.size * 2, dtype=np.float32)
-    out[0::2] = lo
-    out[1::2] = hi
-    x = (np.arange(out.size, dtype=np.float32) * (k / 2.0)) / np.float32(wave.rate_hz)
-    return x, out
+    nb = -(-n // k)
+    if nb * k != n:
+        y = np.concatenate((y, np.full(nb * k - n, np.nan, np.float32)))
+    bins = y.reshape(nb, k)
+    out = np.empty(nb * 2, dtype=np.float32)
+    out[0::2] = np.fmin.reduce(bins, axis=1)
+    out[1::2] = np.fmax.reduce(bins, axis=1)
+    return out
+
+
+def sweep_head(wave: WaveView | _Trace, now: float | None,
+               delay: float = PLAYOUT_DELAY_S) -> int:
+    """The ring index the sweep has reached at ``now``: ``delay`` seconds behind the newest
+    sample (received at ``last_end``), never ahead of it, never more than a ring behind. A
+    wave without a receive time (or no ``now``) is shown up to its newest sample."""
+    n = wave.samples.size
+    last_end = wave.last_end
+    if last_end is None or now is None:
+        return wave.write_index
+    lag = (last_end - (now - delay)) * (wave.rate_hz if isinstance(wave, WaveView)
+                                        else wave.rate)
+    lag = int(min(max(lag, 0.0), n - 1))
+    return (wave.write_index - lag) % n
 
 
 class SweepLogic:
     """What each channel of a sweep display shows. Mixed into a widget that implements
-    ``_set_trace(code, x, y)`` (view coordinates: x in seconds, y in bands, NaN = gap),
-    ``_clear_trace(code)`` (empty the channel if it shows anything) and ``width()``."""
+    ``_set_trace(code, x, y, dirty)`` (view coordinates: x in seconds, y in bands, NaN = gap;
+    ``dirty``: the x spans that changed since the last call, None for all),
+    ``_clear_trace(code)`` (empty the channel if it shows anything) and ``width()``.
+
+    Each frame the sweep head moves on with the clock, ``PLAYOUT_DELAY_S`` behind the data: the
+    bins it passed since the last frame are revealed and the erase bar ahead of it moves on.
+    Only those spans are reported dirty; a channel whose head did not move is not redrawn."""
 
     channels: list[Channel]
     seconds: float
@@ -99,9 +137,11 @@ class SweepLogic:
         self._gain: dict[str, tuple[float, float]] = {}
         self._gain_new: dict[str, int] = {}  # samples written since the last fit
         self._gain_idx: dict[str, int] = {}  # write index when last looked
-        self._versions: dict[str, int] = {}
+        self._traces: dict[str, _Trace] = {}
+        self._waves: dict[str, WaveView] = {}  # the latest copy (to rebuild on a resize)
+        self._gain_kept = True  # the last _build kept the channel's gain
 
-    def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray) -> None:
+    def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray, dirty: Dirty = None) -> None:
         raise NotImplementedError
 
     def _clear_trace(self, code: str) -> None:
@@ -115,34 +155,43 @@ class SweepLogic:
 
     def refresh_from(self, store: LiveStore, chair: str, snap: ChairSnapshot | None,
                      codes: Iterable[str], now: float) -> None:
-        """Draw what arrived for each wave channel since the last frame; a channel whose device
-        is not live (offline, sensor off...) is cleared, never left frozen."""
+        """One frame: take what arrived for each wave channel, move its sweep head on; a
+        channel whose device is not live (offline, sensor off...) is cleared, never left
+        frozen."""
         for code in codes:
             status = snap.wave_status.get(code) if snap else None
             if status is None or status[0] not in (Shown.LIVE, Shown.QUESTIONABLE):
                 self.clear_channel(code)
                 continue
-            wave = store.wave(chair, code, self.last_version(code), now)
+            seen = self.last_version(code)
+            wave = None
+            if store.wave_version(chair, code) != seen:
+                wave = store.wave(chair, code, seen, now)
             if wave is not None:
-                self.show_wave(wave)
+                self.show_wave(wave, now)
+            else:
+                self.advance(code, now)
 
     def clear_channel(self, code: str) -> None:
         if code in self._rows:
             self._clear_trace(code)
-        self._versions.pop(code, None)
+        self._traces.pop(code, None)
+        self._waves.pop(code, None)
         # a sensor that comes back (or a new patient) starts a fresh gain
         self._gain.pop(code, None)
         self._gain_new.pop(code, None)
         self._gain_idx.pop(code, None)
 
     def last_version(self, code: str) -> int:
-        return self._versions.get(code, -1)
+        trace = self._traces.get(code)
+        return -1 if trace is None else trace.version
 
-    def show_wave(self, wave: WaveView) -> None:
+    def show_wave(self, wave: WaveView, now: float | None = None) -> None:
+        """Take a new copy of a channel's ring and show it as the sweep has it at ``now``
+        (without ``now``: up to its newest sample)."""
         row = self._rows.get(wave.code)
         if row is None:
             return
-        ch = self.channels[row]
         title = getattr(self, "titles", {}).get(wave.code)
         if isinstance(title, Title):  # the ECG's lead ("II", "V1"), another wave's site
             title.text = (wave.site or "ECG") if wave.code == "ECG" else " ".join(
@@ -150,20 +199,94 @@ class SweepLogic:
         if wave.shown not in (Shown.LIVE, Shown.QUESTIONABLE):
             self.clear_channel(wave.code)
             return
+        self._waves[wave.code] = wave
+        old = self._traces.get(wave.code)
+        trace = self._build(wave, self.channels[row])
+        self._traces[wave.code] = trace
+        # New samples land under the erase bar: unless the gain or the width changed, the
+        # picture changes only where the head moves on.
+        if old is not None and old.width == trace.width and old.n == trace.n \
+                and self._gain_kept:
+            trace.head = old.head
+        self._play(trace, wave.code, now, full=trace.head is None)
+
+    def advance(self, code: str, now: float) -> None:
+        """Move a channel's sweep head on to ``now`` (no new samples)."""
+        trace = self._traces.get(code)
+        if trace is None:
+            return
+        width = self._panel_width()
+        if width != trace.width:  # resized: decimate again for the new width
+            wave = self._waves.get(code)
+            if wave is not None:
+                self._traces[code] = trace = self._build(wave, self.channels[self._rows[code]])
+                self._play(trace, code, now, full=True)
+            return
+        self._play(trace, code, now, full=False)
+
+    def _panel_width(self) -> int:
+        return max(50, self.width())  # type: ignore[attr-defined]
+
+    def _build(self, wave: WaveView, ch: Channel) -> _Trace:
+        width = self._panel_width()
+        n = wave.samples.size
         # one min/max pair per two pixels: the same picture as every sample, far fewer points
-        width = max(50, self.width())  # type: ignore[attr-defined]
-        x, y = sweep_arrays(wave, width)
-        x *= np.float32(self.seconds / (wave.samples.size / wave.rate_hz))
+        k = max(1, -(-n // max(2, width // 2)))
         lo, hi = ch.lo, ch.hi
+        raw = wave.samples
+        self._gain_kept = True
         if ch.auto_gain:
-            lo, hi = self._auto_gain(wave, y, lo, hi)
+            before = self._gain.get(wave.code)
+            lo, hi = self._auto_gain(wave, raw, lo, hi)
+            self._gain_kept = before == (lo, hi)
         b0, b1 = self.band(wave.code)
         scale = 0.9 / max(1e-6, hi - lo)
-        y = (y - np.float32(lo)) * np.float32(scale) + np.float32(b0 + 0.05)
+        y = (raw - np.float32(lo)) * np.float32(scale) + np.float32(b0 + 0.05)
+        y = y.astype(np.float32, copy=False)
         # like a monitor's channel, a wave never leaves its band (NaN gaps stay NaN)
         np.clip(y, np.float32(b0), np.float32(b1), out=y)
-        self._set_trace(wave.code, x, y)
-        self._versions[wave.code] = wave.version
+        pairs = _decimate(y, k)
+        x = np.arange(pairs.size, dtype=np.float32) * np.float32(k / 2.0 * self.seconds / n)
+        return _Trace(wave, y, pairs, x, k, width)
+
+    def _play(self, trace: _Trace, code: str, now: float | None, *, full: bool) -> None:
+        """Show ``trace`` with its head at ``now``: bins up to the head, the head's own bin
+        cut at the head (so it grows sample by sample), the erase bar blank."""
+        n, k, nb = trace.n, trace.k, trace.bins
+        h = sweep_head(trace, now)
+        erase = min(n - k, max(1, int(ERASE_S * trace.rate)))
+        hb = h // k
+        eb = ((h + erase) % n) // k
+        state = (h, eb)
+        prev = trace.head
+        if not full and prev == state:
+            return  # nothing moved: nothing to redraw
+        trace.head = state
+        y = trace.y.copy()
+        # the erase bar: the bins after the head's up to the one where the bar ends
+        if hb < eb:
+            y[2 * (hb + 1):2 * (eb + 1)] = np.nan
+        elif eb < hb:
+            y[2 * (hb + 1):] = np.nan
+            y[:2 * (eb + 1)] = np.nan
+        # the head's bin, up to the head
+        seg = trace.samples[hb * k:h]
+        if seg.size:
+            y[2 * hb] = np.fmin.reduce(seg)
+            y[2 * hb + 1] = np.fmax.reduce(seg)
+        else:
+            y[2 * hb:2 * hb + 2] = np.nan
+        dirty: Dirty = None
+        if not full and prev is not None:
+            # from the head's old bin to the erase bar's new end: one span (the bar between is
+            # blank before and after), two where it wraps round the right edge
+            step = self.seconds / nb
+            a, b = prev[0] // k, eb
+            if a <= b:
+                dirty = [(a * step, (b + 1) * step)]
+            else:
+                dirty = [(a * step, self.seconds), (0.0, (b + 1) * step)]
+        self._set_trace(code, trace.x, y, dirty)
 
     def _auto_gain(self, wave: WaveView, y: np.ndarray, lo: float, hi: float
                    ) -> tuple[float, float]:
@@ -182,7 +305,7 @@ class SweepLogic:
         if finite.size == 0:
             return cur if cur is not None else (lo, hi)
         a, b = float(finite.min()), float(finite.max())
-        if b - a <= 1e-6 or np.count_nonzero(np.isfinite(wave.samples)) < GAIN_MIN_S * wave.rate_hz:
+        if b - a <= 1e-6 or finite.size < GAIN_MIN_S * wave.rate_hz:
             return cur if cur is not None else (lo, hi)
         if cur is not None:
             margin = GAIN_ESCAPE * (cur[1] - cur[0])
@@ -259,10 +382,19 @@ class SweepPanel(QWidget, SweepLogic):
         """The widget that paints (the same one; a graphics view paints its viewport)."""
         return self
 
-    def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray) -> None:
+    def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray, dirty: Dirty = None) -> None:
         trace = self.curves[code]
         trace.xData, trace.yData = x, y
-        self.update()
+        if dirty is None:
+            self.update()
+            return
+        # only the strips the sweep head and the erase bar moved over (a pixel either side
+        # for the lines that join them)
+        sx = self.width() / self.seconds
+        h = self.height()
+        for a, b in dirty:
+            x0 = int(a * sx) - 2
+            self.update(x0, 0, int(b * sx) + 3 - x0, h)
 
     def _clear_trace(self, code: str) -> None:
         trace = self.curves[code]
@@ -274,30 +406,73 @@ class SweepPanel(QWidget, SweepLogic):
     def paintEvent(self, event) -> None:
         w, h = self.width(), self.height()
         p = QPainter(self)
-        p.fillRect(self.rect(), self._background)
         n = len(self.channels)
         sx = w / self.seconds
         sy = h / n
-        for ch in self.channels:
-            trace = self.curves[ch.code]
-            x, y = trace.xData, trace.yData
-            if x is None or y is None or not len(x):
-                continue
-            px = x.astype(np.float64) * sx
-            py = (n - y.astype(np.float64)) * sy  # view y grows upwards, pixels downwards
-            finite = np.isfinite(py)
-            p.setPen(trace.pen)
-            # one polyline per run of finite points: NaN is a gap (the erase bar, a dropout)
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.view(np.int8), [0]))))
-            for start, end in zip(edges[0::2], edges[1::2], strict=True):
-                if end - start >= 2:
-                    p.drawPolyline(_polyline(px[start:end], py[start:end]))
+        title_right = 60  # px: the channel names sit in the top left corner of each band
+        for rect in event.region():
+            p.fillRect(rect, self._background)
+            left, right = rect.left() - 2, rect.right() + 3
+            for ch in self.channels:
+                trace = self.curves[ch.code]
+                x, y = trace.xData, trace.yData
+                if x is None or y is None or len(x) < 1:
+                    continue
+                m = len(x)
+                if left <= 0 and right >= w or m < 2:
+                    i0, i1 = 0, m
+                else:  # x is evenly spaced: the points in this strip, and one either side
+                    step = float(x[1] - x[0]) * sx
+                    i0 = max(0, int(left / step) - 1)
+                    i1 = min(m, int(right / step) + 2)
+                    if i1 <= i0:
+                        continue
+                p.setPen(trace.pen)
+                if i1 - i0 <= 64:
+                    _draw_runs_small(p, x[i0:i1].tolist(), y[i0:i1].tolist(), sx, sy, n)
                 else:
-                    p.drawPoint(QPointF(px[start], py[start]))
-        for row, ch in enumerate(self.channels):
-            title = self.titles.get(ch.code)
-            if title is not None:
-                p.setPen(title.colour)
-                p.setFont(title.font)
-                p.drawText(QPointF(3, row * sy + p.fontMetrics().ascent() + 1), title.text)
+                    _draw_runs(p, x[i0:i1], y[i0:i1], sx, sy, n)
+            if left < title_right:
+                for row, ch in enumerate(self.channels):
+                    title = self.titles.get(ch.code)
+                    if title is not None:
+                        p.setPen(title.colour)
+                        p.setFont(title.font)
+                        p.drawText(QPointF(3, row * sy + p.fontMetrics().ascent() + 1),
+                                   title.text)
         p.end()
+
+
+def _draw_runs(p: QPainter, x: np.ndarray, y: np.ndarray, sx: float, sy: float, n: int) -> None:
+    """One polyline per run of finite points: NaN is a gap (the erase bar, a dropout)."""
+    px = x.astype(np.float64) * sx
+    py = (n - y.astype(np.float64)) * sy  # view y grows upwards, pixels downwards
+    finite = np.isfinite(py)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], finite.view(np.int8), [0]))))
+    for start, end in zip(edges[0::2], edges[1::2], strict=True):
+        if end - start >= 2:
+            p.drawPolyline(_polyline(px[start:end], py[start:end]))
+        else:
+            p.drawPoint(QPointF(px[start], py[start]))
+
+
+def _draw_runs_small(p: QPainter, xs: list[float], ys: list[float], sx: float, sy: float,
+                     n: int) -> None:
+    """``_draw_runs`` for the few points of a strip the sweep moved over: plain Python is
+    cheaper than a dozen NumPy calls on a dozen points."""
+    run: list[QPointF] = []
+    for xv, yv in zip(xs, ys, strict=True):
+        if yv == yv:  # not NaN
+            run.append(QPointF(xv * sx, (n - yv) * sy))
+        elif run:
+            _draw_run(p, run)
+            run = []
+    if run:
+        _draw_run(p, run)
+
+
+def _draw_run(p: QPainter, run: list[QPointF]) -> None:
+    if len(run) >= 2:
+        p.drawPolyline(run)
+    else:
+        p.drawPoint(run[0])

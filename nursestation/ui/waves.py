@@ -66,7 +66,8 @@ class WavePanel(pg.GraphicsView, SweepLogic):
                 self.vb.addItem(t)
                 self.titles[ch.code] = t
 
-    def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray) -> None:
+    def _set_trace(self, code: str, x: np.ndarray, y: np.ndarray, dirty=None) -> None:
+        # pyqtgraph redraws the curve whole; one large view, so that is what it costs
         self.curves[code].setData(x, y, connect="finite")
 
     def _clear_trace(self, code: str) -> None:

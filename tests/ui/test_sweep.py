@@ -77,3 +77,86 @@ def test_a_cleared_channel_paints_nothing(panel):
     img = panel.grab().toImage()
     assert columns_with(img, style.colour(Code.ECG), 0, H).size == 0
     assert panel.curves[Code.ECG].getData()[0].size == 0
+
+
+# -- the sweep plays out behind the data, moving on every frame -------------------------------
+
+class PaintLog:
+    """The regions a widget was asked to paint."""
+
+    def __init__(self, widget) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        self.regions: list = []
+        log = self.regions
+
+        class Filter(QObject):
+            def eventFilter(self, obj, ev):
+                if ev.type() == QEvent.Type.Paint:
+                    log.append(ev.region().boundingRect())
+                return False
+
+        self.filter = Filter()
+        widget.installEventFilter(self.filter)
+
+
+def received(code: str, rate: float, write_s: float, at: float) -> WaveView:
+    """A 10 s ring written up to ``write_s``, its newest sample received at monotonic ``at``."""
+    w = wave(code, rate, 10.0, write_s)
+    return WaveView(w.code, w.rate_hz, w.samples, w.write_index, 1, Shown.LIVE, last_end=at)
+
+
+def head_x(panel, code=Code.ECG) -> float:
+    """Where the drawn trace ends before the erase bar: the last finite point before a gap."""
+    x, y = panel.curves[code].getData()
+    finite = np.isfinite(y)
+    gaps = np.flatnonzero(finite[:-1] & ~finite[1:])
+    return float(x[gaps[0]])
+
+
+def test_the_sweep_head_moves_on_between_blocks_a_fixed_delay_behind_the_data(panel):
+    from nursestation.ui.sweep import PLAYOUT_DELAY_S
+
+    t = 1000.0
+    panel.show_wave(received(Code.ECG, 500.0, 6.0, t), t)
+    # the newest sample (at 6.0 s of the ring) is played out PLAYOUT_DELAY_S later
+    assert head_x(panel) == pytest.approx(6.0 - PLAYOUT_DELAY_S, abs=0.1)
+    xs = []
+    for i in range(1, 6):  # five frames, no new block: the head keeps moving
+        panel.advance(Code.ECG, t + i * 0.06)
+        xs.append(head_x(panel))
+    assert all(b > a for a, b in zip(xs, xs[1:], strict=False)), xs
+    assert xs[-1] == pytest.approx(6.0 - PLAYOUT_DELAY_S + 0.3, abs=0.1)
+    # never past the newest sample: without new data the sweep stops there
+    panel.advance(Code.ECG, t + 5.0)
+    assert head_x(panel) == pytest.approx(6.0, abs=0.1)
+
+
+def test_a_frame_repaints_only_the_strips_the_sweep_moved_over(panel, qtbot):
+    t = 1000.0
+    panel.show_wave(received(Code.ECG, 500.0, 6.0, t), t)
+    panel.show_wave(received(Code.PLETH, 125.0, 6.0, t), t)
+    qtbot.wait(50)
+    log = PaintLog(panel)
+    panel.advance(Code.ECG, t + 0.1)
+    panel.advance(Code.PLETH, t + 0.1)
+    qtbot.waitUntil(lambda: bool(log.regions), timeout=2000)
+    assert all(r.width() < W / 4 for r in log.regions)
+    # the pixels there are what a full repaint paints
+    part = panel.grab().toImage()
+    panel.update()
+    full = panel.grab().toImage()
+    assert part == full
+
+
+def test_nothing_is_repainted_when_the_sweep_did_not_move(panel, qtbot):
+    t = 1000.0
+    panel.show_wave(received(Code.ECG, 500.0, 6.0, t), t)
+    panel.advance(Code.ECG, t + 0.1)
+    qtbot.wait(50)
+    log = PaintLog(panel)
+    panel.advance(Code.ECG, t + 0.1)  # the same moment again
+    panel.advance(Code.ECG, t + 9.0)  # long after the newest sample: stopped at it
+    panel.advance(Code.ECG, t + 9.5)
+    qtbot.wait(100)
+    assert len(log.regions) <= 1  # the move to the newest sample, then nothing
