@@ -204,6 +204,7 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
                        patient_id=patient_id, patient_name=patient_name, header=header)
 
     obr_time = msg_time
+    mds_equipment: dict[str, str] = {}
     for seg in msg:
         sid = _field(seg, 0)
         if sid == "OBR":
@@ -216,6 +217,12 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
         ident = _components(seg, 3)
         obs, label = _lookup_observation(ident)
         where = f"OBX {setid} ({label})"
+        # OBX-18 on a device row applies to the metrics below it (same MDS in OBX-4)
+        mds = _field(seg, 4).split(".", 1)[0].strip()
+        equipment = (_components(seg, 18) or [""])[0].strip()
+        if equipment and mds and mds not in mds_equipment:
+            mds_equipment[mds] = equipment
+        equipment = equipment or mds_equipment.get(mds, "")
         if not vtype and not _field(seg, 5):
             continue  # a device / VMD / channel header row of the containment tree
         if obs is None:
@@ -224,7 +231,6 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
         if vtype not in ("NM", "ST", "SN", ""):
             out.problems.append(f"{where}: value type {vtype!r} is not a number (NM)")
             continue
-        equipment = (_components(seg, 18) or [""])[0].strip()
         status = _field(seg, 11).strip().upper()
         obs_time = parse_time(_field(seg, 14), local) or obr_time
         raw_value = _field(seg, 5).strip()
