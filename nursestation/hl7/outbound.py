@@ -73,6 +73,10 @@ class SendError(Exception):
     """Delivery failed; the message is one line for a person."""
 
 
+class _Stale(Exception):
+    """The connection was closed or reset under us (no answer read)."""
+
+
 # ------------------------------------------------------------------------------ the MLLP client
 
 
@@ -121,7 +125,21 @@ class MllpClient:
             return False
 
     def send(self, payload: bytes, control_id: str) -> Ack:
-        """Send one message and wait for its acknowledgement. Raises ``SendError``."""
+        """Send one message and wait for its acknowledgement. Raises ``SendError``.
+
+        A kept-open connection the receiver has closed meanwhile (many close after each ACK)
+        is reopened and the message sent once more on the new one, same control id."""
+        if self._sock is not None:
+            try:
+                return self._send_once(payload, control_id)
+            except _Stale:
+                self.close()
+        try:
+            return self._send_once(payload, control_id)
+        except _Stale as exc:
+            raise SendError(str(exc)) from None
+
+    def _send_once(self, payload: bytes, control_id: str) -> Ack:
         try:
             sock = self._connect()
             sock.sendall(frame(payload))
@@ -129,14 +147,18 @@ class MllpClient:
             while True:
                 data = sock.recv(65536)
                 if not data:
-                    raise SendError(f"{self.address} closed the connection without an "
-                                    "acknowledgement")
+                    raise _Stale(f"{self.address} closed the connection without an "
+                                 "acknowledgement")
                 answers = framer.feed(data)
                 if answers:
                     break
-        except SendError:
+        except (SendError, _Stale):
             self.close()
             raise
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            self.close()
+            raise _Stale(f"{self.address} dropped the connection: {exc.strerror or exc}"
+                         ) from None
         except TimeoutError:
             self.close()
             raise SendError(f"no acknowledgement from {self.address} within "
