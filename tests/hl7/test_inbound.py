@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nursestation.config import ChairConfig, DeviceConfig, load_config
 from nursestation.core.livestate import LiveStore
@@ -225,7 +227,8 @@ def test_config_for_a_gateway_chair(tmp_path):
     cfg.write_text("""
 [[chairs]]
 name = "Chair 1"
-devices = [{ protocol = "hl7", url = "mllp://0.0.0.0:2575", bed = "CLINIC^^CH1", equipment = "00A0C8FFFE1234AB", offline_after = 90 }]
+devices = [{ protocol = "hl7", url = "mllp://0.0.0.0:2575", bed = "CLINIC^^CH1", \
+equipment = "00A0C8FFFE1234AB", offline_after = 90 }]
 """, encoding="utf-8")
     dev = load_config(cfg).chairs[0].devices[0]
     assert (dev.protocol, dev.bed, dev.equipment, dev.offline_after) == (
@@ -248,3 +251,29 @@ def test_bad_gateway_config_is_refused_with_the_key(tmp_path, device, why):
     with pytest.raises(ConfigError) as exc:
         load_config(cfg)
     assert why in str(exc.value) and "chairs[1].devices[1]" in str(exc.value)
+
+
+_GOOD = ge_style("F1").encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=500), st.lists(
+    st.tuples(st.integers(0, len(_GOOD) - 1), st.sampled_from(
+        [b"|", b"^", b"\r", b"", b"X", b"\xff", b"\x0b", b"\x1c"])), max_size=6).map(
+    lambda edits: _mutate(_GOOD, edits))))
+def test_any_message_gets_an_ack_and_never_breaks_the_listener(raw):
+    sink = Sink()
+    lst = Listener("127.0.0.1", 0, [Route("Chair 4", "c4-gw", bed="C4")], sink)
+    ack = parse_ack(lst._handle(raw))  # the listener's own path for one framed message
+    assert ack.code in ("AA", "AE", "AR")
+    assert all(r.chair == "Chair 4" for r in sink.readings)
+    # the next good message is still taken
+    assert parse_ack(lst._handle(_GOOD)).code == "AA"
+
+
+def _mutate(data: bytes, edits) -> bytes:
+    out = bytearray(data)
+    for pos, repl in edits:
+        if pos < len(out):
+            out[pos:pos + 1] = repl
+    return bytes(out)

@@ -80,7 +80,8 @@ def test_cuff_codes_are_blood_pressure_and_offsets_become_utc():
 
 
 def test_etco2_as_a_percentage_is_converted_and_says_how():
-    text = ge_style().replace("5.2|265987^MDC_DIM_KILO_PASCAL^MDC", "5.0|262688^MDC_DIM_PERCENT^MDC")
+    text = ge_style().replace("5.2|265987^MDC_DIM_KILO_PASCAL^MDC",
+                              "5.0|262688^MDC_DIM_PERCENT^MDC")
     r = by_code(parse_pcd01(text))[Code.ETCO2][0]
     assert r.value == pytest.approx(38.0)
     assert r.extra["converted_from"] == "5.0 %" and r.extra["barometric_mmHg"] == 760.0
