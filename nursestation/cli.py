@@ -25,6 +25,7 @@ examples:
   nursestation overview                      the charge nurse's overview of every chair
   nursestation user add --role charge jdoe   create a user (asks for the PIN)
   nursestation decode --protocol masimo capture.bin
+  nursestation hl7 send 42 --to mllp://ehr.example.org:2575
   nursestation audit verify                  check the audit log has not been altered
 """
 
@@ -88,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write a visit's printed summary as PDF")
     rep.add_argument("visit", type=int, help="visit id (see `nursestation visits`)")
     rep.add_argument("--out", required=True, metavar="FILE.pdf")
+
+    h7 = sub.add_parser("hl7", help="HL7 v2 feed to the EHR: send a visit, show the queue")
+    h7sub = h7.add_subparsers(dest="hl7_command", metavar="ACTION", required=True)
+    h7send = h7sub.add_parser("send", help="send a visit's vitals (ORU^R01) and signed summary "
+                                           "(MDM^T02) now, waiting for each ACK")
+    h7send.add_argument("visit", type=int, help="visit id (see `nursestation visits`)")
+    h7send.add_argument("--to", metavar="mllp://HOST:PORT",
+                        help="the receiver (default: send_to in the [hl7] table)")
+    h7send.add_argument("--no-summary", action="store_true", help="send the vitals only")
+    h7status = h7sub.add_parser("status", help="the outbound queue: sent, waiting, failing")
+    h7status.add_argument("--json", action="store_true", help="JSON lines for scripts")
 
     vis = sub.add_parser("visits", help="list visits")
     vis.add_argument("--json", action="store_true", help="JSON for scripts")
@@ -179,6 +191,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         from nursestation.db.tools import cmd_user_add
 
         return cmd_user_add(config, args.username, args.display_name, args.role, args.pin_stdin)
+    if args.command == "hl7":
+        from nursestation.hl7.outbound import cmd_send, cmd_status
+
+        if args.hl7_command == "send":
+            return cmd_send(config, args.visit, args.to, summary=not args.no_summary)
+        return cmd_status(config, as_json=args.json)
     if args.command == "report":
         from nursestation.report import cmd_report
 

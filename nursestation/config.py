@@ -325,8 +325,8 @@ def _gateway_device(file: Path, key: str, d: dict, chair: str, j: int) -> Device
     known = {"protocol", "url", "id", "bed", "equipment", "offline_after"}
     for k in d:
         if k not in known:
-            raise ConfigError(file, f"{key}.{k}",
-                              f"unknown setting for an hl7 device (known: {', '.join(sorted(known))})")
+            raise ConfigError(file, f"{key}.{k}", "unknown setting for an hl7 device "
+                                                  f"(known: {', '.join(sorted(known))})")
     url = d.get("url")
     if not isinstance(url, str) or not url:
         raise ConfigError(file, f"{key}.url",
@@ -344,7 +344,8 @@ def _gateway_device(file: Path, key: str, d: dict, chair: str, j: int) -> Device
                                      "\"CLINIC^^CHAIR4\" or \"CHAIR4\") or 'equipment' (OBX-18 "
                                      "device id)")
     offline = d.get("offline_after", 60)
-    if not isinstance(offline, (int, float)) or isinstance(offline, bool) or not 5 <= offline <= 3600:
+    if (not isinstance(offline, (int, float)) or isinstance(offline, bool)
+            or not 5 <= offline <= 3600):
         raise ConfigError(file, f"{key}.offline_after",
                           f"must be seconds between 5 and 3600, not {offline!r}")
     dev_id = d.get("id") or f"{chair}-hl7-{j}".replace(" ", "").lower()
@@ -363,7 +364,8 @@ def _hl7_outbound(file: Path, raw: dict | None, clinic: str) -> Hl7OutboundConfi
               "ack_timeout_seconds"}
     for k in raw:
         if k not in fields:
-            raise ConfigError(file, f"hl7.{k}", f"unknown setting (known: {', '.join(sorted(fields))})")
+            raise ConfigError(file, f"hl7.{k}",
+                              f"unknown setting (known: {', '.join(sorted(fields))})")
     to = raw.get("send_to")
     if not isinstance(to, str) or not to:
         raise ConfigError(file, "hl7.send_to", "missing: the EHR's address, mllp://HOST:PORT")
@@ -374,11 +376,13 @@ def _hl7_outbound(file: Path, raw: dict | None, clinic: str) -> Hl7OutboundConfi
     if not host:
         raise ConfigError(file, "hl7.send_to", f"{to!r}: no host (mllp://HOST:PORT)")
     every = raw.get("vitals_every_minutes", 15)
-    if not isinstance(every, (int, float)) or isinstance(every, bool) or not 1 <= every <= 1440:
+    if (not isinstance(every, (int, float)) or isinstance(every, bool)
+            or not 1 <= every <= 1440):
         raise ConfigError(file, "hl7.vitals_every_minutes",
                           f"must be minutes between 1 and 1440, not {every!r}")
     timeout = raw.get("ack_timeout_seconds", 30)
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 1 <= timeout <= 600:
+    if (not isinstance(timeout, (int, float)) or isinstance(timeout, bool)
+            or not 1 <= timeout <= 600):
         raise ConfigError(file, "hl7.ack_timeout_seconds",
                           f"must be seconds between 1 and 600, not {timeout!r}")
     summary = raw.get("send_summary", True)

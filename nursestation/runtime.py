@@ -46,6 +46,7 @@ class StationRuntime:
         self.clock = clock or SystemClock()
         self.links: dict[str, DeviceLink] = {}
         self.listeners: list = []  # nursestation.hl7.inbound.Listener, one per gateway port
+        self.hl7_outbound = None  # nursestation.hl7.outbound.OutboundWorker ([hl7] in config)
         self.engines: dict[str, AlarmEngine] = {}
         self._link_options = link_options or {}
         self._inbox: list[Reading] = []
@@ -87,6 +88,7 @@ class StationRuntime:
                 self.links[dev.id] = link
                 new_links.append(link)
         self._start_hl7_listeners(chairs if chairs is not None else self.config.chairs)
+        self._start_hl7_outbound()
         if background:
             self._starter = threading.Thread(target=self._start_links,
                                              args=(new_links, prepare), name="link-starter",
@@ -107,6 +109,16 @@ class StationRuntime:
         for listener in listeners_for(chairs, self._on_batch, clock=self.clock,
                                       facility=self.config.clinic_name):
             self.listeners.append(listener.start())
+
+    def _start_hl7_outbound(self) -> None:
+        """The EHR feed ([hl7] in the config): vitals at an interval, the summary at discharge,
+        through the queue in the database (nursestation.hl7.outbound)."""
+        if self.config.hl7 is None or self.writer is None or self.hl7_outbound is not None:
+            return
+        from nursestation.hl7.outbound import OutboundWorker
+
+        self.hl7_outbound = OutboundWorker(self.config, self.protocol, self.writer,
+                                           clock=self.clock).start()
 
     def _start_links(self, links: Sequence[DeviceLink],
                      prepare: Callable[[], None] | None = None) -> None:
@@ -131,6 +143,9 @@ class StationRuntime:
         for listener in self.listeners:
             listener.stop()
         self.listeners.clear()
+        if self.hl7_outbound is not None:
+            self.hl7_outbound.stop()
+            self.hl7_outbound = None
         links = list(self.links.values())
         if links:
             with ThreadPoolExecutor(max_workers=min(16, len(links))) as pool:

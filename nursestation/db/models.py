@@ -494,6 +494,47 @@ APPEND_ONLY_TABLES: tuple[str, ...] = (
 )
 
 
+# ------------------------------------------------------------------------- HL7 outbound queue
+
+HL7_KINDS = ("vitals", "summary")
+HL7_OUTCOMES = ("accepted", "refused", "error")
+
+
+class Hl7Outbound(Base):
+    """One HL7 message for the EHR, as built (``payload``: the exact bytes sent, every time
+    under the same ``control_id``). Never changed: its delivery is the attempts' log."""
+
+    __tablename__ = "hl7_outbound"
+    __table_args__ = (CheckConstraint(_in("kind", HL7_KINDS), name="kind"),
+                      Index("ix_hl7_outbound_visit_id_kind", "visit_id", "kind"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    control_id: Mapped[str] = mapped_column(String(20), unique=True)  # MSH-10
+    kind: Mapped[str] = mapped_column(String(16))
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    destination: Mapped[str] = mapped_column(String(300))  # mllp://host:port
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    covers_from: Mapped[datetime | None]  # vitals: the observation times it covers
+    covers_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Hl7Attempt(Base):
+    """One delivery attempt: ``accepted`` (AA/CA), ``refused`` (the receiver answered AE/AR),
+    ``error`` (unreachable, refused the connection, no answer in time)."""
+
+    __tablename__ = "hl7_outbound_attempts"
+    __table_args__ = (CheckConstraint(_in("outcome", HL7_OUTCOMES), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("hl7_outbound.id"), index=True)
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    ack_code: Mapped[str] = mapped_column(String(4), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
 MODELS_BY_TABLE: dict[str, type[Base]] = {
     m.class_.__tablename__: m.class_ for m in Base.registry.mappers
 }

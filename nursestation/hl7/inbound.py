@@ -222,11 +222,12 @@ class Listener:
                 data = await reader.read(READ_CHUNK)
                 if not data:
                     break
+                rejected, skipped = framer.stats.frames_rejected, framer.stats.bytes_skipped
                 for message in framer.feed(data):
                     ack = self._handle(message)
                     writer.write(frame(ack))
-                self.stats.frames_rejected = framer.stats.frames_rejected
-                self.stats.bytes_skipped = framer.stats.bytes_skipped
+                self.stats.frames_rejected += framer.stats.frames_rejected - rejected
+                self.stats.bytes_skipped += framer.stats.bytes_skipped - skipped
                 await writer.drain()
         except (ConnectionError, OSError) as exc:
             log.info("HL7 connection from %s lost: %s", peer, exc)

@@ -30,11 +30,13 @@ class MllpFramer:
         self.max_frame = max_frame
         self._buf = bytearray()
         self._in_frame = False
+        self._oversized = False  # the current frame passed max_frame: drop it at its end
+        self._after_end = False  # the last feed ended on 0x1C: its CR may come next
 
     @property
     def pending(self) -> int:
         """Bytes of an unfinished frame held back."""
-        return len(self._buf)
+        return len(self._buf) if self._in_frame else 0
 
     def feed(self, data: bytes) -> list[bytes]:
         """Consume bytes; return every complete message (without the framing bytes)."""
@@ -42,15 +44,20 @@ class MllpFramer:
         buf = self._buf
         pos = 0
         n = len(data)
+        if self._after_end and n:
+            self._after_end = False
+            if data[0] == CR:
+                pos = 1
         while pos < n:
             if not self._in_frame:
                 start = data.find(START, pos)
                 if start < 0:
                     self.stats.bytes_skipped += n - pos
-                    return out
+                    break
                 self.stats.bytes_skipped += start - pos
                 pos = start + 1
                 self._in_frame = True
+                self._oversized = False
                 buf.clear()
                 continue
             # inside a frame: look for the end block, or a new start (the old frame was cut)
@@ -59,34 +66,30 @@ class MllpFramer:
             if restart >= 0 and (end < 0 or restart < end):
                 self.stats.frames_rejected += 1  # a start block inside a frame: cut short
                 buf.clear()
+                self._oversized = False
                 pos = restart + 1
                 continue
+            stop = n if end < 0 else end
+            if not self._oversized:
+                buf += data[pos:stop]
+                if len(buf) > self.max_frame:
+                    self._oversized = True  # keep reading to its end, then drop it
+                    buf.clear()
             if end < 0:
-                buf += data[pos:]
-                pos = n
-            else:
-                buf += data[pos:end]
-                pos = end + 1
-                if pos < n and data[pos] == CR:
-                    pos += 1
-                # (a 0x1C at the very end of a feed ends the frame; a CR that follows in the
-                # next feed is skipped as a byte between frames)
-                self._in_frame = False
-                if buf:
-                    self.stats.frames_accepted += 1
-                    out.append(bytes(buf))
-                else:
-                    self.stats.frames_rejected += 1
-                buf.clear()
-                continue
-            if len(buf) > self.max_frame:
-                self.stats.frames_rejected += 1
-                buf.clear()
-                self._in_frame = False
-        if self._in_frame and len(buf) > self.max_frame:
-            self.stats.frames_rejected += 1
-            buf.clear()
+                break
+            pos = end + 1
+            if pos < n and data[pos] == CR:
+                pos += 1
+            elif pos == n:
+                self._after_end = True
             self._in_frame = False
+            if buf and not self._oversized:
+                self.stats.frames_accepted += 1
+                out.append(bytes(buf))
+            else:
+                self.stats.frames_rejected += 1
+            buf.clear()
+            self._oversized = False
         return out
 
 

@@ -12,6 +12,7 @@ them, while the message's good observations are still taken.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
                        patient_id=patient_id, patient_name=patient_name, header=header)
 
     obr_time = msg_time
+    mds_equipment: dict[str, str] = {}
     for seg in msg:
         sid = _field(seg, 0)
         if sid == "OBR":
@@ -215,6 +217,12 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
         ident = _components(seg, 3)
         obs, label = _lookup_observation(ident)
         where = f"OBX {setid} ({label})"
+        # OBX-18 on a device row applies to the metrics below it (same MDS in OBX-4)
+        mds = _field(seg, 4).split(".", 1)[0].strip()
+        equipment = (_components(seg, 18) or [""])[0].strip()
+        if equipment and mds and mds not in mds_equipment:
+            mds_equipment[mds] = equipment
+        equipment = equipment or mds_equipment.get(mds, "")
         if not vtype and not _field(seg, 5):
             continue  # a device / VMD / channel header row of the containment tree
         if obs is None:
@@ -223,7 +231,6 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
         if vtype not in ("NM", "ST", "SN", ""):
             out.problems.append(f"{where}: value type {vtype!r} is not a number (NM)")
             continue
-        equipment = (_components(seg, 18) or [""])[0].strip()
         status = _field(seg, 11).strip().upper()
         obs_time = parse_time(_field(seg, 14), local) or obr_time
         raw_value = _field(seg, 5).strip()
@@ -367,14 +374,16 @@ def pid_segment(p: PatientIdent) -> str:
                      p.date_of_birth])
 
 
-def pv1_segment(location: str, visit_number: str) -> str:
-    # PV1-2 O (outpatient), PV1-3 the chair, PV1-19 the visit number
-    fields = ["PV1", "1", "O", escape(location)] + [""] * 15 + [escape(visit_number)]
+def pv1_segment(unit: str, bed: str, visit_number: str) -> str:
+    # PV1-2 O (outpatient), PV1-3 point of care ^ room ^ bed (the clinic, the chair),
+    # PV1-19 the visit number
+    fields = ["PV1", "1", "O", f"{escape(unit)}^^{escape(bed)}"] + [""] * 15 + \
+        [escape(visit_number)]
     return "|".join(fields)
 
 
 def build_oru(rows: Sequence[VitalRow], *, control_id: str, patient: PatientIdent,
-              location: str, visit_number: str, now: datetime, sending_app: str,
+              unit: str, bed: str, visit_number: str, now: datetime, sending_app: str,
               sending_facility: str, receiving_app: str = "", receiving_facility: str = "",
               equipment: str = "NURSESTATION") -> str:
     """A PCD-01 ORU^R01 with ``rows``: one OBR per observation time (IHE PCD-01: an OBR groups
@@ -385,7 +394,7 @@ def build_oru(rows: Sequence[VitalRow], *, control_id: str, patient: PatientIden
                     sending_facility=sending_facility, receiving_app=receiving_app,
                     receiving_facility=receiving_facility, profile=PCD01_PROFILE),
         pid_segment(patient),
-        pv1_segment(location, visit_number),
+        pv1_segment(unit, bed, visit_number),
     ]
     by_time: dict[datetime, list[VitalRow]] = {}
     for r in sorted(rows, key=lambda r: r.at):
@@ -407,4 +416,33 @@ def build_oru(rows: Sequence[VitalRow], *, control_id: str, patient: PatientIden
 
 
 def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:.6g}"
+    """One decimal at most: what a monitor shows (the stored value may carry float noise)."""
+    v = round(float(v), 1)
+    return str(int(v)) if v.is_integer() else f"{v:.1f}"
+
+
+def build_mdm(pdf: bytes, *, control_id: str, patient: PatientIdent, unit: str, bed: str,
+              visit_number: str, now: datetime, document_time: datetime, document_id: str,
+              signed: bool, author: str, sending_app: str, sending_facility: str,
+              receiving_app: str = "", receiving_facility: str = "") -> str:
+    """An MDM^T02 (original document notification and content) carrying the PDF: TXA
+    describes the document (a procedure note, authenticated when signed), one OBX of type ED
+    holds it base64-encoded (``^AP^PDF^Base64^…``)."""
+    segs = [
+        msh_segment("MDM^T02^MDM_T02", control_id, now, sending_app=sending_app,
+                    sending_facility=sending_facility, receiving_app=receiving_app,
+                    receiving_facility=receiving_facility),
+        "|".join(["EVN", "T02", hl7_time(now)]),
+        pid_segment(patient),
+        pv1_segment(unit, bed, visit_number),
+        # TXA-2 PN (procedure note), -3 AP (application data), -4 activity time, -5 author,
+        # -12 unique document number, -17 AU (authenticated) or IP (in progress),
+        # -19 AV (available)
+        "|".join(["TXA", "1", "PN", "AP", hl7_time(document_time), escape(author), "", "", "",
+                  "", "", "", escape(document_id), "", "", "", "", "AU" if signed else "IP",
+                  "", "AV"]),
+        "|".join(["OBX", "1", "ED", "SESSION_SUMMARY^Ketamine infusion session summary^L", "",
+                  "^AP^PDF^Base64^" + base64.b64encode(pdf).decode("ascii"), "", "", "", "",
+                  "", "F", "", "", hl7_time(document_time)]),
+    ]
+    return "\r".join(segs) + "\r"

@@ -1,9 +1,9 @@
 """Render a ``VisitSummary`` as the printed session summary (PDF, reportlab).
 
 Text is real PDF text in embedded TrueType fonts (``fonts.py``: searchable and copyable,
-identical on every workstation and in any archive); the vitals chart is vector graphics. Every page carries the
-clinic, the patient, MRN and date of birth, the page number out of the total, and when the
-summary was printed. Times are stored in UTC and shown in the workstation's local time zone.
+identical on every workstation and in any archive); the vitals chart is vector graphics.
+Every page carries the clinic, the patient, MRN and date of birth, the page number out of the
+total, and when the summary was printed. Times are stored in UTC and shown in the workstation's local time zone.
 """
 
 from __future__ import annotations

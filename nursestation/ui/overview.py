@@ -524,7 +524,10 @@ class OverviewWindow(QMainWindow):
         self.legend = QLabel("  ".join(f"{p.mark} {p.name}" for p in PRIORITIES.values())
                              + "  \u00b7  (value) stale  \u00b7  "
                              "value? flagged by the device")
+        self.ehr_label = QLabel("")  # the HL7 feed to the EHR, when the clinic has one
+        self.ehr_label.setVisible(False)
         self.statusBar().addWidget(self.db_label)
+        self.statusBar().addWidget(self.ehr_label)
         self.statusBar().addWidget(self.update_label, 1)
         self.statusBar().addPermanentWidget(self.legend)
 
@@ -633,6 +636,31 @@ class OverviewWindow(QMainWindow):
         self.refreshes += 1
         self._show_summary()
         self._show_status()
+        self._show_ehr_feed()
+
+    def _show_ehr_feed(self) -> None:
+        """The EHR feed (HL7 outbound queue): failing since when and why, or up to date."""
+        from nursestation.db.hl7queue import queue_overview
+
+        try:
+            q = self.ctx.read(queue_overview)
+        except Exception:  # noqa: BLE001 - a database without the queue table yet
+            log.debug("overview: no EHR feed state", exc_info=True)
+            return
+        if not (q.waiting or q.failing or q.last_sent_at):
+            self.ehr_label.setVisible(False)
+            return
+        self.ehr_label.setVisible(True)
+        if q.failing:
+            since = f"{_local(q.failing_since):%H:%M}" if q.failing_since else "?"
+            self.ehr_label.setText(f"EHR FEED FAILING since {since}: {q.last_error} "
+                                   f"({q.failing + q.waiting} not sent)")
+            self.ehr_label.setStyleSheet(f"color: {style.ALARM_YELLOW}; font-weight: bold;")
+        else:
+            last = f"{_local(q.last_sent_at):%H:%M}" if q.last_sent_at else "-"
+            waiting = f", {q.waiting} waiting" if q.waiting else ""
+            self.ehr_label.setText(f"EHR feed: last sent {last}{waiting}")
+            self.ehr_label.setStyleSheet("")
 
     def _show_summary(self) -> None:
         rows = self.model.rows

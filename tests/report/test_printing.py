@@ -43,8 +43,8 @@ def test_print_summary_closes_when_cancelled(qtbot, monkeypatch, tmp_path):
     seen = {}
     real = printing.make_preview_dialog
 
-    def make(parent, s, printer=None):
-        d = real(parent, s, printer=_pdf_printer(tmp_path / "q.pdf"))
+    def make(parent, s, printer=None, paper="letter"):
+        d = real(parent, s, printer=_pdf_printer(tmp_path / "q.pdf"), paper=paper)
         seen["dialog"] = d
 
         def close():
