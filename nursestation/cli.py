@@ -85,7 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    dbsub.add_parser("upgrade", help="apply database migrations (backs up a SQLite file first)")
+    dbsub.add_parser("upgrade", help="apply database migrations (backs up the database first)")
+    dbsub.add_parser("roles", help="print the PostgreSQL roles and grants (station writer, "
+                                   "read-only overview) as SQL for psql")
 
     audit = sub.add_parser("audit", help="audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -149,9 +151,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return cmd_visits(config, as_json=args.json)
     if args.command == "db":
-        from nursestation.db.tools import cmd_db_upgrade
+        from nursestation.db import tools
 
-        return cmd_db_upgrade(config)
+        if args.db_command == "roles":
+            return tools.cmd_db_roles(config)
+        return tools.cmd_db_upgrade(config)
     if args.command == "audit":
         from nursestation.db.tools import cmd_audit_verify
 

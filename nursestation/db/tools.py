@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from nursestation.db import repo
-from nursestation.db.audit import verify_audit
+from nursestation.db.audit import anchors_path, verify_audit
 from nursestation.db.engine import (
     current_revision,
     db_error_reason,
@@ -92,6 +92,21 @@ def cmd_db_upgrade(config: Config) -> int:
     return 0
 
 
+def cmd_db_roles(config: Config) -> int:
+    from sqlalchemy.engine import make_url
+
+    from nursestation.db.roles import roles_sql
+
+    u = make_url(config.database_url)
+    if u.get_backend_name() != "postgresql":
+        _err("roles are for PostgreSQL; on SQLite the database's triggers refuse UPDATE and "
+             "DELETE on the clinical and audit tables, and the file's permissions decide who "
+             "may open it")
+        return 1
+    print(roles_sql(u.database or "nursestation"), end="")
+    return 0
+
+
 def cmd_audit_verify(config: Config) -> int:
     db = _open_checked(config)
     if db is None:
@@ -101,10 +116,16 @@ def cmd_audit_verify(config: Config) -> int:
             result = verify_audit(s)
     finally:
         db.close()
+    for note in result.notes:
+        print(f"note: {note}")
     if result.ok:
-        print(f"audit log intact: {result.rows} rows")
+        print(f"audit log intact: {result.rows} rows, {result.anchors} anchors from "
+              f"{anchors_path()} match, every row accounted for")
         return 0
-    print(f"AUDIT LOG BROKEN at audit row {result.broken_row_id}: {result.problem}")
+    where = f" at audit row {result.broken_row_id}" if result.broken_row_id else ""
+    print(f"AUDIT LOG BROKEN{where}: {result.problem}")
+    for problem in result.problems[1:]:
+        print(f"  also: {problem}")
     return 3
 
 

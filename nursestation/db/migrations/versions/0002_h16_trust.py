@@ -67,10 +67,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_station_meta")),
     )
     bind = op.get_bind()
-    keyed_from = bind.execute(sa.text("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")).scalar()
+
+    def next_id(table: str) -> str:
+        return str(int(bind.execute(sa.text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))
+                       .scalar() or 1))
+
+    # Rows already stored keep what they had: the keyed chain and the coverage of stored
+    # vitals and wave chunks by audit rows start after them.
     op.bulk_insert(meta, [
         {"key": "database_id", "value": uuid.uuid4().hex},
-        {"key": "audit_keyed_from", "value": str(int(keyed_from or 1))},
+        {"key": "audit_keyed_from", "value": next_id("audit_log")},
+        {"key": "vitals_covered_from", "value": next_id("vitals")},
+        {"key": "wave_chunks_covered_from", "value": next_id("wave_chunks")},
     ])
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("failed_pins", sa.Integer(), server_default="0",
