@@ -25,10 +25,19 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nursestation.core.pinpolicy import PinPolicy
 from nursestation.paths import data_dir, default_config_path, resource_path
 
 PROTOCOLS = ("intellivue", "masimo", "alaris")
 MAX_CHAIRS = 32
+#: PIN rules (see ``core.pinpolicy``): config key -> (PinPolicy field, lowest, highest).
+_PIN_KEYS: dict[str, tuple[str, float, float]] = {
+    "pin_min_digits": ("min_digits", 4, 12),
+    "charge_pin_min_digits": ("charge_min_digits", 4, 12),
+    "pin_delay_after": ("delay_after", 1, 20),
+    "pin_delay_seconds": ("delay_seconds", 0, 3600),
+    "pin_lockout_after": ("lockout_after", 0, 50),
+}
 
 
 class ConfigError(Exception):
@@ -66,6 +75,7 @@ class Config:
     audio_pause_minutes: float = 2.0
     demo: bool = False
     source: Path | None = None  # the file this came from, if any
+    pin_policy: PinPolicy = field(default_factory=PinPolicy)
 
     @property
     def data_dir(self) -> Path:
@@ -134,6 +144,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             audio_pause_minutes=cfg.audio_pause_minutes,
             demo=True,
             source=cfg.source,
+            pin_policy=cfg.pin_policy,
         )
     elif not cfg.database_url:
         cfg = Config(**{**cfg.__dict__, "database_url": default_database_url()})
@@ -142,7 +153,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
 
 def _parse(raw: dict, file: Path) -> Config:
     known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
-             "patient_display", "chairs", "audio_pause_minutes"}
+             "patient_display", "chairs", "audio_pause_minutes", *_PIN_KEYS}
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -181,6 +192,19 @@ def _parse(raw: dict, file: Path) -> Config:
     display = get("patient_display", str, "name")
     if display not in ("name", "initials"):
         raise ConfigError(file, "patient_display", f"must be 'name' or 'initials', not {display!r}")
+
+    pins: dict[str, float] = {}
+    for key, (attr, low, high) in _PIN_KEYS.items():
+        default = getattr(PinPolicy(), attr)
+        value = get(key, (int, float) if isinstance(default, float) else int, default)
+        if not low <= value <= high:
+            raise ConfigError(file, key, f"must be between {low} and {high}, not {value}")
+        pins[attr] = value
+    pin_policy = PinPolicy(**pins)  # type: ignore[arg-type]
+    if pin_policy.lockout_after and pin_policy.lockout_after < pin_policy.delay_after:
+        raise ConfigError(file, "pin_lockout_after",
+                          f"must be 0 (never) or at least pin_delay_after "
+                          f"({pin_policy.delay_after})")
 
     chairs_raw = get("chairs", list, [])
     if len(chairs_raw) > MAX_CHAIRS:
@@ -223,4 +247,5 @@ def _parse(raw: dict, file: Path) -> Config:
         chairs=tuple(chairs),
         audio_pause_minutes=float(pause),
         source=file if file.exists() else None,
+        pin_policy=pin_policy,
     )

@@ -25,10 +25,11 @@ from nursestation.devices.simhost import SimulatorHost
 log = logging.getLogger(__name__)
 
 #: Demo users: (username, display name, role, PIN). The login dialog shows these in demo mode.
+#: The PINs follow the default PIN rules (no runs or repeats; a charge nurse's has 6 digits).
 DEMO_USERS = (
-    ("nurse1", "Alex Rivera, RN", "nurse", "1111"),
-    ("nurse2", "Sam Okafor, RN", "nurse", "2222"),
-    ("charge1", "Jordan Lee, RN (charge)", "charge", "9999"),
+    ("nurse1", "Alex Rivera, RN", "nurse", "4826"),
+    ("nurse2", "Sam Okafor, RN", "nurse", "7391"),
+    ("charge1", "Jordan Lee, RN (charge)", "charge", "582604"),
 )
 
 #: Demo patients: (MRN, family name, given name, date of birth, allergies, weight kg).

@@ -191,6 +191,7 @@ def _demo_login(ctx) -> None:
     from nursestation.ui.context import CurrentUser
 
     username, _name, _role, pin = DEMO_USERS[0]
-    user = ctx.read(repo.authenticate, username, pin)
+    user = ctx.writer.submit(repo.authenticate, username, pin,
+                             policy=ctx.config.pin_policy).result().user
     if user is not None:
         ctx.set_user(CurrentUser(user.id, user.username, user.display_name, user.role))
