@@ -15,10 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from nursestation.db import repo
 from nursestation.db.audit import anchors_path, verify_audit
 from nursestation.db.engine import (
-    current_revision,
+    SchemaMismatch,
     db_error_reason,
     head_revision,
     make_engine,
+    prepare_database,
+    schema_state,
     shown_url,
     upgrade_database,
 )
@@ -37,16 +39,21 @@ def _open_checked(config: Config) -> Database | None:
     the schema behind the IT person's back (``db upgrade`` does that)."""
     engine = make_engine(config.database_url)
     try:
-        rev = current_revision(engine)
+        state, rev = schema_state(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
         _err(f"cannot open the database {shown_url(config.database_url)}: "
              f"{db_error_reason(exc)}")
         return None
-    if rev != head_revision():
+    if state != "current":
         engine.dispose()
-        state = "is empty" if rev is None else f"is at revision {rev}"
-        _err(f"the database {state}; run `nursestation db upgrade` first")
+        if state == "empty":
+            _err("the database is empty; run `nursestation db upgrade` first")
+            return None
+        try:
+            prepare_database(config.database_url)
+        except SchemaMismatch as exc:
+            _err(str(exc))
         return None
     from nursestation.db.writer import DbWriter
 
@@ -146,23 +153,27 @@ def cmd_user_add(config: Config, username: str, display_name: str | None, role: 
     if pin is None:
         return 1
     try:
-        repo.check_pin_format(pin)
+        repo.check_pin_format(pin, role, config.pin_policy)
     except repo.RecordError as exc:
         _err(f"{exc}; nothing was saved")
         return 1
-    # Creating the first user is usually the first thing done on a new install: bring the
-    # schema up to date the way the app does on start (a SQLite file is backed up first).
+    # Creating the first user is usually the first thing done on a new install: a new empty
+    # database is created the way the app does on start; an older one needs `db upgrade`.
     try:
-        upgrade_database(config.database_url)
+        prepare_database(config.database_url)
+    except SchemaMismatch as exc:
+        _err(str(exc))
+        return 1
     except SQLAlchemyError as exc:
-        _err(f"cannot prepare the database {config.database_url}: {exc}")
+        _err(f"cannot prepare the database {shown_url(config.database_url)}: "
+             f"{db_error_reason(exc)}")
         return 1
     db = _open_checked(config)
     if db is None:
         return 1
     try:
         user = db.writer.submit(repo.create_user, username, display_name or username, role,
-                                pin).result()
+                                pin, policy=config.pin_policy).result()
     except repo.RecordError as exc:
         _err(str(exc))
         return 1

@@ -1,7 +1,7 @@
 """Start-up and shut-down of the station (and the overview): the one place that wires the layers.
 
-Order matters: the database is migrated (a SQLite file is backed up first) before anything
-writes; device links start only after the window has drawn its first frame; on exit the links
+Order matters: the database's schema is checked (a new one created; a demo's upgraded, backed
+up first; any other mismatch refused, see ``db.engine.prepare_database``) before anything writes; device links start only after the window has drawn its first frame; on exit the links
 release their devices, the writer flushes and commits what it holds, and only then the process
 ends.
 """
@@ -21,7 +21,7 @@ from nursestation.core.clock import SystemClock
 from nursestation.core.livestate import LiveStore
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.db import repo
-from nursestation.db.engine import make_engine, upgrade_database
+from nursestation.db.engine import make_engine, prepare_database, upgrade_database
 from nursestation.db.writer import DbWriter
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,9 @@ class Station:
             Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(
                 parents=True, exist_ok=True)
         self.demo_plan = self._demo_plan(may_reset=not overview) if config.demo else None
-        backup = upgrade_database(config.database_url)
+        # a new empty database is created; any other schema change is `db upgrade`'s (the
+        # demo's own database excepted)
+        backup = prepare_database(config.database_url, allow_upgrade=config.demo)
         if backup is not None:
             log.info("database backed up to %s before upgrading", backup)
         self.engine = make_engine(config.database_url)
