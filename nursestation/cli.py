@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     dbsub.add_parser("upgrade", help="apply database migrations (backs up the database first)")
     dbsub.add_parser("roles", help="print the PostgreSQL roles and grants (station writer, "
                                    "read-only overview) as SQL for psql")
+    dbb = dbsub.add_parser("backup", help="back the database up now (SQLite online backup; "
+                                          "pg_dump for PostgreSQL)")
+    dbb.add_argument("--out", metavar="DIR", help="directory (default: the configured "
+                                                  "backup_dir, else <data dir>/backups)")
+    dbr = dbsub.add_parser("restore", help="replace the database with a backup (no station may "
+                                           "be running on it)")
+    dbr.add_argument("file", help="a file made by `nursestation db backup`")
+    dbr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     audit = sub.add_parser("audit", help="audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -156,6 +164,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         if args.db_command == "roles":
             return tools.cmd_db_roles(config)
+        if args.db_command == "backup":
+            return tools.cmd_db_backup(config, args.out)
+        if args.db_command == "restore":
+            return tools.cmd_db_restore(config, args.file, args.yes)
         return tools.cmd_db_upgrade(config)
     if args.command == "audit":
         from nursestation.db.tools import cmd_audit_verify

@@ -7,6 +7,8 @@ Example::
     protocol_file = "/etc/nursestation/ketamine-iv.toml"                # default: the bundled one
     idle_lock_minutes = 5
     patient_display = "name"            # or "initials"
+    backup_every_hours = 24             # scheduled backup (0: off); backup_keep = 14
+    pin_lockout_after = 5               # wrong PINs in a row that lock an account (0: never)
 
     [[chairs]]
     name = "Chair 1"
@@ -76,6 +78,9 @@ class Config:
     demo: bool = False
     source: Path | None = None  # the file this came from, if any
     pin_policy: PinPolicy = field(default_factory=PinPolicy)
+    backup_dir: Path | None = None  # default: <data dir>/backups
+    backup_every_hours: float = 24.0  # 0: no scheduled backup from this workstation
+    backup_keep: int = 14
 
     @property
     def data_dir(self) -> Path:
@@ -145,6 +150,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             demo=True,
             source=cfg.source,
             pin_policy=cfg.pin_policy,
+            backup_every_hours=0.0,  # the demo's throwaway chart is not backed up
         )
     elif not cfg.database_url:
         cfg = Config(**{**cfg.__dict__, "database_url": default_database_url()})
@@ -153,7 +159,8 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
 
 def _parse(raw: dict, file: Path) -> Config:
     known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
-             "patient_display", "chairs", "audio_pause_minutes", *_PIN_KEYS}
+             "patient_display", "chairs", "audio_pause_minutes", "backup_dir",
+             "backup_every_hours", "backup_keep", *_PIN_KEYS}
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -206,6 +213,20 @@ def _parse(raw: dict, file: Path) -> Config:
                           f"must be 0 (never) or at least pin_delay_after "
                           f"({pin_policy.delay_after})")
 
+    backup_raw = get("backup_dir", str, None)
+    backup_dir = None
+    if backup_raw is not None:
+        backup_dir = Path(backup_raw).expanduser()
+        if not backup_dir.is_absolute():
+            backup_dir = file.parent / backup_dir
+    every = get("backup_every_hours", (int, float), 24.0)
+    if not (every == 0 or 0.25 <= every <= 24 * 7):
+        raise ConfigError(file, "backup_every_hours",
+                          f"must be 0 (off) or between 0.25 and 168, not {every}")
+    keep = get("backup_keep", int, 14)
+    if not 1 <= keep <= 1000:
+        raise ConfigError(file, "backup_keep", f"must be between 1 and 1000, not {keep}")
+
     chairs_raw = get("chairs", list, [])
     if len(chairs_raw) > MAX_CHAIRS:
         raise ConfigError(file, "chairs", f"at most {MAX_CHAIRS} chairs, not {len(chairs_raw)}")
@@ -248,4 +269,7 @@ def _parse(raw: dict, file: Path) -> Config:
         audio_pause_minutes=float(pause),
         source=file if file.exists() else None,
         pin_policy=pin_policy,
+        backup_dir=backup_dir,
+        backup_every_hours=float(every),
+        backup_keep=keep,
     )

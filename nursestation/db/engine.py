@@ -203,9 +203,15 @@ def upgrade_database(url: str) -> Path | None:
         if current == head:
             return None
         path = sqlite_path(url)
-        if path is not None and (current is not None or inspect(engine).get_table_names()):
+        holds_data = current is not None or bool(inspect(engine).get_table_names())
+        if path is not None and holds_data:
             backup = backup_sqlite(path, label=f"before-{head}")
             log.info("backed up %s to %s before migrating", path, backup)
+        elif holds_data and engine.dialect.name == "postgresql":
+            from nursestation.db.backup import backup_database  # pg_dump; no backup, no upgrade
+
+            backup = backup_database(url, label=f"before-{head}")
+            log.info("backed up the database to %s before migrating", backup)
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
             _record_schema_writer(conn)

@@ -99,6 +99,46 @@ def cmd_db_upgrade(config: Config) -> int:
     return 0
 
 
+def cmd_db_backup(config: Config, out: str | None) -> int:
+    from pathlib import Path
+
+    from nursestation.db.backup import BackupError, backup_database
+
+    try:
+        path = backup_database(config.database_url,
+                               Path(out) if out else config.backup_dir)
+    except BackupError as exc:
+        _err(str(exc))
+        return 1
+    print(f"backed up {shown_url(config.database_url)} to {path}")
+    return 0
+
+
+def cmd_db_restore(config: Config, file: str, yes: bool) -> int:
+    from pathlib import Path
+
+    from nursestation.db.backup import BackupError, restore_database
+
+    target = shown_url(config.database_url)
+    if not yes:
+        if not sys.stdin.isatty():
+            _err("restoring replaces the whole database: add --yes to confirm")
+            return 1
+        answer = input(f"Replace {target} with {file}? Stop every station first. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing was changed")
+            return 1
+    try:
+        before = restore_database(config.database_url, Path(file))
+    except BackupError as exc:
+        _err(str(exc))
+        return 1
+    if before is not None:
+        print(f"the database as it was is kept in {before}")
+    print(f"restored {target} from {file}; run `nursestation audit verify`")
+    return 0
+
+
 def cmd_db_roles(config: Config) -> int:
     from sqlalchemy.engine import make_url
 

@@ -68,6 +68,13 @@ class Station:
         self.chairs = chairs
         self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
                                       clock=self.clock)
+        self.backups = None
+        if not overview and not config.demo and config.backup_every_hours > 0:
+            from nursestation.db.backup import BackupScheduler, default_backup_dir
+
+            self.backups = BackupScheduler(
+                config.database_url, config.backup_dir or default_backup_dir(),
+                config.backup_every_hours, config.backup_keep).start()
 
     def _demo_plan(self, *, may_reset: bool):
         """The demo chairs' plan; a stored demo chart resumes where it is now (the simulators
@@ -124,6 +131,8 @@ class Station:
                            prepare=demo.run if demo is not None else None)
 
     def shutdown(self) -> None:
+        if self.backups is not None:
+            self.backups.stop()
         self.runtime.stop()
         if self.demo_devices is not None:
             self.demo_devices.stop()
