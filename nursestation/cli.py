@@ -23,6 +23,8 @@ examples:
   nursestation --demo                        try it with simulated chairs
   nursestation overview                      the charge nurse's overview of every chair
   nursestation user add --role charge jdoe   create a user (asks for the PIN)
+  nursestation user unlock jdoe              after too many wrong PINs
+  nursestation db backup                     back the record up now
   nursestation decode --protocol masimo capture.bin
   nursestation audit verify                  check the audit log has not been altered
 """
@@ -108,6 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     uadd.add_argument("--name", dest="display_name", help="display name (default: username)")
     uadd.add_argument("--role", choices=("nurse", "charge", "admin"), default="nurse")
     uadd.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+    usub.add_parser("list", help="every account: role, active, wrong PINs, locked")
+    for action, text in (("disable", "disable an account (it is kept: its entries name it)"),
+                         ("enable", "enable a disabled account again"),
+                         ("unlock", "clear an account's wrong-PIN count and lockout"),
+                         ("reset-pin", "give an account a new PIN (asked for, or from stdin)")):
+        up = usub.add_parser(action, help=text)
+        up.add_argument("username")
+        if action == "reset-pin":
+            up.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
     return p
 
 
@@ -174,9 +185,15 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return cmd_audit_verify(config)
     if args.command == "user":
-        from nursestation.db.tools import cmd_user_add
+        from nursestation.db import tools
 
-        return cmd_user_add(config, args.username, args.display_name, args.role, args.pin_stdin)
+        if args.user_command == "add":
+            return tools.cmd_user_add(config, args.username, args.display_name, args.role,
+                                      args.pin_stdin)
+        if args.user_command == "list":
+            return tools.cmd_user_list(config)
+        return tools.cmd_user_admin(config, args.user_command, args.username,
+                                    getattr(args, "pin_stdin", False))
     if args.command == "report":
         from nursestation.report import cmd_report
 

@@ -221,3 +221,62 @@ def cmd_user_add(config: Config, username: str, display_name: str | None, role: 
         db.close()
     print(f"created {user.role} {user.username!r} ({user.display_name})")
     return 0
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a service): say so in the audit row
+        return "unknown OS user"
+
+
+def cmd_user_list(config: Config) -> int:
+    db = _open_checked(config)
+    if db is None:
+        return 1
+    try:
+        with db.session_scope() as s:
+            users = repo.list_users(s, active_only=False)
+    finally:
+        db.close()
+    rows = [("USERNAME", "NAME", "ROLE", "STATE", "WRONG PINS")]
+    for u in users:
+        state = ("disabled" if not u.active else "LOCKED" if u.locked_at is not None
+                 else "active")
+        rows.append((u.username, u.display_name, u.role, state, str(u.failed_pins or 0)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_user_admin(config: Config, action: str, username: str, pin_stdin: bool = False) -> int:
+    """disable / enable / unlock / reset-pin: audited with the OS account that ran it."""
+    pin = None
+    if action == "reset-pin":
+        pin = _read_pin(pin_stdin)
+        if pin is None:
+            return 1
+    db = _open_checked(config)
+    if db is None:
+        return 1
+    by = _os_user()
+    try:
+        if action == "unlock":
+            u = db.writer.submit(repo.unlock_user, username, by=by).result()
+            done = "unlocked"
+        elif action in ("disable", "enable"):
+            u = db.writer.submit(repo.set_user_active, username, action == "enable",
+                                 by=by).result()
+            done = f"{action}d"
+        else:
+            u = db.writer.submit(repo.reset_pin, username, pin, by=by,
+                                 policy=config.pin_policy).result()
+            done = "given a new PIN (and unlocked)"
+    except repo.RecordError as exc:
+        _err(f"{exc}; nothing was changed")
+        return 1
+    finally:
+        db.close()
+    print(f"{u.username} ({u.display_name}) {done}; recorded in the audit log as done by {by}")
+    return 0
