@@ -81,6 +81,8 @@ class Config:
     backup_dir: Path | None = None  # default: <data dir>/backups
     backup_every_hours: float = 24.0  # 0: no scheduled backup from this workstation
     backup_keep: int = 14
+    #: readings wait on disk while the database is unreachable (~27 MB an hour for 32 chairs)
+    spool_max_mb: int = 512
 
     @property
     def data_dir(self) -> Path:
@@ -151,6 +153,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             source=cfg.source,
             pin_policy=cfg.pin_policy,
             backup_every_hours=0.0,  # the demo's throwaway chart is not backed up
+            spool_max_mb=cfg.spool_max_mb,
         )
     elif not cfg.database_url:
         cfg = Config(**{**cfg.__dict__, "database_url": default_database_url()})
@@ -160,7 +163,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
 def _parse(raw: dict, file: Path) -> Config:
     known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
              "patient_display", "chairs", "audio_pause_minutes", "backup_dir",
-             "backup_every_hours", "backup_keep", *_PIN_KEYS}
+             "backup_every_hours", "backup_keep", "spool_max_mb", *_PIN_KEYS}
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -227,6 +230,10 @@ def _parse(raw: dict, file: Path) -> Config:
     if not 1 <= keep <= 1000:
         raise ConfigError(file, "backup_keep", f"must be between 1 and 1000, not {keep}")
 
+    spool = get("spool_max_mb", int, 512)
+    if not 64 <= spool <= 100_000:
+        raise ConfigError(file, "spool_max_mb", f"must be between 64 and 100000, not {spool}")
+
     chairs_raw = get("chairs", list, [])
     if len(chairs_raw) > MAX_CHAIRS:
         raise ConfigError(file, "chairs", f"at most {MAX_CHAIRS} chairs, not {len(chairs_raw)}")
@@ -272,4 +279,5 @@ def _parse(raw: dict, file: Path) -> Config:
         backup_dir=backup_dir,
         backup_every_hours=float(every),
         backup_keep=keep,
+        spool_max_mb=spool,
     )

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITER_OPTION = "nursestation_writer"
+PG_CONNECT_TIMEOUT_S = 5
 
 
 def normalise_url(url: str) -> str:
@@ -101,6 +102,9 @@ def make_engine(url: str, **kw) -> Engine:
 
         return engine
     kw.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in u.query:
+        # an unreachable server is noticed in seconds (the writer then spools readings)
+        kw.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT_S})
     return create_engine(url, **kw)
 
 

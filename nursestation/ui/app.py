@@ -22,7 +22,7 @@ from nursestation.core.livestate import LiveStore
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.db import repo
 from nursestation.db.engine import make_engine, prepare_database, upgrade_database
-from nursestation.db.writer import DbWriter
+from nursestation.db.writer import DbWriter, open_spool
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class Station:
         if backup is not None:
             log.info("database backed up to %s before upgrading", backup)
         self.engine = make_engine(config.database_url)
-        self.writer = DbWriter(self.engine)
+        self.writer = DbWriter(self.engine, spool=open_spool(config.database_url,
+                                                             config.spool_max_mb * 2**20))
         self.live = LiveStore(self.clock)
         self.demo_devices = None
         chairs = config.chairs
