@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     from nursestation.config import ConfigError
     from nursestation.core.protocol import ProtocolError
     from nursestation.db.engine import SchemaMismatch
+    from nursestation.db.repo import ChairClaimed
     from nursestation.db.meta import NotADemoDatabase
     from nursestation.logsetup import setup_logging
 
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(verbose=args.verbose)
     try:
         return _dispatch(args)
-    except (ConfigError, ProtocolError, NotADemoDatabase, SchemaMismatch) as exc:
+    except (ConfigError, ProtocolError, NotADemoDatabase, SchemaMismatch, ChairClaimed) as exc:
         print(f"nursestation: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:

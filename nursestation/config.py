@@ -9,6 +9,7 @@ Example::
     patient_display = "name"            # or "initials"
     backup_every_hours = 24             # scheduled backup (0: off); backup_keep = 14
     pin_lockout_after = 5               # wrong PINs in a row that lock an account (0: never)
+    workstation_id = "nurse-pc-1"       # default: the host name; owns the chairs below
 
     [[chairs]]
     name = "Chair 1"
@@ -23,6 +24,8 @@ A malformed file stops start-up with a message naming the file, the key and what
 
 from __future__ import annotations
 
+import platform
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,10 +86,17 @@ class Config:
     backup_keep: int = 14
     #: readings wait on disk while the database is unreachable (~27 MB an hour for 32 chairs)
     spool_max_mb: int = 512
+    #: this workstation's name on a shared database: it owns the chairs of its config
+    workstation_id: str = field(default_factory=lambda: default_workstation_id())
 
     @property
     def data_dir(self) -> Path:
         return data_dir()
+
+
+def default_workstation_id() -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", platform.node()).strip("-")[:64]
+    return name or "station"
 
 
 def default_database_url() -> str:
@@ -154,6 +164,7 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             pin_policy=cfg.pin_policy,
             backup_every_hours=0.0,  # the demo's throwaway chart is not backed up
             spool_max_mb=cfg.spool_max_mb,
+            workstation_id=cfg.workstation_id,
         )
     elif not cfg.database_url:
         cfg = Config(**{**cfg.__dict__, "database_url": default_database_url()})
@@ -163,7 +174,8 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
 def _parse(raw: dict, file: Path) -> Config:
     known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
              "patient_display", "chairs", "audio_pause_minutes", "backup_dir",
-             "backup_every_hours", "backup_keep", "spool_max_mb", *_PIN_KEYS}
+             "backup_every_hours", "backup_keep", "spool_max_mb", "workstation_id",
+             *_PIN_KEYS}
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -230,6 +242,10 @@ def _parse(raw: dict, file: Path) -> Config:
     if not 1 <= keep <= 1000:
         raise ConfigError(file, "backup_keep", f"must be between 1 and 1000, not {keep}")
 
+    workstation = get("workstation_id", str, None) or default_workstation_id()
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", workstation):
+        raise ConfigError(file, "workstation_id",
+                          f"must be 1-64 letters, digits, '.', '_' or '-', not {workstation!r}")
     spool = get("spool_max_mb", int, 512)
     if not 64 <= spool <= 100_000:
         raise ConfigError(file, "spool_max_mb", f"must be between 64 and 100000, not {spool}")
@@ -280,4 +296,5 @@ def _parse(raw: dict, file: Path) -> Config:
         backup_every_hours=float(every),
         backup_keep=keep,
         spool_max_mb=spool,
+        workstation_id=workstation,
     )

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from nursestation.core.clock import Clock
@@ -414,27 +414,106 @@ def weight_history(session: Session, patient_id: int) -> list[PatientWeight]:
 # ---------------------------------------------------------------------------- chairs and devices
 
 
-def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | None = None
-                ) -> dict[str, Chair]:
-    """Make the chairs and devices tables match the config (``ChairConfig`` objects: ``name``,
-    ``devices`` with ``id``, ``protocol``, ``url``). Chairs no longer configured are made
-    inactive, never deleted. Returns chairs by name."""
+#: A workstation whose heartbeat is older than this is no longer running: its chairs may be
+#: claimed by another (it writes one every HEARTBEAT_EVERY seconds while it runs).
+HEARTBEAT_EVERY = timedelta(seconds=20)
+WORKSTATION_STALE_AFTER = timedelta(seconds=90)
+
+
+#: pg_advisory_xact_lock key for claiming chairs (ASCII "NSCHAIR").
+_PG_CHAIRS_LOCK = 0x4E5343484149520
+
+
+def start_workstation(session: Session, workstation: str, chairs: Sequence[Any], *,
+                      host: str = "", version: str = "") -> dict[str, Chair]:
+    """A station starts: its heartbeat, then its chairs (``sync_chairs``), in one
+    transaction - refused as a whole when another running workstation owns a chair."""
+    chairs_by_name = sync_chairs(session, chairs, workstation=workstation)
+    heartbeat(session, workstation, host=host, version=version, starting=True)
+    return chairs_by_name
+
+
+class ChairClaimed(RecordError):
+    """A chair of this workstation's config belongs to another workstation that is running."""
+
+
+def heartbeat(session: Session, workstation: str, *, host: str = "", version: str = "",
+              starting: bool = False, stopping: bool = False) -> None:
+    """Record that ``workstation`` runs (or, ``stopping``, that it stopped cleanly)."""
+    from nursestation.db.models import Workstation
+
+    now = _now()
+    ws = session.get(Workstation, workstation)
+    if ws is None:
+        ws = Workstation(id=workstation, host=host, version=version, started_at=now)
+        session.add(ws)
+    if starting:
+        ws.started_at, ws.host, ws.version = now, host or ws.host, version or ws.version
+    ws.heartbeat_at = None if stopping else now
+    session.flush()
+
+
+def live_workstations(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
+    """Workstations whose heartbeat is recent, by id."""
+    from nursestation.db.models import Workstation
+
+    t = _now(now)
+    return {w.id: w for w in session.scalars(select(Workstation))
+            if w.heartbeat_at is not None
+            and t - as_utc(w.heartbeat_at) <= WORKSTATION_STALE_AFTER}
+
+
+def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | None = None,
+                workstation: str = "") -> dict[str, Chair]:
+    """Make the chairs and devices of ``workstation`` match its config (``ChairConfig``
+    objects: ``name``, ``devices`` with ``id``, ``protocol``, ``url``). A workstation owns the
+    chairs of its own config and never changes another's: a configured chair (or device) that
+    another *running* workstation owns is refused (``ChairClaimed``, nothing changed); one of a
+    workstation that stopped is taken over. Chairs of this workstation no longer configured are
+    made inactive, never deleted. ``workstation`` "" is a single station (the chairs nobody
+    claimed). Returns chairs by name."""
     actor = _acting(session, user) if user is not None else None
     now = _now()
+    if workstation and session.get_bind().dialect.name == "postgresql":
+        # two workstations starting at once: one checks and claims, then the other
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIRS_LOCK})
     existing = {c.name: c for c in session.scalars(select(Chair))}
     devices = {d.device_key: d for d in session.scalars(select(Device))}
+    if workstation:
+        live = live_workstations(session, now=now)
+        chair_owner = {c.id: c.workstation for c in existing.values()}
+        taken = []
+        for cc in chairs:
+            c = existing.get(cc.name)
+            if c is not None and c.workstation not in ("", workstation) \
+                    and c.workstation in live:
+                taken.append(f"{cc.name} (workstation {c.workstation})")
+            for dc in getattr(cc, "devices", ()):
+                d = devices.get(dc.id)
+                owner = chair_owner.get(d.chair_id, "") if d is not None and d.chair_id else ""
+                if owner not in ("", workstation) and owner in live and (
+                        c is None or d.chair_id != c.id):
+                    taken.append(f"device {dc.id} (workstation {owner})")
+        if taken:
+            raise ChairClaimed(
+                f"this workstation ({workstation}) is configured with "
+                f"{', '.join(taken)}, which another running workstation owns; two stations "
+                f"never chart the same chair. Fix the chair names or device ids in one of the "
+                f"configurations; nothing was changed")
     seen: set[str] = set()
     seen_devices: set[str] = set()
     for pos, cc in enumerate(chairs):
         chair = existing.get(cc.name)
         if chair is None:
-            chair = Chair(name=cc.name, position=pos, active=True)
+            chair = Chair(name=cc.name, position=pos, active=True, workstation=workstation)
             session.add(chair)
             existing[cc.name] = chair
             _audit(session, actor, "create", chair, now)
-        elif chair.position != pos or not chair.active:
-            chair.position, chair.active = pos, True
-            _audit(session, actor, "update", chair, now)
+        elif (chair.position, chair.active, chair.workstation) != (pos, True, workstation):
+            before = chair.workstation
+            chair.position, chair.active, chair.workstation = pos, True, workstation
+            extra = {"from_workstation": before} if before != workstation else {}
+            _audit(session, actor, "update", chair, now, **extra)
         seen.add(cc.name)
         session.flush()
         for dc in getattr(cc, "devices", ()):
@@ -451,19 +530,20 @@ def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | N
                 dev.chair_id, dev.protocol, dev.url, dev.active = (
                     chair.id, dc.protocol, dc.url, True)
                 _audit(session, actor, "update", dev, now)
+    mine = {c.id for c in existing.values() if c.workstation == workstation}
     for name, chair in existing.items():
-        if name not in seen and chair.active:
+        if name not in seen and chair.active and chair.workstation == workstation:
             chair.active = False
             _audit(session, actor, "update", chair, now)
     for key, dev in devices.items():
-        if key not in seen_devices and dev.active:
+        if key not in seen_devices and dev.active and dev.chair_id in mine:
             dev.active = False
             _audit(session, actor, "update", dev, now)
     return {n: c for n, c in existing.items() if n in seen}
 
 
 def list_chairs(session: Session, *, active_only: bool = True) -> list[Chair]:
-    q = select(Chair).order_by(Chair.position, Chair.name)
+    q = select(Chair).order_by(Chair.workstation, Chair.position, Chair.name)  # by station
     if active_only:
         q = q.where(Chair.active.is_(True))
     return list(session.scalars(q))

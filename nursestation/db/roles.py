@@ -23,7 +23,7 @@ STATION_ROLE = "nursestation_station"
 OVERVIEW_ROLE = "nursestation_overview"
 #: Tables a station changes in place (each change audited with the row's full content).
 STATION_UPDATES = ("visits", "chairs", "devices", "patients", "latest_vitals", "change_marker",
-                   "station_meta")
+                   "workstations", "station_meta")
 #: The columns of ``users`` a login writes (failed PINs, lockout).
 LOGIN_COLUMNS = ("failed_pins", "last_failed_pin_at", "locked_at")
 

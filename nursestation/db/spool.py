@@ -38,11 +38,13 @@ class SpooledBatch:
     readings: list[Reading]
 
 
-def spool_dir_for(base: Path, url: str) -> Path:
-    """One spool per database (a spool is never replayed into another database)."""
+def spool_dir_for(base: Path, url: str, workstation: str = "") -> Path:
+    """One spool per database and workstation (never replayed into another database, never
+    shared by two stations)."""
     from nursestation.db.engine import shown_url
 
-    return base / hashlib.sha256(shown_url(url).encode()).hexdigest()[:16]
+    key = f"{shown_url(url)}\n{workstation}"
+    return base / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 class ReadingSpool:

@@ -444,13 +444,15 @@ def upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
 DEFAULT_SPOOL_BYTES = 512 * 2**20
 
 
-def open_spool(url: str, max_bytes: int = DEFAULT_SPOOL_BYTES) -> ReadingSpool | None:
-    """The outage spool of ``url`` in the data directory (None when ``max_bytes`` is 0)."""
+def open_spool(url: str, max_bytes: int = DEFAULT_SPOOL_BYTES, workstation: str = ""
+               ) -> ReadingSpool | None:
+    """The outage spool of ``url`` (and this workstation) in the data directory (None when
+    ``max_bytes`` is 0)."""
     if max_bytes <= 0:
         return None
     from nursestation.paths import data_dir
 
-    return ReadingSpool(spool_dir_for(data_dir() / "spool", url), max_bytes)
+    return ReadingSpool(spool_dir_for(data_dir() / "spool", url, workstation), max_bytes)
 
 
 class Database:

@@ -9,7 +9,9 @@ ends.
 from __future__ import annotations
 
 import logging
+import platform
 import sys
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -56,16 +58,22 @@ class Station:
         if backup is not None:
             log.info("database backed up to %s before upgrading", backup)
         self.engine = make_engine(config.database_url)
-        self.writer = DbWriter(self.engine, spool=open_spool(config.database_url,
-                                                             config.spool_max_mb * 2**20))
+        self.writer = DbWriter(self.engine, spool=open_spool(
+            config.database_url, config.spool_max_mb * 2**20,
+            "overview" if overview else config.workstation_id))
         self.live = LiveStore(self.clock)
         self.demo_devices = None
         chairs = config.chairs
         if config.demo:
             # the overview of the demo shows the demo's chart even with no station running
             chairs = self._start_demo(devices=not overview)
-        elif not overview:
-            self.writer.submit(repo.sync_chairs, list(chairs)).result()
+        self.heartbeat: Heartbeat | None = None
+        if not config.demo and not overview:
+            # this workstation owns the chairs of its config; refused (ChairClaimed) when
+            # another running workstation owns one of them
+            self.writer.submit(repo.start_workstation, config.workstation_id, list(chairs),
+                               host=platform.node(), version=__version__).result()
+            self.heartbeat = Heartbeat(self.writer, config.workstation_id).start()
         self.chairs = chairs
         self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
                                       clock=self.clock)
@@ -134,11 +142,43 @@ class Station:
     def shutdown(self) -> None:
         if self.backups is not None:
             self.backups.stop()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.runtime.stop()
         if self.demo_devices is not None:
             self.demo_devices.stop()
         self.writer.close()
         self.engine.dispose()
+
+
+class Heartbeat:
+    """Tells the shared database this workstation runs (``repo.heartbeat`` every
+    ``repo.HEARTBEAT_EVERY``); on stop, that it stopped, so its chairs may be claimed."""
+
+    def __init__(self, writer: DbWriter, workstation: str) -> None:
+        self.writer, self.workstation = writer, workstation
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nursestation-heartbeat",
+                                        daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(repo.HEARTBEAT_EVERY.total_seconds()):
+            try:
+                self.writer.submit(repo.heartbeat, self.workstation)
+            except Exception:  # a closed writer: the station is stopping
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        try:
+            self.writer.submit(repo.heartbeat, self.workstation, stopping=True).result(10)
+        except Exception:  # the record is unreachable: the heartbeat goes stale instead
+            log.warning("could not record that workstation %s stopped", self.workstation)
 
 
 def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = False,
