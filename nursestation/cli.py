@@ -24,6 +24,8 @@ examples:
   nursestation --demo                        try it with simulated chairs
   nursestation overview                      the charge nurse's overview of every chair
   nursestation user add --role charge jdoe   create a user (asks for the PIN)
+  nursestation user unlock jdoe              after too many wrong PINs
+  nursestation db backup                     back the record up now
   nursestation decode --protocol masimo capture.bin
   nursestation hl7 send 42 --to mllp://ehr.example.org:2575
   nursestation audit verify                  check the audit log has not been altered
@@ -111,7 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    dbsub.add_parser("upgrade", help="apply database migrations (backs up a SQLite file first)")
+    dbsub.add_parser("upgrade", help="apply database migrations (backs up the database first)")
+    dbsub.add_parser("roles", help="print the PostgreSQL roles and grants (station writer, "
+                                   "read-only overview) as SQL for psql")
+    dbb = dbsub.add_parser("backup", help="back the database up now (SQLite online backup; "
+                                          "pg_dump for PostgreSQL)")
+    dbb.add_argument("--out", metavar="DIR", help="directory (default: the configured "
+                                                  "backup_dir, else <data dir>/backups)")
+    dbr = dbsub.add_parser("restore", help="replace the database with a backup (no station may "
+                                           "be running on it)")
+    dbr.add_argument("file", help="a file made by `nursestation db backup`")
+    dbr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     audit = sub.add_parser("audit", help="audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -124,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     uadd.add_argument("--name", dest="display_name", help="display name (default: username)")
     uadd.add_argument("--role", choices=("nurse", "charge", "admin"), default="nurse")
     uadd.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
+    usub.add_parser("list", help="every account: role, active, wrong PINs, locked")
+    for action, text in (("disable", "disable an account (it is kept: its entries name it)"),
+                         ("enable", "enable a disabled account again"),
+                         ("unlock", "clear an account's wrong-PIN count and lockout"),
+                         ("reset-pin", "give an account a new PIN (asked for, or from stdin)")):
+        up = usub.add_parser(action, help=text)
+        up.add_argument("username")
+        if action == "reset-pin":
+            up.add_argument("--pin-stdin", action="store_true", help="read the PIN from stdin")
     return p
 
 
@@ -133,13 +154,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from nursestation.config import ConfigError
     from nursestation.core.protocol import ProtocolError
+    from nursestation.db.engine import SchemaMismatch
     from nursestation.db.meta import NotADemoDatabase
+    from nursestation.db.repo import ChairClaimed
     from nursestation.logsetup import setup_logging
 
     setup_logging(verbose=args.verbose)
     try:
         return _dispatch(args)
-    except (ConfigError, ProtocolError, NotADemoDatabase) as exc:
+    except (ConfigError, ProtocolError, NotADemoDatabase, SchemaMismatch, ChairClaimed) as exc:
         print(f"nursestation: {exc}", file=sys.stderr)
         return 2
     except OperationalError as exc:
@@ -180,17 +203,29 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return cmd_visits(config, as_json=args.json)
     if args.command == "db":
-        from nursestation.db.tools import cmd_db_upgrade
+        from nursestation.db import tools
 
-        return cmd_db_upgrade(config)
+        if args.db_command == "roles":
+            return tools.cmd_db_roles(config)
+        if args.db_command == "backup":
+            return tools.cmd_db_backup(config, args.out)
+        if args.db_command == "restore":
+            return tools.cmd_db_restore(config, args.file, args.yes)
+        return tools.cmd_db_upgrade(config)
     if args.command == "audit":
         from nursestation.db.tools import cmd_audit_verify
 
         return cmd_audit_verify(config)
     if args.command == "user":
-        from nursestation.db.tools import cmd_user_add
+        from nursestation.db import tools
 
-        return cmd_user_add(config, args.username, args.display_name, args.role, args.pin_stdin)
+        if args.user_command == "add":
+            return tools.cmd_user_add(config, args.username, args.display_name, args.role,
+                                      args.pin_stdin)
+        if args.user_command == "list":
+            return tools.cmd_user_list(config)
+        return tools.cmd_user_admin(config, args.user_command, args.username,
+                                    getattr(args, "pin_stdin", False))
     if args.command == "hl7":
         from nursestation.hl7.outbound import cmd_send, cmd_status
 

@@ -8,6 +8,9 @@ Example::
     idle_lock_minutes = 5
     patient_display = "name"            # or "initials"
     locked_patient_display = "initials" # names on the locked station: "initials" or "name"
+    backup_every_hours = 24             # scheduled backup (0: off); backup_keep = 14
+    pin_lockout_after = 5               # wrong PINs in a row that lock an account (0: never)
+    workstation_id = "nurse-pc-1"       # default: the host name; owns the chairs below
 
     [[chairs]]
     name = "Chair 1"
@@ -28,10 +31,13 @@ A malformed file stops start-up with a message naming the file, the key and what
 
 from __future__ import annotations
 
+import platform
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nursestation.core.pinpolicy import PinPolicy
 from nursestation.core.vocabulary import SITES
 from nursestation.devices.registry import GATEWAY_NAMES, PROTOCOL_NAMES, PROTOCOLS
 from nursestation.paths import data_dir, default_config_path, resource_path
@@ -39,6 +45,14 @@ from nursestation.paths import data_dir, default_config_path, resource_path
 PAPER_SIZES = ("letter", "a4")
 #: Two pods of 32 on one PC (make bench measures 64 chairs, every device online).
 MAX_CHAIRS = 64
+#: PIN rules (see ``core.pinpolicy``): config key -> (PinPolicy field, lowest, highest).
+_PIN_KEYS: dict[str, tuple[str, float, float]] = {
+    "pin_min_digits": ("min_digits", 4, 12),
+    "charge_pin_min_digits": ("charge_min_digits", 4, 12),
+    "pin_delay_after": ("delay_after", 1, 20),
+    "pin_delay_seconds": ("delay_seconds", 0, 3600),
+    "pin_lockout_after": ("lockout_after", 0, 50),
+}
 
 
 class ConfigError(Exception):
@@ -108,10 +122,23 @@ class Config:
     #: a clinic's Windows PC), or "auto" (pseudo-terminals when the machine has them)
     demo_devices: str = "auto"
     source: Path | None = None  # the file this came from, if any
+    pin_policy: PinPolicy = field(default_factory=PinPolicy)
+    backup_dir: Path | None = None  # default: <data dir>/backups
+    backup_every_hours: float = 24.0  # 0: no scheduled backup from this workstation
+    backup_keep: int = 14
+    #: readings wait on disk while the database is unreachable (~27 MB an hour for 32 chairs)
+    spool_max_mb: int = 512
+    #: this workstation's name on a shared database: it owns the chairs of its config
+    workstation_id: str = field(default_factory=lambda: default_workstation_id())
 
     @property
     def data_dir(self) -> Path:
         return data_dir()
+
+
+def default_workstation_id() -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", platform.node()).strip("-")[:64]
+    return name or "station"
 
 
 def default_database_url() -> str:
@@ -186,6 +213,10 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
             demo=True,
             demo_devices=demo_devices,
             source=cfg.source,
+            pin_policy=cfg.pin_policy,
+            backup_every_hours=0.0,  # the demo's throwaway chart is not backed up
+            spool_max_mb=cfg.spool_max_mb,
+            workstation_id=cfg.workstation_id,
         )
     elif not cfg.database_url:
         cfg = Config(**{**cfg.__dict__, "database_url": default_database_url()})
@@ -195,7 +226,8 @@ def load_config(path: str | Path | None = None, *, demo: bool = False,
 def _parse(raw: dict, file: Path) -> Config:
     known = {"clinic_name", "database_url", "protocol_file", "idle_lock_minutes",
              "patient_display", "locked_patient_display", "chairs", "audio_pause_minutes",
-             "paper", "hl7"}
+             "paper", "hl7", "backup_dir", "backup_every_hours", "backup_keep", "spool_max_mb",
+             "workstation_id", *_PIN_KEYS}
     for key in raw:
         if key not in known:
             raise ConfigError(file, key, f"unknown setting (known: {', '.join(sorted(known))})")
@@ -238,6 +270,41 @@ def _parse(raw: dict, file: Path) -> Config:
     if locked_display not in ("name", "initials"):
         raise ConfigError(file, "locked_patient_display",
                           f"must be 'name' or 'initials', not {locked_display!r}")
+
+    pins: dict[str, float] = {}
+    for key, (attr, low, high) in _PIN_KEYS.items():
+        default = getattr(PinPolicy(), attr)
+        value = get(key, (int, float) if isinstance(default, float) else int, default)
+        if not low <= value <= high:
+            raise ConfigError(file, key, f"must be between {low} and {high}, not {value}")
+        pins[attr] = value
+    pin_policy = PinPolicy(**pins)  # type: ignore[arg-type]
+    if pin_policy.lockout_after and pin_policy.lockout_after < pin_policy.delay_after:
+        raise ConfigError(file, "pin_lockout_after",
+                          f"must be 0 (never) or at least pin_delay_after "
+                          f"({pin_policy.delay_after})")
+
+    backup_raw = get("backup_dir", str, None)
+    backup_dir = None
+    if backup_raw is not None:
+        backup_dir = Path(backup_raw).expanduser()
+        if not backup_dir.is_absolute():
+            backup_dir = file.parent / backup_dir
+    every = get("backup_every_hours", (int, float), 24.0)
+    if not (every == 0 or 0.25 <= every <= 24 * 7):
+        raise ConfigError(file, "backup_every_hours",
+                          f"must be 0 (off) or between 0.25 and 168, not {every}")
+    keep = get("backup_keep", int, 14)
+    if not 1 <= keep <= 1000:
+        raise ConfigError(file, "backup_keep", f"must be between 1 and 1000, not {keep}")
+
+    workstation = get("workstation_id", str, None) or default_workstation_id()
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", workstation):
+        raise ConfigError(file, "workstation_id",
+                          f"must be 1-64 letters, digits, '.', '_' or '-', not {workstation!r}")
+    spool = get("spool_max_mb", int, 512)
+    if not 64 <= spool <= 100_000:
+        raise ConfigError(file, "spool_max_mb", f"must be between 64 and 100000, not {spool}")
 
     chairs_raw = get("chairs", list, [])
     if len(chairs_raw) > MAX_CHAIRS:
@@ -315,6 +382,12 @@ def _parse(raw: dict, file: Path) -> Config:
         paper=paper,
         hl7=hl7,
         source=file if file.exists() else None,
+        pin_policy=pin_policy,
+        backup_dir=backup_dir,
+        backup_every_hours=float(every),
+        backup_keep=keep,
+        spool_max_mb=spool,
+        workstation_id=workstation,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,10 +30,11 @@ from nursestation.sim.scenarios import BASELINE_END, get_scenario
 log = logging.getLogger(__name__)
 
 #: Demo users: (username, display name, role, PIN). The login dialog shows these in demo mode.
+#: The PINs follow the default PIN rules (no runs or repeats; a charge nurse's has 6 digits).
 DEMO_USERS = (
-    ("nurse1", "Alex Rivera, RN", "nurse", "1111"),
-    ("nurse2", "Sam Okafor, RN", "nurse", "2222"),
-    ("charge1", "Jordan Lee, RN (charge)", "charge", "9999"),
+    ("nurse1", "Alex Rivera, RN", "nurse", "4826"),
+    ("nurse2", "Sam Okafor, RN", "nurse", "7391"),
+    ("charge1", "Jordan Lee, RN (charge)", "charge", "582604"),
 )
 
 #: Demo patients: (MRN, family name, given name, date of birth, allergies, weight kg).
@@ -327,11 +328,9 @@ def _backfill_vitals(session: Session, dc: DemoChair, chair_id: int, visit_id: i
                      t0: datetime) -> None:
     """Record what the chair's devices would have sent before the demo started, from the same
     scenario the simulators run, so the trend and the summary cover the whole visit."""
-    from sqlalchemy import insert
-
     from nursestation.core.vocabulary import UNITS
     from nursestation.db.models import Vital
-    from nursestation.db.writer import upsert_latest
+    from nursestation.db.writer import store_rows, upsert_latest
 
     scenario = get_scenario("ketamine-visit", dc.seed)
     dev = {d.protocol: d.id for d in dc.config.devices}
@@ -363,7 +362,7 @@ def _backfill_vitals(session: Session, dc: DemoChair, chair_id: int, visit_id: i
                 add(dev.get("intellivue", ""), code, value, nbp_at)
         t += BACKFILL_STEP_S
     if rows:
-        session.execute(insert(Vital), rows)
+        store_rows(session, Vital, rows, at=datetime.now(UTC))
         latest: dict[str, dict[str, Any]] = {}
         for row in rows:  # in time order per code
             latest[row["code"]] = row

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 WRITER_OPTION = "nursestation_writer"
+PG_CONNECT_TIMEOUT_S = 5
 
 
 def normalise_url(url: str) -> str:
@@ -100,6 +101,9 @@ def make_engine(url: str, **kw) -> Engine:
 
         return engine
     kw.setdefault("pool_pre_ping", True)
+    if "connect_timeout" not in u.query:
+        # an unreachable server is noticed in seconds (the writer then spools readings)
+        kw.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT_S})
     return create_engine(url, **kw)
 
 
@@ -202,12 +206,96 @@ def upgrade_database(url: str) -> Path | None:
         if current == head:
             return None
         path = sqlite_path(url)
-        if path is not None and (current is not None or inspect(engine).get_table_names()):
+        holds_data = current is not None or bool(inspect(engine).get_table_names())
+        if path is not None and holds_data:
             backup = backup_sqlite(path, label=f"before-{head}")
             log.info("backed up %s to %s before migrating", path, backup)
+        elif holds_data and engine.dialect.name == "postgresql":
+            from nursestation.db.backup import backup_database  # pg_dump; no backup, no upgrade
+
+            backup = backup_database(url, label=f"before-{head}")
+            log.info("backed up the database to %s before migrating", backup)
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn), "head")
+            _record_schema_writer(conn)
         log.info("database upgraded from %s to %s", current or "empty", head)
         return backup
     finally:
         engine.dispose()
+
+
+SCHEMA_APP_VERSION = "schema_app_version"
+
+
+def _record_schema_writer(conn) -> None:
+    """Keep which NurseStation version brought the schema to its revision (for the message
+    an older station gives)."""
+    from nursestation import __version__
+
+    if "station_meta" not in inspect(conn).get_table_names():
+        return
+    conn.execute(text("DELETE FROM station_meta WHERE key = :k"), {"k": SCHEMA_APP_VERSION})
+    conn.execute(text("INSERT INTO station_meta (key, value) VALUES (:k, :v)"),
+                 {"k": SCHEMA_APP_VERSION, "v": __version__})
+
+
+class SchemaMismatch(RuntimeError):
+    """The database's schema is not the one this station knows; one line says both versions
+    and what to do."""
+
+
+def schema_state(engine: Engine) -> tuple[str, str | None]:
+    """("current" | "empty" | "older" | "newer", the database's revision)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    rev = current_revision(engine)
+    if rev is None:
+        return ("empty" if not inspect(engine).get_table_names() else "older"), None
+    script = ScriptDirectory.from_config(alembic_config())
+    if rev == script.get_current_head():
+        return "current", rev
+    try:
+        known = script.get_revision(rev) is not None
+    except CommandError:
+        known = False
+    return ("older" if known else "newer"), rev
+
+
+def _written_by(engine: Engine) -> str:
+    try:
+        with engine.connect() as conn:
+            v = conn.execute(text("SELECT value FROM station_meta WHERE key = :k"),
+                             {"k": SCHEMA_APP_VERSION}).scalar()
+    except Exception:  # noqa: BLE001 - an older schema without station_meta
+        return ""
+    return f", NurseStation {v}" if v else ""
+
+
+def prepare_database(url: str, *, allow_upgrade: bool = False) -> Path | None:
+    """What a station (or a tool) does on start: a brand-new empty database is created at the
+    newest schema; a database at it is used as it is; any other is refused with one line naming
+    both versions - a schema upgrade is a deliberate ``nursestation db upgrade`` (backup first),
+    never a side effect of starting, except where ``allow_upgrade`` (the demo's own database).
+    Returns the backup made before an allowed upgrade, if any."""
+    from nursestation import __version__
+
+    engine = make_engine(url)
+    try:
+        if _schema_is_current(engine):
+            return None
+        state, rev = schema_state(engine)
+        theirs = _written_by(engine)
+    finally:
+        engine.dispose()
+    ours = f"{head_revision()}, NurseStation {__version__}"
+    if state == "newer":
+        raise SchemaMismatch(
+            f"the database's schema ({rev}{theirs}) is newer than this station knows ({ours}): "
+            f"install the newer NurseStation on this workstation; nothing was changed")
+    if state == "older" and not allow_upgrade:
+        raise SchemaMismatch(
+            f"the database's schema ({rev or 'before migrations'}{theirs}) is older than this "
+            f"station's ({ours}): when every station has this version, an administrator runs "
+            f"`nursestation db upgrade` (it backs the database up first); nothing was changed")
+    return upgrade_database(url) if state != "current" else None

@@ -142,6 +142,21 @@ class Chair(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the workstation whose config has this chair ("" before any claimed it)
+    workstation: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class Workstation(Base):
+    """A station on the shared database and its heartbeat: a chair belongs to one live
+    workstation at a time (``repo.sync_chairs``)."""
+
+    __tablename__ = "workstations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime | None]  # None: stopped cleanly
 
 
 class Device(Base):

@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
+from nursestation.core.pinpolicy import PinPolicy, locked_after, pin_problem, wait_after
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db.audit import append_audit, bump_change
 from nursestation.db.models import (
@@ -63,7 +64,6 @@ E = TypeVar("E", bound=ClinicalEntry)
 MAX_FUTURE_SKEW = timedelta(minutes=2)
 #: A medication charted this long after it was given is flagged as a late entry.
 LATE_ENTRY_AFTER = timedelta(minutes=15)
-MIN_PIN_DIGITS = 4
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile).
 _hasher = PasswordHasher()
@@ -132,46 +132,128 @@ def hash_pin(pin: str) -> str:
     return _hasher.hash(pin)
 
 
-def check_pin_format(pin: str) -> None:
-    if not pin.isdigit() or len(pin) < MIN_PIN_DIGITS:
-        raise RecordError(f"the PIN must be at least {MIN_PIN_DIGITS} digits")
+def check_pin_format(pin: str, role: str = "nurse", policy: PinPolicy | None = None) -> None:
+    """Refuse a PIN the policy does not allow for ``role`` (too short, trivial, common)."""
+    problem = pin_problem(pin, role, policy or PinPolicy())
+    if problem is not None:
+        raise RecordError(problem)
 
 
 def create_user(session: Session, username: str, display_name: str, role: str, pin: str, *,
-                user: User | int | None = None) -> User:
+                user: User | int | None = None, policy: PinPolicy | None = None) -> User:
     """A new active user. ``user`` is the admin creating it (None from the command line)."""
     username = username.strip()
     if not username:
         raise RecordError("the username must not be empty")
     if role not in ROLES:
         raise RecordError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    check_pin_format(pin)
+    check_pin_format(pin, role, policy)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise RecordError(f"user {username!r} already exists")
     actor = _acting(session, user) if user is not None else None
     now = _now()
     u = User(username=username, display_name=display_name.strip() or username, role=role,
-             pin_hash=hash_pin(pin), active=True, created_at=now)
+             pin_hash=hash_pin(pin), active=True, created_at=now, failed_pins=0)
     session.add(u)
     _audit(session, actor, "create", u, now)
     return u
 
 
-def authenticate(session: Session, username: str, pin: str) -> User | None:
-    """The active user with this username and PIN, or None (never says which part was wrong)."""
-    u = session.scalar(select(User).where(User.username == username.strip()))
+#: Access events kept in the audit log (HIPAA 164.312(b) audit controls). ``login_refused``:
+#: a try while the account waits or is locked (the PIN was not even checked).
+ACCESS_ACTIONS = ("login", "login_failed", "login_refused", "logout")
+#: What a PIN was asked for (kept with each failure).
+AUTH_PURPOSES = ("login", "unlock", "override")
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """The answer to a PIN: ``user`` when it was right; else ``outcome`` says why not
+    (``wrong``, ``wait``, ``locked``) and ``message`` is the line to show."""
+
+    user: User | None
+    outcome: str  # ok / wrong / wait / locked
+    message: str = ""
+    wait_s: float = 0.0
+    failures: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+WRONG_PIN = "Username or PIN not recognised."
+
+
+def _writing(session: Session) -> bool:
+    from nursestation.db.engine import WRITER_OPTION
+
+    return bool(session.get_bind().get_execution_options().get(WRITER_OPTION))
+
+
+def authenticate(session: Session, username: str, pin: str, *,
+                 policy: PinPolicy | None = None, purpose: str = "login",
+                 workstation: str = "") -> AuthResult:
+    """Check a PIN, counting wrong ones per account in the database (every dialog, every
+    workstation): after ``policy.delay_after`` in a row each further try waits (doubling),
+    after ``policy.lockout_after`` the account is locked until ``unlock_user``. Every wrong or
+    refused try is audited. Runs on the writer (it writes even when the PIN is wrong)."""
+    if not _writing(session):
+        raise RuntimeError("authenticate counts wrong PINs: run it on the writer "
+                           "(db.writer.submit), not in a read session")
+    policy = policy or PinPolicy()
+    if purpose not in AUTH_PURPOSES:
+        raise RecordError(f"purpose must be one of {', '.join(AUTH_PURPOSES)}")
+    now = _now()
+    q = select(User).where(User.username == username.strip())
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()  # two workstations' failures both count
+    u = session.scalar(q)
+    extra = {"username": username.strip(), "workstation": workstation, "purpose": purpose}
     if u is None or not u.active:
         _hasher.hash(pin)  # same work either way
-        return None
+        append_audit(session, None, "login_failed", None, at=now,
+                     extra={**extra, "reason": "unknown or disabled user"})
+        return AuthResult(None, "wrong", WRONG_PIN)
+    failures = int(u.failed_pins or 0)
+    if u.locked_at is not None:
+        append_audit(session, None, "login_refused", None, entity_type="users",
+                     entity_id=u.id, at=now, extra={**extra, "reason": "locked"})
+        return AuthResult(None, "locked", _locked_message(failures), failures=failures)
+    if u.last_failed_pin_at is not None:
+        left = wait_after(failures, policy) - (now - as_utc(u.last_failed_pin_at)).total_seconds()
+        if left > 0:
+            append_audit(session, None, "login_refused", None, entity_type="users",
+                         entity_id=u.id, at=now, extra={**extra, "reason": "wait"})
+            return AuthResult(None, "wait", _wait_message(left), wait_s=left, failures=failures)
     try:
         _hasher.verify(u.pin_hash, pin)
     except (VerificationError, InvalidHashError):
-        return None
-    return u
+        u.failed_pins = failures = failures + 1
+        u.last_failed_pin_at = now
+        if locked_after(failures, policy):
+            u.locked_at = now
+        append_audit(session, None, "login_failed", u, at=now,
+                     extra={**extra, "failures": failures})
+        if u.locked_at is not None:
+            return AuthResult(None, "locked", _locked_message(failures), failures=failures)
+        wait = wait_after(failures, policy)
+        msg = WRONG_PIN + (" " + _wait_message(wait) if wait > 0 else "")
+        return AuthResult(None, "wrong", msg, wait_s=wait, failures=failures)
+    if failures or u.last_failed_pin_at is not None:
+        u.failed_pins, u.last_failed_pin_at = 0, None
+        append_audit(session, u, "failures_cleared", u, at=now,
+                     extra={**extra, "failures_cleared": failures})
+    return AuthResult(u, "ok")
 
 
-#: Access events kept in the audit log (HIPAA 164.312(b) audit controls).
-ACCESS_ACTIONS = ("login", "login_failed", "logout")
+def _locked_message(failures: int) -> str:
+    return (f"Locked after {failures} failed attempts — ask an administrator to unlock "
+            f"the account.")
+
+
+def _wait_message(seconds: float) -> str:
+    return f"Too many wrong PINs: wait {max(1, round(seconds))} s before the next try."
 
 
 def record_access(session: Session, action: str, *, user: User | int | None = None,
@@ -183,6 +265,49 @@ def record_access(session: Session, action: str, *, user: User | int | None = No
     append_audit(session, actor, action, None, at=_now(),
                  extra={"username": username or (actor.username if actor else ""),
                         "workstation": workstation})
+
+
+def _user_by_name(session: Session, username: str) -> User:
+    u = session.scalar(select(User).where(User.username == username.strip()))
+    if u is None:
+        raise RecordError(f"no user {username!r}")
+    return u
+
+
+def unlock_user(session: Session, username: str, *, by: str, user: User | int | None = None
+                ) -> User:
+    """Clear an account's wrong-PIN count and lockout (an administrator's action; ``by`` names
+    who did it when there is no logged-in admin, e.g. the OS account at the command line)."""
+    actor = _acting(session, user) if user is not None else None
+    u = _user_by_name(session, username)
+    was = int(u.failed_pins or 0)
+    u.failed_pins, u.last_failed_pin_at, u.locked_at = 0, None, None
+    _audit(session, actor, "unlock", u, _now(), by=by, failures_cleared=was)
+    return u
+
+
+def set_user_active(session: Session, username: str, active: bool, *, by: str,
+                    user: User | int | None = None) -> User:
+    """Disable (or enable again) an account; it is never deleted (its entries name it)."""
+    actor = _acting(session, user) if user is not None else None
+    u = _user_by_name(session, username)
+    if u.active == active:
+        raise RecordError(f"{u.username} is already {'active' if active else 'disabled'}")
+    u.active = active
+    _audit(session, actor, "enable" if active else "disable", u, _now(), by=by)
+    return u
+
+
+def reset_pin(session: Session, username: str, pin: str, *, by: str,
+              user: User | int | None = None, policy: PinPolicy | None = None) -> User:
+    """Give an account a new PIN (checked against the policy); clears its lockout."""
+    actor = _acting(session, user) if user is not None else None
+    u = _user_by_name(session, username)
+    check_pin_format(pin, u.role, policy)
+    u.pin_hash = hash_pin(pin)
+    u.failed_pins, u.last_failed_pin_at, u.locked_at = 0, None, None
+    _audit(session, actor, "pin_reset", u, _now(), by=by)
+    return u
 
 
 def get_user(session: Session, user_id: int) -> User | None:
@@ -277,27 +402,106 @@ def weight_history(session: Session, patient_id: int) -> list[PatientWeight]:
 # ---------------------------------------------------------------------------- chairs and devices
 
 
-def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | None = None
-                ) -> dict[str, Chair]:
-    """Make the chairs and devices tables match the config (``ChairConfig`` objects: ``name``,
-    ``devices`` with ``id``, ``protocol``, ``url``). Chairs no longer configured are made
-    inactive, never deleted. Returns chairs by name."""
+#: A workstation whose heartbeat is older than this is no longer running: its chairs may be
+#: claimed by another (it writes one every HEARTBEAT_EVERY seconds while it runs).
+HEARTBEAT_EVERY = timedelta(seconds=20)
+WORKSTATION_STALE_AFTER = timedelta(seconds=90)
+
+
+#: pg_advisory_xact_lock key for claiming chairs (ASCII "NSCHAIR").
+_PG_CHAIRS_LOCK = 0x4E5343484149520
+
+
+def start_workstation(session: Session, workstation: str, chairs: Sequence[Any], *,
+                      host: str = "", version: str = "") -> dict[str, Chair]:
+    """A station starts: its heartbeat, then its chairs (``sync_chairs``), in one
+    transaction - refused as a whole when another running workstation owns a chair."""
+    chairs_by_name = sync_chairs(session, chairs, workstation=workstation)
+    heartbeat(session, workstation, host=host, version=version, starting=True)
+    return chairs_by_name
+
+
+class ChairClaimed(RecordError):
+    """A chair of this workstation's config belongs to another workstation that is running."""
+
+
+def heartbeat(session: Session, workstation: str, *, host: str = "", version: str = "",
+              starting: bool = False, stopping: bool = False) -> None:
+    """Record that ``workstation`` runs (or, ``stopping``, that it stopped cleanly)."""
+    from nursestation.db.models import Workstation
+
+    now = _now()
+    ws = session.get(Workstation, workstation)
+    if ws is None:
+        ws = Workstation(id=workstation, host=host, version=version, started_at=now)
+        session.add(ws)
+    if starting:
+        ws.started_at, ws.host, ws.version = now, host or ws.host, version or ws.version
+    ws.heartbeat_at = None if stopping else now
+    session.flush()
+
+
+def live_workstations(session: Session, *, now: datetime | None = None) -> dict[str, Any]:
+    """Workstations whose heartbeat is recent, by id."""
+    from nursestation.db.models import Workstation
+
+    t = _now(now)
+    return {w.id: w for w in session.scalars(select(Workstation))
+            if w.heartbeat_at is not None
+            and t - as_utc(w.heartbeat_at) <= WORKSTATION_STALE_AFTER}
+
+
+def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | None = None,
+                workstation: str = "") -> dict[str, Chair]:
+    """Make the chairs and devices of ``workstation`` match its config (``ChairConfig``
+    objects: ``name``, ``devices`` with ``id``, ``protocol``, ``url``). A workstation owns the
+    chairs of its own config and never changes another's: a configured chair (or device) that
+    another *running* workstation owns is refused (``ChairClaimed``, nothing changed); one of a
+    workstation that stopped is taken over. Chairs of this workstation no longer configured are
+    made inactive, never deleted. ``workstation`` "" is a single station (the chairs nobody
+    claimed). Returns chairs by name."""
     actor = _acting(session, user) if user is not None else None
     now = _now()
+    if workstation and session.get_bind().dialect.name == "postgresql":
+        # two workstations starting at once: one checks and claims, then the other
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CHAIRS_LOCK})
     existing = {c.name: c for c in session.scalars(select(Chair))}
     devices = {d.device_key: d for d in session.scalars(select(Device))}
+    if workstation:
+        live = live_workstations(session, now=now)
+        chair_owner = {c.id: c.workstation for c in existing.values()}
+        taken = []
+        for cc in chairs:
+            c = existing.get(cc.name)
+            if c is not None and c.workstation not in ("", workstation) \
+                    and c.workstation in live:
+                taken.append(f"{cc.name} (workstation {c.workstation})")
+            for dc in getattr(cc, "devices", ()):
+                d = devices.get(dc.id)
+                owner = chair_owner.get(d.chair_id, "") if d is not None and d.chair_id else ""
+                if owner not in ("", workstation) and owner in live and (
+                        c is None or d.chair_id != c.id):
+                    taken.append(f"device {dc.id} (workstation {owner})")
+        if taken:
+            raise ChairClaimed(
+                f"this workstation ({workstation}) is configured with "
+                f"{', '.join(taken)}, which another running workstation owns; two stations "
+                f"never chart the same chair. Fix the chair names or device ids in one of the "
+                f"configurations; nothing was changed")
     seen: set[str] = set()
     seen_devices: set[str] = set()
     for pos, cc in enumerate(chairs):
         chair = existing.get(cc.name)
         if chair is None:
-            chair = Chair(name=cc.name, position=pos, active=True)
+            chair = Chair(name=cc.name, position=pos, active=True, workstation=workstation)
             session.add(chair)
             existing[cc.name] = chair
             _audit(session, actor, "create", chair, now)
-        elif chair.position != pos or not chair.active:
-            chair.position, chair.active = pos, True
-            _audit(session, actor, "update", chair, now)
+        elif (chair.position, chair.active, chair.workstation) != (pos, True, workstation):
+            before = chair.workstation
+            chair.position, chair.active, chair.workstation = pos, True, workstation
+            extra = {"from_workstation": before} if before != workstation else {}
+            _audit(session, actor, "update", chair, now, **extra)
         seen.add(cc.name)
         session.flush()
         for dc in getattr(cc, "devices", ()):
@@ -314,19 +518,20 @@ def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | N
                 dev.chair_id, dev.protocol, dev.url, dev.active = (
                     chair.id, dc.protocol, dc.url, True)
                 _audit(session, actor, "update", dev, now)
+    mine = {c.id for c in existing.values() if c.workstation == workstation}
     for name, chair in existing.items():
-        if name not in seen and chair.active:
+        if name not in seen and chair.active and chair.workstation == workstation:
             chair.active = False
             _audit(session, actor, "update", chair, now)
     for key, dev in devices.items():
-        if key not in seen_devices and dev.active:
+        if key not in seen_devices and dev.active and dev.chair_id in mine:
             dev.active = False
             _audit(session, actor, "update", dev, now)
     return {n: c for n, c in existing.items() if n in seen}
 
 
 def list_chairs(session: Session, *, active_only: bool = True) -> list[Chair]:
-    q = select(Chair).order_by(Chair.position, Chair.name)
+    q = select(Chair).order_by(Chair.workstation, Chair.position, Chair.name)  # by station
     if active_only:
         q = q.where(Chair.active.is_(True))
     return list(session.scalars(q))

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import SQLAlchemyError
 
 from nursestation.db import repo
-from nursestation.db.audit import verify_audit
+from nursestation.db.audit import anchors_path, verify_audit
 from nursestation.db.engine import (
-    current_revision,
+    SchemaMismatch,
     db_error_reason,
     head_revision,
     make_engine,
+    prepare_database,
+    schema_state,
     shown_url,
     upgrade_database,
 )
@@ -37,17 +39,22 @@ def _open_checked(config: Config) -> Database | None:
     the schema behind the IT person's back (``db upgrade`` does that)."""
     engine = make_engine(config.database_url)
     try:
-        rev = current_revision(engine)
+        state, rev = schema_state(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
         _err(f"cannot open the database {shown_url(config.database_url)}: "
              f"{db_error_reason(exc)}")
         return None
-    if rev != head_revision():
+    if state != "current":
         engine.dispose()
-        state = "is empty" if rev is None else f"is at revision {rev}"
-        demo = "" if config.demo else " (the demo keeps its own database: add --demo)"
-        _err(f"the database {state}; run `nursestation db upgrade` first{demo}")
+        if state == "empty":
+            demo = "" if config.demo else " (the demo keeps its own database: add --demo)"
+            _err(f"the database is empty; run `nursestation db upgrade` first{demo}")
+            return None
+        try:
+            prepare_database(config.database_url)
+        except SchemaMismatch as exc:
+            _err(str(exc))
         return None
     from nursestation.db.writer import DbWriter
 
@@ -93,6 +100,61 @@ def cmd_db_upgrade(config: Config) -> int:
     return 0
 
 
+def cmd_db_backup(config: Config, out: str | None) -> int:
+    from pathlib import Path
+
+    from nursestation.db.backup import BackupError, backup_database
+
+    try:
+        path = backup_database(config.database_url,
+                               Path(out) if out else config.backup_dir)
+    except BackupError as exc:
+        _err(str(exc))
+        return 1
+    print(f"backed up {shown_url(config.database_url)} to {path}")
+    return 0
+
+
+def cmd_db_restore(config: Config, file: str, yes: bool) -> int:
+    from pathlib import Path
+
+    from nursestation.db.backup import BackupError, restore_database
+
+    target = shown_url(config.database_url)
+    if not yes:
+        if not sys.stdin.isatty():
+            _err("restoring replaces the whole database: add --yes to confirm")
+            return 1
+        answer = input(f"Replace {target} with {file}? Stop every station first. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing was changed")
+            return 1
+    try:
+        before = restore_database(config.database_url, Path(file))
+    except BackupError as exc:
+        _err(str(exc))
+        return 1
+    if before is not None:
+        print(f"the database as it was is kept in {before}")
+    print(f"restored {target} from {file}; run `nursestation audit verify`")
+    return 0
+
+
+def cmd_db_roles(config: Config) -> int:
+    from sqlalchemy.engine import make_url
+
+    from nursestation.db.roles import roles_sql
+
+    u = make_url(config.database_url)
+    if u.get_backend_name() != "postgresql":
+        _err("roles are for PostgreSQL; on SQLite the database's triggers refuse UPDATE and "
+             "DELETE on the clinical and audit tables, and the file's permissions decide who "
+             "may open it")
+        return 1
+    print(roles_sql(u.database or "nursestation"), end="")
+    return 0
+
+
 def cmd_audit_verify(config: Config) -> int:
     db = _open_checked(config)
     if db is None:
@@ -102,10 +164,16 @@ def cmd_audit_verify(config: Config) -> int:
             result = verify_audit(s)
     finally:
         db.close()
+    for note in result.notes:
+        print(f"note: {note}")
     if result.ok:
-        print(f"audit log intact: {result.rows} rows")
+        print(f"audit log intact: {result.rows} rows, {result.anchors} anchors from "
+              f"{anchors_path()} match, every row accounted for")
         return 0
-    print(f"AUDIT LOG BROKEN at audit row {result.broken_row_id}: {result.problem}")
+    where = f" at audit row {result.broken_row_id}" if result.broken_row_id else ""
+    print(f"AUDIT LOG BROKEN{where}: {result.problem}")
+    for problem in result.problems[1:]:
+        print(f"  also: {problem}")
     return 3
 
 
@@ -126,27 +194,90 @@ def cmd_user_add(config: Config, username: str, display_name: str | None, role: 
     if pin is None:
         return 1
     try:
-        repo.check_pin_format(pin)
+        repo.check_pin_format(pin, role, config.pin_policy)
     except repo.RecordError as exc:
         _err(f"{exc}; nothing was saved")
         return 1
-    # Creating the first user is usually the first thing done on a new install: bring the
-    # schema up to date the way the app does on start (a SQLite file is backed up first).
+    # Creating the first user is usually the first thing done on a new install: a new empty
+    # database is created the way the app does on start; an older one needs `db upgrade`.
     try:
-        upgrade_database(config.database_url)
+        prepare_database(config.database_url)
+    except SchemaMismatch as exc:
+        _err(str(exc))
+        return 1
     except SQLAlchemyError as exc:
-        _err(f"cannot prepare the database {config.database_url}: {exc}")
+        _err(f"cannot prepare the database {shown_url(config.database_url)}: "
+             f"{db_error_reason(exc)}")
         return 1
     db = _open_checked(config)
     if db is None:
         return 1
     try:
         user = db.writer.submit(repo.create_user, username, display_name or username, role,
-                                pin).result()
+                                pin, policy=config.pin_policy).result()
     except repo.RecordError as exc:
         _err(str(exc))
         return 1
     finally:
         db.close()
     print(f"created {user.role} {user.username!r} ({user.display_name})")
+    return 0
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (a service): say so in the audit row
+        return "unknown OS user"
+
+
+def cmd_user_list(config: Config) -> int:
+    db = _open_checked(config)
+    if db is None:
+        return 1
+    try:
+        with db.session_scope() as s:
+            users = repo.list_users(s, active_only=False)
+    finally:
+        db.close()
+    rows = [("USERNAME", "NAME", "ROLE", "STATE", "WRONG PINS")]
+    for u in users:
+        state = ("disabled" if not u.active else "LOCKED" if u.locked_at is not None
+                 else "active")
+        rows.append((u.username, u.display_name, u.role, state, str(u.failed_pins or 0)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_user_admin(config: Config, action: str, username: str, pin_stdin: bool = False) -> int:
+    """disable / enable / unlock / reset-pin: audited with the OS account that ran it."""
+    pin = None
+    if action == "reset-pin":
+        pin = _read_pin(pin_stdin)
+        if pin is None:
+            return 1
+    db = _open_checked(config)
+    if db is None:
+        return 1
+    by = _os_user()
+    try:
+        if action == "unlock":
+            u = db.writer.submit(repo.unlock_user, username, by=by).result()
+            done = "unlocked"
+        elif action in ("disable", "enable"):
+            u = db.writer.submit(repo.set_user_active, username, action == "enable",
+                                 by=by).result()
+            done = f"{action}d"
+        else:
+            u = db.writer.submit(repo.reset_pin, username, pin, by=by,
+                                 policy=config.pin_policy).result()
+            done = "given a new PIN (and unlocked)"
+    except repo.RecordError as exc:
+        _err(f"{exc}; nothing was changed")
+        return 1
+    finally:
+        db.close()
+    print(f"{u.username} ({u.display_name}) {done}; recorded in the audit log as done by {by}")
     return 0

@@ -17,9 +17,11 @@ import math
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -28,14 +30,21 @@ from sqlalchemy.orm import Session
 
 from nursestation.core.readings import Reading
 from nursestation.db import waves
+from nursestation.db.audit import anchor_committed, audit_stored_batch, write_anchor
 from nursestation.db.engine import WRITER_OPTION, make_engine, session_scope, upgrade_database
 from nursestation.db.models import ACTIVE_PHASES, Chair, LatestVital, Visit, Vital, WaveChunk
+from nursestation.db.spool import ReadingSpool, spool_dir_for
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _STOP = object()
 _FLUSH = object()
+#: A spooled batch is looked for among this many newest audit rows before it is stored again.
+RECENT_AUDIT_ROWS = 20_000
+#: A commit of vitals alone anchors the audit chain's head at most this often (a clinical
+#: write always does): the anchor file grows ~1,400 lines a day, not one a second.
+VITALS_ANCHOR_EVERY_S = 60.0
 #: Consecutive wave blocks further apart than this start a new chunk.
 WAVE_GAP_TOLERANCE_S = 0.5
 
@@ -44,9 +53,40 @@ class WriterClosed(RuntimeError):
     pass
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """Is ``exc`` the database being unreachable (down, network, locked) rather than a bug?"""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError) or bool(
+        getattr(exc, "connection_invalidated", False))
+
+
+@dataclass(frozen=True)
+class RecordHealth:
+    """Whether the record can be written now, and what waits (for the status bar)."""
+
+    reachable: bool
+    since: datetime | None = None  # unreachable since (UTC)
+    waiting: int = 0  # readings in the outage spool
+    lost: int = 0  # readings dropped because the spool was full
+    reason: str = ""
+
+    def message(self) -> str:
+        """One line; "" when all is well."""
+        lost = f", {self.lost} readings lost (spool full)" if self.lost else ""
+        if not self.reachable:
+            since = self.since.astimezone().strftime("%H:%M") if self.since else "now"
+            return (f"Record unreachable since {since} — monitoring continues, {self.waiting} "
+                    f"readings waiting, charting paused{lost}")
+        if self.waiting:
+            return f"Record back — storing {self.waiting} waiting readings{lost}"
+        return f"Record: {self.lost} readings were lost (spool full)" if self.lost else ""
+
+
 class DbWriter:
     def __init__(self, engine: Engine, *, flush_interval: float = 1.0,
-                 name: str = "nursestation-db-writer") -> None:
+                 name: str = "nursestation-db-writer", spool: ReadingSpool | None = None,
+                 retry_s: float = 2.0) -> None:
         self._engine = engine.execution_options(**{WRITER_OPTION: True})
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._flush_interval = flush_interval
@@ -58,6 +98,16 @@ class DbWriter:
         self.readings_written = 0
         self.readings_dropped = 0
         self.naive_device_times = 0
+        self._anchored_at = 0.0
+        self._unanchored: tuple[str, int, str] | None = None
+        self._spool = spool
+        self._retry_s = retry_s
+        self._down_since: datetime | None = None
+        self._down_reason = ""
+        self._next_try = 0.0
+        self._spool_full_lost = 0
+        #: the first batch stored after a failure may have been committed unbeknown to us
+        self._check_duplicate = spool is not None and bool(spool)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -99,6 +149,33 @@ class DbWriter:
         if self._thread.is_alive():  # pragma: no cover - a job hung
             log.error("database writer did not stop within %.0f s", timeout)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def health(self) -> RecordHealth:
+        """Reachable or not since when, readings waiting in the spool (any thread)."""
+        waiting = self._spool.waiting if self._spool is not None else 0
+        down = self._down_since
+        return RecordHealth(down is None, down, waiting, self._spool_full_lost,
+                            self._down_reason)
+
+    def _went_down(self, exc: BaseException) -> None:
+        from nursestation.db.engine import db_error_reason
+
+        if self._down_since is None:
+            self._down_since = datetime.now(UTC)
+            log.error("the record is unreachable: %s", db_error_reason(exc))
+        self._down_reason = db_error_reason(exc)
+        self._next_try = time.monotonic() + self._retry_s
+        self._check_duplicate = True
+
+    def _came_back(self) -> None:
+        if self._down_since is not None:
+            log.info("the record is reachable again (down since %s)", self._down_since)
+        self._down_since = None
+        self._down_reason = ""
+
     # ---------------------------------------------------------------------------- the thread
 
     def _run(self) -> None:
@@ -109,7 +186,8 @@ class DbWriter:
             except queue.Empty:
                 item = None
             if item is _STOP:
-                self._flush_readings()
+                self._flush_readings(final=True)
+                self._anchor_pending()
                 return
             if item is not None:
                 fn, args, kw, fut = item
@@ -127,10 +205,16 @@ class DbWriter:
             with Session(self._engine, expire_on_commit=False) as session:
                 with session.begin():
                     result = fn(session, *args, **kw)
-                # COMMIT has returned here.
+                # COMMIT has returned here: anchor the audit chain's new head outside the db.
+                if anchor_committed(session):
+                    self._anchored_at = time.monotonic()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            if self._spool is not None and _unreachable(exc):
+                self._went_down(exc)
             fut.set_exception(exc)
             return
+        if self._spool is None or not self._spool:
+            self._came_back()
         fut.set_result(result)
 
     def _run_flush_job(self, fut: Future) -> None:
@@ -141,15 +225,86 @@ class DbWriter:
             return
         fut.set_result(n)
 
-    def _flush_readings(self, raise_errors: bool = False) -> int:
+    def _spool_batch(self, batch: list[Reading], batch_id: str) -> None:
+        assert self._spool is not None
+        if not self._spool.put(batch, batch_id):
+            self._spool_full_lost += len(batch)
+            self.readings_dropped += len(batch)
+            log.error("outage spool full: %d readings lost", len(batch))
+
+    def _store(self, batch: list[Reading], batch_id: str, final: bool) -> int:
+        with Session(self._engine) as session:
+            with session.begin():
+                n = self._write_batch(session, batch, batch_id)
+            if final or time.monotonic() - self._anchored_at >= VITALS_ANCHOR_EVERY_S:
+                if anchor_committed(session):
+                    self._anchored_at = time.monotonic()
+            else:
+                self._unanchored = session.info.pop("audit_head", None) or self._unanchored
+        return n
+
+    def _replay(self, final: bool) -> int:
+        """Store spooled batches, oldest first, while the record answers (a bounded time per
+        call, so clinical writes are not held up)."""
+        assert self._spool is not None
+        if self._down_since is not None and time.monotonic() < self._next_try and not final:
+            return 0
+        stored = 0
+        deadline = time.monotonic() + (30.0 if final else 0.5)
+        while time.monotonic() < deadline:
+            spooled = self._spool.oldest()
+            if spooled is None:
+                self._came_back()
+                break
+            try:
+                if self._check_duplicate and self._already_stored(spooled.batch_id):
+                    log.info("spooled batch %s was already stored; not storing it twice",
+                             spooled.batch_id)
+                    n = 0
+                else:
+                    n = self._store(spooled.readings, spooled.batch_id, final)
+            except Exception as exc:
+                if _unreachable(exc):
+                    self._went_down(exc)
+                    break
+                raise
+            self._check_duplicate = False
+            self._spool.done(spooled)
+            stored += n
+            self.readings_written += n
+            self._came_back()
+        return stored
+
+    def _already_stored(self, batch_id: str) -> bool:
+        from sqlalchemy import func
+
+        from nursestation.db.models import AuditLog
+
+        with Session(self._engine) as session:
+            top = session.scalar(select(func.max(AuditLog.id))) or 0
+            return session.scalar(
+                select(AuditLog.id).where(AuditLog.action == "store",
+                                          AuditLog.id > top - RECENT_AUDIT_ROWS,
+                                          AuditLog.detail.like(f'%"batch":"{batch_id}"%'))
+                .limit(1)) is not None
+
+    def _flush_readings(self, raise_errors: bool = False, final: bool = False) -> int:
         with self._readings_lock:
             batch, self._readings = self._readings, []
+        batch_id = uuid.uuid4().hex
+        if self._spool is not None and (self._spool or self._down_since is not None):
+            if batch:  # behind what already waits, so the order is kept
+                self._spool_batch(batch, batch_id)
+            return self._replay(final)
         if not batch:
             return 0
         try:
-            with Session(self._engine) as session, session.begin():
-                n = self._write_batch(session, batch)
-        except Exception:
+            n = self._store(batch, batch_id, final)
+        except Exception as exc:
+            if self._spool is not None and _unreachable(exc):
+                self._went_down(exc)
+                self._spool_batch(batch, batch_id)
+                return 0
             self.readings_dropped += len(batch)
             log.exception("could not store %d device readings", len(batch))
             if raise_errors:
@@ -158,6 +313,15 @@ class DbWriter:
         self.readings_written += n
         return n
 
+    def _anchor_pending(self) -> None:
+        """Anchor the newest head a throttled vitals batch left unanchored (on close)."""
+        head, self._unanchored = self._unanchored, None
+        if head is not None:
+            try:
+                write_anchor(*head)
+            except OSError:
+                log.exception("could not write the audit anchor")
+
     def _chair_id(self, session: Session, name: str | None) -> int | None:
         if name is None:
             return None
@@ -165,7 +329,7 @@ class DbWriter:
             self._chair_ids = dict(session.execute(select(Chair.name, Chair.id)).all())
         return self._chair_ids.get(name)
 
-    def _write_batch(self, session: Session, batch: list[Reading]) -> int:
+    def _write_batch(self, session: Session, batch: list[Reading], batch_id: str = "") -> int:
         active = dict(session.execute(
             select(Visit.chair_id, Visit.id).where(Visit.phase.in_(ACTIVE_PHASES))
         ).all())
@@ -211,11 +375,20 @@ class DbWriter:
             log.warning("readings for unknown chairs dropped: %s", ", ".join(sorted(unknown)))
         chunk_rows = [waves.finish_chunk(c) for c in chunks]
         if vitals:
-            session.execute(insert(Vital), vitals)
+            store_rows(session, Vital, vitals, at=now, batch=batch_id)
             upsert_latest(session, list(latest.values()))
         if chunk_rows:
-            session.execute(insert(WaveChunk), chunk_rows)
+            store_rows(session, WaveChunk, chunk_rows, at=now, batch=batch_id)
         return len(vitals) + sum(c["_blocks"] for c in chunks)
+
+
+def store_rows(session: Session, model: type[Vital] | type[WaveChunk],
+               rows: list[dict[str, Any]], *, at: datetime, batch: str = "") -> list[int]:
+    """Insert vitals or wave chunks and cover them with their batch's audit row (one home for
+    both the writer and the demo's backfill). Returns the new ids."""
+    ids = [int(i) for i in session.scalars(insert(model).returning(model.id), rows)]
+    audit_stored_batch(session, model.__tablename__, ids, at=at, batch=batch)
+    return ids
 
 
 def _add_wave(chunks: list[dict], open_chunks: dict[tuple, dict], r: Reading, chair_id: int,
@@ -265,6 +438,23 @@ def upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(stmt, rows)
 
 
+#: The spool's default bound: 32 chairs of the demo's devices (monitor, oximeter, pump) need
+#: about 0.45 MB a minute compressed (benchmarks/trust.py measures it), so ~27 MB an hour;
+#: 512 MB keeps many hours.
+DEFAULT_SPOOL_BYTES = 512 * 2**20
+
+
+def open_spool(url: str, max_bytes: int = DEFAULT_SPOOL_BYTES, workstation: str = ""
+               ) -> ReadingSpool | None:
+    """The outage spool of ``url`` (and this workstation) in the data directory (None when
+    ``max_bytes`` is 0)."""
+    if max_bytes <= 0:
+        return None
+    from nursestation.paths import data_dir
+
+    return ReadingSpool(spool_dir_for(data_dir() / "spool", url, workstation), max_bytes)
+
+
 class Database:
     """An engine plus its writer: what the app holds for its lifetime."""
 
@@ -274,12 +464,15 @@ class Database:
         self.url = url
 
     @classmethod
-    def open(cls, url: str, *, upgrade: bool = True, flush_interval: float = 1.0) -> Database:
-        """Open ``url``; with ``upgrade`` first migrate it (backing up a SQLite file)."""
+    def open(cls, url: str, *, upgrade: bool = True, flush_interval: float = 1.0,
+             spool_max_bytes: int = DEFAULT_SPOOL_BYTES) -> Database:
+        """Open ``url``; with ``upgrade`` first migrate it (backing up a SQLite file). Readings
+        the database cannot take wait in the outage spool (``spool_max_bytes``; 0: none)."""
         if upgrade:
             upgrade_database(url)
         engine = make_engine(url)
-        return cls(engine, DbWriter(engine, flush_interval=flush_interval), url)
+        return cls(engine, DbWriter(engine, flush_interval=flush_interval,
+                                    spool=open_spool(url, spool_max_bytes)), url)
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:

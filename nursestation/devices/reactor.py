@@ -294,7 +294,7 @@ class Reactor:
                 for sink, batch in batches.values():
                     try:
                         sink(batch)
-                    except Exception:  # noqa: BLE001 - a consumer bug must not stop the ports
+                    except Exception:
                         log.exception("reactor: batch sink failed")
             with self._lock:
                 if self._channels == 0 and not self._calls:

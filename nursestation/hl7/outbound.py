@@ -524,7 +524,7 @@ class OutboundWorker:
         while not self._stop.is_set():
             try:
                 self.step()
-            except Exception:  # noqa: BLE001 - the feed must outlive a bad round
+            except Exception:
                 log.exception("HL7 outbound round failed")
             self._wake.wait(self.poll_s)
             self._wake.clear()

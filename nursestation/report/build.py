@@ -23,6 +23,7 @@ from nursestation.core.alarms import PRIORITY_NAMES
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
+from nursestation.db.audit import chain_head
 from nursestation.db.models import (
     AlarmEvent,
     Assessment,
@@ -410,6 +411,7 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
         dose_timeline=timeline, mar=mar, assessments=assessments, notes=notes,
         alarms=_alarms(rec.alarms, users), discharge=discharge, ride=ride,
         signatures=signatures, protocol_sha256=v.protocol_hash or protocol.sha256,
+        audit_anchor=str(chain_head(session, anchor=True)),
     )
 
 

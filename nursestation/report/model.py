@@ -237,3 +237,5 @@ class VisitSummary:
     ride: Ride | None = None
     signatures: tuple[Signature, ...] = ()
     protocol_sha256: str = ""
+    #: the audit chain's head when printed, also anchored outside the database
+    audit_anchor: str = ""

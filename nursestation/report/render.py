@@ -589,6 +589,8 @@ def _page_furniture(s: VisitSummary, clock: Clock, printed_at: datetime):
         c.drawString(margin_x, fy,
                      plain(f"Printed {printed} by NurseStation {__version__}. All times are "
                            f"local, {zone}. Confidential patient information."))
+        if s.audit_anchor:
+            c.drawString(MARGIN_X, fy - 8, plain(f"Record integrity: {s.audit_anchor}."))
         c.restoreState()
         c.saveState()
         c.translate(right, fy)

@@ -1,7 +1,7 @@
 """Start-up and shut-down of the station (and the overview): the one place that wires the layers.
 
-Order matters: the database is migrated (a SQLite file is backed up first) before anything
-writes; device links start only after the window has drawn its first frame; on exit the links
+Order matters: the database's schema is checked (a new one created; a demo's upgraded, backed
+up first; any other mismatch refused, see ``db.engine.prepare_database``) before anything writes; device links start only after the window has drawn its first frame; on exit the links
 release their devices, the writer flushes and commits what it holds, and only then the process
 ends.
 """
@@ -9,7 +9,9 @@ ends.
 from __future__ import annotations
 
 import logging
+import platform
 import sys
+import threading
 from functools import partial
 from pathlib import Path
 
@@ -22,8 +24,8 @@ from nursestation.core.clock import SystemClock
 from nursestation.core.livestate import LiveStore
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.db import repo
-from nursestation.db.engine import make_engine, upgrade_database
-from nursestation.db.writer import DbWriter
+from nursestation.db.engine import make_engine, prepare_database, upgrade_database
+from nursestation.db.writer import DbWriter, open_spool
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +65,28 @@ class Station:
                                  f"(chairs: {names[0]} … {names[-1]})")
             self.demo_plan = [replace(dc, scenario="desaturation")
                               if dc.config.name == desaturate else dc for dc in self.demo_plan]
-        backup = upgrade_database(config.database_url)
+        # a new empty database is created; any other schema change is `db upgrade`'s (the
+        # demo's own database excepted)
+        backup = prepare_database(config.database_url, allow_upgrade=config.demo)
         if backup is not None:
             log.info("database backed up to %s before upgrading", backup)
         self.engine = make_engine(config.database_url)
-        self.writer = DbWriter(self.engine)
+        self.writer = DbWriter(self.engine, spool=open_spool(
+            config.database_url, config.spool_max_mb * 2**20,
+            "overview" if overview else config.workstation_id))
         self.live = LiveStore(self.clock)
         self.demo_devices = None
         chairs = config.chairs
         if config.demo:
             # the overview of the demo shows the demo's chart even with no station running
             chairs = self._start_demo(devices=not overview)
-        elif not overview:
-            self.writer.submit(repo.sync_chairs, list(chairs)).result()
+        self.heartbeat: Heartbeat | None = None
+        if not config.demo and not overview:
+            # this workstation owns the chairs of its config; refused (ChairClaimed) when
+            # another running workstation owns one of them
+            self.writer.submit(repo.start_workstation, config.workstation_id, list(chairs),
+                               host=platform.node(), version=__version__).result()
+            self.heartbeat = Heartbeat(self.writer, config.workstation_id).start()
         self.chairs = chairs
         self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
                                       clock=self.clock)
@@ -83,6 +94,13 @@ class Station:
         # pump-change scan), whoever is logged in; it reads the chart the tiles show
         self.controller = StationController(
             self.runtime, self.writer, partial(read_chart, self.engine, protocol))
+        self.backups = None
+        if not overview and not config.demo and config.backup_every_hours > 0:
+            from nursestation.db.backup import BackupScheduler, default_backup_dir
+
+            self.backups = BackupScheduler(
+                config.database_url, config.backup_dir or default_backup_dir(),
+                config.backup_every_hours, config.backup_keep).start()
 
     def _demo_plan(self, *, may_reset: bool):
         """The demo chairs' plan; a stored demo chart resumes where it is now (the simulators
@@ -139,11 +157,45 @@ class Station:
 
     def shutdown(self) -> None:
         self.controller.stop()
+        if self.backups is not None:
+            self.backups.stop()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.runtime.stop()
         if self.demo_devices is not None:
             self.demo_devices.stop()
         self.writer.close()
         self.engine.dispose()
+
+
+class Heartbeat:
+    """Tells the shared database this workstation runs (``repo.heartbeat`` every
+    ``repo.HEARTBEAT_EVERY``); on stop, that it stopped, so its chairs may be claimed."""
+
+    def __init__(self, writer: DbWriter, workstation: str) -> None:
+        self.writer, self.workstation = writer, workstation
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nursestation-heartbeat",
+                                        daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(repo.HEARTBEAT_EVERY.total_seconds()):
+            try:
+                self.writer.submit(repo.heartbeat, self.workstation)
+            except Exception:  # a closed writer: the station is stopping
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        try:
+            self.writer.submit(repo.heartbeat, self.workstation, stopping=True).result(10)
+        except Exception:  # the record is unreachable: the heartbeat goes stale instead
+            log.warning("could not record that workstation %s stopped", self.workstation)
 
 
 def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = False,
@@ -208,6 +260,7 @@ def _demo_login(ctx) -> None:
     from nursestation.ui.context import CurrentUser
 
     username, _name, _role, pin = DEMO_USERS[0]
-    user = ctx.read(repo.authenticate, username, pin)
+    user = ctx.writer.submit(repo.authenticate, username, pin,
+                             policy=ctx.config.pin_policy).result().user
     if user is not None:
         ctx.set_user(CurrentUser(user.id, user.username, user.display_name, user.role))

@@ -1,8 +1,9 @@
 """Users at the station: login with username and PIN, the idle lock, switching user, and the
 charge nurse's override.
 
-- :class:`LoginDialog` — username + masked PIN, checked with ``repo.authenticate``; a wrong
-  entry never says which part was wrong. On success it sets ``ctx.user``.
+- :class:`LoginDialog` — username + masked PIN, checked with ``repo.authenticate`` (which
+  counts wrong PINs per account, delays and locks out); a wrong entry never says which part
+  was wrong. On success it sets ``ctx.user``.
 - :class:`IdleLock` — watches input app-wide; after the configured idle minutes (or on
   :meth:`IdleLock.lock_now` / :meth:`IdleLock.switch_user`) it locks the window: a lock strip
   along its bottom, input to everything else swallowed, while the window keeps monitoring (a
@@ -17,6 +18,7 @@ Dialogs are opened with ``open()``/``show()`` (never ``exec()``), so tests can d
 from __future__ import annotations
 
 import logging
+import platform
 from datetime import datetime
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -35,22 +37,35 @@ from PySide6.QtWidgets import (
 
 from nursestation.core.dosing import ChargeOverride, Decision, authorise
 from nursestation.db import repo
+from nursestation.demo import DEMO_USERS as _SEEDED_DEMO_USERS
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.visit_common import MessageLine, add_row, buttons, header, styled
 
 log = logging.getLogger(__name__)
 
 #: The users the demo seed creates (shown as hints in demo mode only).
-DEMO_USERS: tuple[tuple[str, str, str], ...] = (
-    ("nurse1", "1111", "nurse"),
-    ("nurse2", "2222", "nurse"),
-    ("charge1", "9999", "charge nurse"),
-)
+DEMO_USERS: tuple[tuple[str, str, str], ...] = tuple(
+    (username, pin, "charge nurse" if role == "charge" else role)
+    for username, _name, role, pin in _SEEDED_DEMO_USERS)
 
-WRONG = "Username or PIN not recognised."
-#: After this many wrong entries in a row the dialog waits a few seconds before the next try.
-SLOWDOWN_AFTER = 5
-SLOWDOWN_MS = 5000
+WRONG = repo.WRONG_PIN
+#: How long a dialog waits for the record's answer to a PIN before saying it cannot check it.
+AUTH_TIMEOUT_S = 15.0
+
+
+def check_pin(ctx: AppContext, username: str, pin: str, purpose: str) -> repo.AuthResult | str:
+    """The record's answer to a PIN (wrong PINs are counted per account, in the database, by
+    ``repo.authenticate``; the dialogs only show its answer), or the one line that says why it
+    could not be asked."""
+    try:
+        return ctx.writer.submit(repo.authenticate, username, pin,
+                                 policy=ctx.config.pin_policy, purpose=purpose,
+                                 workstation=platform.node()).result(timeout=AUTH_TIMEOUT_S)
+    except Exception as exc:  # the record is unreachable: say so in one line, never crash
+        log.warning("cannot check a PIN: %s", exc)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return ("Cannot check the PIN: the record is unreachable"
+                + (f" ({reason[0]})" if reason else "") + ". Monitoring continues.")
 
 
 def _current(u) -> CurrentUser:
@@ -76,7 +91,6 @@ class LoginDialog(QDialog):
                  username: str = "", title: str = "Log in") -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.failures = 0
         self.setWindowTitle(f"{ctx.config.clinic_name} — {title}")
         styled(self)
         self.setMinimumWidth(400)
@@ -112,31 +126,17 @@ class LoginDialog(QDialog):
             self.message.show_message("Enter your username and PIN.", "error")
             (self.pin if name else self.username).setFocus()
             return
-        try:
-            u = self.ctx.read(repo.authenticate, name, pin)
-        except Exception as exc:  # the database is unreachable: say so, never crash
-            log.exception("login failed")
-            self.message.show_message(f"Cannot check the PIN: {exc}", "error")
-            return
+        res = check_pin(self.ctx, name, pin, "login")
         self.pin.clear()
-        if u is None:
-            self.failures += 1
-            self.ctx.login_failed(name)
-            self.message.show_message(WRONG, "error")
+        if isinstance(res, str) or res.user is None:
+            self.message.show_message(res if isinstance(res, str) else res.message, "error")
             self.pin.setFocus()
-            if self.failures >= SLOWDOWN_AFTER:
-                self._slow_down()
             return
-        user = _current(u)
+        user = _current(res.user)
         self.ctx.set_user(user)
         self.message.show_message(f"Logged in as {user.display_name}.", "ok")
         self.logged_in.emit(user)
         super().accept()
-
-    def _slow_down(self) -> None:
-        self.ok_button.setEnabled(False)
-        self.message.show_message(f"{WRONG} Wait a moment before trying again.", "error")
-        QTimer.singleShot(SLOWDOWN_MS, lambda: self.ok_button.setEnabled(True))
 
 
 class ChargeOverrideDialog(QDialog):
@@ -200,12 +200,13 @@ class ChargeOverrideDialog(QDialog):
             self.message.show_message("Give the reason for the override.", "error")
             self.reason_edit.setFocus()
             return
-        u = self.ctx.read(repo.authenticate, name, pin)
+        res = check_pin(self.ctx, name, pin, "override")
         self.pin.clear()
-        if u is None:
-            self.message.show_message(WRONG, "error")
+        if isinstance(res, str) or res.user is None:
+            self.message.show_message(res if isinstance(res, str) else res.message, "error")
             self.pin.setFocus()
             return
+        u = res.user
         if u.role not in ("charge", "admin"):
             self.message.show_message(
                 f"{u.display_name} is not a charge nurse; an override needs one.", "error")
@@ -417,12 +418,18 @@ class IdleLock(QObject):
         if not pin:
             p.message.show_message("Enter your PIN.", "error")
             return
-        u = self.ctx.read(repo.authenticate, user.username, pin)
-        if u is None or u.id != user.id:
-            p.message.show_message("PIN not recognised.", "error")
+        res = check_pin(self.ctx, user.username, pin, "unlock")
+        if isinstance(res, str) or res.user is None or res.user.id != user.id:
+            if isinstance(res, str):
+                msg = res
+            elif res.outcome == "wrong" and not res.wait_s or res.user is not None:
+                msg = "PIN not recognised."
+            else:
+                msg = res.message  # the wait, or the lockout
+            p.message.show_message(msg, "error")
             p.pin.setFocus()
             return
-        self._unlock(_current(u), same_user=True)
+        self._unlock(_current(res.user), same_user=True)
 
     def _open_login(self) -> None:
         if self._login is not None:

@@ -644,7 +644,7 @@ class OverviewWindow(QMainWindow):
 
         try:
             q = self.ctx.read(queue_overview)
-        except Exception:  # noqa: BLE001 - a database without the queue table yet
+        except Exception:
             log.debug("overview: no EHR feed state", exc_info=True)
             return
         if not (q.waiting or q.failing or q.last_sent_at):

@@ -48,7 +48,7 @@ def test_every_write_is_audited_and_the_chain_verifies(database, nurse):
         assert med_row.entity_id == med.id
         assert json.loads(med_row.detail)["content"]["drug"] == "ondansetron"
         user_row = next(r for r in rows if r.entity_type == "users")
-        assert "1234" not in user_row.detail and "$argon2" not in user_row.detail
+        assert "4826" not in user_row.detail and "$argon2" not in user_row.detail
 
 
 def test_altered_audit_row_is_named(database, nurse):

@@ -112,6 +112,10 @@ def test_patients_users_and_weights(database, nurse):
     w.submit(repo.add_weight, p.id, 79.4, user=nurse).result()
     with pytest.raises(repo.RecordError, match="already exists"):
         w.submit(repo.create_patient, "A-17", "X", "Y", user=nurse).result()
+    auth = database.writer.submit
+    assert auth(repo.authenticate, "nurse1", "4826").result().user.id == nurse.id
+    assert auth(repo.authenticate, "nurse1", "4321").result().user is None
+    assert auth(repo.authenticate, "nobody", "4826").result().user is None
     with database.session_scope() as s:
         found = repo.find_patient_by_mrn(s, "A-17")
         assert found is not None and found.date_of_birth == date(1980, 2, 29)
@@ -120,11 +124,8 @@ def test_patients_users_and_weights(database, nurse):
         assert [x.mrn for x in repo.search_patients(s, "neil")] == ["A-17"]
         assert repo.latest_weight(s, p.id).weight_kg == 79.4
         assert [x.weight_kg for x in repo.weight_history(s, p.id)] == [80.0, 79.4]
-        assert repo.authenticate(s, "nurse1", "1234").id == nurse.id
-        assert repo.authenticate(s, "nurse1", "4321") is None
-        assert repo.authenticate(s, "nobody", "1234") is None
         u = repo.get_user(s, nurse.id)
-        assert u.pin_hash.startswith("$argon2id$") and "1234" not in u.pin_hash
+        assert u.pin_hash.startswith("$argon2id$") and "4826" not in u.pin_hash
 
 
 def test_wave_chunks_round_trip(database, nurse):

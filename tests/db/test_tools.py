@@ -37,14 +37,13 @@ def test_user_add_upgrade_and_visits(db_url, tmp_path):
     ok = _run(cfg, "user", "add", "--role", "charge", "--name", "Jo Doe", "jdoe",
               "--pin-stdin", stdin="246810\n")
     assert ok.returncode == 0, ok.stderr
-    dup = _run(cfg, "user", "add", "jdoe", "--pin-stdin", stdin="1111\n")
+    dup = _run(cfg, "user", "add", "jdoe", "--pin-stdin", stdin="7359\n")
     assert dup.returncode != 0 and "already exists" in dup.stderr
 
     db = Database.open(db_url, upgrade=False)
     try:
-        with db.session_scope() as s:
-            user = repo.authenticate(s, "jdoe", "246810")
-            assert user is not None and user.role == "charge" and user.display_name == "Jo Doe"
+        user = db.writer.submit(repo.authenticate, "jdoe", "246810").result().user
+        assert user is not None and user.role == "charge" and user.display_name == "Jo Doe"
         _, _, visit = setup_visit(db, user)
     finally:
         db.close()

@@ -144,7 +144,7 @@ def test_postgresql_notifies_listeners_on_commit(pg_url):
     u = make_url(pg_url)
     conninfo = {"dbname": u.database, "user": u.username, **dict(u.query)}
     with Database.open(pg_url) as db, psycopg.connect(**conninfo, autocommit=True) as listener:
-        user = db.writer.submit(repo.create_user, "n", "N", "nurse", "1234").result()
+        user = db.writer.submit(repo.create_user, "n", "N", "nurse", "4826").result()
         _, _, visit = setup_visit(db, user)
         listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
         db.writer.submit(repo.add_note, visit.id, "hello overview", user=user).result()

@@ -6,7 +6,7 @@
   server named by ``NURSESTATION_TEST_PG_URL``. Without either the PostgreSQL variant skips -
   unless ``NURSESTATION_REQUIRE_PG=1`` (CI), then it fails.
 - ``database``: a migrated ``nursestation.db.Database`` on ``db_url`` (closed at teardown).
-- ``nurse`` / ``charge_nurse``: users created in ``database`` (PINs ``1234`` / ``5678``).
+- ``nurse`` / ``charge_nurse``: users created in ``database`` (PINs ``4826`` / ``582604``).
 - ``pg_url``: a fresh PostgreSQL database only (for PostgreSQL-only tests).
 - ``pg_server``: the session's PostgreSQL server (``create_database()`` / ``drop_database()``).
 """
@@ -30,8 +30,8 @@ import pytest
 
 PG_URL_ENV = "NURSESTATION_TEST_PG_URL"
 REQUIRE_PG_ENV = "NURSESTATION_REQUIRE_PG"
-NURSE_PIN = "1234"
-CHARGE_PIN = "5678"
+NURSE_PIN = "4826"
+CHARGE_PIN = "582604"
 
 
 def find_pg_bindir() -> Path | None:

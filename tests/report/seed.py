@@ -38,8 +38,8 @@ def seed_visit(url: str, monkeypatch) -> int:
             return w.submit(fn, *a, **kw).result(timeout=30)
 
         run(repo.sync_chairs, [ChairConfig(name="Chair 2")])
-        nurse = run(repo.create_user, "dwhit", "Dana Whitfield", "nurse", "1234")
-        charge = run(repo.create_user, "praman", "Priya Raman", "charge", "5678")
+        nurse = run(repo.create_user, "dwhit", "Dana Whitfield", "nurse", "4826")
+        charge = run(repo.create_user, "praman", "Priya Raman", "charge", "582604")
         with db.session_scope() as s:
             chair = repo.chair_by_name(s, "Chair 2")
         at(-60)

@@ -54,7 +54,7 @@ def desaturating_station(qtbot, tmp_path):
     protocol = replace(protocol, alarms=replace(protocol.alarms, audio_pause_s=PAUSE_S))
     station = Station(config, protocol)
     user = station.writer.submit(repo.create_user, "nurse1", "Nora Nurse", "nurse",
-                                 "1234").result()
+                                 "4826").result()
     ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
                      clock=station.clock)
     ctx.set_user(CurrentUser(user.id, user.username, user.display_name, user.role))

@@ -171,7 +171,7 @@ def test_hard_rate_limit_refused_unless_charge_nurse_overrides(qtbot, ctx, datab
     assert "1.6 mg/kg/h" in ov.what.text()
     # a nurse's own PIN does not authorise
     ov.username.setText("nurse1")
-    ov.pin.setText("1234")
+    ov.pin.setText("4826")
     ov.reason_edit.setText("ordered")
     ov.accept()
     assert ov.isVisible() and dlg.override is None

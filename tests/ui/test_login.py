@@ -22,9 +22,9 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 @pytest.fixture
 def ctx(qtbot, tmp_path):
     db = Database.open(f"sqlite:///{tmp_path / 'ui.sqlite3'}")
-    for args in (("nurse1", "Nora Nurse", "nurse", "1234"),
-                 ("nurse2", "Ned Nurse", "nurse", "2222"),
-                 ("charge1", "Carla Charge", "charge", "5678")):
+    for args in (("nurse1", "Nora Nurse", "nurse", "4826"),
+                 ("nurse2", "Ned Nurse", "nurse", "7391"),
+                 ("charge1", "Carla Charge", "charge", "582604")):
         db.writer.submit(repo.create_user, *args).result()
     config = Config(demo=False, idle_lock_minutes=5)
     c = AppContext(config, load_protocol(config.protocol_file), db.engine, db.writer)
@@ -60,7 +60,7 @@ def test_login_by_keyboard_sets_the_user(qtbot, ctx):
     qtbot.keyClicks(dlg.username, "nurse1")
     qtbot.keyClick(dlg.username, Qt.Key.Key_Tab)
     assert dlg.focusWidget() is dlg.pin
-    qtbot.keyClicks(dlg.pin, "1234")
+    qtbot.keyClicks(dlg.pin, "4826")
     shot(dlg, "login")
     qtbot.keyClick(dlg.pin, Qt.Key.Key_Return)
     assert dlg.result() == QDialog.DialogCode.Accepted
@@ -92,7 +92,7 @@ def test_escape_cancels_login(qtbot, ctx):
 def test_demo_hints_only_in_demo_mode(qtbot, ctx):
     dlg = open_dialog(qtbot, LoginDialog(demo_ctx(ctx)))
     assert dlg.hint.isVisible()
-    assert "nurse1 / 1111" in dlg.hint.text() and "charge1 / 9999" in dlg.hint.text()
+    assert "nurse1 / 4826" in dlg.hint.text() and "charge1 / 582604" in dlg.hint.text()
     shot(dlg, "login-demo")
 
 
@@ -113,7 +113,8 @@ def make_window(qtbot):
 
 
 def login_as(ctx, username):
-    u = ctx.read(repo.authenticate, username, {"nurse1": "1234", "nurse2": "2222"}[username])
+    u = ctx.writer.submit(repo.authenticate, username,
+                          {"nurse1": "4826", "nurse2": "7391"}[username]).result().user
     ctx.set_user(CurrentUser(u.id, u.username, u.display_name, u.role))
 
 
@@ -139,7 +140,7 @@ def test_idle_lock_engages_and_unlocks_with_the_same_users_pin(qtbot, ctx):
     qtbot.keyClicks(panel.pin, "0000")
     qtbot.keyClick(panel.pin, Qt.Key.Key_Return)
     assert lock.locked and panel.message.text() == "PIN not recognised."
-    qtbot.keyClicks(panel.pin, "1234")
+    qtbot.keyClicks(panel.pin, "4826")
     qtbot.keyClick(panel.pin, Qt.Key.Key_Return)
     assert not lock.locked and not panel.isVisible()
     assert ctx.user is not None and ctx.user.username == "nurse1"
@@ -172,7 +173,7 @@ def test_switch_user_logs_in_someone_else_and_closes_open_dialogs(qtbot, ctx):
     qtbot.waitExposed(dlg)
     qtbot.keyClicks(dlg.username, "nurse2")
     qtbot.keyClick(dlg.username, Qt.Key.Key_Tab)
-    qtbot.keyClicks(dlg.pin, "2222")
+    qtbot.keyClicks(dlg.pin, "7391")
     qtbot.keyClick(dlg.pin, Qt.Key.Key_Return)
     assert not lock.locked and ctx.user.username == "nurse2"
     assert half_done.result() == QDialog.DialogCode.Rejected and not half_done.isVisible()
@@ -188,7 +189,7 @@ def test_charge_override_needs_a_charge_nurse_and_a_reason(qtbot, ctx):
     # a nurse who is not a charge nurse is refused
     qtbot.keyClicks(dlg.username, "nurse2")
     qtbot.keyClick(dlg.username, Qt.Key.Key_Tab)
-    qtbot.keyClicks(dlg.pin, "2222")
+    qtbot.keyClicks(dlg.pin, "7391")
     qtbot.keyClick(dlg.pin, Qt.Key.Key_Tab)
     qtbot.keyClicks(dlg.reason_edit, "prescriber order")
     qtbot.keyClick(dlg.reason_edit, Qt.Key.Key_Return)
@@ -196,10 +197,10 @@ def test_charge_override_needs_a_charge_nurse_and_a_reason(qtbot, ctx):
     dlg.username.clear()
     qtbot.keyClicks(dlg.username, "charge1")
     qtbot.keyClick(dlg.username, Qt.Key.Key_Tab)
-    qtbot.keyClicks(dlg.pin, "5678")
+    qtbot.keyClicks(dlg.pin, "582604")
     shot(dlg, "charge-override")
     qtbot.keyClick(dlg.pin, Qt.Key.Key_Return)
-    charge = ctx.read(repo.authenticate, "charge1", "5678")
+    charge = ctx.writer.submit(repo.authenticate, "charge1", "582604").result().user
     assert got == [(charge.id, "prescriber order")]
     assert dlg.charge_user_id == charge.id and dlg.override.pin_verified
     assert dlg.result() == QDialog.DialogCode.Accepted

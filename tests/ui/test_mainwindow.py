@@ -98,10 +98,10 @@ def test_enter_opens_the_chair_detail_and_escape_returns(demo_window, qtbot):
     assert window.stack.currentWidget() is window.view
 
 
-def _login(station, window, username="nurse1", pin="1111"):
+def _login(station, window, username="nurse1", pin="4826"):
     from nursestation.ui.context import CurrentUser
 
-    user = window.ctx.read(repo.authenticate, username, pin)
+    user = window.ctx.writer.submit(repo.authenticate, username, pin).result().user
     window.ctx.set_user(CurrentUser(user.id, user.username, user.display_name, user.role))
 
 

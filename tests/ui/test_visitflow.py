@@ -37,8 +37,8 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 @pytest.fixture
 def ctx(qtbot, tmp_path):
     db = Database.open(f"sqlite:///{tmp_path / 'ui.sqlite3'}")
-    nurse = db.writer.submit(repo.create_user, "nurse1", "Nora Nurse", "nurse", "1234").result()
-    db.writer.submit(repo.create_user, "charge1", "Carla Charge", "charge", "5678").result()
+    nurse = db.writer.submit(repo.create_user, "nurse1", "Nora Nurse", "nurse", "4826").result()
+    db.writer.submit(repo.create_user, "charge1", "Carla Charge", "charge", "582604").result()
     db.writer.submit(repo.sync_chairs, [ChairConfig("Chair 1"), ChairConfig("Chair 2")]).result()
     config = Config(idle_lock_minutes=5)
     c = AppContext(config, load_protocol(config.protocol_file), db.engine, db.writer,
@@ -325,7 +325,7 @@ def test_dose_above_hard_limit_needs_a_charge_override_where_the_protocol_allows
     assert ov.focusWidget() is ov.username
     qtbot.keyClicks(ov.username, "charge1")
     qtbot.keyClick(ov.username, Qt.Key.Key_Tab)
-    qtbot.keyClicks(ov.pin, "5678")
+    qtbot.keyClicks(ov.pin, "582604")
     qtbot.keyClick(ov.pin, Qt.Key.Key_Tab)
     qtbot.keyClicks(ov.reason_edit, "attending physician order on chart")
     qtbot.keyClick(ov.reason_edit, Qt.Key.Key_Return)
@@ -334,7 +334,7 @@ def test_dose_above_hard_limit_needs_a_charge_override_where_the_protocol_allows
     enter(qtbot, dlg)
     saved(qtbot, dlg)
     (ev,) = record(ctx, v.id).infusion_events
-    charge = ctx.read(repo.authenticate, "charge1", "5678")
+    charge = next(u for u in ctx.read(repo.list_users) if u.username == "charge1")
     assert ev.override_by_id == charge.id
     assert ev.override_reason == "attending physician order on chart"
     assert ev.limit_confirmation == "prescriber ordered 1.2 mg/kg"

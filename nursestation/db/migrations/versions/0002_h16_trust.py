@@ -1,5 +1,6 @@
 """Trust: the database's own id and facts (``station_meta``), PIN failure counting and lockout
-on ``users``, and append-only enforcement by the database itself on the clinical, machine and
+on ``users``, chairs owned by a workstation (``chairs.workstation``, ``workstations`` with a
+heartbeat), and append-only enforcement by the database itself on the clinical, machine and
 audit tables (SQLite and PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE).
 
 Audit rows written before this revision keep their plain SHA-256 chain; rows from
@@ -67,10 +68,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_station_meta")),
     )
     bind = op.get_bind()
-    keyed_from = bind.execute(sa.text("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")).scalar()
+
+    def next_id(table: str) -> str:
+        return str(int(bind.execute(sa.text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))
+                       .scalar() or 1))
+
+    # Rows already stored keep what they had: the keyed chain and the coverage of stored
+    # vitals and wave chunks by audit rows start after them.
     op.bulk_insert(meta, [
         {"key": "database_id", "value": uuid.uuid4().hex},
-        {"key": "audit_keyed_from", "value": str(int(keyed_from or 1))},
+        {"key": "audit_keyed_from", "value": next_id("audit_log")},
+        {"key": "vitals_covered_from", "value": next_id("vitals")},
+        {"key": "wave_chunks_covered_from", "value": next_id("wave_chunks")},
     ])
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("failed_pins", sa.Integer(), server_default="0",
@@ -80,6 +89,20 @@ def upgrade() -> None:
                                    nullable=True))
         batch.add_column(sa.Column("locked_at", nursestation.db.types.UTCDateTime(timezone=True),
                                    nullable=True))
+    with op.batch_alter_table("chairs") as batch:
+        batch.add_column(sa.Column("workstation", sa.String(length=64), server_default="",
+                                   nullable=False))
+    op.create_table(
+        "workstations",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("host", sa.String(length=200), nullable=False),
+        sa.Column("version", sa.String(length=32), nullable=False),
+        sa.Column("started_at", nursestation.db.types.UTCDateTime(timezone=True),
+                  nullable=False),
+        sa.Column("heartbeat_at", nursestation.db.types.UTCDateTime(timezone=True),
+                  nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workstations")),
+    )
     dialect = bind.dialect.name
     if dialect == "postgresql":
         op.execute(PG_FUNCTION)
@@ -99,6 +122,9 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS append_only_{table}_truncate ON {table}")
     if dialect == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS nursestation_append_only()")
+    op.drop_table("workstations")
+    with op.batch_alter_table("chairs") as batch:
+        batch.drop_column("workstation")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("locked_at")
         batch.drop_column("last_failed_pin_at")
