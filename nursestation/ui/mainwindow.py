@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self._detail_visit: int | None = None  # the visit the open detail shows
         self.dose_panel = None
         self.visits_dialog = None  # File → Visits, while open
+        self.guide = None  # Help → Quick guide, while open
         self.setCentralWidget(self.stack)
 
         self.user_label = QLabel("not logged in")
@@ -254,6 +255,7 @@ class MainWindow(QMainWindow):
         self._action(a, f"&Pause audio ({pause_min:g} min)", self.pause_audio, "F3")
 
         h = mb.addMenu("&Help")
+        self._action(h, "Nurse's &quick guide", self.show_guide, "F1")
         self._action(h, "&About NurseStation", self.about)
 
     # -- helpers -------------------------------------------------------------------------------
@@ -290,6 +292,12 @@ class MainWindow(QMainWindow):
                                       else cfg.patient_display)
         if locked and self.detail is not None and self.stack.currentWidget() is self.detail_page:
             self.close_detail()
+
+    def show_guide(self) -> None:
+        from nursestation.ui.help import HelpDialog
+
+        self.guide = HelpDialog(self)
+        self._open(self.guide)
 
     def about(self) -> None:
         from nursestation import __version__
@@ -514,15 +522,18 @@ class MainWindow(QMainWindow):
             values = {k: (v if isinstance(v, int | float | str | None) else str(v))
                       for k, v in dict(ch.values).items()}
             user_id = self.ctx.user.id if (ch.user and self.ctx.user) else None
+            # ctx.write takes visit_id for itself (what changed): the record's own visit_id
+            # goes bound into the call, or every alarm was stored without its visit
+            visit_id = visit.visit_id if visit else None
             self.ctx.write(
-                repo.record_alarm_event, chair_id,
+                partial(repo.record_alarm_event, visit_id=visit_id), chair_id,
                 alarm.id if alarm else f"{ch.chair}-audio",
                 alarm.code if alarm else "AUDIO",
                 alarm.priority if alarm else "low", state,
                 values=values,
                 message=(f"{alarm_message(alarm)} — {ch.reason}" if alarm
                          else ch.reason).strip(" —"),
-                visit_id=visit.visit_id if visit else None, user=user_id, at=ch.at_wall,
+                visit_id=visit_id or 0, user=user_id, at=ch.at_wall,
                 what="alarm", on_error=lambda exc: log.error("alarm not recorded: %s", exc))
 
     def _chair_id(self, chair: str) -> int | None:
