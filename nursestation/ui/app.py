@@ -210,6 +210,8 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
     if overview:
         from nursestation.ui.overview import OverviewWindow
 
+        if config.demo and screenshot:
+            _demo_login(ctx)  # a picture of the overview, not of its login
         window = OverviewWindow(ctx)
     else:
         from nursestation.ui.mainwindow import MainWindow

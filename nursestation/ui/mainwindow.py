@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self._detail_visit: int | None = None  # the visit the open detail shows
         self.dose_panel = None
         self.visits_dialog = None  # File → Visits, while open
+        self.guide = None  # Help → Quick guide, while open
         self.setCentralWidget(self.stack)
 
         self.user_label = QLabel("not logged in")
@@ -301,6 +302,7 @@ class MainWindow(QMainWindow):
         self._action(a, f"&Pause audio ({pause_min:g} min)", self.pause_audio, "F3")
 
         h = mb.addMenu("&Help")
+        self._action(h, "Nurse's &quick guide", self.show_guide, "F1")
         self._action(h, "&About NurseStation", self.about)
 
     # -- helpers -------------------------------------------------------------------------------
@@ -337,6 +339,12 @@ class MainWindow(QMainWindow):
                                       else cfg.patient_display)
         if locked and self.detail is not None and self.stack.currentWidget() is self.detail_page:
             self.close_detail()
+
+    def show_guide(self) -> None:
+        from nursestation.ui.help import HelpDialog
+
+        self.guide = HelpDialog(self)
+        self._open(self.guide)
 
     def about(self) -> None:
         from nursestation import __version__

@@ -118,6 +118,8 @@ def _vital_tip(label: str, cell: VitalCell | None) -> str:
 
 
 def _age_text(seconds: float) -> str:
+    if seconds < 60:
+        return "<1 min"  # as the tile says it
     m = int(seconds // 60)
     return f"{m} min" if m < 60 else f"{m // 60} h {m % 60:02d}"
 

@@ -153,3 +153,32 @@ def test_the_history_names_scales_and_vitals_as_a_nurse_does():
     assert summarize(cadss).startswith("CADSS-6 4")
     for t in (text, summarize(cadss)):
         assert "BASELINE_VITALS" not in t and "CADSS6" not in t and "NBP_SYS" not in t
+
+
+def test_an_alarm_is_recorded_with_its_visit(qtbot):
+    """The record's visit_id was swallowed by ctx.write's own visit_id: every alarm was stored
+    without its visit (off the trend, and shown against the chair's next patient)."""
+    from nursestation.db import repo
+
+    station, window = demo_station_window(qtbot, chairs=3)
+    try:
+        window.start()
+        qtbot.waitUntil(lambda: "Chair 2" in window.visits, timeout=15000)
+        visit = window.visits["Chair 2"]
+        clock = FakeClock()
+        eng = AlarmEngine(CFG, clock, "Chair 2")
+        changes = []
+        for _ in range(21):
+            eng.ingest([Reading(Code.SPO2, 84.0, chair="Chair 2", device_id="ox")])
+            changes += eng.update()
+            clock.advance(1.0)
+        assert changes
+        window._record_alarm_changes(changes)
+        qtbot.waitUntil(lambda: bool(window.ctx.read(repo.alarm_events,
+                                                     visit_id=visit.visit_id)), timeout=5000)
+        (ev,) = [e for e in window.ctx.read(repo.alarm_events, visit_id=visit.visit_id)
+                 if e.state == "raised"]
+        assert ev.message == "SpO\u2082 84 % — below 90"
+    finally:
+        window.stop()
+        station.shutdown()
