@@ -76,6 +76,7 @@ class DeviceConfig:
     bed: str = ""
     equipment: str = ""
     offline_after: float = 60.0
+    baud: int | None = None  # None: the protocol's usual speed
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,6 @@ class Hl7OutboundConfig:
     receiving_application: str = ""
     receiving_facility: str = ""
     ack_timeout_seconds: float = 30.0
-    baud: int | None = None  # None: the protocol's usual speed
 
 
 @dataclass(frozen=True)
