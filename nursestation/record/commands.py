@@ -83,7 +83,7 @@ from nursestation.record.errors import (
     NEEDS_REASON,
     Refused,
 )
-from nursestation.record.gate import discharge_inputs
+from nursestation.record.gate import discharge_inputs, read_start_gate
 from nursestation.record.scales import check_scale
 from nursestation.record.validation import (
     MAX_ALLERGY_CHARS,
@@ -535,8 +535,11 @@ def start_infusion(session: Session, visit_id: int, *, user: UserRef,
     rate = plan.rate_ml_h if rate_ml_h is None else _rate(rate_ml_h)
     conc = number("concentration", plan.concentration_mg_per_ml, lo=0, lo_open=True,
                   hi=MAX_CONCENTRATION_MG_ML, unit="mg/mL")
+    # the dose and rate, then what must hold before dosing: the protocol's blocking screening
+    # items and a recent pre-dose blood pressure (core.screening.start_gate, record.gate)
     dec = (core_dosing.check_dose(plan.dose_mg, facts.weight_kg, d)
-           + core_dosing.check_rate(rate, conc, facts.weight_kg, d))
+           + core_dosing.check_rate(rate, conc, facts.weight_kg, d)
+           + read_start_gate(session, v.id, protocol, now))
     why = clean_text("reason", reason)
     charge = _charge_override(session, override) if dec.severity is Severity.HARD else None
     _decide(dec, reason=why, override=override)

@@ -29,8 +29,10 @@ from nursestation.core.discharge import (
     VitalSample,
     baseline_from_samples,
 )
+from nursestation.core.dosing import Decision
 from nursestation.core.protocol import DischargeCriteria, TreatmentProtocol
 from nursestation.core.ride import RideStatus, ride_status
+from nursestation.core.screening import PredoseBP, ScreeningItem, ScreeningResult, start_gate
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import (
     SCALE_BASELINE_VITALS,
@@ -39,7 +41,7 @@ from nursestation.db.discharge_inputs import (
     SCALE_NAUSEA,
     SCALE_VITALS_CHECK,
 )
-from nursestation.db.models import Assessment, RideArrangement, Visit
+from nursestation.db.models import Assessment, RideArrangement, Screening, Visit
 from nursestation.record import convert
 from nursestation.record.history import Users
 from nursestation.record.visit import VisitView, read_visit
@@ -192,8 +194,55 @@ def read_gate(session: Session, visit_id: int, protocol: TreatmentProtocol, now:
     return GateRead(inputs, view)
 
 
+
+# ------------------------------------------------------------------------- before dosing
+
+
+def screening_result(session: Session, visit_id: int) -> ScreeningResult | None:
+    """The check-in screening as charted (the current entry: an amendment counts), item by
+    item, or None when the patient was not checked in."""
+    rows = repo.current_entries(session, Screening, visit_id)
+    if not rows:
+        return None
+    items = rows[-1].answers.get("items", []) if isinstance(rows[-1].answers, dict) else []
+    return ScreeningResult(tuple(ScreeningItem(str(i["name"]), bool(i["passed"]),
+                                               str(i.get("detail", "")), str(i.get("key", "")))
+                                 for i in items if isinstance(i, dict) and "name" in i))
+
+
+def predose_bp(session: Session, visit_id: int, now: datetime) -> PredoseBP | None:
+    """The latest blood pressure before ``now``: the monitor's NIBP, the charted baseline or a
+    manual check, whichever is newest (systolic and diastolic of one measurement)."""
+    pairs: list[PredoseBP] = []
+    by_time: dict[datetime, dict[str, float]] = {}
+    for s in gate_vitals(session, visit_id, now):
+        if s.usable and s.code in ("NBP_SYS", "NBP_DIA"):
+            by_time.setdefault(s.at, {})[s.code] = s.value
+    for a in repo.current_entries(session, Assessment, visit_id):
+        if a.scale in (SCALE_BASELINE_VITALS, SCALE_VITALS_CHECK) and a.at <= now:
+            items = a.items or {}
+            if _number(items.get("NBP_SYS")) and _number(items.get("NBP_DIA")):
+                by_time.setdefault(a.at, {}).update(
+                    NBP_SYS=float(items["NBP_SYS"]), NBP_DIA=float(items["NBP_DIA"]))
+    for at, v in by_time.items():
+        if "NBP_SYS" in v and "NBP_DIA" in v:
+            pairs.append(PredoseBP(v["NBP_SYS"], v["NBP_DIA"], at))
+    return max(pairs, key=lambda p: p.at, default=None)
+
+
+def read_start_gate(session: Session, visit_id: int, protocol: TreatmentProtocol,
+                    now: datetime, *, display_tz: tzinfo | None = None) -> Decision:
+    """May the infusion start (``core.screening.start_gate``)? The blocking screening items
+    and the pre-dose blood pressure, as the start command and the start dialog both ask."""
+    return start_gate(screening_result(session, visit_id), protocol.screening, protocol.dosing,
+                      predose_bp(session, visit_id, now), now, display_tz=display_tz)
+
+
 __all__ = [
     "GATE_CODES",
+    "predose_bp",
+    "read_start_gate",
+    "screening_result",
     "GateRead",
     "assessment_scores",
     "charted_baseline",

@@ -60,6 +60,7 @@ from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
 from nursestation.record import commands as rc
 from nursestation.record.errors import Refused
+from nursestation.record.gate import read_start_gate
 from nursestation.record.lookups import (
     PatientChoice,
     VisitInfo,
@@ -621,6 +622,9 @@ class StartInfusionDialog(CommandDialog):
         d = ctx.protocol.dosing
         self.override_dialog: QDialog | None = None
         self.override: ChargeOverride | None = None
+        # what must hold before dosing (blocking screening items, a recent BP): the record's
+        # own rule (record.gate.read_start_gate), asked again when the nurse starts
+        self.gate = self._read_gate()
         w = self.info.weight_kg
         wtxt = (f"{w:g} kg" + ("" if self.info.weight_this_visit else
                                " (NOT weighed at this visit)")) if w else "no weight recorded"
@@ -692,7 +696,8 @@ class StartInfusionDialog(CommandDialog):
                                       bag_volume_ml=bag)
             p = self.plan
             self.decision = (check_dose(p.dose_mg, w, d)
-                             + check_rate(p.rate_ml_h, p.concentration_mg_per_ml, w, d))
+                             + check_rate(p.rate_ml_h, p.concentration_mg_per_ml, w, d)
+                             + self.gate)
             head = (f"<div style='font-size:15px'><b>{p.dose_mg:.1f} mg</b> ketamine in "
                     f"{p.bag_volume_ml:g} mL ({p.concentration_mg_per_ml:.3g} mg/mL) — pump "
                     f"<b>{p.rate_ml_h:.1f} mL/h</b>, VTBI {p.bag_volume_ml:g} mL, "
@@ -709,8 +714,9 @@ class StartInfusionDialog(CommandDialog):
             self.override = None
         self.override_button.setEnabled(hard)
         if hard and self.override is None:
-            self._override_status("Hard limit: a charge nurse must authorise this dose "
-                                  "(Alt+O).", "error")
+            self._override_status("A charge nurse must authorise this start (Alt+O): "
+                                  + "; ".join(f.message for f in self.decision.worst()
+                                              if self.decision is not None), "error")
         elif hard and self.override is not None:
             self._override_status(f"Overridden by {self.override.by}: "
                                   f"{self.override.reason}", "warn")
@@ -740,7 +746,12 @@ class StartInfusionDialog(CommandDialog):
         self.override_dialog.finished.connect(
             lambda _r: setattr(self, "override_dialog", None))
 
+    def _read_gate(self) -> Decision:
+        return self.ctx.read(read_start_gate, self.visit_id, self.ctx.protocol, self.now(),
+                             display_tz=local_tz())
+
     def save(self) -> None:
+        self.gate = self._read_gate()  # a BP taken while the form was open counts
         self.evaluate()
         if self.plan is None or self.decision is None:
             return self.fail("The infusion cannot be planned: see above.", self.dose)

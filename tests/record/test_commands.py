@@ -26,6 +26,7 @@ from nursestation.db.models import (
 )
 from nursestation.record import commands as rc
 from nursestation.record.errors import Refused
+from nursestation.record.gate import read_start_gate
 from tests.db.helpers import setup_visit
 
 PROTOCOL = load_protocol(Path(__file__).resolve().parents[2] / "resources" / "protocols"
@@ -583,3 +584,38 @@ def test_a_stop_moves_the_visit_into_recovery_once(database, nurse):
     assert c.entry.reason_code == "BP rise"
     err = refused(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
     assert err.rule == "visit_phase" and "the visit is in recovery" in err.message
+
+
+def test_failed_screening_blocks_the_start_until_a_charge_nurse_overrides(database, nurse,
+                                                                         charge_nurse):
+    """Issue 15.4: consent unsigned, medicines not reviewed, no ride: a nurse got past it by
+    typing "pt insists", and the start screen then showed only green ticks."""
+    _, _, visit = setup_visit(database, nurse)
+    consent, meds, ride = PROTOCOL.screening.questions
+    answers = replace(passing_screening(now()), answers={consent: False, meds: False,
+                                                        ride: False})
+    run(database, rc.check_in, visit.id, user=nurse.id, protocol=PROTOCOL, weight_kg=70,
+        answers=answers, acknowledgement="pt insists")
+    run(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+        values=BASELINE)
+    err = refused(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+                  reason="pt insists")
+    assert err.needs == "charge_override" and err.rule == "screening"
+    assert "consent signed for this course: no" in err.message
+    with database.session_scope() as s:
+        gate = read_start_gate(s, visit.id, PROTOCOL, now())
+    ov = authorise(gate, by=charge_nurse.display_name, reason="prescriber reviewed consent",
+                   pin_verified=True, by_id=charge_nurse.id)
+    c = run(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+            override=ov)
+    assert c.entry.override_by_id == charge_nurse.id
+
+
+def test_no_recent_blood_pressure_refuses_the_start(database, nurse):
+    """REMS: BP before dosing. A baseline an hour old is not a pre-dose BP."""
+    _, _, visit = checked_in(database, nurse)
+    run(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+        values=BASELINE, now=now() - timedelta(minutes=60))
+    err = refused(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
+    assert err.rule == "predose_bp" and "take one before dosing" not in err.message
+    assert "a BP within 15 min is needed before dosing" in err.message

@@ -281,6 +281,10 @@ def to_baseline(ctx) -> Visit:
     w.submit(repo.add_weight, p.id, 80.0, user=uid, visit_id=v.id).result()
     w.submit(repo.save_screening, v.id, {}, user=uid, passed=True).result()
     w.submit(repo.advance_phase, v.id, "baseline", user=uid).result()
+    # the baseline's blood pressure is the pre-dose BP the start needs (REMS: BP before dosing)
+    w.submit(repo.record_assessment, v.id, BASELINE_SCALE,
+             {"NBP_SYS": 124, "NBP_DIA": 80, "HR": 72, "SPO2": 98, "RR": 14}, None,
+             user=uid).result()
     return v
 
 
@@ -469,3 +473,24 @@ def test_a_diastolic_above_the_systolic_is_refused(qtbot, ctx):
     enter(qtbot, dlg)
     qtbot.waitUntil(lambda: "diastolic must be below the systolic" in dlg.message.text())
     assert record(ctx, v.id).assessments == []
+
+
+def test_the_start_dialog_shows_what_blocks_dosing_and_asks_the_charge_nurse(qtbot, ctx):
+    """Issue 15.4: an unmet blocking screening item stays visible when the infusion starts,
+    and only a charge nurse's override (PIN and reason, covering exactly it) lets it start."""
+    v = to_baseline(ctx)
+    consent = ctx.protocol.screening.questions[0]
+    uid = ctx.user.id
+    ctx.writer.submit(repo.amend, record(ctx, v.id).screenings[0],
+                      {"answers": {"items": [{"name": consent, "passed": False,
+                                              "detail": f"{consent}: no",
+                                              "key": "screening.questions"}]},
+                       "passed": False}, "consent not signed", user=uid).result()
+    dlg = open_next(qtbot, ctx, "Start infusion…")
+    assert f"{consent}: no - blocks the infusion" in dlg.plan_label.text()
+    assert dlg.override_button.isVisible()
+    assert "A charge nurse must authorise this start" in dlg.override_status.text()
+    enter(qtbot, dlg)
+    ov = dlg.override_dialog
+    assert ov is not None and consent in ov.what.text()
+    assert record(ctx, v.id).infusion_events == []
