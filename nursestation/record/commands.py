@@ -673,8 +673,26 @@ def stop_infusion(session: Session, visit_id: int, *, user: UserRef,
     if facts.state == "idle":
         raise Refused("pump_state", "no infusion start is charted: chart the start first",
                       facts.state)
-    if reason_code is None:
+    # well short of the plan, the stop needs its reason (core.dosing.check_stop), and the
+    # record says the infusion ended early (a 3-minute run of a 40-minute plan is not
+    # "completed as planned")
+    view = read_visit(session, v.id, protocol, t)
+    planned = view.planned_dose_mg
+    stop = None if not planned else core_dosing.check_stop(
+        view.delivered_mg, planned, reason_code or "", clean_text("details", reason_text),
+        protocol.dosing)
+    flags: tuple[str, ...] = ()
+    if stop is not None and stop.severity is Severity.REFUSED:
+        f = stop.worst()[0]
+        raise Refused("stop_reason", f.message[:1].upper() + f.message[1:], f.value,
+                      needs=NEEDS_REASON)
+    if stop is not None and stop.severity is Severity.NOTE:
+        code, details = str(reason_code), clean_text("details", reason_text)
+        flags = stop.messages
+    elif reason_code is None:
         code, details = None, clean_text("details", reason_text) or COMPLETED
+    elif reason_code in protocol.dosing.stopped_short_reasons and reason_code != "other":
+        code, details = str(reason_code), clean_text("details", reason_text)
     else:
         code, details = _reason(protocol, reason_code, reason_text)
     rows: list[Any] = []
@@ -683,7 +701,8 @@ def stop_infusion(session: Session, visit_id: int, *, user: UserRef,
                                                reason_code=code, reason_text=details, at=t))
     repo.advance_phase(session, v.id, "recovery", user=actor, at=t)
     session.flush()
-    return ch.changes(v, (ch.INFUSION, ch.VISIT), rows, entry=rows[0] if rows else v)
+    return ch.changes(v, (ch.INFUSION, ch.VISIT), rows, entry=rows[0] if rows else v,
+                      flags=flags)
 
 
 # =========================================================================================

@@ -161,6 +161,17 @@ class VisitView:
         return self.pump.rate_ml_h
 
     @property
+    def planned_dose_mg(self) -> float | None:
+        """The dose the bag holds (VTBI × concentration): what "completed as planned" means
+        when the infusion is stopped."""
+        c = self.concentration.mg_per_ml
+        return self.vtbi_ml * c if c else None
+
+    @property
+    def delivered_mg(self) -> float:
+        return self.delivered.dose_mg if self.delivered is not None else 0.0
+
+    @property
     def given_doses(self) -> tuple[GivenDose, ...]:
         return tuple(convert.given_dose(m) for m in self.medications)
 

@@ -46,7 +46,6 @@ from nursestation.core.dosing import (
     ChargeOverride,
     Decision,
     Severity,
-    check_change_reason,
     check_dose,
     check_rate,
     check_weight,
@@ -69,6 +68,7 @@ from nursestation.record.lookups import (
     patient_choices,
     visit_info,
 )
+from nursestation.record.visit import read_visit
 from nursestation.ui.context import AppContext
 from nursestation.ui.dialogs import CommandDialog, open_charge_override
 from nursestation.ui.visit_common import (
@@ -798,8 +798,16 @@ class RecoveryDialog(CommandDialog):
         self.stop_time = _time_field("HH:MM")
         self.stop_time.setText(local_hhmm(now))
         add_row(form, "&Stopped at:", self.stop_time, "local time; now by default")
+        # what the bag holds and what the record says was delivered (the read model): well
+        # short of the plan, the stop needs its reason (the command asks core.dosing.check_stop)
+        view = ctx.read(read_visit, visit_id, ctx.protocol, now)
+        if view.planned_dose_mg:
+            self.body.addWidget(QLabel(f"Delivered so far: {view.delivered_mg:.1f} of "
+                                       f"{view.planned_dose_mg:.1f} mg planned."))
+        d = ctx.protocol.dosing
         self.reason = QComboBox()
-        self.reason.addItems([COMPLETED, *ctx.protocol.dosing.rate_change_reasons])
+        self.reason.addItems([COMPLETED, *dict.fromkeys((*d.stopped_short_reasons,
+                                                         *d.rate_change_reasons))])
         add_row(form, "&Why:", self.reason)
         self.other = QLineEdit()
         self.other.setPlaceholderText("describe, when the reason is 'other'")
@@ -825,13 +833,15 @@ class RecoveryDialog(CommandDialog):
         code: str | None = None
         text = self.other.text().strip()
         if reason != COMPLETED:
-            dec = check_change_reason(reason, text, self.ctx.protocol.dosing)
-            res = resolve(dec)
-            if not res.allowed:
-                return self.fail(res.detail.capitalize(), self.other)
+            if reason == "other" and not text:
+                return self.fail("Describe the reason \"other\".", self.other)
             code = reason
         self.run(rc.stop_infusion, self.visit_id, protocol=self.ctx.protocol,
                  reason_code=code, reason_text=text, at=t, now=now)
+
+    def refused(self, exc: Refused) -> None:
+        if exc.rule == "stop_reason":
+            self.reason.setFocus()
 
 
 # ----------------------------------------------------------------------------------- next step

@@ -85,7 +85,8 @@ def infusing(database, nurse, **kw):
 
 def discharged(database, nurse, charge):
     patient, chair, visit = infusing(database, nurse)
-    run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
+    run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+        reason_code="patient request")
     gate, _ = run(database, rc.evaluate_gate, visit.id, protocol=PROTOCOL, now=now())
     ov = authorise(gate.decision(), by=charge.display_name, reason="prescriber reviewed",
                    pin_verified=True, by_id=charge.id)
@@ -138,7 +139,8 @@ def test_a_whole_visit_through_the_commands(database, nurse, charge_nurse):
         drug="ondansetron", dose=4, route="IV", indication="nausea")
     run(database, rc.record_assessments, vid, user=nurse.id, protocol=PROTOCOL,
         cadss6=[1, 0, 0, 0, 0, 0], moaas=5, nausea="mild", note="floaty")
-    c = run(database, rc.stop_infusion, vid, user=nurse.id, protocol=PROTOCOL)
+    c = run(database, rc.stop_infusion, vid, user=nurse.id, protocol=PROTOCOL,
+            reason_code="nausea")
     assert c.phase == "recovery"
     assert [e.kind for e in rows(database, InfusionEvent, vid)] == [
         "start", "rate_change", "pause", "resume", "stop"]
@@ -179,7 +181,8 @@ def test_discharge_straight_from_check_in_is_refused(database, nurse, charge_nur
 
 def test_an_unknown_discharge_result_is_refused(database, nurse):
     _, _, visit = infusing(database, nurse)
-    run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
+    run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+        reason_code="patient request")
     err = refused(database, rc.discharge, visit.id, user=nurse.id, protocol=PROTOCOL,
                   instructions_given=True, result="abducted")
     assert err.rule == "discharge_result" and err.value == "abducted"
@@ -327,7 +330,8 @@ def test_override_given_at_320_does_not_cover_2000_ml_h(database, nurse, charge_
 def test_a_discharge_override_covers_the_criteria_it_was_shown_only(database, nurse,
                                                                     charge_nurse):
     _, chair, visit = infusing(database, nurse)
-    run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
+    run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+        reason_code="patient request")
     gate, _ = run(database, rc.evaluate_gate, visit.id, protocol=PROTOCOL, now=now())
     ov = authorise(gate.decision(), by="Carla", reason="reviewed", pin_verified=True,
                    by_id=charge_nurse.id)
@@ -619,3 +623,26 @@ def test_no_recent_blood_pressure_refuses_the_start(database, nurse):
     err = refused(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
     assert err.rule == "predose_bp" and "take one before dosing" not in err.message
     assert "a BP within 15 min is needed before dosing" in err.message
+
+
+def test_stopping_well_short_of_the_plan_asks_why_and_says_so(database, nurse):
+    """Issue 15.5: a 3-minute run of a 40-minute plan was accepted as "completed as planned"."""
+    _, _, visit = infusing(database, nurse)
+    err = refused(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
+    assert err.rule == "stop_reason" and err.needs == "reason"
+    assert "Stopped early" in err.message and "adverse effect" in err.message
+    c = run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
+            reason_code="adverse effect", reason_text="vomiting")
+    assert c.entry.reason_code == "adverse effect"
+    assert any("stopped early (adverse effect)" in f for f in c.flags)
+
+
+def test_a_full_run_stops_as_completed(database, nurse):
+    _, _, visit = checked_in(database, nurse)
+    t0 = now() - timedelta(minutes=45)
+    run(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+        values=BASELINE, now=t0 - timedelta(minutes=5))
+    run(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL, at=t0,
+        now=t0)
+    c = run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
+    assert c.phase == "recovery" and c.flags == ()  # the bag ran empty: completed
