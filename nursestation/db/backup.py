@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from nursestation.db.engine import make_engine, normalise_url, sqlite_path
+from nursestation.db.engine import make_engine, normalise_url, sqlite_online_copy, sqlite_path
 from nursestation.paths import data_dir
 
 log = logging.getLogger(__name__)
@@ -92,15 +92,7 @@ def backup_database(url: str, dest_dir: Path | None = None, *, label: str = "") 
         if not path.exists():
             raise BackupError(f"no database file {path}")
         dest = dest_dir / f"{path.stem}-{_stamp()}{suffix}{SQLITE_SUFFIX}"
-        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            dst = sqlite3.connect(dest)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        sqlite_online_copy(f"file:{path}?mode=ro", str(dest))
     elif make_url(normalise_url(url)).get_backend_name() == "postgresql":
         uri, env = _pg_target(url)
         name = make_url(normalise_url(url)).database or "nursestation"
@@ -132,15 +124,7 @@ def restore_database(url: str, backup: Path) -> Path | None:
         if path.exists():
             before = backup_database(url, label="before-restore")
         path.parent.mkdir(parents=True, exist_ok=True)
-        src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
-        try:
-            dst = sqlite3.connect(path)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        sqlite_online_copy(f"file:{backup}?mode=ro", str(path))
     elif make_url(normalise_url(url)).get_backend_name() == "postgresql":
         if backup.suffix != PG_SUFFIX:
             raise BackupError(f"{backup.name} is not a PostgreSQL backup (pg_dump custom format)")

@@ -176,15 +176,7 @@ def backup_sqlite(path: Path, label: str = "") -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     suffix = f"-{label}" if label else ""
     dest = backups / f"{path.stem}-{stamp}{suffix}{path.suffix or '.sqlite3'}"
-    src = sqlite3.connect(str(path))
-    try:
-        dst = sqlite3.connect(str(dest))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    sqlite_online_copy(str(path), str(dest))
     if not dest.exists():  # pragma: no cover - backup() always creates it
         shutil.copy2(path, dest)
     return dest
@@ -299,3 +291,17 @@ def prepare_database(url: str, *, allow_upgrade: bool = False) -> Path | None:
             f"station's ({ours}): when every station has this version, an administrator runs "
             f"`nursestation db upgrade` (it backs the database up first); nothing was changed")
     return upgrade_database(url) if state != "current" else None
+
+
+def sqlite_online_copy(source: str, dest: str) -> None:
+    """Copy a SQLite database with its online backup API (consistent while others write).
+    ``source`` is a path or a ``file:`` URI (e.g. ``file:x.sqlite3?mode=ro``)."""
+    src = sqlite3.connect(source, uri=source.startswith("file:"))
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
