@@ -24,7 +24,7 @@ def _modules(layer: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("layer", ["core", "devices", "db"])
+@pytest.mark.parametrize("layer", ["core", "devices", "db", "record"])
 def test_layer_imports_no_qt(layer):
     """Import every module of the layer in a fresh interpreter; none may load Qt or pyqtgraph,
     directly or through another module."""
