@@ -196,6 +196,11 @@ def _parse(raw: dict, file: Path) -> Config:
     if url and not url.startswith(("sqlite:", "postgresql")):
         raise ConfigError(file, "database_url",
                           f"must be a sqlite:/// or postgresql+psycopg:// URL, not {url!r}")
+    if re.match(r"^[^:]+://[^/@]*:[^/@]*@", url) or re.search(r"[?&]password=", url):
+        raise ConfigError(file, "database_url",
+                          "holds a password; keep it out of the configuration file: "
+                          "~/.pgpass (mode 0600), a pg_service.conf entry or PGPASSWORD in "
+                          "the station's environment (see README, 'For IT')")
     proto = get("protocol_file", str, None)
     if proto is not None:
         proto_path = Path(proto).expanduser()
