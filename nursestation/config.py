@@ -84,7 +84,7 @@ class Config:
     backup_dir: Path | None = None  # default: <data dir>/backups
     backup_every_hours: float = 24.0  # 0: no scheduled backup from this workstation
     backup_keep: int = 14
-    #: readings wait on disk while the database is unreachable (~27 MB an hour for 32 chairs)
+    #: readings wait on disk while the database is unreachable (~80-160 MB an hour, 32 chairs)
     spool_max_mb: int = 512
     #: this workstation's name on a shared database: it owns the chairs of its config
     workstation_id: str = field(default_factory=lambda: default_workstation_id())
