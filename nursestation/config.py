@@ -126,7 +126,7 @@ class Config:
     backup_dir: Path | None = None  # default: <data dir>/backups
     backup_every_hours: float = 24.0  # 0: no scheduled backup from this workstation
     backup_keep: int = 14
-    #: readings wait on disk while the database is unreachable (~27 MB an hour for 32 chairs)
+    #: readings wait on disk while the database is unreachable (~80-160 MB an hour, 32 chairs)
     spool_max_mb: int = 512
     #: this workstation's name on a shared database: it owns the chairs of its config
     workstation_id: str = field(default_factory=lambda: default_workstation_id())
@@ -248,6 +248,11 @@ def _parse(raw: dict, file: Path) -> Config:
     if url and not url.startswith(("sqlite:", "postgresql")):
         raise ConfigError(file, "database_url",
                           f"must be a sqlite:/// or postgresql+psycopg:// URL, not {url!r}")
+    if re.match(r"^[^:]+://[^/@]*:[^/@]*@", url) or re.search(r"[?&]password=", url):
+        raise ConfigError(file, "database_url",
+                          "holds a password; keep it out of the configuration file: "
+                          "~/.pgpass (mode 0600), a pg_service.conf entry or PGPASSWORD in "
+                          "the station's environment (see README, 'For IT')")
     proto = get("protocol_file", str, None)
     if proto is not None:
         proto_path = Path(proto).expanduser()

@@ -370,9 +370,13 @@ def write_anchor(database_id: str, audit_id: int, hash_: str, *, event: str = "h
         line["note"] = note
     path = anchors_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    data = (canonical_json(line) + "\n").encode()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, (canonical_json(line) + "\n").encode())
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data  # a line cut short by a crash stays on its own line
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -432,7 +436,8 @@ def read_anchors(database_id: str, path: Path | None = None) -> list[dict[str, A
         try:
             line = json.loads(raw)
         except ValueError:
-            out.append({"db": database_id, "bad": f"line {n} of {path} is not an anchor"})
+            out.append({"db": database_id, "damaged": f"line {n} of {path} is not a whole "
+                                                      f"anchor (a write cut short by a crash?)"})
             continue
         if isinstance(line, dict) and line.get("db") == database_id:
             out.append(line)
@@ -552,8 +557,8 @@ def verify_audit(session: Session, *, batch: int = 2000,
     notes: list[str] = []
     live: list[dict[str, Any]] = []
     for a in anchors:
-        if "bad" in a:
-            f.add(f"anchor file: {a['bad']}")
+        if "damaged" in a:
+            notes.append(a["damaged"])
             continue
         if a.get("event") == "restore":
             lost = [x for x in live if int(x["id"]) > int(a["id"])]

@@ -438,9 +438,9 @@ def upsert_latest(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(stmt, rows)
 
 
-#: The spool's default bound: 32 chairs of the demo's devices (monitor, oximeter, pump) need
-#: about 0.45 MB a minute compressed (benchmarks/trust.py measures it), so ~27 MB an hour;
-#: 512 MB keeps many hours.
+#: The spool's default bound. The demo's devices (monitor with ECG/pleth waves, oximeter, pump)
+#: gave 0.7 KiB/s per chair zlib-compressed in one block (20 s of 2 chairs); one file a second
+#: compresses worse, so count up to ~160 MiB an hour for 32 chairs: 512 MB keeps over 3 hours.
 DEFAULT_SPOOL_BYTES = 512 * 2**20
 
 

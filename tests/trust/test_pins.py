@@ -174,3 +174,14 @@ def test_a_dialog_says_in_one_line_when_the_record_is_unreachable(qtbot, ctx, da
     ov.accept()
     assert ov.isVisible() is False or ov.charge_user is None
     assert ov.message.text().startswith("Cannot check the PIN: the record is unreachable")
+
+
+def test_a_config_never_holds_the_database_password(tmp_path):
+    cfg = tmp_path / "c.toml"
+    for url in ("postgresql+psycopg://station:secret@db/ns",
+                "postgresql+psycopg://station@db/ns?password=secret"):
+        cfg.write_text(f'database_url = "{url}"\n')
+        with pytest.raises(ConfigError, match="holds a password"):
+            load_config(cfg)
+    cfg.write_text('database_url = "postgresql+psycopg://station@db/ns?sslmode=verify-full"\n')
+    assert load_config(cfg).database_url.endswith("sslmode=verify-full")
