@@ -53,6 +53,7 @@ from nursestation.db import repo
 from nursestation.db.discharge_inputs import discharge_inputs, visit_ride_status
 from nursestation.db.models import RideArrangement as RideRow
 from nursestation.ui.charting import (
+    AssessmentDialog,
     EntryDialog,
     TimeField,
     _label_for,
@@ -342,10 +343,15 @@ class DischargeDialog(EntryDialog):
         row = QWidget()
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
+        # the assessments the gate waits for (MOAA/S, CADSS-6, nausea) are charted from here
+        self.assess_button = QPushButton("Chart &assessment…")
+        self.assess_button.clicked.connect(self.chart_assessment)
+        self.assessment_dialog: QDialog | None = None
         self.override_button = QPushButton("Charge o&verride…")
         self.override_button.clicked.connect(self.request_override)
         self.override_status = QLabel()
         self.override_status.setWordWrap(True)
+        h.addWidget(self.assess_button)
         h.addWidget(self.override_button)
         h.addWidget(self.override_status, 1)
         self._add_section(row)
@@ -420,6 +426,14 @@ class DischargeDialog(EntryDialog):
         if not self.instructions_given.isChecked():
             why += " Confirm the instructions were given."
         self.decision.setText(why)
+
+    def chart_assessment(self) -> QDialog:
+        """The assessment dialog over this one; the gate re-checks once it is saved."""
+        dlg = AssessmentDialog(self.ctx, self.visit_id, self)
+        dlg.finished.connect(lambda _r: self.evaluate())
+        self.assessment_dialog = dlg
+        dlg.open()
+        return dlg
 
     def request_override(self) -> None:
         r = self.evaluate()

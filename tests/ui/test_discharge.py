@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from PySide6.QtCore import Qt
 
 from nursestation.core.clock import FakeClock
 from nursestation.core.discharge import ActiveAlarm
@@ -254,3 +255,21 @@ def test_without_a_live_engine_alarms_come_from_the_alarm_log(qtbot, ctx, clock,
              visit_id=visit.id, at=clock.now()).result()
     dlg.evaluate()
     assert unmet(dlg) == []
+
+
+def test_the_assessment_discharge_waits_for_is_charted_from_the_discharge_dialog(
+        qtbot, ctx, clock, database, nurse):
+    visit = seed_recovering(database, nurse, clock.now(), stop_ago=45)
+    database.writer.submit(repo.record_assessment, visit.id, "MOAAS", {"level": 3}, 3,
+                           user=nurse, at=clock.now() - timedelta(minutes=1)).result()
+    dlg = open_dialog(qtbot, DischargeDialog(ctx, visit.id))
+    (waiting,) = unmet(dlg)  # only the sedation criterion: MOAA/S 3 a minute ago
+    assert "MOAA/S" in dlg.rows[waiting].detail.text()
+    qtbot.mouseClick(dlg.assess_button, Qt.MouseButton.LeftButton)
+    form = dlg.assessment_dialog
+    assert form is not None and form.isVisible()
+    form.moaas.setCurrentIndex(form.moaas.findData(5))
+    wait_saved(qtbot, form)
+    qtbot.waitUntil(lambda: unmet(dlg) == [], timeout=5000)
+    dlg.instructions_given.setChecked(True)
+    assert dlg.save_button.isEnabled()
