@@ -111,7 +111,7 @@ class RideDialog(EntryDialog):
         for i, r in enumerate((self.driver_radio, self.car_radio, self.self_radio)):
             self.kind_group.addButton(r, i)
         kinds = QWidget()
-        h = QHBoxLayout(kinds)
+        h = QVBoxLayout(kinds)  # one option a line: never cut, whatever the width
         h.setContentsMargins(0, 0, 0, 0)
         for r in (self.driver_radio, self.car_radio, self.self_radio):
             h.addWidget(r)
@@ -177,10 +177,12 @@ class RideDialog(EntryDialog):
 
     def update_decision(self) -> None:
         kind = self.kind()
+        # rows are enabled, not shown and hidden: the form never changes height under the
+        # pointer, so a click lands on the option it was aimed at
         for w in self.driver_rows:
-            w.setVisible(kind is RideKind.DRIVER)
+            w.setEnabled(kind is RideKind.DRIVER)
         for w in self.car_rows:
-            w.setVisible(kind is RideKind.CAR_SERVICE)
+            w.setEnabled(kind is RideKind.CAR_SERVICE)
         confirming = bool(self.confirm.currentData())
         self.confirmed_at.setEnabled(confirming)
         problems = self.problems()
