@@ -117,8 +117,7 @@ class RideDialog(EntryDialog):
             h.addWidget(r)
         self.form.addRow("Ride:", kinds)
         if not crit.car_service_allowed:
-            self.car_radio.setToolTip("not allowed by this protocol "
-                                      "(discharge.car_service_allowed = false)")
+            self.car_radio.setToolTip("not allowed by this clinic's protocol")
         cur = self.current
         self.driver_name = QLineEdit(cur.driver_name if cur else "")
         self.relationship = QLineEdit(cur.relationship if cur else "")

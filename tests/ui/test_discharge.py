@@ -235,7 +235,8 @@ def test_car_service_refused_where_the_protocol_does_not_allow_it(qtbot, ctx, cl
     dlg.car_radio.setChecked(True)
     dlg.company.setText("City Cars")
     dlg.booking.setText("CC-1042")
-    assert "discharge.car_service_allowed = false" in dlg.decision.text()
+    assert "protocol does not allow a car service" in dlg.decision.text()
+    assert "car_service_allowed" not in dlg.decision.text()  # words, not setting keys
     dlg.save_button.click()
     assert "Not acceptable" in dlg.status.text()
 
