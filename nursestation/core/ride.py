@@ -98,9 +98,8 @@ def validate_ride(arrangement: RideArrangement, criteria: DischargeCriteria, *,
         return (_PATIENT_DRIVES,)
     if kind is RideKind.CAR_SERVICE:
         if not criteria.car_service_allowed:
-            problems.append("a car service is not allowed by this protocol "
-                            "(discharge.car_service_allowed = false); a responsible adult "
-                            "must collect the patient")
+            problems.append("this clinic's protocol does not allow a car service; a "
+                            "responsible adult must collect the patient")
         if not arrangement.company.strip():
             problems.append("car service company missing")
         if not arrangement.booking_reference.strip():

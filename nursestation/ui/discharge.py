@@ -59,6 +59,7 @@ from nursestation.record.errors import Refused
 from nursestation.record.gate import read_gate, visit_ride_status
 from nursestation.record.visit import VisitView
 from nursestation.ui.charting import (
+    AssessmentDialog,
     TimeField,
     _label_for,
     from_qdatetime,
@@ -97,14 +98,13 @@ class RideDialog(CommandDialog):
         for i, r in enumerate((self.driver_radio, self.car_radio, self.self_radio)):
             self.kind_group.addButton(r, i)
         kinds = QWidget()
-        h = QHBoxLayout(kinds)
+        h = QVBoxLayout(kinds)  # one option a line: never cut, whatever the width
         h.setContentsMargins(0, 0, 0, 0)
         for r in (self.driver_radio, self.car_radio, self.self_radio):
             h.addWidget(r)
         self.form.addRow("Ride:", kinds)
         if not crit.car_service_allowed:
-            self.car_radio.setToolTip("not allowed by this protocol "
-                                      "(discharge.car_service_allowed = false)")
+            self.car_radio.setToolTip("not allowed by this clinic's protocol")
         cur = self.current
         self.driver_name = QLineEdit(cur.driver_name if cur else "")
         self.relationship = QLineEdit(cur.relationship if cur else "")
@@ -164,10 +164,12 @@ class RideDialog(CommandDialog):
 
     def update_decision(self) -> None:
         kind = self.kind()
+        # rows are enabled, not shown and hidden: the form never changes height under the
+        # pointer, so a click lands on the option it was aimed at
         for w in self.driver_rows:
-            w.setVisible(kind is RideKind.DRIVER)
+            w.setEnabled(kind is RideKind.DRIVER)
         for w in self.car_rows:
-            w.setVisible(kind is RideKind.CAR_SERVICE)
+            w.setEnabled(kind is RideKind.CAR_SERVICE)
         confirming = bool(self.confirm.currentData())
         self.confirmed_at.setEnabled(confirming)
         problems = self.problems()
@@ -326,10 +328,15 @@ class DischargeDialog(CommandDialog):
         row = QWidget()
         h = QHBoxLayout(row)
         h.setContentsMargins(0, 0, 0, 0)
+        # the assessments the gate waits for (MOAA/S, CADSS-6, nausea) are charted from here
+        self.assess_button = QPushButton("Chart &assessment…")
+        self.assess_button.clicked.connect(self.chart_assessment)
+        self.assessment_dialog: QDialog | None = None
         self.override_button = QPushButton("Charge o&verride…")
         self.override_button.clicked.connect(self.request_override)
         self.override_status = QLabel()
         self.override_status.setWordWrap(True)
+        h.addWidget(self.assess_button)
         h.addWidget(self.override_button)
         h.addWidget(self.override_status, 1)
         self._add_section(row)
@@ -411,6 +418,14 @@ class DischargeDialog(CommandDialog):
         if not self.instructions_given.isChecked():
             why += " Confirm the instructions were given."
         self.decision.setText(why)
+
+    def chart_assessment(self) -> QDialog:
+        """The assessment dialog over this one; the gate re-checks once it is saved."""
+        dlg = AssessmentDialog(self.ctx, self.visit_id, self)
+        dlg.finished.connect(lambda _r: self.evaluate())
+        self.assessment_dialog = dlg
+        dlg.open()
+        return dlg
 
     def request_override(self) -> None:
         r = self.evaluate()

@@ -253,11 +253,11 @@ class LockPanel(QWidget):
         self.title.setObjectName("DialogTitle")
         self.who = QLabel()
         self.who.setWordWrap(True)
-        note = QLabel(self.NOTE)
-        note.setObjectName("Hint")
-        note.setWordWrap(True)
+        self.note = QLabel(self.NOTE)
+        self.note.setObjectName("Hint")
+        self.note.setWordWrap(True)
         self.message = MessageLine()
-        for w in (self.title, self.who, note, self.message):
+        for w in (self.title, self.who, self.note, self.message):
             text.addWidget(w)
         outer.addLayout(text, 1)
         form = QFormLayout()
@@ -354,6 +354,10 @@ class IdleLock(QObject):
     def _place(self) -> None:
         """The strip along the bottom of the window's contents (above its status bar)."""
         r = self.window.rect()
+        # on a small screen the strip keeps to two lines: the tiles need the room
+        compact = r.height() < 900
+        self.panel.note.setVisible(not compact)
+        self.panel.setToolTip(LockPanel.NOTE if compact else "")
         bottom = r.height()
         status = self.window.statusBar() if isinstance(self.window, QMainWindow) else None
         if status is not None and status.isVisible():

@@ -982,8 +982,11 @@ class ChairTile(QFrame):
         compact = h < 230
         self._show_assessments = h >= 200
         big = int(min(h * 0.17, w * 0.105))
-        small = max(10, min(12, int(h * 0.05)))  # 9 px was unreadable at 32 chairs
-        head = max(12, min(16, int(h * 0.07)))
+        # 9 px was unreadable at 32 chairs on 1920 x 1080 (tiles ~150 px high); only a tile
+        # too small for that (32 chairs on 1366 x 768) goes back to 9/10 px to keep its numbers
+        tiny = h < 140
+        small = max(9 if tiny else 10, min(12, int(h * 0.05)))
+        head = max(10 if tiny else 12, min(16, int(h * 0.07)))
         self.name_label.setFont(style.font(head, bold=True))
         self.patient_label.setFont(style.font(head))
         self.phase_label.setFont(style.font(head, bold=True))
@@ -995,6 +998,8 @@ class ChairTile(QFrame):
         for box in (self.nbp, self.rr, self.etco2, self.pump):
             box.set_sizes(int(big * 0.62), small)
         self.timers_label.setFont(style.font(small))
+        # a tile too small for its footer gives that line to the numbers (the detail has it)
+        self.timers_label.setVisible(not tiny)
         self.offline_banner.setFont(style.font(small + 1, bold=True))
         for t in self.waves.titles.values():
             t.setFont(style.font(small))

@@ -59,7 +59,7 @@ def test_car_service_only_where_the_protocol_allows_it():
     assert ok.confirmed and "City Cars (booking CC-1042)" in ok.reasons[0]
     s = ride_status(CAB, None, replace(DC, car_service_allowed=False), NOW)
     assert s.state is RideState.NONE
-    assert "discharge.car_service_allowed" in s.reasons[0]
+    assert "does not allow a car service" in s.reasons[0]
     assert validate_ride(replace(CAB, booking_reference=""), DC) == (
         "car service booking reference missing",)
 

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
 
 from nursestation.core.clock import FakeClock
 from nursestation.core.discharge import ActiveAlarm
@@ -213,7 +214,7 @@ def test_ride_dialog_refuses_patient_driving_and_records_driver_and_car_service(
     dlg = open_dialog(qtbot, RideDialog(ctx, visit.id))
     assert "not yet confirmed" in dlg.heading.text()
     dlg.car_radio.setChecked(True)
-    assert not dlg.driver_name.isVisible() and dlg.company.isVisible()
+    assert not dlg.driver_name.isEnabled() and dlg.company.isEnabled()
     assert "booking reference missing" in dlg.decision.text()
     dlg.company.setText("City Cars")
     dlg.booking.setText("CC-1042")
@@ -234,7 +235,8 @@ def test_car_service_refused_where_the_protocol_does_not_allow_it(qtbot, ctx, cl
     dlg.car_radio.setChecked(True)
     dlg.company.setText("City Cars")
     dlg.booking.setText("CC-1042")
-    assert "discharge.car_service_allowed = false" in dlg.decision.text()
+    assert "protocol does not allow a car service" in dlg.decision.text()
+    assert "car_service_allowed" not in dlg.decision.text()  # words, not setting keys
     dlg.save_button.click()
     assert "Not acceptable" in dlg.message.text()
 
@@ -254,3 +256,38 @@ def test_without_a_live_engine_alarms_come_from_the_alarm_log(qtbot, ctx, clock,
              visit_id=visit.id, at=clock.now()).result()
     dlg.evaluate()
     assert unmet(dlg) == []
+
+
+def test_the_assessment_discharge_waits_for_is_charted_from_the_discharge_dialog(
+        qtbot, ctx, clock, database, nurse):
+    visit = seed_recovering(database, nurse, clock.now(), stop_ago=45)
+    database.writer.submit(repo.record_assessment, visit.id, "MOAAS", {"level": 3}, 3,
+                           user=nurse, at=clock.now() - timedelta(minutes=1)).result()
+    dlg = open_dialog(qtbot, DischargeDialog(ctx, visit.id))
+    (waiting,) = unmet(dlg)  # only the sedation criterion: MOAA/S 3 a minute ago
+    assert "MOAA/S" in dlg.rows[waiting].detail.text()
+    qtbot.mouseClick(dlg.assess_button, Qt.MouseButton.LeftButton)
+    form = dlg.assessment_dialog
+    assert form is not None and form.isVisible()
+    form.moaas.setCurrentIndex(form.moaas.findData(5))
+    wait_saved(qtbot, form)
+    qtbot.waitUntil(lambda: unmet(dlg) == [], timeout=5000)
+    dlg.instructions_given.setChecked(True)
+    assert dlg.save_button.isEnabled()
+
+
+def test_the_ride_form_does_not_move_when_the_ride_type_changes(qtbot, ctx, clock, database,
+                                                                nurse):
+    visit = seed_recovering(database, nurse, clock.now(), stop_ago=45, ride="none")
+    dlg = open_dialog(qtbot, RideDialog(ctx, visit.id))
+    qtbot.waitExposed(dlg)
+    where = {r: r.mapTo(dlg, r.rect().topLeft()) for r in
+             (dlg.driver_radio, dlg.car_radio, dlg.self_radio, dlg.confirm)}
+    height = dlg.height()
+    for radio in (dlg.car_radio, dlg.self_radio, dlg.driver_radio):
+        qtbot.mouseClick(radio, Qt.MouseButton.LeftButton, pos=QPoint(8, radio.height() // 2))
+        assert radio.isChecked()
+        assert {r: r.mapTo(dlg, r.rect().topLeft()) for r in where} == where
+        assert dlg.height() == height
+    for r in (dlg.driver_radio, dlg.car_radio, dlg.self_radio):
+        assert r.width() >= r.sizeHint().width()  # the label is never cut
