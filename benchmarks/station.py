@@ -2,14 +2,14 @@
 
 ``run_station(chairs, seconds)`` builds what ``nursestation --demo --chairs N`` builds — a fresh
 demo database, one simulator per device on its own pseudo-terminal (``DemoDevices``), the
-``StationRuntime`` with one reader thread per port feeding the ``LiveStore``, the database
+``StationRuntime`` with its links (one reactor thread for every port) feeding the ``LiveStore``, the database
 writer and the alarm engines, and the ``MainWindow`` at 1920×1080 with its 60 Hz frame timer,
 alarm timer and chart timer — lets it settle, then measures for ``seconds``:
 
 * frames drawn: paint events of every tile's wave panel, per second,
   median over tiles, and the bridge's frame ticks per second;
 * CPU of the whole process and per thread group (``psutil`` thread times): the GUI thread,
-  the link reader threads (ingest: read, decode, store), the database writer and the rest.
+  the links' threads (ingest: read, decode, store), the database writer and the rest.
   The simulators run in a separate process (``benchmarks.simproc``): in a clinic they are the
   devices, not part of the station; their CPU is reported on its own;
 * latency from simulator write to a GUI frame having read the sample (see ``probes``), in a

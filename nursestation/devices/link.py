@@ -139,7 +139,7 @@ class DeviceLink:
         self._done = threading.Event()  # the driver has let go: port closed, "stopped" sent
         self._started = False
         self._stop_requested = False
-        self._reactor = reactor if reactor is not None else None
+        self._reactor = reactor
         self._on_reactor = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # health, stop
