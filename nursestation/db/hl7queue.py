@@ -85,13 +85,26 @@ def is_sent(session: Session, message_id: int) -> bool:
         Hl7Attempt.message_id == message_id, Hl7Attempt.outcome == "accepted")) > 0
 
 
-def unsent(session: Session, destination: str | None = None) -> list[Hl7Outbound]:
-    """Messages not accepted yet, oldest first (delivered in this order)."""
+def _unsent_query(destination: str | None = None):
     accepted = select(Hl7Attempt.message_id).where(Hl7Attempt.outcome == "accepted")
     q = select(Hl7Outbound).where(Hl7Outbound.id.not_in(accepted)).order_by(Hl7Outbound.id)
     if destination is not None:
         q = q.where(Hl7Outbound.destination == destination)
+    return q
+
+
+def unsent(session: Session, destination: str | None = None, *,
+           limit: int | None = None) -> list[Hl7Outbound]:
+    """Messages not accepted yet, oldest first (delivered in this order)."""
+    q = _unsent_query(destination)
+    if limit is not None:
+        q = q.limit(limit)
     return list(session.scalars(q))
+
+
+def next_unsent(session: Session, destination: str) -> Hl7Outbound | None:
+    """The message to deliver next to ``destination`` (the oldest not accepted)."""
+    return session.scalars(_unsent_query(destination).limit(1)).first()
 
 
 def attempts(session: Session, message_id: int) -> list[Hl7Attempt]:
@@ -131,13 +144,15 @@ def _entry(msg: Hl7Outbound, tries: list[Hl7Attempt]) -> QueueEntry:
 
 
 def queue_entries(session: Session, *, limit: int = 100) -> list[QueueEntry]:
-    """Every message not yet accepted, then the latest accepted ones, up to ``limit``."""
-    pending = unsent(session)
+    """The messages not yet accepted (oldest first), then the latest accepted ones; ``limit``
+    rows at most."""
+    pending = unsent(session, limit=limit)
     pending_ids = {m.id for m in pending}
-    recent = list(session.scalars(select(Hl7Outbound).where(Hl7Outbound.id.not_in(pending_ids))
+    accepted = select(Hl7Attempt.message_id).where(Hl7Attempt.outcome == "accepted")
+    recent = list(session.scalars(select(Hl7Outbound).where(Hl7Outbound.id.in_(accepted))
                                   .order_by(Hl7Outbound.id.desc())
                                   .limit(max(0, limit - len(pending)))))
-    rows = pending + recent
+    rows = pending + [m for m in recent if m.id not in pending_ids]
     by_msg: dict[int, list[Hl7Attempt]] = {m.id: [] for m in rows}
     if by_msg:
         for a in session.scalars(select(Hl7Attempt).where(Hl7Attempt.message_id.in_(by_msg))
@@ -147,13 +162,22 @@ def queue_entries(session: Session, *, limit: int = 100) -> list[QueueEntry]:
 
 
 def queue_overview(session: Session) -> QueueOverview:
-    """For the charge nurse's overview: how many wait, how many fail and since when, why."""
-    entries = [_entry(m, attempts(session, m.id)) for m in unsent(session)]
-    failing = [e for e in entries if e.state == "failing"]
+    """For the charge nurse's overview: how many wait, how many fail and since when, why.
+    A few aggregate queries, whatever the backlog."""
+    accepted = select(Hl7Attempt.message_id).where(Hl7Attempt.outcome == "accepted")
+    unsent_ids = select(Hl7Outbound.id).where(Hl7Outbound.id.not_in(accepted))
+    total = session.scalar(select(func.count()).select_from(unsent_ids.subquery())) or 0
+    failing = session.scalar(select(func.count(func.distinct(Hl7Attempt.message_id))).where(
+        Hl7Attempt.message_id.in_(unsent_ids))) or 0
+    since = session.scalar(select(func.min(Hl7Attempt.at)).where(
+        Hl7Attempt.message_id.in_(unsent_ids)))
+    last = session.scalars(select(Hl7Attempt).where(Hl7Attempt.message_id.in_(unsent_ids))
+                           .order_by(Hl7Attempt.id.desc()).limit(1)).first()
     last_sent = session.scalar(select(func.max(Hl7Attempt.at)).where(
         Hl7Attempt.outcome == "accepted"))
     return QueueOverview(
-        waiting=sum(1 for e in entries if e.state == "waiting"), failing=len(failing),
-        failing_since=min((e.failing_since for e in failing if e.failing_since), default=None),
-        last_error=failing[0].last_error if failing else "",
+        waiting=total - failing, failing=failing,
+        failing_since=as_utc(since) if since is not None else None,
+        last_error=((f"{last.ack_code}: " if last.ack_code else "") + last.detail)
+        if last is not None else "",
         last_sent_at=as_utc(last_sent) if last_sent is not None else None)

@@ -128,6 +128,9 @@ class Listener:
     def start(self) -> Listener:
         if self._thread is not None:
             raise RuntimeError("listener already started")
+        # made here, so a stop() right after start() always reaches the loop
+        self._loop = asyncio.new_event_loop()
+        self._stop_event = asyncio.Event()
         self._thread = threading.Thread(target=self._run, name=f"hl7-listener-{self.port}",
                                         daemon=True)
         self._thread.start()
@@ -158,8 +161,8 @@ class Listener:
 
     # -- the loop ------------------------------------------------------------------------------
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
+        loop = self._loop
+        assert loop is not None
         try:
             loop.run_until_complete(self._main())
         except Exception:
@@ -169,7 +172,7 @@ class Listener:
             self._ready.set()
 
     async def _main(self) -> None:
-        self._stop_event = asyncio.Event()
+        assert self._stop_event is not None
         started = self.clock.monotonic()
         for h in self._health.values():
             h.since = started

@@ -105,6 +105,15 @@ class MllpClient:
             finally:
                 self._sock = None
 
+    def abort(self) -> None:
+        """From another thread: end a send that is waiting (shut the socket down)."""
+        sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def __enter__(self) -> MllpClient:
         return self
 
@@ -513,6 +522,9 @@ class OutboundWorker:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
+        client = self._client
+        if client is not None:
+            client.abort()  # a send waiting for an ACK ends now
         if self._thread is not None:
             self._thread.join(timeout)
         if self._client is not None:
@@ -586,16 +598,17 @@ class OutboundWorker:
         from nursestation.db import hl7queue
         from nursestation.db.engine import session_scope
 
-        with session_scope(self.engine) as s:
-            pending = [(m.id, m.control_id, m.payload,
-                        [(a.at, a.outcome) for a in hl7queue.attempts(s, m.id)])
-                       for m in hl7queue.unsent(s, self.destination)]
         sent = 0
-        for msg_id, cid, payload, tries in pending:
+        while not self._stop.is_set():
+            with session_scope(self.engine) as s:
+                msg = hl7queue.next_unsent(s, self.destination)
+                if msg is None:
+                    break
+                msg_id, cid, payload = msg.id, msg.control_id, msg.payload
+                tries = hl7queue.attempts(s, msg_id)
             if tries:
-                failures = len(tries)
-                wait = self.backoff[min(failures - 1, len(self.backoff) - 1)]
-                due = _as_utc(tries[-1][0]) + timedelta(seconds=wait)
+                wait = self.backoff[min(len(tries) - 1, len(self.backoff) - 1)]
+                due = _as_utc(tries[-1].at) + timedelta(seconds=wait)
                 if self.clock.now() < due:
                     break  # in order: nothing after it goes first
             if self._client is None:

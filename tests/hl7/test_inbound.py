@@ -277,3 +277,10 @@ def _mutate(data: bytes, edits) -> bytes:
         if pos < len(out):
             out[pos:pos + 1] = repl
     return bytes(out)
+
+
+def test_stop_right_after_start_ends_the_listener_thread():
+    for _ in range(5):
+        lst = Listener("127.0.0.1", 0, [Route("Chair 1", "c1-gw", bed="C1")], Sink()).start()
+        assert lst.stop(timeout=5)
+        assert not lst.running
