@@ -125,6 +125,31 @@ def gate_vitals(session: Session, visit_id: int, now: datetime) -> tuple[VitalSa
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class RideView:
+    """The visit's current ride arrangement as the ride form shows it (plain data)."""
+
+    kind: str
+    driver_name: str
+    relationship: str
+    phone: str
+    expected_arrival: datetime | None
+    company: str
+    booking_ref: str
+    confirmation_method: str | None
+    confirmed_at: datetime | None
+
+
+def current_ride(session: Session, visit_id: int) -> RideView | None:
+    """The ride arrangement in force for *visit_id* (its current version), or None."""
+    rides = repo.current_entries(session, RideArrangement, visit_id)
+    if not rides:
+        return None
+    r = rides[-1]
+    return RideView(r.kind, r.driver_name, r.relationship, r.phone, r.expected_arrival,
+                    r.company, r.booking_ref, r.confirmation_method, r.confirmed_at)
+
+
 def visit_ride_status(session: Session, visit_id: int, criteria: DischargeCriteria,
                       now: datetime, *, display_tz: tzinfo | None = None) -> RideStatus:
     rides = repo.current_entries(session, RideArrangement, visit_id)

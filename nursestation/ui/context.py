@@ -15,16 +15,18 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
-from sqlalchemy.engine import Engine
 
 from nursestation.config import Config
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.protocol import TreatmentProtocol
 from nursestation.db.engine import session_scope
 from nursestation.db.writer import DbWriter
+
+if TYPE_CHECKING:  # a type only: the ui opens no SQLAlchemy itself
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

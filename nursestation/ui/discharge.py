@@ -52,11 +52,10 @@ from nursestation.core.discharge import (
 from nursestation.core.dosing import ChargeOverride, uncovered
 from nursestation.core.ride import ConfirmMethod, RideArrangement, RideKind, validate_ride
 from nursestation.db import repo
-from nursestation.db.models import RideArrangement as RideRow
 from nursestation.record import commands as rc
 from nursestation.record.commands import criteria_snapshot
 from nursestation.record.errors import Refused
-from nursestation.record.gate import read_gate, visit_ride_status
+from nursestation.record.gate import RideView, current_ride, read_gate, visit_ride_status
 from nursestation.record.visit import VisitView
 from nursestation.ui.charting import (
     AssessmentDialog,
@@ -84,8 +83,7 @@ class RideDialog(CommandDialog):
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "Ride home", visit_id=visit_id, parent=parent)
         crit = ctx.protocol.discharge
-        rides = ctx.read(repo.current_entries, RideRow, visit_id)
-        self.current: RideRow | None = rides[-1] if rides else None
+        self.current: RideView | None = ctx.read(current_ride, visit_id)
         status = ctx.read(visit_ride_status, visit_id, crit, self.now(),
                           display_tz=local(self.now()).tzinfo)
         mark = "✓" if status.confirmed else "✗"

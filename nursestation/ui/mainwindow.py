@@ -34,10 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nursestation.core.alarms import PRIORITY_MARK
-from nursestation.core.vocabulary import UNUSABLE, display_name, scale_name
+from nursestation.core.vocabulary import UNUSABLE
 from nursestation.db import repo
-from nursestation.db.models import Assessment, InfusionEvent, MedicationAdministration, Note
+from nursestation.record.timeline import visit_timeline
 from nursestation.station import Tick
 from nursestation.ui.bridge import LiveBridge
 from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, ChartRead
@@ -437,34 +436,8 @@ class MainWindow(QMainWindow):
     def _events(self, visit_id: int) -> list[TrendEvent]:
         from nursestation.ui.trend import TrendEvent
 
-        def load(session):
-            events: list[TrendEvent] = []
-            users = {u.id: u.display_name for u in repo.list_users(session, active_only=False)}
-            for e in repo.current_entries(session, InfusionEvent, visit_id):
-                rate = f" {e.rate_ml_h:g} mL/h" if e.rate_ml_h is not None else ""
-                why = f" — {e.reason_code}" if e.reason_code else ""
-                events.append(TrendEvent(e.at, "dose", f"{e.kind.replace('_', ' ')}{rate}",
-                                         f"{e.kind}{rate}{why} {e.reason_text} "
-                                         f"by {users.get(e.recorded_by_id, '?')}".strip()))
-            for m in repo.current_entries(session, MedicationAdministration, visit_id):
-                events.append(TrendEvent(m.at, "medication", f"{m.drug} {m.dose:g} {m.unit}",
-                                         f"{m.drug} {m.dose:g} {m.unit} {m.route} "
-                                         f"({m.indication}) by "
-                                         f"{users.get(m.recorded_by_id, '?')}"))
-            for a in repo.current_entries(session, Assessment, visit_id):
-                score = f" {a.score:g}" if a.score is not None else ""
-                events.append(TrendEvent(a.at, "assessment", f"{scale_name(a.scale)}{score}",
-                                         f"{scale_name(a.scale)}{score} {a.note} by "
-                                         f"{users.get(a.recorded_by_id, '?')}".strip()))
-            for n in repo.current_entries(session, Note, visit_id):
-                events.append(TrendEvent(n.at, "note", "note", n.text))
-            for ev in repo.alarm_events(session, visit_id=visit_id):
-                if ev.state == "raised":
-                    events.append(TrendEvent(ev.at, "alarm", f"{PRIORITY_MARK.get(ev.priority, '')}"
-                                             f" {display_name(ev.code)}", ev.message))
-            return events
-
-        return self.ctx.read(load)
+        return [TrendEvent(e.time, e.kind, e.label, e.detail)
+                for e in self.ctx.read(visit_timeline, visit_id)]
 
     # -- the chart, for the tiles ---------------------------------------------------------------
     def refresh_chart(self) -> None:
