@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from nursestation.config import ChairConfig, Config
 from nursestation.core.alarms import AlarmChange, AlarmEngine
@@ -24,6 +25,9 @@ from nursestation.core.protocol import TreatmentProtocol
 from nursestation.core.readings import Reading, SitePicker
 from nursestation.devices.link import DeviceLink
 from nursestation.devices.registry import DEVICE_LABELS, GATEWAYS, PROTOCOLS
+
+if TYPE_CHECKING:  # started only when the config has an [hl7] feed
+    from nursestation.hl7.outbound import OutboundWorker
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,7 @@ class StationRuntime:
         self.clock = clock or SystemClock()
         self.links: dict[str, DeviceLink] = {}
         self.listeners: list = []  # nursestation.hl7.inbound.Listener, one per gateway port
-        self.hl7_outbound = None  # nursestation.hl7.outbound.OutboundWorker ([hl7] in config)
+        self.hl7_outbound: OutboundWorker | None = None  # the EHR feed ([hl7] in config)
         self.engines: dict[str, AlarmEngine] = {}
         self._link_options = link_options or {}
         self._inbox: list[Reading] = []

@@ -600,8 +600,8 @@ def verify_audit(session: Session, *, batch: int = 2000,
     # Rows with no audit row (inserted outside the application).
     for table in ENTITY_TABLES:
         model = MODELS_BY_TABLE[table]
-        ids = set(session.scalars(select(model.id)))  # type: ignore[attr-defined]
-        for orphan in sorted(ids - audited[table])[:MAX_PROBLEMS]:
+        present = set(session.scalars(select(model.id)))  # type: ignore[attr-defined]
+        for orphan in sorted(present - audited[table])[:MAX_PROBLEMS]:
             f.add(f"{table} row {orphan} has no audit row (inserted outside the application)",
                   None, f"{table} #{orphan}")
 
@@ -622,8 +622,9 @@ def verify_audit(session: Session, *, batch: int = 2000,
                 f.add(f"{table} rows {span} (audit row {audit_id}): content differs from what "
                       f"was stored", audit_id, table)
         start = int(meta.get(covered_key, "1"))
-        ids = set(session.scalars(select(model.id).where(model.id >= start)))  # type: ignore[attr-defined]
-        stray = _id_ranges(ids - covered)
+        stored = set(session.scalars(
+            select(model.id).where(model.id >= start)))  # type: ignore[attr-defined]
+        stray = _id_ranges(stored - covered)
         if stray:
             span = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in stray[:10])
             f.add(f"{table} rows {span} have no audit row (inserted outside the application)",

@@ -81,8 +81,8 @@ def record_attempt(session: Session, message_id: int, *, outcome: str, now: date
 
 
 def is_sent(session: Session, message_id: int) -> bool:
-    return session.scalar(select(func.count()).select_from(Hl7Attempt).where(
-        Hl7Attempt.message_id == message_id, Hl7Attempt.outcome == "accepted")) > 0
+    return (session.scalar(select(func.count()).select_from(Hl7Attempt).where(
+        Hl7Attempt.message_id == message_id, Hl7Attempt.outcome == "accepted")) or 0) > 0
 
 
 def _unsent_query(destination: str | None = None):
@@ -120,8 +120,8 @@ def last_vitals_cover(session: Session, visit_id: int) -> datetime | None:
 
 
 def has_summary(session: Session, visit_id: int) -> bool:
-    return session.scalar(select(func.count()).select_from(Hl7Outbound).where(
-        Hl7Outbound.visit_id == visit_id, Hl7Outbound.kind == "summary")) > 0
+    return (session.scalar(select(func.count()).select_from(Hl7Outbound).where(
+        Hl7Outbound.visit_id == visit_id, Hl7Outbound.kind == "summary")) or 0) > 0
 
 
 def _entry(msg: Hl7Outbound, tries: list[Hl7Attempt]) -> QueueEntry:

@@ -479,7 +479,7 @@ def sync_chairs(session: Session, chairs: Sequence[Any], *, user: User | int | N
             for dc in getattr(cc, "devices", ()):
                 d = devices.get(dc.id)
                 owner = chair_owner.get(d.chair_id, "") if d is not None and d.chair_id else ""
-                if owner not in ("", workstation) and owner in live and (
+                if d is not None and owner not in ("", workstation) and owner in live and (
                         c is None or d.chair_id != c.id):
                     taken.append(f"device {dc.id} (workstation {owner})")
         if taken:

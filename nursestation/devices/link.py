@@ -576,7 +576,7 @@ class DeviceLink:
         now = self.clock.monotonic()
         if self._stop.is_set():  # stopped meanwhile: the removal waits for this
             if port is not None:
-                _close_port(port)  # type: ignore[arg-type]
+                _close_port(port)
             try:
                 self._finish()
             finally:
@@ -590,7 +590,7 @@ class DeviceLink:
             self._open_failed(error or RuntimeError("no port"), now)
             self._call_at(self._backoff_due(now), now)
             return
-        self._take(port, now)  # type: ignore[arg-type]
+        self._take(port, now)
 
     def _take(self, port: serial.SerialBase, now: float) -> None:
         if not self._opened(port, now):

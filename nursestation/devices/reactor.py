@@ -30,6 +30,7 @@ import selectors
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Reactor:
         self._seq = itertools.count()
         self._members: set[Channel] = set()  # started and not yet removed
         self._removing: dict[Channel, threading.Event | _Chained] = {}
-        self._done: list[threading.Event] = []
+        self._done: list[threading.Event | _Chained] = []
         self._batches: dict[int, tuple[Callable[[list], None], list]] = {}
 
     # -- any thread ------------------------------------------------------------------------------
@@ -273,14 +274,13 @@ class Reactor:
                     continue  # removed or re-watched by an earlier event in this round
                 readable = bool(mask & selectors.EVENT_READ)
                 writable = bool(mask & selectors.EVENT_WRITE)
-                self._guard(channel, lambda c=channel, r=readable, w=writable:
-                            c.reactor_event(r, w, now))
+                self._guard(channel, partial(channel.reactor_event, readable, writable, now))
             while timers and timers[0][0] <= now:
                 when, seq, channel = heapq.heappop(timers)
                 if due.get(channel) != seq:
                     continue
                 del due[channel]
-                self._guard(channel, lambda c=channel: c.reactor_timer(now))
+                self._guard(channel, partial(channel.reactor_timer, now))
             with self._lock:
                 calls, self._calls = self._calls, []
                 self._woken = False

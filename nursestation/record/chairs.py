@@ -98,13 +98,13 @@ def _assessment_text(entries: Iterable[Assessment]) -> str:
     parts = []
     for scale, label in ((SCALE_MOAAS, "MOAA/S"), (SCALE_CADSS6, "CADSS"),
                          (SCALE_NAUSEA, "nausea")):
-        a = latest.get(scale)
-        if a is None:
+        last = latest.get(scale)
+        if last is None:
             continue
         if scale == SCALE_NAUSEA:
-            parts.append(f"nausea {(a.items or {}).get('level', '?')}")
-        elif a.score is not None:
-            parts.append(f"{label} {a.score:g}")
+            parts.append(f"nausea {(last.items or {}).get('level', '?')}")
+        elif last.score is not None:
+            parts.append(f"{label} {last.score:g}")
     return " · ".join(parts)
 
 

@@ -243,7 +243,7 @@ def _pump_volume(session: Session, visit_id: int, now: datetime) -> PumpVolume |
     for value, quality, source, recv in rows:
         flags = frozenset(f for f in (quality or "").split(",") if f)
         t = as_utc(source) if source else as_utc(recv)
-        if flags & UNUSABLE or t > now:
+        if value is None or flags & UNUSABLE or t > now:
             continue
         return PumpVolume(float(value), t)
     return None

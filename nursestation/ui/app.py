@@ -186,7 +186,7 @@ class Heartbeat:
         while not self._stop.wait(repo.HEARTBEAT_EVERY.total_seconds()):
             try:
                 self.writer.submit(repo.heartbeat, self.workstation)
-            except Exception:  # a closed writer: the station is stopping
+            except Exception:  # noqa: BLE001 - a closed writer: the station is stopping
                 return
 
     def stop(self) -> None:
@@ -194,7 +194,7 @@ class Heartbeat:
         self._thread.join(5)
         try:
             self.writer.submit(repo.heartbeat, self.workstation, stopping=True).result(10)
-        except Exception:  # the record is unreachable: the heartbeat goes stale instead
+        except Exception:  # noqa: BLE001 - the record is unreachable: the heartbeat goes stale
             log.warning("could not record that workstation %s stopped", self.workstation)
 
 

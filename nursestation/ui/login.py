@@ -61,7 +61,7 @@ def check_pin(ctx: AppContext, username: str, pin: str, purpose: str) -> repo.Au
         return ctx.writer.submit(repo.authenticate, username, pin,
                                  policy=ctx.config.pin_policy, purpose=purpose,
                                  workstation=platform.node()).result(timeout=AUTH_TIMEOUT_S)
-    except Exception as exc:  # the record is unreachable: say so in one line, never crash
+    except Exception as exc:  # noqa: BLE001 - the record is unreachable: say so, never crash
         log.warning("cannot check a PIN: %s", exc)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         return ("Cannot check the PIN: the record is unreachable"

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from nursestation.core.alarms import AlarmEngine, alarm_message
 from nursestation.core.vocabulary import Code, display_name
-from tests.core.test_alarms import (  # noqa: F401 - the fixtures
+from tests.core.test_alarms import (
     CFG,
     MON,
-    clock,
-    eng,
     hold,
     nbp,
     raise_desaturation,

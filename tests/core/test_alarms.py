@@ -13,7 +13,6 @@ from nursestation.core.alarms import (
     AlarmState,
     ChangeKind,
 )
-from nursestation.core.clock import FakeClock
 from nursestation.core.protocol import load_protocol
 from nursestation.core.readings import Reading
 from nursestation.core.vocabulary import Code, Quality
@@ -26,16 +25,6 @@ MON = "monitor-1"
 def rd(code, value, *, dev=MON, quality=(), device_time=None, chair="C1"):
     return Reading(code, value, quality=frozenset(quality), chair=chair, device_id=dev,
                    device_time=device_time)
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def eng(clock):
-    return AlarmEngine(CFG, clock, "C1")
 
 
 def hold(eng, clock, code, value, seconds, *, every=1.0, **kw):

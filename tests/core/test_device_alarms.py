@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from nursestation.core.alarms import AlarmEngine, AlarmKind, ChangeKind
 from nursestation.core.clock import FakeClock
 from nursestation.core.protocol import load_protocol
@@ -20,16 +18,6 @@ NONPULS = DeviceAlarm("0x4bb8:74", "SpO2 NON-PULSATILE", "technical", "medium", 
 def listing(*alarms, dev=MON):
     return Reading(Code.DEVICE_ALARM, "; ".join(a.text for a in alarms) or None, chair="C1",
                    device_id=dev, extra={"device_alarms": tuple(alarms)})
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def eng(clock):
-    return AlarmEngine(CFG, clock, "C1")
 
 
 def test_a_device_inop_is_raised_with_its_wording_and_cleared_when_no_longer_listed(eng, clock):

@@ -145,7 +145,7 @@ def test_renewed_wave_polls_repeat_samples_that_the_host_drops():
     assert loop.ses.decoder.wave_samples_dropped > 0  # the simulator did repeat samples
     ecg = [r for r in got if r.code == "ECG"]
     t = [(r.device_time - ecg[0].device_time).total_seconds() for r in ecg]
-    for a, b, ta, tb in zip(ecg, ecg[1:], t, t[1:], strict=False):
+    for a, ta, tb in zip(ecg, t, t[1:], strict=False):
         assert tb == pytest.approx(ta + len(a.samples) / 500.0, abs=1e-3)  # no overlap, no gap
 
 

@@ -51,7 +51,7 @@ class Step:
 
 
 @st.composite
-def pump_histories(draw):  # noqa: ANN001, ANN201
+def pump_histories(draw):
     """A valid charted history: start, then rate changes / pauses / resumes, maybe a stop."""
     start_rate = draw(st.sampled_from([60.0, 100.0, 150.0, 200.0, 300.0]))
     steps: list[Step] = []
@@ -86,7 +86,7 @@ class Case:
 
 
 @st.composite
-def full_cases(draw):  # noqa: ANN001, ANN201
+def full_cases(draw):
     start_rate, steps = draw(pump_histories())
     earlier = draw(st.one_of(st.none(), st.sampled_from([61.0, 75.0])))
     weights = tuple(draw(st.lists(st.sampled_from([52.0, 70.0, 83.5, 104.0]),
@@ -131,7 +131,7 @@ def expected_volume(events: list[tuple[str, datetime, float | None]], end: datet
 def write(db: Database, case: Case, t0: datetime):
     w = db.writer
 
-    def run(fn, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def run(fn, *a, **kw):
         return w.submit(fn, *a, **kw).result(timeout=30)
 
     nurse = run(repo.create_user, "nurse1", "Nora Nurse", "nurse", "1234")
