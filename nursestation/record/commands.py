@@ -588,6 +588,19 @@ def _rate_event(session: Session, v: Visit, kind: str, *, actor: User,
                    flags=tuple(m for m in dec.messages if dec.severity is not Severity.OK))
 
 
+def _pump_step(session: Session, visit_id: int, user: UserRef, protocol: TreatmentProtocol,
+               action: str, at: datetime | None, now: datetime | None
+               ) -> tuple[User, Visit, datetime, InfusionFacts]:
+    """What every step of a running infusion checks first: who acts, that the visit is infusing,
+    the step's clinical time, and the pump state as charted so far."""
+    actor = _acting(session, user)
+    now = _clock(now)
+    v = _visit(session, visit_id)
+    _phase(v, ("infusing",), action)
+    t = _clinical_time("time", at, now)
+    return actor, v, t, infusion_facts(session, v, protocol, now)
+
+
 def change_rate(session: Session, visit_id: int, *, user: UserRef, protocol: TreatmentProtocol,
                 rate_ml_h: Any, reason_code: str, reason_text: str = "",
                 confirmation: str = "", override: ChargeOverride | None = None,
@@ -595,13 +608,8 @@ def change_rate(session: Session, visit_id: int, *, user: UserRef, protocol: Tre
     """A new pump rate with its reason; the rate's dose against the limits (soft → confirmation,
     hard → a charge nurse's override covering exactly this rate). While paused, the new rate
     applies on resume."""
-    actor = _acting(session, user)
-    now = _clock(now)
-    v = _visit(session, visit_id)
-    _phase(v, ("infusing",), "change the rate")
-    t = _clinical_time("time", at, now)
     rate = _rate(rate_ml_h)
-    facts = infusion_facts(session, v, protocol, now)
+    actor, v, t, facts = _pump_step(session, visit_id, user, protocol, "change the rate", at, now)
     if facts.state not in ("running", "paused"):
         raise Refused("pump_state", f"the pump is {facts.state}: "
                       + ("start the infusion first" if facts.state == "idle"
@@ -615,12 +623,8 @@ def change_rate(session: Session, visit_id: int, *, user: UserRef, protocol: Tre
 def pause_infusion(session: Session, visit_id: int, *, user: UserRef,
                    protocol: TreatmentProtocol, reason_code: str, reason_text: str = "",
                    at: datetime | None = None, now: datetime | None = None) -> Changes:
-    actor = _acting(session, user)
-    now = _clock(now)
-    v = _visit(session, visit_id)
-    _phase(v, ("infusing",), "pause the infusion")
-    t = _clinical_time("time", at, now)
-    facts = infusion_facts(session, v, protocol, now)
+    actor, v, t, facts = _pump_step(session, visit_id, user, protocol, "pause the infusion",
+                                    at, now)
     if facts.state != "running":
         raise Refused("pump_state", f"the pump is {facts.state}, not running: nothing to pause",
                       facts.state)
@@ -637,12 +641,8 @@ def resume_infusion(session: Session, visit_id: int, *, user: UserRef,
                     now: datetime | None = None) -> Changes:
     """Resume a paused infusion, at ``rate_ml_h`` or (None) the last charted rate; the rate is
     checked like a rate change."""
-    actor = _acting(session, user)
-    now = _clock(now)
-    v = _visit(session, visit_id)
-    _phase(v, ("infusing",), "resume the infusion")
-    t = _clinical_time("time", at, now)
-    facts = infusion_facts(session, v, protocol, now)
+    actor, v, t, facts = _pump_step(session, visit_id, user, protocol, "resume the infusion",
+                                    at, now)
     if facts.state != "paused":
         raise Refused("pump_state", f"the pump is {facts.state}, not paused: nothing to resume",
                       facts.state)
