@@ -767,16 +767,11 @@ def save_ride(session: Session, visit_id: int, *, user: User | int, kind: str = 
               expected_arrival: datetime | None = None, company: str = "",
               booking_ref: str = "", reason: str = "ride details changed") -> RideArrangement:
     """Record the ride home; if the visit already has one, the new details amend it (an earlier
-    confirmation does not carry over). The patient driving is not a ride."""
+    confirmation does not carry over). What makes a ride acceptable is core's rule
+    (``core.ride.validate_ride``), applied by ``record.commands.save_ride``."""
     actor = _acting(session, user)
     if kind not in RIDE_KINDS:
         raise RecordError(f"ride kind must be one of {', '.join(RIDE_KINDS)}, not {kind!r}")
-    if kind == "driver" and not driver_name.strip():
-        raise RecordError("name the responsible adult who takes the patient home")
-    if kind == "driver" and relationship.strip().lower() in ("self", "patient"):
-        raise RecordError("patients never drive themselves home")
-    if kind == "car_service" and not company.strip():
-        raise RecordError("name the car service company")
     values = dict(kind=kind, driver_name=driver_name.strip(), relationship=relationship.strip(),
                   phone=phone.strip(), expected_arrival=expected_arrival, company=company.strip(),
                   booking_ref=booking_ref.strip())

@@ -410,7 +410,7 @@ def check_in(session: Session, visit_id: int, *, user: UserRef, protocol: Treatm
         problems = driver_problems(quick["driver_name"], quick["relationship"],
                                    _patient(session, v).full_name)
         if problems:
-            raise Refused("ride", "; ".join(problems).capitalize(), quick["driver_name"])
+            raise Refused("ride", _sentence(problems), quick["driver_name"])
 
     def iso(t: datetime | None) -> str | None:
         return t.astimezone(display_tz).isoformat() if t else None
@@ -960,10 +960,19 @@ def amend_entry(session: Session, entry_type: str, entry_id: int, *, user: UserR
                                    protocol, direct=merged["scale"] != SCALE_BASELINE_VITALS,
                                    confirmed=confirm_unusual)
         clean["items"], clean["score"] = items, score
-    if model is RideArrangement:
-        problems = driver_problems(merged["driver_name"], merged["relationship"], patient_name)
-        if problems and getattr(old, "kind", "driver") == "driver":
-            raise Refused("ride", "; ".join(problems).capitalize(), merged["driver_name"])
+    if isinstance(old, RideArrangement):
+        # the ride rules hold for a correction too; what the original already lacked (a quick
+        # entry at check-in has no phone yet) is no reason to refuse correcting something else
+        def problems_of(values: dict[str, Any]) -> set[str]:
+            ride = CoreRide(RideKind(old.kind), driver_name=values["driver_name"],
+                            relationship=values["relationship"], phone=values["phone"],
+                            expected_arrival=values["expected_arrival"],
+                            company=values["company"], booking_reference=values["booking_ref"])
+            return set(validate_ride(ride, protocol.discharge, patient_name=patient_name))
+        before = {k: getattr(old, k) for k in AMEND_FIELDS[RideArrangement]}
+        problems = sorted(problems_of(merged) - problems_of(before))
+        if problems:
+            raise Refused("ride", _sentence(problems), merged["driver_name"])
     try:
         new = repo.amend(session, old, clean, why, user=actor)
     except repo.AlreadyAmended as exc:
@@ -1076,6 +1085,12 @@ def scan_pump_changes(session: Session, visit_id: int, now: datetime, *,
 
 # =========================================================================================
 # Ride home and discharge
+
+
+def _sentence(problems: Sequence[str]) -> str:
+    """Problems joined as one sentence, names left as they were written."""
+    text = "; ".join(problems)
+    return text[:1].upper() + text[1:]
 
 
 def save_ride(session: Session, visit_id: int, *, user: UserRef, protocol: TreatmentProtocol,

@@ -580,6 +580,50 @@ def test_an_amended_assessment_is_checked_like_a_new_one(database, nurse):
     assert err.rule == "amended" and "was already amended" in err.message
 
 
+
+def test_an_amended_ride_is_checked_like_a_new_one(database, nurse):
+    _, _, visit = setup_visit(database, nurse)  # Sam Rivera
+    c = run(database, rc.save_ride, visit.id, user=nurse.id, protocol=PROTOCOL,
+            details=rc.RideDetails(driver_name="Alex Rivera", relationship="friend",
+                                   phone="555 010 2233",
+                                   expected_arrival=now() + timedelta(minutes=30)))
+    # a phone that is no phone, an empty relationship, the patient himself: refused in words,
+    # with the names as they were written
+    err = refused(database, rc.amend_entry, "ride_arrangements", c.entry.id, user=nurse.id,
+                  protocol=PROTOCOL, changes={"phone": "12", "relationship": ""},
+                  reason="typo")
+    assert err.rule == "ride" and "'12' is not a phone number" in err.message
+    assert "relationship to the patient missing" in err.message
+    err = refused(database, rc.amend_entry, "ride_arrangements", c.entry.id, user=nurse.id,
+                  protocol=PROTOCOL, changes={"driver_name": "Sam Rivera"}, reason="typo")
+    assert "The driver named, Sam Rivera, is the patient" in err.message
+    err = refused(database, rc.amend_entry, "ride_arrangements", c.entry.id, user=nurse.id,
+                  protocol=PROTOCOL, changes={"relationship": "self"}, reason="typo")
+    assert "the patient may not drive" in err.message
+    assert [r.phone for r in rows(database, RideArrangement, visit.id)] == ["555 010 2233"]
+    done = run(database, rc.amend_entry, "ride_arrangements", c.entry.id, user=nurse.id,
+               protocol=PROTOCOL, changes={"driver_name": "Alex Rivero"}, reason="spelling")
+    assert done.entry.driver_name == "Alex Rivero"
+
+
+def test_correcting_a_quick_ride_from_check_in_needs_no_phone_yet(database, nurse):
+    _, _, visit = setup_visit(database, nurse)
+    run(database, rc.save_ride, visit.id, user=nurse.id, protocol=PROTOCOL,
+        details=rc.RideDetails(driver_name="Alex Rivera", relationship="friend",
+                               phone="555 010 2233",
+                               expected_arrival=now() + timedelta(minutes=30)))
+
+
+def test_correcting_a_quick_ride_from_check_in_needs_no_phone_yet(database, nurse):
+    _, _, visit = setup_visit(database, nurse)
+    run(database, rc.check_in, visit.id, user=nurse.id, protocol=PROTOCOL, weight_kg=70,
+        answers=passing_screening(now()), medications="none",
+        ride=rc.RideDetails(driver_name="Jon Doe", relationship="husband"))
+    (quick,) = rows(database, RideArrangement, visit.id)
+    done = run(database, rc.amend_entry, "ride_arrangements", quick.id, user=nurse.id,
+               protocol=PROTOCOL, changes={"driver_name": "John Doe"}, reason="spelling")
+    assert (done.entry.driver_name, done.entry.phone) == ("John Doe", "")
+
 def test_a_stop_moves_the_visit_into_recovery_once(database, nurse):
     _, _, visit = infusing(database, nurse)
     c = run(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL,
