@@ -608,14 +608,6 @@ def test_an_amended_ride_is_checked_like_a_new_one(database, nurse):
 
 def test_correcting_a_quick_ride_from_check_in_needs_no_phone_yet(database, nurse):
     _, _, visit = setup_visit(database, nurse)
-    run(database, rc.save_ride, visit.id, user=nurse.id, protocol=PROTOCOL,
-        details=rc.RideDetails(driver_name="Alex Rivera", relationship="friend",
-                               phone="555 010 2233",
-                               expected_arrival=now() + timedelta(minutes=30)))
-
-
-def test_correcting_a_quick_ride_from_check_in_needs_no_phone_yet(database, nurse):
-    _, _, visit = setup_visit(database, nurse)
     run(database, rc.check_in, visit.id, user=nurse.id, protocol=PROTOCOL, weight_kg=70,
         answers=passing_screening(now()), medications="none",
         ride=rc.RideDetails(driver_name="Jon Doe", relationship="husband"))
@@ -623,6 +615,7 @@ def test_correcting_a_quick_ride_from_check_in_needs_no_phone_yet(database, nurs
     done = run(database, rc.amend_entry, "ride_arrangements", quick.id, user=nurse.id,
                protocol=PROTOCOL, changes={"driver_name": "John Doe"}, reason="spelling")
     assert (done.entry.driver_name, done.entry.phone) == ("John Doe", "")
+
 
 def test_a_stop_moves_the_visit_into_recovery_once(database, nurse):
     _, _, visit = infusing(database, nurse)
