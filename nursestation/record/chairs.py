@@ -24,6 +24,7 @@ from nursestation.core.checks import (
     next_bp_deadline,
 )
 from nursestation.core.protocol import Schedule, TreatmentProtocol
+from nursestation.core.vocabulary import scale_name
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.db.engine import session_scope
@@ -96,15 +97,14 @@ def _assessment_text(entries: Iterable[Assessment]) -> str:
         if cur is None or a.at >= cur.at:
             latest[a.scale] = a
     parts = []
-    for scale, label in ((SCALE_MOAAS, "MOAA/S"), (SCALE_CADSS6, "CADSS"),
-                         (SCALE_NAUSEA, "nausea")):
+    for scale in (SCALE_MOAAS, SCALE_CADSS6, SCALE_NAUSEA):
         last = latest.get(scale)
         if last is None:
             continue
         if scale == SCALE_NAUSEA:
-            parts.append(f"nausea {(last.items or {}).get('level', '?')}")
+            parts.append(f"{scale_name(scale)} {(last.items or {}).get('level', '?')}")
         elif last.score is not None:
-            parts.append(f"{label} {last.score:g}")
+            parts.append(f"{scale_name(scale)} {last.score:g}")
     return " · ".join(parts)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nursestation.core.protocol import TreatmentProtocol
+from nursestation.core.vocabulary import scale_name
 from nursestation.db.discharge_inputs import (
     SCALE_BASELINE_VITALS,
     SCALE_CADSS6,
@@ -28,7 +29,6 @@ Items = dict[str, Any]
 @dataclass(frozen=True)
 class Scale:
     name: str
-    label: str
     #: (items as given, the protocol, unusual values confirmed) → (items as stored, score)
     check: Callable[[Mapping[str, Any], TreatmentProtocol, bool], tuple[Items, float | None]]
     #: False: charted only by its own step (the baseline), not as a free assessment
@@ -100,11 +100,11 @@ def _baseline(items: Mapping[str, Any], p: TreatmentProtocol, confirmed: bool
 
 
 SCALES: dict[str, Scale] = {s.name: s for s in (
-    Scale(SCALE_CADSS6, "CADSS-6", _cadss6),
-    Scale(SCALE_MOAAS, "MOAA/S", _moaas),
-    Scale(SCALE_NAUSEA, "nausea", _nausea),
-    Scale(SCALE_VITALS_CHECK, "manual vitals check", _vitals_check),
-    Scale(SCALE_BASELINE_VITALS, "baseline vitals", _baseline, direct=False),
+    Scale(SCALE_CADSS6, _cadss6),
+    Scale(SCALE_MOAAS, _moaas),
+    Scale(SCALE_NAUSEA, _nausea),
+    Scale(SCALE_VITALS_CHECK, _vitals_check),
+    Scale(SCALE_BASELINE_VITALS, _baseline, direct=False),
 )}
 
 
@@ -123,7 +123,7 @@ def check_scale(scale: Any, items: Any, score: Any, protocol: TreatmentProtocol,
                                 and computed is not None
                                 and abs(float(score) - computed) <= 1e-9))
     if not agrees:
-        raise Refused("score", f"{s.label} score {score!r} does not match its items "
+        raise Refused("score", f"{scale_name(s.name)} score {score!r} does not match its items "
                       f"({'no score' if computed is None else f'{computed:g}'})", score)
     return out, computed
 

@@ -39,8 +39,6 @@ from nursestation.record import history
 from nursestation.record.visit import VisitView, read_visit
 from nursestation.report import model as m
 
-SCALE_NAMES = vocabulary.SCALE_NAMES  # one table of scale names (history, trend, summary)
-
 _SCREENING_LABELS = {
     "last_solids_at": "Last solids",
     "last_liquids_at": "Last clear liquids",
@@ -108,7 +106,7 @@ def _describe(entry: ClinicalEntry) -> str:
         return s.replace(" )", ")")
     if isinstance(entry, Assessment):
         score = entry.score if entry.score is not None else "-"
-        return f"{SCALE_NAMES.get(entry.scale, entry.scale)} {_fmt_value(score)}" + (
+        return f"{vocabulary.scale_name(entry.scale)} {_fmt_value(score)}" + (
             f", note: {entry.note}" if entry.note else "")
     if isinstance(entry, Note):
         return entry.text
@@ -349,7 +347,7 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
         for x in rec.medications)
 
     assessments = tuple(
-        m.AssessmentEntry(at=_utc(a.at), scale=SCALE_NAMES.get(a.scale.upper(), a.scale),
+        m.AssessmentEntry(at=_utc(a.at), scale=vocabulary.scale_name(a.scale),
                           score=_assessment_score(a), by=users.name(a.recorded_by_id),
                           items=tuple((str(k), _fmt_value(val)) for k, val in (a.items or {}).items()
                                       if k not in ("level", "value", "score")),

@@ -169,7 +169,7 @@ def test_every_tile_text_is_readable_or_elided_with_a_tooltip_at_32_chairs(qtbot
             infusion_started=now - timedelta(minutes=92), infusion_ended=now - timedelta(
                 minutes=52), course="3 of 6",
             pending=("BP check overdue", "1 pump change(s) to confirm") if i % 3 == 0 else (),
-            assessments="MOAA/S 5 · CADSS 8 · nausea none"))
+            assessments="MOAA/S 5 · CADSS-6 8 · Nausea none"))
     view.tile(names[2]).set_audio_paused(now + timedelta(seconds=107), "alex")
     qtbot.wait(30)
     store.clock.advance(0.6)
