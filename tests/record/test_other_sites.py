@@ -19,6 +19,7 @@ from nursestation.db import Database, make_engine, repo, upgrade_database, verif
 from nursestation.db.engine import alembic_config, current_revision, head_revision
 from nursestation.db.models import Vital
 from nursestation.devices.intellivue.framing import encode_frame
+from nursestation.hl7.outbound import vital_rows
 from nursestation.record.gate import gate_vitals
 from nursestation.report.build import build_summary
 from nursestation.runtime import StationRuntime
@@ -129,6 +130,11 @@ def test_other_sites_are_recorded_and_shown_with_their_site_but_never_ruled_on(
         assert set(others) == {"SpO\u2082 (right)", "Pulse rate (right)", "Temperature (skin)"}
         assert others["SpO\u2082 (right)"].count == 40 and others["SpO\u2082 (right)"].last == 80
         assert verify_audit(s).ok  # the site is part of each stored batch's digest
+
+        # the EHR feed sends every site, each named (OBX-20; see tests/hl7/test_site.py)
+        sent = {(r.code, r.site) for r in vital_rows(s, visit.id)}
+        assert sent == {("SPO2", ""), ("PR", ""), ("SPO2", "right"), ("PR", "right"),
+                        ("TEMP", "core"), ("TEMP", "skin")}
 
 
 def test_making_another_site_look_primary_is_caught_by_the_audit(database, station):
