@@ -39,6 +39,8 @@ TREND_CODES = (Code.HR, Code.SPO2, Code.RR, Code.ETCO2, Code.NBP_SYS, Code.NBP_D
                Code.NBP_MEAN)
 #: joins code and site in the key of another site's series ("SPO2@right")
 OTHER_SITE = "@"
+#: how often the recorded tail is re-read for those series (they are not in the live buffers)
+OTHER_SITES_EVERY_S = 5.0
 
 
 def series_key(code: str, site: str, primary: bool) -> str:
@@ -143,6 +145,7 @@ class TrendView(QWidget):
         self.events: list[TrendEvent] = []
         self.selected: TrendEvent | None = None
         self._now = 0.0
+        self._tail_at: float | None = None  # the recorded tail last read (other sites' lines)
         self._setting_range = False
 
         lay = QVBoxLayout(self)
@@ -278,7 +281,7 @@ class TrendView(QWidget):
         self.source = source
         self.history = history
         self.visit_start = visit_start.timestamp() if visit_start else None
-        self._hist, self._hist_from = {}, None
+        self._hist, self._hist_from, self._tail_at = {}, None, None
         if now is not None:
             self.open_at(now.timestamp())
 
@@ -328,6 +331,13 @@ class TrendView(QWidget):
         if self.history is not None and self._hist_from is None:
             start = self.visit_start if self.visit_start is not None else now_epoch - self.span
             self._fetch(start, now_epoch)
+            self._tail_at = now_epoch
+        elif self.history is not None and self._tail_at is not None \
+                and now_epoch - self._tail_at >= OTHER_SITES_EVERY_S:
+            # another site (a second SpO2 probe) is not in the live buffers: its line follows
+            # the record, re-read with an overlap for rows the writer committed late
+            self._fetch(self._tail_at - OTHER_SITES_EVERY_S, now_epoch)
+            self._tail_at = now_epoch
         self._redraw()
         if self.follow:
             self._follow()
@@ -359,7 +369,7 @@ class TrendView(QWidget):
         for key in self.data.keys() - self.other_lines.keys():
             self._add_other_site(key)
         for key, (item, _name) in self.other_lines.items():
-            t, v = self.data[key]
+            t, v = self.data.get(key, (np.empty(0), np.empty(0)))
             item.setData(t, v, connect="finite")
         self.nbp = nbp_measurements(self.data)
         if self.nbp:
