@@ -261,8 +261,10 @@ def _other_sites(session: Session, visit_id: int) -> tuple[m.OtherSiteVitals, ..
     for (code, site), samples in groups.items():
         values = [float(x.value) for x in samples if x.value is not None]
         last = max(samples, key=lambda x: x.time)
+        # the embedded font (Bitstream Vera) has no subscript two: "SpO2", as the chart says
+        name = vocabulary.site_display_name(code, site, primary=False).replace("\u2082", "2")
         out.append(m.OtherSiteVitals(
-            vocabulary.site_display_name(code, site, primary=False),
+            name,
             samples[0].unit or vocabulary.UNITS.get(code, ""), len(values), min(values),
             max(values), float(last.value or 0.0), _utc(last.time),
             _utc(min(x.time for x in samples))))

@@ -400,7 +400,7 @@ class TrendView(QWidget):
         item.setClipToView(True)
         item.setDownsampling(auto=True, method="peak")
         if plot.legend is None:
-            plot.addLegend(offset=(-10, 5))
+            plot.addLegend(offset=(10, -5))  # bottom left: SpO2 runs high
         plot.addItem(item)  # a named item joins the plot's legend
         self.other_lines[key] = (item, name)
 

@@ -22,6 +22,7 @@ from nursestation.devices.intellivue.framing import encode_frame
 from nursestation.hl7.outbound import vital_rows
 from nursestation.record.gate import gate_vitals
 from nursestation.report.build import build_summary
+from nursestation.report.render import render_pdf_bytes
 from nursestation.runtime import StationRuntime
 from tests.db.helpers import setup_visit, tamper
 from tests.devices.test_intellivue_decoder import (
@@ -33,6 +34,7 @@ from tests.devices.test_intellivue_decoder import (
     poll_reply,
 )
 from tests.plugins.db import NURSE_PIN
+from tests.report.test_render import pdf_text
 
 BPM, PCT, DEGC = 0x0AA0, 0x0220, 0x17A0
 
@@ -127,8 +129,11 @@ def test_other_sites_are_recorded_and_shown_with_their_site_but_never_ruled_on(
         summary = build_summary(s, visit.id, protocol, now=clock.now())
         assert {v.value for v in summary.vitals if v.code == "SPO2"} == {97.0}
         others = {o.name: o for o in summary.other_sites}
-        assert set(others) == {"SpO\u2082 (right)", "Pulse rate (right)", "Temperature (skin)"}
-        assert others["SpO\u2082 (right)"].count == 40 and others["SpO\u2082 (right)"].last == 80
+        assert set(others) == {"SpO2 (right)", "Pulse rate (right)", "Temperature (skin)"}
+        assert others["SpO2 (right)"].count == 40 and others["SpO2 (right)"].last == 80
+        _pages, text = pdf_text(render_pdf_bytes(summary))
+        assert "Other measurement sites" in text
+        assert "SpO2 (right) 40" in text and "80 % at" in text and "34.1 °C at" in text
         assert verify_audit(s).ok  # the site is part of each stored batch's digest
 
         # the EHR feed sends every site, each named (OBX-20; see tests/hl7/test_site.py)
