@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import exc, select
+from sqlalchemy import exc, inspect, select
 
 from nursestation.config import ChairConfig, DeviceConfig, load_config
 from nursestation.core.clock import FakeClock
@@ -152,8 +152,8 @@ def test_making_another_site_look_primary_is_caught_by_the_audit(database, stati
     assert not result.ok and "vitals" in result.problem
 
 
-def test_upgrading_a_populated_older_database_keeps_its_vitals_and_their_audit(tmp_path):
-    url = f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+def test_upgrading_a_populated_older_database_keeps_its_vitals_and_their_audit(db_url):
+    url = db_url
     db = Database.open(url)
     try:
         nurse = db.writer.submit(repo.create_user, "nurse1", "Nora Nurse", "nurse",
@@ -171,14 +171,13 @@ def test_upgrading_a_populated_older_database_keeps_its_vitals_and_their_audit(t
     try:
         with engine.begin() as conn:
             command.downgrade(alembic_config(conn), "0002_h20_hl7_outbound")
-        with engine.connect() as conn:
-            cols = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(vitals)")}
+        cols = {c["name"] for c in inspect(engine).get_columns("vitals")}
         assert "site" not in cols and "primary_site" not in cols
         assert current_revision(engine) == "0002_h20_hl7_outbound"
     finally:
         engine.dispose()
 
-    assert upgrade_database(url) is not None  # backed up, then upgraded
+    assert upgrade_database(url) is not None  # backed up first, then upgraded
 
     db = Database.open(url)
     try:
