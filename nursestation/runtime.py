@@ -157,29 +157,36 @@ class StationRuntime:
         self.links.clear()
 
     # -- reader threads ------------------------------------------------------------------------
-    def _primary(self, batch: Sequence[Reading]) -> Sequence[Reading]:
-        """The readings of each chair's primary sites (see SitePicker); the others are left
-        out of the live store, the record and the alarms, logged once per site."""
+    def _primary(self, batch: Sequence[Reading]) -> tuple[Sequence[Reading], list[Reading]]:
+        """(the readings of each chair's primary sites, the numerics of its other sites; see
+        SitePicker, which marks each reading's ``primary``). The other sites' numerics are only
+        recorded, with their site; their waves are not kept (a wave chunk has no site)."""
         other: list[Reading] = []
         with self._sites_lock:
             keep: list[Reading] = []
             for r in batch:
                 picker = self._sites.get(r.chair) if r.chair is not None else None
-                (keep if picker is None or picker.is_primary(r) else other).append(r)
+                if picker is None:
+                    keep.append(r)
+                    continue
+                r.primary = picker.is_primary(r)
+                (keep if r.primary else other).append(r)
         for r in other:
             key = (str(r.chair), str(r.code), r.site)
             if key not in self._other_sites_seen:
                 self._other_sites_seen.add(key)
-                log.info("%s: %s from site %r is not the chair's primary site (%r): not shown, "
-                         "recorded or alarmed on", r.chair, r.code, r.site,
+                log.info("%s: %s from site %r is not the chair's primary site (%r): recorded "
+                         "and shown with its site, never alarmed on", r.chair, r.code, r.site,
                          self._sites[str(r.chair)].primary(str(r.code)))
-        return keep if other else batch
+        if not other:
+            return batch, []
+        return keep, [r for r in other if r.samples is None]
 
     def _on_batch(self, batch: Sequence[Reading]) -> None:
-        batch = self._primary(batch)
+        batch, other_sites = self._primary(batch)
         self.live.ingest(batch)
         if self.writer is not None:
-            self.writer.record_readings(batch)
+            self.writer.record_readings([*batch, *other_sites] if other_sites else batch)
         numerics = [r for r in batch if r.samples is None]
         if numerics:
             with self._inbox_lock:

@@ -7,7 +7,9 @@ A reading of a code measured at more than one site or lead (``TEMP`` core / rect
 and ``PR`` left / right / pre- / post-ductal, ``ECG`` lead I / II / V1…) keeps its code and carries
 its ``site`` (:class:`nursestation.core.vocabulary.Site`; empty = the device's main site). Which
 site stands for the code on a chair — the one rules, tiles and the record use — is decided in one
-place, :class:`SitePicker`.
+place, :class:`SitePicker`. The runtime marks the other sites' readings ``primary=False``: they
+are recorded with their site and shown labelled with it (trend, printed summary, HL7 OBX-20), and
+no rule ever reads them (the record's readers take the primary rows unless asked for all sites).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ class Reading:
     #: where it was measured (vocabulary.Site): "" = the device's main site; "rectal", "left",
     #: "V1"... for the other sites and leads (see SitePicker for which one rules use)
     site: str = ""
+    #: False: a site other than the one standing for its code on the chair (set by the runtime
+    #: from SitePicker when it receives the reading): recorded and shown with its site, never fed
+    #: to the live tiles, the alarms or the discharge gate
+    primary: bool = True
 
     @property
     def is_wave(self) -> bool:
@@ -159,11 +165,13 @@ class SitePicker:
         return False
 
     def split(self, batch: Sequence[Reading]) -> tuple[list[Reading], list[Reading]]:
-        """(readings of the primary sites, readings of the other sites), in batch order."""
+        """(readings of the primary sites, readings of the other sites), in batch order; each
+        reading's ``primary`` is set to say which."""
         keep: list[Reading] = []
         other: list[Reading] = []
         for r in batch:
-            (keep if self.is_primary(r) else other).append(r)
+            r.primary = self.is_primary(r)
+            (keep if r.primary else other).append(r)
         return keep, other
 
 

@@ -207,6 +207,16 @@ def site_label(code: str, site: str) -> str:
     return f"{code} {site}" if code == Code.ECG else f"{code} ({site})"
 
 
+def site_display_name(code: str, site: str, primary: bool) -> str:
+    """The nurse's name for a stored or live reading: the code's name alone for the chair's
+    primary site, with the site when it is another one ("SpO\u2082 (right)"; the device's
+    unqualified site reads "main" when another one is the primary)."""
+    name = display_name(code)
+    if primary:
+        return name
+    return f"{name} ({site or 'main'})"
+
+
 class PumpState(StrEnum):
     INFUSING = "infusing"
     PAUSED = "paused"

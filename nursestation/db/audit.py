@@ -85,11 +85,17 @@ ENTITY_TABLES: tuple[str, ...] = (
 #: the first id covered).
 STORED_TABLES: dict[str, tuple[type[Base], tuple[str, ...], str]] = {
     "vitals": (Vital, ("id", "chair_id", "visit_id", "device_key", "code", "value", "text",
-                       "unit", "quality", "source_time", "recv_time"), "vitals_covered_from"),
+                       "unit", "quality", "source_time", "recv_time", "site", "primary_site"),
+               "vitals_covered_from"),
     "wave_chunks": (WaveChunk, ("id", "chair_id", "visit_id", "device_key", "code",
                                 "start_time", "rate_hz", "n_samples", "encoding", "data",
                                 "quality"), "wave_chunks_covered_from"),
 }
+
+
+#: Stored-table columns added after batches were digested: value they had before (vitals' site)
+_LATER_DEFAULTS: dict[str, object] = {"site": "", "primary_site": True}
+_NO_DEFAULT = object()
 
 
 class AuditKeyError(RuntimeError):
@@ -332,6 +338,10 @@ def _batch_digest(session: Session, table: str, ranges: Sequence[Sequence[int]]
                     values[k] = as_utc(v)
                 elif c in ("value", "rate_hz") and v is not None:
                     values[k] = float(v)
+            # columns added later are digested only when not at their default, so batches
+            # stored before them keep their digest
+            values = [v for c, v in zip(columns, values, strict=True)
+                      if _LATER_DEFAULTS.get(c, _NO_DEFAULT) != v]
             digest.update(canonical_json(values).encode())
             digest.update(b"\n")
             found.append(int(values[0]))

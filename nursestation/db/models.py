@@ -33,6 +33,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -417,6 +418,11 @@ class Vital(Base):
     quality: Mapped[str] = mapped_column(String(200), default="")  # sorted, comma-separated
     source_time: Mapped[datetime | None]
     recv_time: Mapped[datetime]
+    #: where it was measured (core.vocabulary.Site): "" = the device's main site
+    site: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: False: not the chair's primary site for its code when received (core.readings.SitePicker):
+    #: shown with its site, never read by a rule (alarms, discharge gate, overview, schedule)
+    primary_site: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class LatestVital(Base):

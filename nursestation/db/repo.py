@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from nursestation.core.pinpolicy import PinPolicy, locked_after, pin_problem, wait_after
@@ -971,7 +971,8 @@ def measurement_times_by_visit(session: Session, code: str, visit_ids: Iterable[
     if not ids:
         return out
     q = (select(Vital.visit_id, Vital.source_time, Vital.recv_time, Vital.quality)
-         .where(Vital.visit_id.in_(ids), Vital.code == code, Vital.value.is_not(None))
+         .where(Vital.visit_id.in_(ids), Vital.code == code, Vital.value.is_not(None),
+                Vital.primary_site.is_(True))
          .order_by(Vital.recv_time, Vital.id))
     for visit_id, source, recv, quality in session.execute(q):
         flags = frozenset(f for f in (quality or "").split(",") if f)
@@ -1052,6 +1053,8 @@ class VitalSample:
     source_time: datetime | None
     recv_time: datetime
     device_key: str
+    site: str = ""  # core.vocabulary.Site; "" = the device's main site
+    primary: bool = True  # False: another site than the chair's primary one (never for rules)
 
     @property
     def time(self) -> datetime:
@@ -1063,7 +1066,8 @@ def _sample(row: Any) -> VitalSample:
     return VitalSample(row.chair_id, row.visit_id, row.code, row.value, row.text, row.unit,
                        frozenset(q for q in row.quality.split(",") if q),
                        as_utc(row.source_time) if row.source_time else None,
-                       as_utc(row.recv_time), row.device_key)
+                       as_utc(row.recv_time), row.device_key,
+                       getattr(row, "site", ""), getattr(row, "primary_site", True))
 
 
 def latest_vitals(session: Session, chair_id: int | None = None) -> dict[int, dict[str, VitalSample]]:
@@ -1079,14 +1083,19 @@ def latest_vitals(session: Session, chair_id: int | None = None) -> dict[int, di
 
 def vitals_in_range(session: Session, *, visit_id: int | None = None,
                     chair_id: int | None = None, start: datetime | None = None,
-                    end: datetime | None = None, codes: Iterable[str] | None = None
-                    ) -> list[VitalSample]:
-    """Stored samples by receive time in [start, end), oldest first (full disclosure, reports)."""
+                    end: datetime | None = None, codes: Iterable[str] | None = None,
+                    all_sites: bool = False) -> list[VitalSample]:
+    """Stored samples by receive time in [start, end), oldest first (full disclosure, reports).
+
+    Only the chair's primary site's samples unless ``all_sites``: every rule (discharge gate,
+    schedule, overview, pump scan) reads them; a view that shows the other sites asks for all and
+    names them (``core.vocabulary.site_display_name``)."""
     if visit_id is None and chair_id is None:
         raise TypeError("give visit_id or chair_id")
     cols = [Vital.chair_id, Vital.visit_id, Vital.code, Vital.value, Vital.text, Vital.unit,
-            Vital.quality, Vital.source_time, Vital.recv_time, Vital.device_key]
-    conds = []
+            Vital.quality, Vital.source_time, Vital.recv_time, Vital.device_key, Vital.site,
+            Vital.primary_site]
+    conds: list[ColumnElement[bool]] = [] if all_sites else [Vital.primary_site.is_(True)]
     if visit_id is not None:
         conds.append(Vital.visit_id == visit_id)
     if chair_id is not None:

@@ -21,7 +21,7 @@ import pickle
 import threading
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from nursestation.core.readings import Reading
@@ -29,6 +29,16 @@ from nursestation.core.readings import Reading
 log = logging.getLogger(__name__)
 
 SUFFIX = ".batch"
+
+
+def _complete(r: Reading) -> Reading:
+    """A reading spooled by an older version lacks the fields added since (its slots are
+    unset): give them their defaults (a spooled reading was its chair's primary site's)."""
+    for f in fields(Reading):
+        if not hasattr(r, f.name):
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            object.__setattr__(r, f.name, default)
+    return r
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ class ReadingSpool:
         if not files:
             return None
         path = files[0]
-        readings = pickle.loads(zlib.decompress(path.read_bytes()))
+        readings = [_complete(r) for r in pickle.loads(zlib.decompress(path.read_bytes()))]
         batch_id = path.stem.split("-")[1]
         return SpooledBatch(path, batch_id, readings)
 

@@ -347,6 +347,8 @@ class DbWriter:
             recv = r.recv_wall or now
             quality = ",".join(sorted(str(q) for q in r.quality))
             if r.samples is not None:
+                if not r.primary:
+                    continue  # a wave chunk has no site: only the primary lead / pleth is kept
                 _add_wave(chunks, open_chunks, r, chair_id, active.get(chair_id), recv, quality)
                 continue
             value: float | None = None
@@ -367,15 +369,19 @@ class DbWriter:
                 "device_key": r.device_id or "", "code": str(r.code), "value": value,
                 "text": txt, "unit": r.unit, "quality": quality,
                 "source_time": source_time, "recv_time": recv,
+                "site": str(r.site or "")[:32], "primary_site": bool(r.primary),
             }
             vitals.append(row)
-            latest[(chair_id, str(r.code))] = row
+            if r.primary:  # the overview's latest value is the primary site's
+                latest[(chair_id, str(r.code))] = {k: v for k, v in row.items()
+                                                   if k not in ("site", "primary_site")}
         if unknown:
             self.readings_dropped += sum(1 for r in batch if str(r.chair) in unknown)
             log.warning("readings for unknown chairs dropped: %s", ", ".join(sorted(unknown)))
         chunk_rows = [waves.finish_chunk(c) for c in chunks]
         if vitals:
             store_rows(session, Vital, vitals, at=now, batch=batch_id)
+        if latest:  # a batch of other sites only has none
             upsert_latest(session, list(latest.values()))
         if chunk_rows:
             store_rows(session, WaveChunk, chunk_rows, at=now, batch=batch_id)

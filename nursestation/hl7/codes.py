@@ -145,3 +145,15 @@ OUTBOUND: dict[str, OutboundCode] = {
     Code.ETCO2: OutboundCode(151728, "MDC_AWAY_CO2_ET", UNITS_BY_MDC[266016]),
     Code.TEMP: OutboundCode(150344, "MDC_TEMP", UNITS_BY_MDC[268192]),
 }
+
+
+def outbound_code(code: str, site: str = "") -> OutboundCode:
+    """The MDC code we send for ``code`` measured at ``site``: the site's own MDC code where
+    IEEE 11073 has one (a rectal temperature is MDC_TEMP_RECT), else the code's (the site then
+    only travels in OBX-20)."""
+    base = OUTBOUND[code]
+    if site:
+        for o in MDC_OBSERVATIONS.values():
+            if o.code == code and o.site == site:
+                return OutboundCode(o.mdc, o.name, base.unit)
+    return base

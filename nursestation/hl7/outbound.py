@@ -240,18 +240,20 @@ def vital_rows(session: Session, visit_id: int, *, start: datetime | None = None
                end: datetime | None = None, resolution_s: int = VITALS_RESOLUTION_S
                ) -> list[VitalRow]:
     """The visit's stored numerics received in [start, end) that we send: usable values only,
-    one per code per ``resolution_s`` (the last of each interval), every NBP measurement once."""
+    one per code and site per ``resolution_s`` (the last of each interval), every NBP
+    measurement once. Every site is sent, each named in OBX-20 (a second SpO2 probe is not the
+    chair's primary one, and says so by its site)."""
     from nursestation.db import repo
 
-    out: dict[tuple[str, Any], VitalRow] = {}
+    out: dict[tuple[str, str, Any], VitalRow] = {}
     for s in repo.vitals_in_range(session, visit_id=visit_id, start=start, end=end,
-                                  codes=list(codes.OUTBOUND)):
+                                  codes=list(codes.OUTBOUND), all_sites=True):
         if s.value is None or (s.quality & UNUSABLE):
             continue
         at = s.time
         key: Any = at if s.code in NBP_CODES else int(at.timestamp() // resolution_s)
-        out[(s.code, key)] = VitalRow(at, s.code, float(s.value))
-    return sorted(out.values(), key=lambda r: (r.at, r.code))
+        out[(s.code, s.site, key)] = VitalRow(at, s.code, float(s.value), s.site)
+    return sorted(out.values(), key=lambda r: (r.at, r.code, r.site))
 
 
 def _visit_facts(session: Session, visit_id: int, protocol: TreatmentProtocol, clinic: str):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, tzinfo
 import hl7
 
 from nursestation.core.readings import Reading
-from nursestation.core.vocabulary import UNITS, Code, Quality
+from nursestation.core.vocabulary import SITES, UNITS, Code, Quality
 from nursestation.hl7 import codes
 
 #: HL7 v2 escape sequences for the default delimiters ``|^~\&``
@@ -114,9 +114,12 @@ def parse_time(value: str, local: tzinfo | None = None) -> datetime | None:
         return None
     if dt is None:
         return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=local) if local is not None else dt.astimezone()
-    return dt.astimezone(UTC)
+    try:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=local) if local is not None else dt.astimezone()
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError):  # an offset of a day or more ("+9960"): not a time
+        return None
 
 
 def _lookup_observation(ident: Sequence[str]) -> tuple[codes.MdcObservation | None, str]:
@@ -238,14 +241,17 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
             sn = raw_value.split("^")  # comparator^num1: only a plain number is taken
             raw_value = sn[1] if len(sn) > 1 and sn[0] in ("", "=") else raw_value
         extra: dict = {"mdc": ident[0] if ident else "", "obx": setid}
-        if obs.site:
-            extra["site"] = obs.site
+        site, site_problem = _site(obs, _components(seg, 20))
+        if site_problem:
+            out.problems.append(f"{where}: {site_problem}")
+            continue
         if obs.name:
             extra["label"] = obs.name
         if status == "X" or not raw_value:
             # the monitor shows no value ("?" / parameter off): say so, never keep the last one
             r = Reading(obs.code, None, _canonical_unit(obs.code),
-                        frozenset({Quality.UNAVAILABLE}), device_time=obs_time, extra=extra)
+                        frozenset({Quality.UNAVAILABLE}), device_time=obs_time, extra=extra,
+                        site=site)
             out.readings.append((r, equipment))
             continue
         if not _NUMBER.match(raw_value):
@@ -271,9 +277,40 @@ def parse_pcd01(raw: bytes | str, *, local: tzinfo | None = None) -> Pcd01Messag
         if status in ("D", "W"):
             quality.add(Quality.INVALID)  # deleted / wrong result
         out.readings.append((Reading(obs.code, round(value, 3), _canonical_unit(obs.code),
-                                     frozenset(quality), device_time=obs_time, extra=extra),
-                             equipment))
+                                     frozenset(quality), device_time=obs_time, extra=extra,
+                                     site=site), equipment))
     return out
+
+
+#: OBX-20's coding system for our sites: HL7 table 0396 "L", a local code (the site words of
+#: ``core.vocabulary.Site``; MDC has no body-site codes for an oximeter's left or right probe)
+SITE_CODING = "L"
+SITE_MAX = 32  # the record's site column
+
+
+def _site(obs: codes.MdcObservation, obx20: Sequence[str]) -> tuple[str, str]:
+    """(site, problem) of an observation: the site its MDC code names (MDC_TEMP_RECT…), else
+    OBX-20's (IHE PCD-01 / HL7 2.6 observation site, CWE: identifier^text^coding system) as one
+    of our site words when it is one (identifier or text, any case), else its text as sent
+    (the identifier when it has no text)."""
+    sent = [c.strip() for c in obx20[:2] if c.strip()]
+    if obs.site:
+        return obs.site, ""
+    if not sent:
+        return "", ""
+    known = {str(x).casefold(): str(x) for x in SITES.get(obs.code, ()) if x}
+    for c in sent:
+        if c.casefold() in known:
+            return known[c.casefold()], ""
+    text = sent[-1]
+    if len(text) > SITE_MAX:
+        return "", f"observation site (OBX-20) {text[:40]!r}... is longer than {SITE_MAX}"
+    return text, ""
+
+
+def obx20(site: str) -> str:
+    """OBX-20 for one of our sites ("" for the device's main site)."""
+    return f"{escape(site)}^{escape(site)}^{SITE_CODING}" if site else ""
 
 
 def _canonical_unit(code: Code) -> str:
@@ -355,6 +392,7 @@ class VitalRow:
     at: datetime  # observation time (UTC)
     code: str  # canonical code with an entry in codes.OUTBOUND
     value: float
+    site: str = ""  # where it was measured (core.vocabulary.Site): OBX-20
 
 
 def msh_segment(message_type: str, control_id: str, now: datetime, *, sending_app: str,
@@ -407,10 +445,12 @@ def build_oru(rows: Sequence[VitalRow], *, control_id: str, patient: PatientIden
         segs.append("|".join(["OBX", "1", "", "69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC",
                               "1.0.0.0", "", "", "", "", "", "", "X"]))
         for i, r in enumerate(group, 2):
-            oc = codes.OUTBOUND[r.code]
+            oc = codes.outbound_code(r.code, r.site)
             fields = ["OBX", str(i), "NM", f"{oc.mdc}^{oc.name}^MDC", f"1.0.0.{i - 1}",
                       _fmt(r.value), f"{oc.unit.mdc}^{oc.unit.name}^MDC", "", "", "", "", "R",
                       "", "", when, "", "", "", escape(equipment)]
+            if r.site:
+                fields += ["", obx20(r.site)]  # OBX-19 analysis time, OBX-20 site
             segs.append("|".join(fields))
     return "\r".join(segs) + "\r"
 

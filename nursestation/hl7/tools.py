@@ -44,8 +44,6 @@ def decode_capture(stream: BinaryIO, out: TextIO, err: TextIO) -> dict[str, int]
             row["bed"] = msg.bed
             row["equipment"] = equipment
             row["control_id"] = msg.control_id
-            if "site" in reading.extra:
-                row["site"] = reading.extra["site"]
             if "converted_from" in reading.extra:
                 row["converted_from"] = reading.extra["converted_from"]
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

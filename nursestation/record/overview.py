@@ -267,7 +267,8 @@ def _gate_vitals(session: Session, visit: Visit, protocol: TreatmentProtocol,
                        Vital.unit, Vital.quality, Vital.source_time, Vital.recv_time,
                        Vital.device_key)
                 .where(Vital.visit_id == visit.id, Vital.code == code,
-                       Vital.recv_time <= start + timedelta(minutes=1), Vital.value.is_not(None))
+                       Vital.recv_time <= start + timedelta(minutes=1), Vital.value.is_not(None),
+                       Vital.primary_site.is_(True))
                 .order_by(Vital.recv_time.desc(), Vital.id.desc()).limit(30)).all()
             add([repo._sample(r) for r in row])
     add(repo.vitals_in_range(session, visit_id=visit.id, codes=("NBP_SYS", "NBP_DIA"),

@@ -247,6 +247,28 @@ def _timepoints(vitals: list[m.VitalSample], protocol: TreatmentProtocol,
     return tuple(out)
 
 
+def _other_sites(session: Session, visit_id: int) -> tuple[m.OtherSiteVitals, ...]:
+    """Usable readings from sites other than the chair's primary one, per code and site."""
+    codes = [c for c in vocabulary.SITES if c in vocabulary.NUMERIC_CODES]
+    groups: dict[tuple[str, str], list[repo.VitalSample]] = {}
+    for s in repo.vitals_in_range(session, visit_id=visit_id, codes=codes, all_sites=True):
+        if s.primary or s.value is None or (s.quality & UNUSABLE):
+            continue
+        groups.setdefault((s.code, s.site), []).append(s)
+    out = []
+    for (code, site), samples in groups.items():
+        values = [float(x.value) for x in samples if x.value is not None]
+        last = max(samples, key=lambda x: x.time)
+        # the embedded font (Bitstream Vera) has no subscript two: "SpO2", as the chart says
+        name = vocabulary.site_display_name(code, site, primary=False).replace("\u2082", "2")
+        out.append(m.OtherSiteVitals(
+            name,
+            samples[0].unit or vocabulary.UNITS.get(code, ""), len(values), min(values),
+            max(values), float(last.value or 0.0), _utc(last.time),
+            _utc(min(x.time for x in samples))))
+    return tuple(sorted(out, key=lambda o: o.name))
+
+
 def _alarms(events: list[AlarmEvent], users: _Users) -> m.AlarmSummary:
     counts = dict.fromkeys(PRIORITY_NAMES, 0)
     open_: dict[str, dict[str, Any]] = {}
@@ -404,6 +426,7 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
         chair=rec.chair.name, nurses=tuple(users.name(u) for u in nurse_ids),
         dose=dose, phase=v.phase, checkin_at=_utc(v.checkin_at), discharge_at=discharge_at,
         screening=_screening(session, rec, users), vitals=tuple(vitals),
+        other_sites=_other_sites(session, visit_id),
         timepoints=_timepoints(vitals, protocol, dose.infusion_start, dose.infusion_end,
                                discharge_at),
         dose_timeline=timeline, mar=mar, assessments=assessments, notes=notes,

@@ -82,6 +82,22 @@ class VitalSample:
 
 
 @dataclass(frozen=True)
+class OtherSiteVitals:
+    """The readings of one code at a site other than the chair's primary one (a second SpO2
+    probe, a skin temperature beside the core one): summarised, never charted with the primary
+    values, never used by the gate."""
+
+    name: str  # as a nurse reads it: "SpO2 (right)"
+    unit: str
+    count: int
+    low: float
+    high: float
+    last: float
+    last_at: datetime
+    first_at: datetime
+
+
+@dataclass(frozen=True)
 class TimepointVitals:
     """Vitals at one scheduled timepoint: the nearest measurement of each code."""
 
@@ -227,6 +243,8 @@ class VisitSummary:
     discharge_at: datetime | None = None
     screening: Screening | None = None
     vitals: tuple[VitalSample, ...] = ()
+    #: usable readings from sites other than the chair's primary one, per code and site
+    other_sites: tuple[OtherSiteVitals, ...] = ()
     timepoints: tuple[TimepointVitals, ...] = ()
     dose_timeline: tuple[DoseEvent, ...] = ()
     mar: tuple[MarEntry, ...] = ()

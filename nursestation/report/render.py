@@ -345,6 +345,21 @@ def _timepoints(s: VisitSummary, clock: Clock) -> list:
             grid(rows, (0.16, 0.1, 0.14, 0.12, 0.12, 0.12, 0.24))]
 
 
+def _other_sites(s: VisitSummary, clock: Clock) -> list:
+    if not s.other_sites:
+        return []
+    rows = [[T(h, "th") for h in ("Measurement", "Readings", "From", "Range", "Last")]]
+    for o in s.other_sites:
+        digits = 1 if o.unit == "°C" else 0
+        rows.append([T(o.name, "cellb"), T(str(o.count)), T(clock.hm(o.first_at)),
+                     T(f"{fmt_num(o.low, digits)} - {fmt_num(o.high, digits, o.unit)}"),
+                     T(f"{fmt_num(o.last, digits, o.unit)} at {clock.hm(o.last_at)}")])
+    return [heading("Other measurement sites"),
+            T("Recorded beside the chair's primary site; not charted above and not used for "
+              "alarms or the discharge decision.", "muted"),
+            grid(rows, (0.26, 0.12, 0.12, 0.26, 0.24))]
+
+
 _EVENT_NAMES = {"start": "Start", "rate_change": "Rate change", "pause": "Pause",
                 "resume": "Resume", "stop": "Stop"}
 
@@ -611,6 +626,7 @@ def story(s: VisitSummary, clock: Clock) -> list:
     out += _dose(s, clock)
     out += [KeepTogether(_chart(s, clock))]
     out += [KeepTogether(_timepoints(s, clock))] if s.timepoints else []
+    out += [KeepTogether(_other_sites(s, clock))] if s.other_sites else []
     out += _dose_timeline(s, clock)
     out += _mar(s, clock)
     out += _assessments(s, clock)

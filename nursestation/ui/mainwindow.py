@@ -421,13 +421,15 @@ class MainWindow(QMainWindow):
         """Full disclosure: every stored numeric of the visit between t0 and t1 (epoch s)."""
         from datetime import UTC
 
+        from nursestation.ui.trend import series_key
+
         start = datetime.fromtimestamp(t0, UTC)
         end = datetime.fromtimestamp(t1, UTC)
         samples = self.ctx.read(repo.vitals_in_range, visit_id=int(visit_id), start=start,
-                                end=end)
+                                end=end, all_sites=True)
         out: dict[str, tuple[list[float], list[float]]] = {}
         for s in samples:
-            times, values = out.setdefault(s.code, ([], []))
+            times, values = out.setdefault(series_key(s.code, s.site, s.primary), ([], []))
             times.append(s.time.timestamp())
             usable = s.value is not None and not (s.quality & UNUSABLE)
             values.append(s.value if usable else np.nan)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from nursestation.core.livestate import LiveStore
-from nursestation.core.vocabulary import Code
+from nursestation.core.vocabulary import Code, site_display_name
 from nursestation.ui import style
 
 #: (times, values) per code; times in epoch seconds (UTC), values NaN where unusable.
@@ -37,6 +37,16 @@ HistoryProvider = Callable[[object, float, float], Series]
 
 TREND_CODES = (Code.HR, Code.SPO2, Code.RR, Code.ETCO2, Code.NBP_SYS, Code.NBP_DIA,
                Code.NBP_MEAN)
+#: joins code and site in the key of another site's series ("SPO2@right")
+OTHER_SITE = "@"
+#: how often the recorded tail is re-read for those series (they are not in the live buffers)
+OTHER_SITES_EVERY_S = 5.0
+
+
+def series_key(code: str, site: str, primary: bool) -> str:
+    """The history's key for a stored sample: its code for the chair's primary site, else
+    code@site (drawn dashed beside the code's line and named with its site)."""
+    return str(code) if primary else f"{code}{OTHER_SITE}{site}"
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,7 @@ class TrendView(QWidget):
         self.events: list[TrendEvent] = []
         self.selected: TrendEvent | None = None
         self._now = 0.0
+        self._tail_at: float | None = None  # the recorded tail last read (other sites' lines)
         self._setting_range = False
 
         lay = QVBoxLayout(self)
@@ -222,6 +233,10 @@ class TrendView(QWidget):
             Code.RR: line(self.resp_plot, Code.RR),
             Code.ETCO2: line(self.resp_plot, Code.ETCO2),
         }
+        self._plot_of = {Code.HR: self.vitals_plot, Code.SPO2: self.spo2_plot,
+                         Code.RR: self.resp_plot, Code.ETCO2: self.resp_plot}
+        #: another site's line (a second SpO2 probe), by series key, with its legend name
+        self.other_lines: dict[str, tuple[pg.PlotDataItem, str]] = {}
         # NBP as a monitor's trend draws it: a narrow I-beam from dia to sys with a tick at the
         # mean. The stem is a cosmetic 2 px line and the caps and tick are pixel-sized
         # symbols, so the beam stays narrow at any zoom (a bar in data units, 60 s wide, was
@@ -266,7 +281,7 @@ class TrendView(QWidget):
         self.source = source
         self.history = history
         self.visit_start = visit_start.timestamp() if visit_start else None
-        self._hist, self._hist_from = {}, None
+        self._hist, self._hist_from, self._tail_at = {}, None, None
         if now is not None:
             self.open_at(now.timestamp())
 
@@ -316,6 +331,13 @@ class TrendView(QWidget):
         if self.history is not None and self._hist_from is None:
             start = self.visit_start if self.visit_start is not None else now_epoch - self.span
             self._fetch(start, now_epoch)
+            self._tail_at = now_epoch
+        elif self.history is not None and self._tail_at is not None \
+                and now_epoch - self._tail_at >= OTHER_SITES_EVERY_S:
+            # another site (a second SpO2 probe) is not in the live buffers: its line follows
+            # the record, re-read with an overlap for rows the writer committed late
+            self._fetch(self._tail_at - OTHER_SITES_EVERY_S, now_epoch)
+            self._tail_at = now_epoch
         self._redraw()
         if self.follow:
             self._follow()
@@ -344,6 +366,11 @@ class TrendView(QWidget):
         for code, item in self.lines.items():
             t, v = self.data.get(code, (np.empty(0), np.empty(0)))
             item.setData(t, v, connect="finite")
+        for key in self.data.keys() - self.other_lines.keys():
+            self._add_other_site(key)
+        for key, (item, _name) in self.other_lines.items():
+            t, v = self.data.get(key, (np.empty(0), np.empty(0)))
+            item.setData(t, v, connect="finite")
         self.nbp = nbp_measurements(self.data)
         if self.nbp:
             t, sys_, dia, mean = (np.array(c, dtype=np.float64) for c in zip(*self.nbp,
@@ -359,6 +386,23 @@ class TrendView(QWidget):
             self.nbp_bars.setData([], [])
             self.nbp_caps.setData([], [])
             self.nbp_mean.setData([], [])
+
+    def _add_other_site(self, key: str) -> None:
+        """A dashed line, named in the plot's legend, for another site of a trended code."""
+        code, sep, site = key.partition(OTHER_SITE)
+        plot = self._plot_of.get(code)
+        if not sep or plot is None:
+            return
+        name = site_display_name(code, site, primary=False)
+        item = pg.PlotDataItem(pen=pg.mkPen(style.colour(code), width=1,
+                                            style=Qt.PenStyle.DashLine),
+                               connect="finite", name=name)
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, method="peak")
+        if plot.legend is None:
+            plot.addLegend(offset=(10, -5))  # bottom left: SpO2 runs high
+        plot.addItem(item)  # a named item joins the plot's legend
+        self.other_lines[key] = (item, name)
 
     # -- navigation ----------------------------------------------------------------------------
     def x_range(self) -> tuple[float, float]:

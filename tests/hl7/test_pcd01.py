@@ -46,7 +46,7 @@ def test_ge_style_message_gives_every_vital_with_its_unit_time_bed_and_device():
     # 5.2 kPa end-tidal CO2 is 39.0 mmHg
     assert got[Code.ETCO2][0].value == pytest.approx(39.0, abs=0.05)
     assert got[Code.ETCO2][0].unit == "mmHg"
-    assert got[Code.TEMP][0].value == 36.8 and got[Code.TEMP][0].extra["site"] == "core"
+    assert got[Code.TEMP][0].value == 36.8 and got[Code.TEMP][0].site == "core"
     # the invasive arterial pressure is not ours: listed, not silently lost, not an error
     assert any("150033" in x for x in msg.ignored)
     assert msg.problems == []
