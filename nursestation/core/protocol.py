@@ -518,10 +518,10 @@ def parse_protocol(text: str, file: str = "<protocol>") -> TreatmentProtocol:
         instructions=dc.texts("instructions", min_len=1),
         charge_may_override=dc.texts("charge_may_override", default=[]),
     )
-    for name in discharge.charge_may_override:
-        if name not in DISCHARGE_CRITERIA:
+    for criterion in discharge.charge_may_override:
+        if criterion not in DISCHARGE_CRITERIA:
             raise dc.error("charge_may_override",
-                           f"{name!r} is not a discharge criterion "
+                           f"{criterion!r} is not a discharge criterion "
                            f"({', '.join(DISCHARGE_CRITERIA)})")
     dc.done()
 

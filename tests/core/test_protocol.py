@@ -14,6 +14,8 @@ PROTOCOL = resource_path("protocols", "ketamine-iv.toml")
 
 def test_bundled_protocol_loads_with_published_defaults():
     p = load_protocol(PROTOCOL)
+    # the name a visit, the start dialog and the printed summary show
+    assert p.name == "Ketamine IV 0.5 mg/kg over 40 min"
     assert p.dosing.dose_mg_per_kg == 0.5
     assert p.dosing.duration_min == 40
     assert p.screening.fasting_solids_h == 6 and p.screening.fasting_clear_liquids_h == 2
