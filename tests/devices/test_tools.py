@@ -123,7 +123,8 @@ def test_simulate_command_prints_a_port_and_stops_on_ctrl_c():
                 buf += port.read(256)
         assert b"SPO2=" in buf
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        # it stops; how fast is not the point (a loaded CI host can take seconds)
+        assert proc.wait(timeout=60) == 0
         assert not os.path.exists(path)
     finally:
         if proc.poll() is None:
