@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QLabel, QMainWindow, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QToolBar, QWidget
 
 from nursestation.ui import style
 
@@ -128,15 +128,21 @@ class RecordBanner(_Shown):
         self.bar.setFloatable(False)
         self.bar.toggleViewAction().setVisible(False)  # not something a nurse can switch off
         window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.bar)
+        self.action = None
         super().__init__(ctx, text_for, "RecordBanner", BANNER_STYLE, self.bar)
-        self.bar.addWidget(self)
+        self.setWordWrap(False)  # one line across the window (a tool bar has no height-for-width)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.action = self.bar.addWidget(self)
+        self.show_health(self.watch.health)
 
     def _set_shown(self, shown: bool) -> None:
+        if self.action is not None:  # a tool bar's widget is shown through its action
+            self.action.setVisible(shown)
         self.bar.setVisible(shown)
-        self.setVisible(shown)
 
     def shown(self) -> bool:
-        return self.bar.isVisibleTo(self.bar.parentWidget()) and bool(self.text())
+        return (self.bar.isVisibleTo(self.bar.parentWidget()) and self.isVisibleTo(self.bar)
+                and bool(self.text()))
 
 
 def station_banner(ctx, window: QMainWindow) -> RecordBanner:
