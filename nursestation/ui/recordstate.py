@@ -57,6 +57,23 @@ def dialog_text(h: RecordHealth) -> str:
             f"back — it stays here. Monitoring continues.")
 
 
+def reading_text(h: RecordHealth) -> str:
+    if h.reachable:
+        return ""
+    return (f"Record unreachable since {_since(h)}: what is shown is as of then and cannot "
+            f"be read again until it is back. Monitoring continues.")
+
+
+def pin_text(h: RecordHealth) -> str:
+    if h.reachable:
+        return ""
+    return (f"Record unreachable since {_since(h)}: PINs cannot be checked until it is back. "
+            f"Monitoring continues.")
+
+
+LINE_TEXTS = {"entry": dialog_text, "read": reading_text, "pin": pin_text}
+
+
 class RecordWatch(QObject):
     """Polls the writer's health on the GUI thread; ``changed`` on every change."""
 
@@ -154,10 +171,11 @@ def overview_banner(ctx, window: QMainWindow) -> RecordBanner:
 
 
 class RecordLine(_Shown):
-    """A dialog's one line while the record is unreachable."""
+    """A dialog's one line while the record is unreachable: for an ``entry`` to save, a list
+    it ``read``, or a ``pin`` to check."""
 
-    def __init__(self, ctx, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, dialog_text, "RecordLine", LINE_STYLE, parent)
+    def __init__(self, ctx, parent: QWidget | None = None, kind: str = "entry") -> None:
+        super().__init__(ctx, LINE_TEXTS[kind], "RecordLine", LINE_STYLE, parent)
 
 
 def unreachable_failure(ctx, exc: BaseException) -> str | None:

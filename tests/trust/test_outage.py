@@ -165,13 +165,17 @@ def test_every_open_window_shows_the_record_unreachable_until_it_is_back(cluster
     """PostgreSQL really stops with the station, the overview and a note dialog open: each
     says so (not a log line), a save says why it failed and keeps the entry, and all of it
     clears when the database is back - noticed by the writer's probe, with no device data."""
+    from PySide6.QtWidgets import QLabel
+
     from nursestation.config import load_config
     from nursestation.core.protocol import load_protocol
     from nursestation.ui.app import Station
     from nursestation.ui.charting import NoteDialog
     from nursestation.ui.context import AppContext, CurrentUser
+    from nursestation.ui.login import LoginDialog
     from nursestation.ui.mainwindow import MainWindow
     from nursestation.ui.overview import OverviewWindow
+    from nursestation.ui.visits import VisitsDialog
 
     url = cluster.create_database()
     cfg = tmp_path / "station.toml"
@@ -189,12 +193,16 @@ def test_every_open_window_shows_the_record_unreachable_until_it_is_back(cluster
     main = MainWindow(ctx, station)
     overview = OverviewWindow(ctx)
     dialog = NoteDialog(ctx, visit.id)
-    for w in (main, overview, dialog):
+    login = LoginDialog(ctx, title="Switch user")  # a PIN dialog
+    visits = VisitsDialog(ctx)  # a dialog that reads
+    for w in (main, overview, dialog, login, visits):
         qtbot.addWidget(w)
         w.show()
+    pin_line = login.findChild(QLabel, "RecordLine")
+    visits_line = visits.findChild(QLabel, "RecordLine")
     try:
         assert not main.record_label.shown() and not overview.record_banner.shown()
-        assert dialog.record_line.isHidden()
+        assert dialog.record_line.isHidden() and pin_line.isHidden() and visits_line.isHidden()
 
         cluster.pg_stop()
         qtbot.waitUntil(lambda: main.record_label.shown() and overview.record_banner.shown()
@@ -206,6 +214,9 @@ def test_every_open_window_shows_the_record_unreachable_until_it_is_back(cluster
             overview.record_banner.text()
         assert "this entry cannot be saved until it is back — it stays here" in \
             dialog.record_line.text()
+        assert pin_line.isVisible() and "PINs cannot be checked until it is back" in \
+            pin_line.text()
+        assert visits_line.isVisible() and "what is shown is as of then" in visits_line.text()
 
         dialog.text.setPlainText("Patient asleep, easily roused")
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
@@ -218,7 +229,8 @@ def test_every_open_window_shows_the_record_unreachable_until_it_is_back(cluster
         cluster.pg_start()
         qtbot.waitUntil(lambda: not main.record_label.shown()
                         and not overview.record_banner.shown()
-                        and dialog.record_line.isHidden(), timeout=30_000)
+                        and dialog.record_line.isHidden() and pin_line.isHidden()
+                        and visits_line.isHidden(), timeout=30_000)
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dialog.committed is not None, timeout=30_000)
     finally:
