@@ -26,6 +26,7 @@ examples:
   nursestation user add --role charge jdoe   create a user (asks for the PIN)
   nursestation user unlock jdoe              after too many wrong PINs
   nursestation db backup                     back the record up now
+  nursestation db set-password               PostgreSQL password into the OS keyring
   nursestation decode --protocol masimo capture.bin
   nursestation hl7 send 42 --to mllp://ehr.example.org:2575
   nursestation audit verify                  check the audit log has not been altered
@@ -124,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
                                            "be running on it)")
     dbr.add_argument("file", help="a file made by `nursestation db backup`")
     dbr.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    dbp = dbsub.add_parser("set-password", help="keep the PostgreSQL password in this "
+                                                "account's OS keyring (asked for), then try it")
+    dbp.add_argument("--stdin", action="store_true", help="read the password from stdin")
+    dbsub.add_parser("clear-password", help="remove the PostgreSQL password from the OS keyring")
 
     audit = sub.add_parser("audit", help="audit log")
     asub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
@@ -171,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
 
         url = getattr(args, "_database_url", "") or ""
         target = shown_url(url) if url else "the database"
-        print(f"nursestation: cannot open {target}: {db_error_reason(exc)}", file=sys.stderr)
+        reason = db_error_reason(exc)
+        if url:
+            from nursestation.db.password import explain_login_failure
+
+            reason = explain_login_failure(url, reason)
+        print(f"nursestation: cannot open {target}: {reason}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         return 130
@@ -211,6 +221,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return tools.cmd_db_backup(config, args.out)
         if args.db_command == "restore":
             return tools.cmd_db_restore(config, args.file, args.yes)
+        if args.db_command == "set-password":
+            return tools.cmd_db_set_password(config, args.stdin)
+        if args.db_command == "clear-password":
+            return tools.cmd_db_clear_password(config)
         return tools.cmd_db_upgrade(config)
     if args.command == "audit":
         from nursestation.db.tools import cmd_audit_verify

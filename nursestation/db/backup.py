@@ -3,8 +3,8 @@
 - SQLite: the online backup API (``sqlite3.Connection.backup``) - a consistent copy while the
   station keeps writing (WAL included), never a file copy.
 - PostgreSQL: ``pg_dump --format=custom``; restored with ``pg_restore --clean``. The password is
-  never put on a command line: it comes from the URL (passed as ``PGPASSWORD`` to the child
-  only), ``~/.pgpass`` or the environment, as for the station.
+  never put on a command line: it comes from the URL or the OS keyring (passed as ``PGPASSWORD``
+  to the child only), ``~/.pgpass`` or the environment, as for the station.
 
 A backup also anchors the audit chain's head it contains (event ``backup``); a restore appends a
 ``restore`` audit row in the restored database and anchors it (event ``restore``), so
@@ -66,11 +66,15 @@ def _pg_tool(name: str) -> str:
 
 
 def _pg_target(url: str) -> tuple[str, dict[str, str]]:
-    """(libpq URI without the password, environment with PGPASSWORD when the URL had one)."""
+    """(libpq URI without the password, environment with PGPASSWORD when the URL or the OS
+    keyring has one)."""
+    from nursestation.db.password import lookup_password
+
     u = make_url(normalise_url(url))
     env = dict(os.environ)
-    if u.password:
-        env["PGPASSWORD"] = str(u.password)
+    password = lookup_password(u).password
+    if password:
+        env["PGPASSWORD"] = password
     uri = u.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     return uri, env
 

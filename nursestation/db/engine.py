@@ -6,7 +6,8 @@ emits BEGIN itself (the approach the SQLAlchemy SQLite dialect documents), so tr
 SAVEPOINTs and DDL behave. Connections with the execution option ``nursestation_writer`` begin
 with ``BEGIN IMMEDIATE`` so a writer takes the write lock up front instead of failing later.
 
-PostgreSQL (several workstations): ``postgresql+psycopg://user@host/db``.
+PostgreSQL (several workstations): ``postgresql+psycopg://user@host/db``; the password comes from
+the OS keyring, else libpq's own sources (``db.password``), never from the configuration.
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ def make_engine(url: str, **kw) -> Engine:
     if "connect_timeout" not in u.query:
         # an unreachable server is noticed in seconds (the writer then spools readings)
         kw.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT_S})
-    return create_engine(url, **kw)
+    from nursestation.db.password import with_password
+
+    return create_engine(with_password(url), **kw)
 
 
 @contextmanager

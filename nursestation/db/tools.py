@@ -42,8 +42,10 @@ def _open_checked(config: Config) -> Database | None:
         state, rev = schema_state(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
+        from nursestation.db.password import explain_login_failure
+
         _err(f"cannot open the database {shown_url(config.database_url)}: "
-             f"{db_error_reason(exc)}")
+             f"{explain_login_failure(config.database_url, db_error_reason(exc))}")
         return None
     if state != "current":
         engine.dispose()
@@ -152,6 +154,57 @@ def cmd_db_roles(config: Config) -> int:
              "may open it")
         return 1
     print(roles_sql(u.database or "nursestation"), end="")
+    return 0
+
+
+def cmd_db_set_password(config: Config, from_stdin: bool = False) -> int:
+    """Keep the PostgreSQL password in this account's OS keyring, then try it."""
+    from nursestation.db.password import KeyringUnavailable, keyring_account, store_password
+
+    if keyring_account(config.database_url) is None:
+        _err("the database is a SQLite file: it has no password")
+        return 1
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"Password for {shown_url(config.database_url)}: ")
+        if getpass.getpass("Password again: ") != password:
+            _err("the two passwords differ; nothing was stored")
+            return 1
+    if not password:
+        _err("an empty password; nothing was stored (`db clear-password` removes one)")
+        return 1
+    try:
+        account = store_password(config.database_url, password)
+    except KeyringUnavailable as exc:
+        _err(f"{exc}. Nothing was stored: use ~/.pgpass (mode 0600) or PGPASSWORD in the "
+             f"station's environment instead (README, 'For IT')")
+        return 1
+    print(f"stored in the OS keyring (service nursestation, account {account}) of "
+          f"{_os_user()}; run this as the account the station runs as")
+    engine = make_engine(config.database_url)
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        print(f"warning: connecting with it failed: {db_error_reason(exc)}")
+        return 1
+    finally:
+        engine.dispose()
+    print(f"connected to {shown_url(config.database_url)} with it")
+    return 0
+
+
+def cmd_db_clear_password(config: Config) -> int:
+    from nursestation.db.password import KeyringUnavailable, clear_password
+
+    try:
+        account, had = clear_password(config.database_url)
+    except KeyringUnavailable as exc:
+        _err(str(exc))
+        return 1
+    print(f"removed the password of {account} from the OS keyring" if had
+          else f"the OS keyring held no password for {account}")
     return 0
 
 

@@ -42,9 +42,15 @@ _STOP = object()
 _FLUSH = object()
 #: A spooled batch is looked for among this many newest audit rows before it is stored again.
 RECENT_AUDIT_ROWS = 20_000
-#: A commit of vitals alone anchors the audit chain's head at most this often (a clinical
-#: write always does): the anchor file grows ~1,400 lines a day, not one a second.
+#: Anchoring the audit chain's head outside the database (issue 16, point 2): a clinical write
+#: (entry, PIN failure, login ...) is anchored as soon as it is committed, every one; stored
+#: vitals alone are anchored at most this often - and at the latest this long after they were
+#: committed, even when no more arrive - so the anchor file grows ~1,400 lines a day, not
+#: 86,400, and at most the last minute of vitals could be cut off the chain unnoticed.
 VITALS_ANCHOR_EVERY_S = 60.0
+#: With nothing written for this long the writer asks the database whether it is still there
+#: (``SELECT 1``), so the station shows an outage (and its end) without waiting for a write.
+PROBE_IDLE_S = 5.0
 #: Consecutive wave blocks further apart than this start a new chunk.
 WAVE_GAP_TOLERANCE_S = 0.5
 
@@ -86,8 +92,13 @@ class RecordHealth:
 class DbWriter:
     def __init__(self, engine: Engine, *, flush_interval: float = 1.0,
                  name: str = "nursestation-db-writer", spool: ReadingSpool | None = None,
-                 retry_s: float = 2.0) -> None:
+                 retry_s: float = 2.0, anchor_clock: Callable[[], float] = time.monotonic,
+                 probe_idle_s: float = PROBE_IDLE_S) -> None:
         self._engine = engine.execution_options(**{WRITER_OPTION: True})
+        self._probe_engine = engine  # a probe must not take SQLite's write lock
+        self._anchor_clock = anchor_clock
+        self._probe_idle_s = probe_idle_s
+        self._last_ok = time.monotonic()
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._flush_interval = flush_interval
         self._readings: list[Reading] = []
@@ -98,7 +109,7 @@ class DbWriter:
         self.readings_written = 0
         self.readings_dropped = 0
         self.naive_device_times = 0
-        self._anchored_at = 0.0
+        self._anchored_at = -math.inf
         self._unanchored: tuple[str, int, str] | None = None
         self._spool = spool
         self._retry_s = retry_s
@@ -198,6 +209,7 @@ class DbWriter:
                         self._run_job(fn, args, kw, fut)
             if time.monotonic() >= next_flush:
                 self._flush_readings()
+                self._watch()
                 next_flush = time.monotonic() + self._flush_interval
 
     def _run_job(self, fn: Callable[..., Any], args: tuple, kw: dict, fut: Future) -> None:
@@ -207,12 +219,14 @@ class DbWriter:
                     result = fn(session, *args, **kw)
                 # COMMIT has returned here: anchor the audit chain's new head outside the db.
                 if anchor_committed(session):
-                    self._anchored_at = time.monotonic()
+                    self._anchored_at = self._anchor_clock()
+                    self._unanchored = None  # older than this head, which covers it
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            if self._spool is not None and _unreachable(exc):
+            if _unreachable(exc):
                 self._went_down(exc)
             fut.set_exception(exc)
             return
+        self._last_ok = time.monotonic()
         if self._spool is None or not self._spool:
             self._came_back()
         fut.set_result(result)
@@ -220,6 +234,7 @@ class DbWriter:
     def _run_flush_job(self, fut: Future) -> None:
         try:
             n = self._flush_readings(raise_errors=True)
+            self._anchor_if_due()
         except BaseException as exc:  # noqa: BLE001
             fut.set_exception(exc)
             return
@@ -236,9 +251,11 @@ class DbWriter:
         with Session(self._engine) as session:
             with session.begin():
                 n = self._write_batch(session, batch, batch_id)
-            if final or time.monotonic() - self._anchored_at >= VITALS_ANCHOR_EVERY_S:
+            self._last_ok = time.monotonic()
+            if final or self._anchor_clock() - self._anchored_at >= VITALS_ANCHOR_EVERY_S:
                 if anchor_committed(session):
-                    self._anchored_at = time.monotonic()
+                    self._anchored_at = self._anchor_clock()
+                    self._unanchored = None
             else:
                 self._unanchored = session.info.pop("audit_head", None) or self._unanchored
         return n
@@ -254,7 +271,8 @@ class DbWriter:
         while time.monotonic() < deadline:
             spooled = self._spool.oldest()
             if spooled is None:
-                self._came_back()
+                if self._down_since is None or self._probe():
+                    self._came_back()
                 break
             try:
                 if self._check_duplicate and self._already_stored(spooled.batch_id):
@@ -312,6 +330,42 @@ class DbWriter:
             return 0
         self.readings_written += n
         return n
+
+    def _probe(self) -> bool:
+        """Is the database there? (``SELECT 1``; an outage is noted, anything else logged.)"""
+        try:
+            with self._probe_engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # a probe never stops the writer
+            if _unreachable(exc):
+                self._went_down(exc)
+            else:
+                log.exception("database probe failed")
+            return False
+        self._last_ok = time.monotonic()
+        return True
+
+    def _watch(self) -> None:
+        """Each flush tick: anchor vitals left unanchored for too long; notice an outage, or
+        its end, when nothing is being written (see ``PROBE_IDLE_S``)."""
+        self._anchor_if_due()
+        now = time.monotonic()
+        if self._down_since is not None:
+            if (self._spool is None or not self._spool) and now >= self._next_try:
+                if self._probe():
+                    self._came_back()
+        elif now - self._last_ok >= self._probe_idle_s:
+            self._probe()
+
+    def _anchor_if_due(self) -> None:
+        """Anchor the head a throttled vitals commit left, once ``VITALS_ANCHOR_EVERY_S``
+        passed since the last anchor (also when no more vitals come)."""
+        if self._unanchored is None:
+            return
+        if self._anchor_clock() - self._anchored_at < VITALS_ANCHOR_EVERY_S:
+            return
+        self._anchored_at = self._anchor_clock()
+        self._anchor_pending()
 
     def _anchor_pending(self) -> None:
         """Anchor the newest head a throttled vitals batch left unanchored (on close)."""

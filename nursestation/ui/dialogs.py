@@ -38,6 +38,7 @@ from nursestation.core.dosing import ChargeOverride, Decision
 from nursestation.record.changes import Changes
 from nursestation.record.errors import NEEDS_CONFIRM, NEEDS_LATE_REASON, Refused
 from nursestation.ui.context import AppContext
+from nursestation.ui.recordstate import RecordLine, unreachable_failure
 from nursestation.ui.visit_common import MessageLine, header, styled
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class CommandDialog(QDialog):
         self.head = header(title, subtitle)
         self.heading: QLabel = self.head.subtitle  # type: ignore[attr-defined]
         self.layout_.addWidget(self.head)
+        self.record_line = RecordLine(ctx)  # while the record is unreachable
+        self.layout_.addWidget(self.record_line)
         self.body = QVBoxLayout()
         self.layout_.addLayout(self.body)
         self.form = QFormLayout()
@@ -168,7 +171,7 @@ class CommandDialog(QDialog):
     def _failed(self, exc: BaseException) -> None:
         self.pending = False
         self.save_button.setEnabled(True)
-        self.fail(f"Not saved: {exc}")
+        self.fail(unreachable_failure(self.ctx, exc) or f"Not saved: {exc}")
         if isinstance(exc, Refused):
             if exc.needs == NEEDS_LATE_REASON:
                 self.late_label.setVisible(True)

@@ -39,6 +39,7 @@ from nursestation.core.dosing import ChargeOverride, Decision, authorise
 from nursestation.db import repo
 from nursestation.demo import DEMO_USERS as _SEEDED_DEMO_USERS
 from nursestation.ui.context import AppContext, CurrentUser
+from nursestation.ui.recordstate import RecordLine
 from nursestation.ui.visit_common import MessageLine, add_row, buttons, header, styled
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class LoginDialog(QDialog):
         self.setMinimumWidth(400)
         lay = QVBoxLayout(self)
         lay.addWidget(header(title, ctx.config.clinic_name))
+        lay.addWidget(RecordLine(ctx, kind="pin"))  # while the record is unreachable
         form = QFormLayout()
         self.username = QLineEdit(username)
         self.username.setObjectName("username")
@@ -163,6 +165,7 @@ class ChargeOverrideDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addWidget(header("Charge nurse override",
                              "A charge nurse authorises this with their own PIN and a reason."))
+        lay.addWidget(RecordLine(ctx, kind="pin"))
         self.what = QLabel(what)
         self.what.setObjectName("Result")
         self.what.setWordWrap(True)

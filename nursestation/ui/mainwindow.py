@@ -143,15 +143,10 @@ class MainWindow(QMainWindow):
         self.devices_label = QLabel("")
         self.statusBar().addWidget(self.user_label)
         self.statusBar().addPermanentWidget(self.devices_label)
-        # the writer's degraded state: "record unreachable since 10:42 — monitoring continues…"
-        self.record_label = QLabel("")
-        self.record_label.setObjectName("RecordState")
-        self.record_label.hide()
-        self.statusBar().addWidget(self.record_label, 1)
-        self.record_timer = QTimer(self)
-        self.record_timer.setInterval(1000)
-        self.record_timer.timeout.connect(self.show_record_health)
-        self.record_timer.start()
+        # the writer's degraded state across the top: "Record unreachable since 10:42 — …"
+        from nursestation.ui.recordstate import station_banner
+
+        self.record_label = station_banner(ctx, self)
         ctx.user_changed.connect(self._show_user)
         ctx.changed.connect(lambda *_: self.refresh_chart())
 
@@ -203,7 +198,6 @@ class MainWindow(QMainWindow):
         self.bridge.stop()
         self.alarm_timer.stop()
         self.controller.on_chart = None
-        self.record_timer.stop()
         self.alarm_presenter.stop()
         self.lock.remove()  # its application-wide input filter goes with the window
 
@@ -467,9 +461,7 @@ class MainWindow(QMainWindow):
         self.chart_loaded.emit()
 
     def show_record_health(self) -> None:
-        msg = self.ctx.writer.health().message()
-        self.record_label.setText(msg)
-        self.record_label.setVisible(bool(msg))
+        self.record_label.watch.poll()
 
     def _tile_context(self, chair: str, v: ChairVisit | None) -> TileContext:
         if v is None:

@@ -532,6 +532,9 @@ class OverviewWindow(QMainWindow):
         self.statusBar().addWidget(self.ehr_label)
         self.statusBar().addWidget(self.update_label, 1)
         self.statusBar().addPermanentWidget(self.legend)
+        from nursestation.ui.recordstate import overview_banner
+
+        self.record_banner = overview_banner(ctx, self)
 
         QShortcut(QKeySequence.StandardKey.Find, self, activated=self._focus_filter)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self.filter_edit,

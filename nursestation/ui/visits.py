@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from nursestation.db import repo
 from nursestation.ui.context import AppContext
+from nursestation.ui.recordstate import RecordLine
 from nursestation.ui.visit_common import MessageLine, header, styled
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class VisitsDialog(QDialog):
         lay.addWidget(self.table, 1)
         self.message = MessageLine()
         lay.addWidget(self.message)
+        lay.addWidget(RecordLine(ctx, kind="read"))  # while the record is unreachable
         row = QHBoxLayout()
         self.print_button = QPushButton("&Print…")
         self.export_button = QPushButton("&Export PDF…")

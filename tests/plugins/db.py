@@ -9,6 +9,8 @@
 - ``nurse`` / ``charge_nurse``: users created in ``database`` (PINs ``4826`` / ``582604``).
 - ``pg_url``: a fresh PostgreSQL database only (for PostgreSQL-only tests).
 - ``pg_server``: the session's PostgreSQL server (``create_database()`` / ``drop_database()``).
+- every test gets an OS keyring of its own (a file in tmp_path, ``tests.plugins.keyring_backend``),
+  never the desktop's: database passwords are looked up there first.
 """
 
 from __future__ import annotations
@@ -154,6 +156,21 @@ def _server_from_url(url: str) -> PgServer:
     }.items() if v is not None}
     template = u.set(database="DBNAME").render_as_string(hide_password=False)
     return PgServer(admin, template.replace("DBNAME", "{db}"))
+
+
+@pytest.fixture(autouse=True)
+def _test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    import keyring
+
+    from nursestation.db.password import forget_cached
+    from tests.plugins.keyring_backend import FILE_ENV, FileKeyring
+
+    monkeypatch.setenv(FILE_ENV, str(tmp_path / "keyring.json"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", f"{FileKeyring.__module__}.FileKeyring")
+    keyring.set_keyring(FileKeyring())  # never initialises (or asks) the desktop's keyring
+    forget_cached()
+    yield
+    forget_cached()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from nursestation.core.readings import Reading
@@ -127,7 +128,7 @@ def test_a_full_spool_counts_what_it_loses(database, nurse, tmp_path):
     assert spool.waiting == 0
 
 
-def test_the_station_status_bar_shows_the_degraded_state(qtbot):
+def test_the_station_banner_shows_the_degraded_state(qtbot):
     from nursestation.config import load_config
     from nursestation.core.protocol import load_protocol
     from nursestation.db.writer import RecordHealth
@@ -144,14 +145,95 @@ def test_the_station_status_bar_shows_the_degraded_state(qtbot):
     qtbot.addWidget(window)
     try:
         window.show_record_health()
-        assert window.record_label.isHidden()
+        assert not window.record_label.shown()
         since = datetime(2026, 12, 5, 10, 42, tzinfo=UTC)
         station.writer.health = lambda: RecordHealth(False, since, 1211)
         window.show_record_health()
         shown = window.record_label.text()
-        assert not window.record_label.isHidden()
+        assert window.record_label.shown()
         assert shown == (f"Record unreachable since {since.astimezone():%H:%M} — monitoring "
                          f"continues, 1211 readings waiting, charting paused")
     finally:
         window.stop()
+        station.shutdown()
+
+
+@pytest.mark.postgres
+@pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")  # offscreen
+def test_every_open_window_shows_the_record_unreachable_until_it_is_back(cluster, qtbot,
+                                                                         tmp_path):
+    """PostgreSQL really stops with the station, the overview and a note dialog open: each
+    says so (not a log line), a save says why it failed and keeps the entry, and all of it
+    clears when the database is back - noticed by the writer's probe, with no device data."""
+    from PySide6.QtWidgets import QLabel
+
+    from nursestation.config import load_config
+    from nursestation.core.protocol import load_protocol
+    from nursestation.ui.app import Station
+    from nursestation.ui.charting import NoteDialog
+    from nursestation.ui.context import AppContext, CurrentUser
+    from nursestation.ui.login import LoginDialog
+    from nursestation.ui.mainwindow import MainWindow
+    from nursestation.ui.overview import OverviewWindow
+    from nursestation.ui.visits import VisitsDialog
+
+    url = cluster.create_database()
+    cfg = tmp_path / "station.toml"
+    cfg.write_text(f'database_url = "{url}"\nworkstation_id = "ws-1"\n')
+    config = load_config(str(cfg))
+    protocol = load_protocol(config.protocol_file)
+    station = Station(config, protocol)
+    station.writer._retry_s = 0.2
+    station.writer._probe_idle_s = 0.5
+    ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
+                     clock=station.clock)
+    nurse = station.writer.submit(repo.create_user, "nurse1", "Nora", "nurse", "4826").result()
+    _, _, visit = setup_visit(station, nurse)
+    ctx.set_user(CurrentUser(nurse.id, nurse.username, nurse.display_name, nurse.role))
+    main = MainWindow(ctx, station)
+    overview = OverviewWindow(ctx)
+    dialog = NoteDialog(ctx, visit.id)
+    login = LoginDialog(ctx, title="Switch user")  # a PIN dialog
+    visits = VisitsDialog(ctx)  # a dialog that reads
+    for w in (main, overview, dialog, login, visits):
+        qtbot.addWidget(w)
+        w.show()
+    pin_line = login.findChild(QLabel, "RecordLine")
+    visits_line = visits.findChild(QLabel, "RecordLine")
+    try:
+        assert not main.record_label.shown() and not overview.record_banner.shown()
+        assert dialog.record_line.isHidden() and pin_line.isHidden() and visits_line.isHidden()
+
+        cluster.pg_stop()
+        qtbot.waitUntil(lambda: main.record_label.shown() and overview.record_banner.shown()
+                        and dialog.record_line.isVisible(), timeout=30_000)
+        assert main.record_label.text().startswith("Record unreachable since ")
+        assert "monitoring continues, 0 readings waiting, charting paused" in \
+            main.record_label.text()
+        assert "the chairs shown are as of then; the stations keep monitoring" in \
+            overview.record_banner.text()
+        assert "this entry cannot be saved until it is back — it stays here" in \
+            dialog.record_line.text()
+        assert pin_line.isVisible() and "PINs cannot be checked until it is back" in \
+            pin_line.text()
+        assert visits_line.isVisible() and "what is shown is as of then" in visits_line.text()
+
+        dialog.text.setPlainText("Patient asleep, easily roused")
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.pending, timeout=30_000)
+        assert dialog.message.text().startswith("Not saved: the record is unreachable (")
+        assert dialog.message.text().endswith("save it again when the record is back.")
+        assert dialog.isVisible()
+        assert dialog.text.toPlainText() == "Patient asleep, easily roused"
+
+        cluster.pg_start()
+        qtbot.waitUntil(lambda: not main.record_label.shown()
+                        and not overview.record_banner.shown()
+                        and dialog.record_line.isHidden() and pin_line.isHidden()
+                        and visits_line.isHidden(), timeout=30_000)
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.committed is not None, timeout=30_000)
+    finally:
+        main.stop()
+        overview.stop()
         station.shutdown()
