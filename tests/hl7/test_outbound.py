@@ -45,7 +45,10 @@ def write_config(tmp_path: Path, url: str, send_to: str | None = None) -> Path:
     cfg = tmp_path / "station.toml"
     text = f'clinic_name = "Harbor Clinic"\ndatabase_url = "{url}"\npaper = "a4"\n'
     if send_to:
-        text += f'\n[hl7]\nsend_to = "{send_to}"\nvitals_every_minutes = 15\n'
+        # the peer parses strictly (hl7apy, groups found): a visit's ~115 kB of OBX took it
+        # 10-30 s on a busy test machine, against the station's default 30 s wait for an ACK
+        text += (f'\n[hl7]\nsend_to = "{send_to}"\nvitals_every_minutes = 15\n'
+                 'ack_timeout_seconds = 120\n')
     cfg.write_text(text, encoding="utf-8")
     return cfg
 

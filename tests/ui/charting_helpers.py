@@ -9,14 +9,21 @@ from pathlib import Path
 from nursestation.config import Config
 from nursestation.core.clock import FakeClock
 from nursestation.core.protocol import load_protocol
+from nursestation.core.screening import ScreeningAnswers
 from nursestation.db import repo
+from nursestation.record import commands as rc
 from nursestation.ui.context import AppContext, CurrentUser
 from tests.db.helpers import setup_visit
 from tests.plugins.db import CHARGE_PIN, NURSE_PIN
 
 PROTOCOL = load_protocol(Path(__file__).resolve().parents[2] / "nursestation" / "resources"
                          / "protocols" / "ketamine-iv.toml")
-__all__ = ["CHARGE_PIN", "NURSE_PIN", "PROTOCOL", "make_ctx", "seed_visit", "wait_saved"]
+__all__ = ["BASELINE", "CHARGE_PIN", "NURSE_PIN", "PROTOCOL", "make_ctx", "passing_screening",
+           "ready_to_start", "seed_visit", "wait_saved"]
+
+#: A baseline a nurse charts before dosing: its blood pressure is the pre-dose BP the start
+#: command asks for (within the protocol's ``predose_bp_within_min``, below its maxima).
+BASELINE = {"NBP_SYS": 124, "NBP_DIA": 80, "HR": 72, "SPO2": 98, "RR": 14}
 
 
 def real_now() -> datetime:
@@ -52,6 +59,30 @@ def seed_visit(database, user, *, weight: float = 70.0, allergies: str = "",
         if stop_ago_min is not None:
             w.submit(repo.advance_phase, visit.id, "recovery", user=user,
                      at=now - timedelta(minutes=stop_ago_min)).result()
+    return patient, chair, visit
+
+
+def passing_screening(t: datetime) -> ScreeningAnswers:
+    """Check-in answers that meet every screening item of the bundled protocol at ``t``."""
+    return ScreeningAnswers(last_solids_at=t - timedelta(hours=8),
+                            last_clear_liquids_at=t - timedelta(hours=3),
+                            denies_recent_alcohol=True,
+                            answers={q: True for q in PROTOCOL.screening.questions})
+
+
+def ready_to_start(database, user, *, now: datetime, weight: float = 70.0,
+                   baseline_ago_min: float = 5):
+    """A visit the way a nurse gets it ready to dose: checked in (``weight`` and a passing
+    screening) through the record's commands 20 min before ``now``, then its baseline vitals
+    (with the pre-dose BP) ``baseline_ago_min`` before ``now``. Returns (patient, chair,
+    visit); the visit is at baseline, its infusion not started."""
+    patient, chair, visit = setup_visit(database, user)
+    w = database.writer
+    checked = now - timedelta(minutes=20)
+    w.submit(rc.check_in, visit.id, user=user.id, protocol=PROTOCOL, weight_kg=weight,
+             answers=passing_screening(checked), medications="none", now=checked).result()
+    w.submit(rc.record_baseline, visit.id, user=user.id, protocol=PROTOCOL, values=BASELINE,
+             now=now - timedelta(minutes=baseline_ago_min)).result()
     return patient, chair, visit
 
 

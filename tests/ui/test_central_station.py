@@ -159,28 +159,34 @@ def test_the_history_names_scales_and_vitals_as_a_nurse_does():
 
 
 def test_an_alarm_is_recorded_with_its_visit(qtbot):
-    """The record's visit_id was swallowed by ctx.write's own visit_id: every alarm was stored
-    without its visit (off the trend, and shown against the chair's next patient)."""
+    """An alarm belongs to the chair's patient: the station's own engine for the chair, given
+    its visit by the chart, raises it, and the window's tick records it against that visit (it
+    was once stored without its visit: off the trend, and shown against the chair's next
+    patient)."""
+    from datetime import UTC, datetime, timedelta
+
     from nursestation.db import repo
 
     station, window = demo_station_window(qtbot, chairs=3)
+    # the chair's real engine on a clock the test moves (the alarm needs 20 s below 90 %)
+    clock = FakeClock(datetime.now(UTC) - timedelta(minutes=2))
+    eng = station.runtime.engines["Chair 2"] = AlarmEngine(CFG, clock, "Chair 2")
     try:
         window.start()
         qtbot.waitUntil(lambda: "Chair 2" in window.visits, timeout=15000)
         visit = window.visits["Chair 2"]
-        clock = FakeClock()
-        eng = AlarmEngine(CFG, clock, "Chair 2")
-        changes = []
+        qtbot.waitUntil(lambda: eng.visit_id == visit.visit_id, timeout=5000)
         for _ in range(21):
             eng.ingest([Reading(Code.SPO2, 84.0, chair="Chair 2", device_id="ox")])
-            changes += eng.update()
             clock.advance(1.0)
-        assert changes
-        window._record_alarm_changes(changes)
-        qtbot.waitUntil(lambda: bool(window.ctx.read(repo.alarm_events,
-                                                     visit_id=visit.visit_id)), timeout=5000)
-        (ev,) = [e for e in window.ctx.read(repo.alarm_events, visit_id=visit.visit_id)
-                 if e.state == "raised"]
+            window.process_alarms()
+
+        def raised():
+            return [e for e in window.ctx.read(repo.alarm_events, visit_id=visit.visit_id)
+                    if e.state == "raised" and e.code == "SPO2"]
+
+        qtbot.waitUntil(lambda: bool(raised()), timeout=5000)
+        (ev,) = raised()
         assert ev.message == "SpO\u2082 84 % — below 90"
     finally:
         window.stop()

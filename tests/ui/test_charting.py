@@ -25,7 +25,7 @@ from nursestation.ui.charting import (
     visit_facts,
 )
 from tests.plugins.db import CHARGE_PIN
-from tests.ui.charting_helpers import make_ctx, real_now, seed_visit, wait_saved
+from tests.ui.charting_helpers import make_ctx, ready_to_start, real_now, seed_visit, wait_saved
 
 # the offscreen platform says so for every top-level dialog shown; harmless
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
@@ -72,7 +72,7 @@ def start_infusion(qtbot, ctx, visit_id):
 
 def test_start_and_rate_change_are_charted_with_reason_user_and_time(qtbot, ctx, database,
                                                                       nurse):
-    _, _, visit = seed_visit(database, nurse, start_ago_min=5)
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     ev = start_infusion(qtbot, ctx, visit.id)
     assert ev.kind == "start" and ev.rate_ml_h == 150 and ev.recorded_by_id == nurse.id
 
@@ -96,7 +96,7 @@ def test_start_and_rate_change_are_charted_with_reason_user_and_time(qtbot, ctx,
 
 
 def test_pause_with_other_needs_details(qtbot, ctx, database, nurse):
-    _, _, visit = seed_visit(database, nurse, start_ago_min=5)
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     start_infusion(qtbot, ctx, visit.id)
     dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id, kind="pause"))
     assert not dlg.rate.isEnabled()
@@ -110,7 +110,7 @@ def test_pause_with_other_needs_details(qtbot, ctx, database, nurse):
 
 
 def test_soft_rate_limit_needs_a_confirming_reason(qtbot, ctx, database, nurse):
-    _, _, visit = seed_visit(database, nurse, start_ago_min=5)
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     start_infusion(qtbot, ctx, visit.id)
     dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))
     dlg.rate.setValue(250)  # 1.25 mg/kg/h: above soft 1.125, below hard 1.5
@@ -131,7 +131,7 @@ def test_soft_rate_limit_needs_a_confirming_reason(qtbot, ctx, database, nurse):
 
 def test_hard_rate_limit_is_refused_with_no_override(qtbot, ctx, database, nurse):
     """Issue 15.5: the default protocol's hard limits are hard - no override is offered."""
-    _, _, visit = seed_visit(database, nurse, start_ago_min=5)
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     start_infusion(qtbot, ctx, visit.id)
     dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))
     choose(dlg.reason, "patient request")
@@ -150,7 +150,7 @@ def test_hard_rate_limit_refused_unless_charge_nurse_overrides(qtbot, ctx, datab
     """A clinic whose protocol lets a charge nurse override the hard limits."""
     ctx.protocol = replace(ctx.protocol, dosing=replace(ctx.protocol.dosing,
                                                         hard_limits_overridable=True))
-    _, _, visit = seed_visit(database, nurse, start_ago_min=5)
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     start_infusion(qtbot, ctx, visit.id)
     dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))
     dlg.rate.setValue(300)  # 1.5 mg/kg/h is the hard limit itself: within it

@@ -18,7 +18,7 @@ from nursestation.ui.dialogs import PENDING_ESC
 from nursestation.ui.discharge import RideDialog
 from nursestation.ui.visitflow import AssignPatientDialog
 from tests.plugins.db import CHARGE_PIN
-from tests.ui.charting_helpers import make_ctx, seed_visit, wait_saved
+from tests.ui.charting_helpers import make_ctx, ready_to_start, seed_visit, wait_saved
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
 
@@ -55,7 +55,7 @@ def overridable(ctx) -> None:
 
 
 def started(qtbot, ctx, database, nurse):
-    _, _, visit = seed_visit(database, nurse, start_ago_min=5)
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     dlg = shown(qtbot, DoseChangeDialog(ctx, visit.id))
     assert dlg.selected_kind == "start"
     wait_saved(qtbot, dlg)

@@ -40,7 +40,7 @@ def make_ctx(database, *, logged_in: bool = True) -> AppContext:
     ctx = AppContext(Config(clinic_name="Test Clinic"), PROTOCOL, database.engine,
                      database.writer, clock=SystemClock())
     if logged_in:  # the overview needs a login (its own test drives the dialog)
-        u = ctx.read(repo.authenticate, "nurse1", NURSE_PIN)
+        u = ctx.writer.submit(repo.authenticate, "nurse1", NURSE_PIN).result().user
         ctx.set_user(CurrentUser(u.id, u.username, u.display_name, u.role))
     return ctx
 

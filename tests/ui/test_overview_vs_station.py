@@ -71,7 +71,7 @@ def test_the_overview_needs_a_login_and_then_shows_the_chairs(station_and_overvi
     dlg = overview.login
     assert dlg is not None and dlg.isVisible()
     qtbot.keyClicks(dlg.username, "nurse1")
-    qtbot.keyClicks(dlg.pin, "1111")
+    qtbot.keyClicks(dlg.pin, "4826")
     qtbot.keyClick(dlg.pin, Qt.Key.Key_Return)
     assert ctx.user is not None and ctx.user.role == "nurse"  # a nurse is enough: it only reads
     assert overview.table.isVisible() and overview.model.rowCount() == 6
@@ -80,7 +80,7 @@ def test_the_overview_needs_a_login_and_then_shows_the_chairs(station_and_overvi
 def test_each_column_says_what_the_chairs_tile_says(station_and_overview, qtbot):
     _station, window, overview = station_and_overview
     ctx = window.ctx
-    u = ctx.read(repo.authenticate, "nurse1", "1111")
+    u = ctx.writer.submit(repo.authenticate, "nurse1", "4826").result().user
     ctx.set_user(CurrentUser(u.id, u.username, u.display_name, u.role))
     # Chair 3 is infusing at 150 mL/h, Chair 4 further in at a lower rate (demo plan)
     for chair in ("Chair 3", "Chair 4"):

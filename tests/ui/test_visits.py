@@ -30,7 +30,7 @@ def station(qtbot):
     window.start()
     qtbot.waitUntil(lambda: bool(window.visits), timeout=15000)
     ctx = window.ctx
-    u = ctx.read(repo.authenticate, "nurse1", "1111")
+    u = ctx.writer.submit(repo.authenticate, "nurse1", "4826").result().user
     ctx.set_user(CurrentUser(u.id, u.username, u.display_name, u.role))
     try:
         yield station, window
