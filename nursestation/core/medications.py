@@ -294,6 +294,29 @@ def sedation_check_due_at(drug: FormularyDrug, given_at: datetime) -> datetime |
     return given_at + timedelta(minutes=drug.sedation_check_after_min)
 
 
+#: What each purpose is called, and what a dose of it is given for (the MAR's indication).
+PURPOSE_LABELS = {"antiemetic": "Antiemetic (nausea)", "calming": "Calming (distressing "
+                  "dissociation, agitation)", "antihypertensive": "Antihypertensive (BP rise)"}
+INDICATIONS = {"antiemetic": ("nausea", "prophylaxis"),
+               "calming": ("distressing dissociation", "agitation"),
+               "antihypertensive": ("blood pressure rise",)}
+
+
+def describe_drug(drug: FormularyDrug) -> str:
+    """A formulary entry's limits in one line, as the MAR shows them beside the dose."""
+    hard = " (hard limit)" if drug.max_per_dose_hard else ""
+    parts = [f"usual {drug.usual_dose_mg:g} {drug.unit} {'/'.join(drug.routes)}",
+             f"max {drug.max_per_dose_mg:g} {drug.unit} per dose{hard}, "
+             f"{drug.max_per_visit_mg:g} {drug.unit} per visit"]
+    if drug.min_interval_min:
+        parts.append(f"at least {drug.min_interval_min:g} min apart")
+    if drug.response_due_min:
+        parts.append(f"response due {drug.response_due_min:g} min after")
+    if drug.sedative:
+        parts.append(f"sedative: sedation check {drug.sedation_check_after_min:g} min after")
+    return "; ".join(parts)
+
+
 def by_purpose(formulary: Sequence[FormularyDrug]) -> dict[str, tuple[FormularyDrug, ...]]:
     """The formulary grouped by purpose, in the protocol's order of purposes."""
     return {p: tuple(d for d in formulary if d.purpose == p) for p in PURPOSES
@@ -301,7 +324,8 @@ def by_purpose(formulary: Sequence[FormularyDrug]) -> dict[str, tuple[FormularyD
 
 
 __all__ = [
-    "response_due_at", "sedation_check_due_at", "by_purpose",
+    "response_due_at", "sedation_check_due_at", "by_purpose", "describe_drug", "INDICATIONS",
+    "PURPOSE_LABELS",
     "OTHER_DRUG", "KNOWN_ROUTES", "KNOWN_UNITS", "IMPLAUSIBLE_FACTOR", "IMPLAUSIBLE_OTHER_MG",
     "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
     "GivenDose", "NO_ALLERGY", "split_allergies", "allergy_matches", "check_time_given",
