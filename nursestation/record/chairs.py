@@ -23,12 +23,14 @@ from nursestation.core.checks import (
     checks_for_visit,
     next_bp_deadline,
 )
+from nursestation.core.medications import FollowUp
 from nursestation.core.protocol import Schedule, TreatmentProtocol
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
 from nursestation.db.engine import session_scope
 from nursestation.db.models import Assessment, Patient
 from nursestation.record import gate
+from nursestation.record.followups import visit_follow_ups
 from nursestation.record.visit import VisitView, read_visits
 
 
@@ -55,6 +57,8 @@ class ChairVisit:
     bp_deadline: datetime | None = None
     #: The visit's read model (weight, pump state, delivered dose), when read with a protocol.
     visit: VisitView | None = None
+    #: What the visit's doses still ask: responses and sedation checks (``record.followups``).
+    follow_ups: tuple[FollowUp, ...] = ()
 
     @property
     def charted_infusion(self) -> str:
@@ -79,7 +83,8 @@ class ChairVisit:
     def attention(self) -> tuple[str, ...]:
         """Scheduled checks that need doing now, for the tile ("BP check overdue ...")."""
         return tuple(f"{c.label} check {c.status}" for c in self.checks
-                     if c.status in (CheckStatus.DUE, CheckStatus.OVERDUE))
+                     if c.status in (CheckStatus.DUE, CheckStatus.OVERDUE)) + tuple(
+            f.text() for f in self.follow_ups if f.open)
 
 
 #: The pump state machine's states as the chart states them to the pump comparison.
@@ -164,7 +169,9 @@ def load_chair_visits(session: Session, protocol: TreatmentProtocol | Schedule |
             checkin_at=v.checkin_at, baseline_at=v.baseline_at,
             infusion_started=v.infusion_start_at, infusion_ended=v.infusion_stop_at,
             course_number=v.course_number, assessments=_assessment_text(entries),
-            pending_pump_changes=n_pending, checks=checks, bp_deadline=deadline, visit=view)
+            pending_pump_changes=n_pending, checks=checks, bp_deadline=deadline, visit=view,
+            follow_ups=(visit_follow_ups(view, entries, proto, now)
+                        if view is not None and proto is not None and now is not None else ()))
     return out
 
 

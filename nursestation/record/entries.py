@@ -86,8 +86,13 @@ def items_text(scale: str, items: Mapping[str, Any] | None) -> str:
         return str(items.get("level", "-"))
     if scale == SCALE_CADSS6:
         return ", ".join(f"item {k}: {v}" for k, v in items.items())
-    return ", ".join(f"{display_name(k)} {_num(v) if isinstance(v, int | float) else v}"
-                     for k, v in items.items())
+    values = ", ".join(f"{display_name(k)} {_num(v) if isinstance(v, int | float) else v}"
+                       for k, v in items.items() if k != "source")
+    source = items.get("source")
+    if isinstance(source, Mapping) and source:  # baseline vitals: where each value came from
+        values += " (" + ", ".join(f"{display_name(str(k))} {v}" for k, v in source.items()) \
+            + ")"
+    return values
 
 
 def _screening_text(answers: Any) -> str:

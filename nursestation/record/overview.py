@@ -37,6 +37,7 @@ from nursestation.db import repo
 from nursestation.db.audit import current_change_seq
 from nursestation.db.models import AlarmEvent, Assessment, Visit, Vital
 from nursestation.record import gate as din
+from nursestation.record.followups import visit_follow_ups
 from nursestation.record.visit import VisitView, read_visits
 
 #: An alarm of a chair without an active visit (a device left on) is shown for this long.
@@ -333,7 +334,9 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
         bp_times = [s.time for s in repo.vitals_in_range(session, visit_id=visit.id,
                                                          codes=("NBP_SYS",))
                     if s.value is not None and not (s.quality & UNUSABLE)]
-        manual = din.manual_check_times(repo.current_entries(session, Assessment, visit.id))
+        assessments = repo.current_entries(session, Assessment, visit.id)
+        manual = din.manual_check_times(assessments)
+        doses = visit_follow_ups(view, assessments, protocol, now)
         checks = checks_for_visit(protocol.schedule, din.phase_times(visit), bp_times, manual,
                                   now, display_tz=display_tz)
         ride = din.visit_ride_status(session, visit.id, protocol.discharge, now,
@@ -355,8 +358,10 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
             spo2=_cell(mine.get("SPO2"), now, stale_after_s), nbp_sys=nbp, nbp_dia=nbp_dia,
             rr=_cell(mine.get("RR"), now, stale_after_s), alarms=alarms,
             overdue_checks=tuple(c.label for c in checks
-                                 if c.status is CheckStatus.OVERDUE and _open(c, now)),
-            due_checks=tuple(c.label for c in checks if c.status is CheckStatus.DUE),
+                                 if c.status is CheckStatus.OVERDUE and _open(c, now))
+            + tuple(f.label for f in doses if f.status == "overdue"),
+            due_checks=tuple(c.label for c in checks if c.status is CheckStatus.DUE)
+            + tuple(f.label for f in doses if f.status == "due"),
             missed_checks=tuple(c.label for c in checks
                                 if c.status is CheckStatus.OVERDUE and not _open(c, now)),
             pending_pump_changes=view.pending_pump_changes,

@@ -30,6 +30,8 @@ class Amendment:
     at: datetime
     by: str
     reason: str
+    #: what the correction changed, in words ("route: IM → IV")
+    changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -211,8 +211,9 @@ def amendment_text(amendments: Sequence[Amendment], clock: Clock, voided: bool =
         orig = f"<strike>{x(a.original)}</strike>"
         when = f" (charted {clock.hm(a.original_at)} by {x(a.original_by)})" if a.original_at else ""
         verb = "Voided" if voided and a is amendments[-1] else "Amended"
+        changed = f"Changed: {x('; '.join(a.changes))}. " if a.changes else ""
         parts.append(f"<b>{verb}</b> {clock.hm(a.at)} by {x(a.by)}: {x(a.reason)}. "
-                     f"Original entry: {orig}{when}")
+                     f"{changed}Original entry: {orig}{when}")
     return "<br/>".join(parts)
 
 

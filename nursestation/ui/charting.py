@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -62,6 +64,7 @@ from nursestation.record import entries
 from nursestation.record.commands import AMEND_FIELDS, pump_readings, scan_pump_changes
 from nursestation.record.entries import KIND_LABELS, EntryValues
 from nursestation.record.errors import Refused
+from nursestation.record.followups import read_follow_ups
 from nursestation.record.visit import VisitView, read_visit
 from nursestation.ui.context import AppContext
 from nursestation.ui.dialogs import CommandDialog, open_charge_override
@@ -458,13 +461,65 @@ class MedicationDialog(CommandDialog):
             w.connect(self.update_decision)
         self._drug_changed()
         self.amending: AmendPart | None = None
+        self.response_dialog: MedicationResponseDialog | None = None
         if amend is not None:
             self._prefill(amend)
             self.amending = AmendPart(self, amend)
             self.reason.setVisible(False)
             self.reason_label.setVisible(False)
             self.update_decision()
+        else:
+            self._given_this_visit()
         self.drug.setFocus()
+
+    def _given_this_visit(self) -> None:
+        """The MAR so far: each dose with what it still asks (its response, a sedation check:
+        ``record.followups``), and the response charted from here."""
+        self.follow_ups = self.ctx.read(read_follow_ups, self.visit_id, self.ctx.protocol,
+                                        self.now())
+        box = QGroupBox("Given this visit")
+        lay = QVBoxLayout(box)
+        self.given_list = QListWidget()
+        self.given_list.setMaximumHeight(96)
+        tz = local(self.now()).tzinfo
+        by_entry: dict[int | None, list[core_meds.FollowUp]] = {}
+        for fu in self.follow_ups:
+            by_entry.setdefault(fu.entry_id, []).append(fu)
+        for m in self.facts.medications:
+            text = f"{hhmm(m.at)} {m.drug} {m.dose:g} {m.unit} {m.route}"
+            if m.response:
+                text += f" — response {hhmm(m.response_at)}: {m.response}"
+            asks = [fu.text(tz) for fu in by_entry.get(m.id, ())
+                    if fu.status != "done" and not (fu.kind == "response" and m.response)]
+            if asks:
+                text += " — " + "; ".join(asks)
+            item = QListWidgetItem(("! " if any(f.open for f in by_entry.get(m.id, ())) else "")
+                                   + text)
+            item.setData(Qt.ItemDataRole.UserRole, m.id)
+            self.given_list.addItem(item)
+        if not self.facts.medications:
+            self.given_list.addItem("nothing given yet")
+        lay.addWidget(self.given_list)
+        self.respond_button = QPushButton("Chart res&ponse…")
+        self.respond_button.clicked.connect(self.chart_response)
+        self.respond_button.setEnabled(bool(self.facts.medications))
+        lay.addWidget(self.respond_button)
+        self.body.insertWidget(0, box)
+        due = next((fu.entry_id for fu in self.follow_ups
+                    if fu.kind == "response" and fu.open), None)
+        for i in range(self.given_list.count()):
+            if self.given_list.item(i).data(Qt.ItemDataRole.UserRole) == due:
+                self.given_list.setCurrentRow(i)
+
+    def chart_response(self) -> None:
+        item = self.given_list.currentItem() or self.given_list.item(0)
+        med_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if med_id is None:
+            self.fail("Pick the dose whose response you chart.", self.given_list)
+            return
+        self.response_dialog = MedicationResponseDialog(self.ctx, int(med_id), self)
+        self.response_dialog.saved.connect(lambda _c: self.reject())
+        self.response_dialog.open()
 
     def _prefill(self, t: EntryValues) -> None:
         name = str(t.get("drug") or "")
@@ -880,6 +935,8 @@ class EntryAmendDialog(CommandDialog):
             label = entries.FIELD_LABELS.get(name, name.replace("_", " ")).capitalize()
             if name == "items" and isinstance(value, dict):
                 for code, v in value.items():
+                    if isinstance(v, dict | list):
+                        continue  # where a value came from: kept as charted
                     w = QLineEdit("" if v is None else (f"{v:g}" if isinstance(v, float)
                                                         else str(v)))
                     _label_for(self.form, f"{display_name(code)}:", w)
