@@ -38,6 +38,8 @@ from nursestation.core.discharge import (
     evaluate_discharge,
     latest_value,
     modified_aldrete,
+    override_decision,
+    override_scope,
 )
 from nursestation.core.dosing import ChargeOverride, Decision, Severity, resolve
 from nursestation.core.protocol import TreatmentProtocol
@@ -1222,7 +1224,13 @@ def discharge(session: Session, visit_id: int, *, user: UserRef, protocol: Treat
                                 aldrete=aldrete, display_tz=display_tz)
     charge = None
     if outcome == "discharged" and not gate.passed:
-        dec = gate.decision()
+        _may, never = override_scope(gate, protocol.discharge)
+        if never:  # the ride home, the minimum observation time: no override covers them
+            raise Refused("discharge_not_overridable",
+                          "Not overridable: " + "; ".join(f"{c.name}: {c.detail}" for c in never)
+                          + ". A charge nurse cannot release the patient until it is met",
+                          tuple(c.name for c in never))
+        dec = override_decision(gate, protocol.discharge)
         charge = _charge_override(session, override)
         _decide(dec, override=override)
     d = repo.record_discharge(
