@@ -59,6 +59,8 @@ class ChairVisit:
     visit: VisitView | None = None
     #: What the visit's doses still ask: responses and sedation checks (``record.followups``).
     follow_ups: tuple[FollowUp, ...] = ()
+    #: Blocking screening items unmet, in words (``record.gate.unmet_blocking_screening``).
+    screening_unmet: tuple[str, ...] = ()
 
     @property
     def charted_infusion(self) -> str:
@@ -82,7 +84,7 @@ class ChairVisit:
     @property
     def attention(self) -> tuple[str, ...]:
         """Scheduled checks that need doing now, for the tile ("BP check overdue ...")."""
-        return tuple(f"{c.label} check {c.status}" for c in self.checks
+        return self.screening_unmet + tuple(f"{c.label} check {c.status}" for c in self.checks
                      if c.status in (CheckStatus.DUE, CheckStatus.OVERDUE)) + tuple(
             f.text() for f in self.follow_ups if f.open)
 
@@ -140,6 +142,7 @@ def load_chair_visits(session: Session, protocol: TreatmentProtocol | Schedule |
             pending[item.visit_id] = pending.get(item.visit_id, 0) + 1
     bp_times = (repo.measurement_times_by_visit(session, "NBP_SYS", ids)
                 if schedule is not None and now is not None else {})
+    unmet = gate.unmet_blocking_screening(session, ids, proto) if proto is not None else {}
     out: dict[str, ChairVisit] = {}
     for chair_id, v in visits.items():
         view = views.get(v.id)
@@ -171,7 +174,8 @@ def load_chair_visits(session: Session, protocol: TreatmentProtocol | Schedule |
             course_number=v.course_number, assessments=_assessment_text(entries),
             pending_pump_changes=n_pending, checks=checks, bp_deadline=deadline, visit=view,
             follow_ups=(visit_follow_ups(view, entries, proto, now)
-                        if view is not None and proto is not None and now is not None else ()))
+                        if view is not None and proto is not None and now is not None else ()),
+            screening_unmet=unmet.get(v.id, ()))
     return out
 
 

@@ -105,6 +105,8 @@ class OverviewRow:
     rr: VitalCell | None = None
     alarms: tuple[AlarmInfo, ...] = ()  # active ones, most important first
     overdue_checks: tuple[str, ...] = ()  # overdue and still open: a BP now would count
+    #: blocking screening items unmet, in words (``record.gate.unmet_blocking_screening``)
+    screening_unmet: tuple[str, ...] = ()
     due_checks: tuple[str, ...] = ()
     missed_checks: tuple[str, ...] = ()  # overdue, window closed (a later check took over)
     pending_pump_changes: int = 0
@@ -315,6 +317,7 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
     latest = repo.latest_vitals(session)
     alarms_by_chair = _latest_alarms(session)
     views = read_visits(session, [v.id for v in visits.values()], protocol, now)
+    unmet = din.unmet_blocking_screening(session, list(views), protocol)
     bp_within_s = protocol.discharge.bp_within_min * 60.0
 
     rows: list[OverviewRow] = []
@@ -360,6 +363,7 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
             overdue_checks=tuple(c.label for c in checks
                                  if c.status is CheckStatus.OVERDUE and _open(c, now))
             + tuple(f.label for f in doses if f.status == "overdue"),
+            screening_unmet=unmet.get(visit.id, ()),
             due_checks=tuple(c.label for c in checks if c.status is CheckStatus.DUE)
             + tuple(f.label for f in doses if f.status == "due"),
             missed_checks=tuple(c.label for c in checks

@@ -36,6 +36,7 @@ from nursestation.db.models import (
 )
 from nursestation.record import entries as in_words
 from nursestation.record import history
+from nursestation.record.gate import unmet_blocking_screening
 from nursestation.record.visit import VisitView, read_visit
 from nursestation.report import model as m
 
@@ -114,7 +115,8 @@ def _amendments(session: Session, entry: ClinicalEntry, users: _Users
 # ---------------------------------------------------------------------------------- sections
 
 
-def _screening(session: Session, rec: repo.VisitRecord, users: _Users) -> m.Screening | None:
+def _screening(session: Session, rec: repo.VisitRecord, users: _Users,
+               protocol: TreatmentProtocol) -> m.Screening | None:
     if not rec.screenings:
         return None
     sc = rec.screenings[-1]
@@ -136,8 +138,9 @@ def _screening(session: Session, rec: repo.VisitRecord, users: _Users) -> m.Scre
             continue
         label = _SCREENING_LABELS.get(key, key.replace("_", " ").capitalize())
         answers.append(m.ScreeningAnswer(label, _fmt_value(value)))
+    unmet = unmet_blocking_screening(session, [rec.visit.id], protocol).get(rec.visit.id, ())
     return m.Screening(answers=tuple(answers), passed=sc.passed, at=_utc(sc.at),
-                       by=users.name(sc.recorded_by_id),
+                       by=users.name(sc.recorded_by_id), blocking_unmet=unmet,
                        amendments=_amendments(session, sc, users))
 
 
@@ -373,7 +376,7 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
         course_number=v.course_number, course_length=protocol.course_length,
         chair=rec.chair.name, nurses=tuple(users.name(u) for u in nurse_ids),
         dose=dose, phase=v.phase, checkin_at=_utc(v.checkin_at), discharge_at=discharge_at,
-        screening=_screening(session, rec, users), vitals=tuple(vitals),
+        screening=_screening(session, rec, users, protocol), vitals=tuple(vitals),
         timepoints=_timepoints(vitals, protocol, dose.infusion_start, dose.infusion_end,
                                discharge_at),
         dose_timeline=timeline, mar=mar, assessments=assessments, notes=notes,

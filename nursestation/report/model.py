@@ -57,6 +57,8 @@ class Screening:
     at: datetime | None = None
     by: str = ""
     amendments: tuple[Amendment, ...] = ()
+    #: blocking items unmet, in words with their reasons (``record.gate``)
+    blocking_unmet: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

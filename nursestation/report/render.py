@@ -269,6 +269,8 @@ def _screening(s: VisitSummary, clock: Clock) -> list:
         return [heading("Screening"), T("No screening charted.", "muted")]
     outcome = {True: "passed", False: "NOT passed", None: "not assessed"}[sc.passed]
     out = [heading(f"Screening at check-in - {outcome}")]
+    for line in sc.blocking_unmet:  # stays visible after an override let the infusion start
+        out.append(P(f"<b>! Blocking item {x(line)}</b>"))
     rows: list[list] = []
     for a in sc.answers:
         mark = {True: "yes", False: "NO", None: ""}[a.ok]

@@ -152,3 +152,28 @@ def test_a_voided_dose_asks_nothing(database, nurse):
     run(database, rc.amend_entry, "medication_administrations", med.id, user=nurse,
         protocol=PROTOCOL, changes={"voided": True}, reason="wrong patient")
     assert read(database, read_follow_ups, visit.id, PROTOCOL, t) == ()
+
+
+def test_unmet_blocking_screening_stays_visible_on_the_tile_overview_and_summary(database,
+                                                                                 nurse):
+    """Issue 15.4: an unmet blocking item stays visible, with its reason, after check-in."""
+    from nursestation.core.screening import ScreeningAnswers
+
+    t = now()
+    _, _, visit = setup_visit(database, nurse)
+    consent, meds, ride = PROTOCOL.screening.questions
+    answers = ScreeningAnswers(last_solids_at=t - timedelta(hours=8),
+                               last_clear_liquids_at=t - timedelta(hours=3),
+                               denies_recent_alcohol=True,
+                               answers={consent: False, meds: True, ride: True})
+    run(database, rc.check_in, visit.id, user=nurse.id, protocol=PROTOCOL, weight_kg=70,
+        answers=answers, acknowledgement="pt insists")
+    chair = read(database, load_chair_visits, PROTOCOL, t)["Chair 1"]
+    [line] = chair.screening_unmet
+    assert line.startswith(f"screening not met: {consent} (") and "no" in line
+    assert chair.attention[0] == chair.screening_unmet[0]  # first on the tile
+    row = next(r for r in read(database, overview_rows, PROTOCOL, t) if r.visit_id == visit.id)
+    assert row.screening_unmet == chair.screening_unmet
+    summary = read(database, build_summary, visit.id, PROTOCOL, now=t)
+    assert summary.screening is not None
+    assert summary.screening.blocking_unmet == chair.screening_unmet
