@@ -417,6 +417,9 @@ class MedicationDialog(CommandDialog):
             self.drug.addItem(core_meds.PURPOSE_LABELS.get(purpose, purpose), None)
             head = model.item(self.drug.count() - 1)  # type: ignore[attr-defined]
             head.setEnabled(False)  # a heading, not a choice
+            bold = QFont(self.drug.font())
+            bold.setBold(True)
+            head.setFont(bold)
             for d in drugs:
                 self.drug.addItem(f"   {d.name}", d.name)
         self.drug.insertSeparator(self.drug.count())
@@ -427,6 +430,7 @@ class MedicationDialog(CommandDialog):
         self.drug_info = QLabel()
         self.drug_info.setWordWrap(True)
         self.drug_info.setObjectName("Hint")
+        self.drug_info.setMinimumHeight(2 * self.drug_info.fontMetrics().lineSpacing() + 4)
         self.form.addRow("", self.drug_info)
         self.other_name = QLineEdit()
         self.other_name.setPlaceholderText("drug given")
@@ -480,7 +484,9 @@ class MedicationDialog(CommandDialog):
         box = QGroupBox("Given this visit")
         lay = QVBoxLayout(box)
         self.given_list = QListWidget()
-        self.given_list.setMaximumHeight(96)
+        self.given_list.setWordWrap(True)
+        self.given_list.setMinimumHeight(3 * self.given_list.fontMetrics().lineSpacing() + 12)
+        self.given_list.setMaximumHeight(6 * self.given_list.fontMetrics().lineSpacing() + 12)
         tz = local(self.now()).tzinfo
         by_entry: dict[int | None, list[core_meds.FollowUp]] = {}
         for fu in self.follow_ups:
@@ -546,8 +552,9 @@ class MedicationDialog(CommandDialog):
                   self.other_reason_label):
             w.setVisible(other)
         d = self.ctx.protocol.drug_named(name)
-        self.drug_info.setText(core_meds.describe_drug(d) + (f"\n{d.note}" if d.note else "")
-                               if d else "not in the formulary: no limits to check")
+        self.drug_info.setText(core_meds.describe_drug(d) if d
+                               else "not in the formulary: no limits to check")
+        self.drug_info.setToolTip(d.note if d else "")
         self.route.blockSignals(True)
         self.route.clear()
         routes = list(d.routes) if d else []
@@ -579,11 +586,14 @@ class MedicationDialog(CommandDialog):
         given = [core_meds.GivenDose(m.drug, m.dose, m.at) for m in self.facts.medications
                  if m.id != mine]  # an amended dose is held against the others, not itself
         p = self.proposed(now)
+        entered = now
         if self.target is not None:
             p = core_meds.ProposedAdministration(p.drug, p.dose_mg, p.route, self.given_at(now),
                                                  p.other_drug_name, p.other_reason)
+            if not self.given.touched:  # the time as charted: late only if it was then
+                entered = self.target.recorded_at
         return core_meds.check_administration(
-            p, self.ctx.protocol.formulary, given, self.facts.allergies, now,
+            p, self.ctx.protocol.formulary, given, self.facts.allergies, entered,
             late_after_min=repo.LATE_ENTRY_AFTER.total_seconds() / 60.0,
             display_tz=local(now).tzinfo)
 
