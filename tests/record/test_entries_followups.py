@@ -177,3 +177,21 @@ def test_unmet_blocking_screening_stays_visible_on_the_tile_overview_and_summary
     summary = read(database, build_summary, visit.id, PROTOCOL, now=t)
     assert summary.screening is not None
     assert summary.screening.blocking_unmet == chair.screening_unmet
+
+
+def test_a_corrected_dose_is_held_against_the_formulary_as_when_charted(database, nurse):
+    """15.6: an amendment goes through the same checks: a dose over the hard maximum is what
+    was given (charted in error, flagged), a dose no one could give is refused."""
+    from nursestation.record.errors import Refused
+
+    t = now()
+    visit = infusing_visit(database, nurse, t - timedelta(minutes=30))
+    med = run(database, repo.record_medication, visit.id, "ondansetron", 4, "mg", "IV",
+              user=nurse, given_at=t - timedelta(minutes=20))
+    with pytest.raises(Refused) as info:
+        run(database, rc.amend_entry, "medication_administrations", med.id, user=nurse,
+            protocol=PROTOCOL, changes={"dose": 4000.0}, reason="typo")
+    assert "4000" in str(info.value)
+    c = run(database, rc.amend_entry, "medication_administrations", med.id, user=nurse,
+            protocol=PROTOCOL, changes={"dose": 16.0}, reason="two vials were drawn up")
+    assert any("16" in f and "8" in f for f in c.flags), c.flags
