@@ -134,7 +134,7 @@ def write(db: Database, case: Case, t0: datetime):
     def run(fn, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
         return w.submit(fn, *a, **kw).result(timeout=30)
 
-    nurse = run(repo.create_user, "nurse1", "Nora Nurse", "nurse", "1234")
+    nurse = run(repo.create_user, "nurse1", "Nora Nurse", "nurse", "4826")
     chairs = run(repo.sync_chairs, [ChairConfig("Chair 1")], user=nurse)
     patient = run(repo.create_patient, "MRN-1", "Rivera", "Sam", None, "", user=nurse)
     if case.earlier_weight is not None:
