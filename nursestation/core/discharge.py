@@ -123,6 +123,20 @@ def override_scope(result: DischargeResult, criteria: DischargeCriteria
     return may, never
 
 
+def override_decision(result: DischargeResult, criteria: DischargeCriteria) -> Decision:
+    """The gate as the discharge command decides it and the dialog shows it: each unmet
+    criterion a charge nurse may override is a HARD finding (PIN and reason, covering exactly
+    those), each one nobody may override is REFUSED, so no override can cover it."""
+    may, never = override_scope(result, criteria)
+    return Decision(tuple(
+        Finding("discharge", Severity.HARD, f"{c.name}: {c.detail}", c.key or c.name)
+        for c in may) + tuple(
+        Finding("discharge", Severity.REFUSED,
+                f"{c.name}: {c.detail} (not overridable: not in "
+                "discharge.charge_may_override)", c.key or c.name)
+        for c in never))
+
+
 class _Fmt:
     def __init__(self, tz: tzinfo | None) -> None:
         self.tz = tz or UTC
@@ -448,6 +462,7 @@ def modified_aldrete(*, activity: int | None, respiration: int | None,
 __all__ = [
     "DEFAULT_NAUSEA_LEVELS", "VitalSample", "BaselineVitals", "ScoreEntry", "NauseaEntry",
     "ActiveAlarm", "DischargeInputs", "Criterion", "DischargeResult", "override_scope",
+    "override_decision",
     "baseline_from_samples",
     "latest_value", "evaluate_discharge", "AldreteItem", "AldreteScore", "modified_aldrete",
 ]

@@ -294,6 +294,109 @@ def sedation_check_due_at(drug: FormularyDrug, given_at: datetime) -> datetime |
     return given_at + timedelta(minutes=drug.sedation_check_after_min)
 
 
+#: What each purpose is called, and what a dose of it is given for (the MAR's indication).
+PURPOSE_LABELS = {"antiemetic": "Antiemetic (nausea)", "calming": "Calming (distressing "
+                  "dissociation, agitation)", "antihypertensive": "Antihypertensive (BP rise)"}
+INDICATIONS = {"antiemetic": ("nausea", "prophylaxis"),
+               "calming": ("distressing dissociation", "agitation"),
+               "antihypertensive": ("blood pressure rise",)}
+
+
+def describe_drug(drug: FormularyDrug) -> str:
+    """A formulary entry's limits in one line, as the MAR shows them beside the dose."""
+    hard = " (hard limit)" if drug.max_per_dose_hard else ""
+    parts = [f"usual {drug.usual_dose_mg:g} {drug.unit} {'/'.join(drug.routes)}",
+             f"max {drug.max_per_dose_mg:g} {drug.unit} per dose{hard}, "
+             f"{drug.max_per_visit_mg:g} {drug.unit} per visit"]
+    if drug.min_interval_min:
+        parts.append(f"at least {drug.min_interval_min:g} min apart")
+    if drug.response_due_min:
+        parts.append(f"response due {drug.response_due_min:g} min after")
+    if drug.sedative:
+        parts.append(f"sedative: sedation check {drug.sedation_check_after_min:g} min after")
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Administered:
+    """A dose charted this visit, as its follow-ups need it."""
+
+    drug: str
+    given_at: datetime
+    responded: bool
+    entry_id: int | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a dose asks of the nurse afterwards: its response charted (``response_due_min``)
+    or, for a sedative, a sedation (MOAA/S) check (``sedation_check_after_min``).
+
+    ``status`` is ``pending`` before ``due_at``, ``due`` from then, ``overdue`` after the
+    schedule's grace (``schedule.overdue_after_min``), ``done`` once charted."""
+
+    kind: str  # "response" / "sedation"
+    drug: str
+    given_at: datetime
+    due_at: datetime
+    overdue_at: datetime
+    status: str
+    entry_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "response":
+            return f"{self.drug} response"
+        return f"sedation (MOAA/S) after {self.drug}"
+
+    @property
+    def open(self) -> bool:
+        return self.status in ("due", "overdue")
+
+    def text(self, tz: tzinfo | None = None) -> str:
+        """One line for the tile and the overview: "ondansetron response due since 10:42"."""
+        if self.status == "done":
+            return f"{self.label}: charted"
+        if self.status == "pending":
+            return f"{self.label} due at {_fmt(self.due_at, tz)}"
+        return f"{self.label} {self.status} since {_fmt(self.due_at, tz)}"
+
+
+def follow_ups(formulary: Sequence[FormularyDrug], given: Sequence[Administered],
+               moaas_times: Sequence[datetime], now: datetime, *,
+               overdue_after_min: float) -> tuple[FollowUp, ...]:
+    """Every follow-up of the visit's doses, in due order. A response is done when charted on
+    the dose; a sedation check when a MOAA/S is charted after the dose, no earlier than half
+    the wait before it falls due (a check taken a little early still counts, as for the
+    scheduled vitals checks; a MOAA/S right after the dose does not)."""
+    by_name = {d.name.lower(): d for d in formulary}
+    out: list[FollowUp] = []
+    grace = timedelta(minutes=overdue_after_min)
+
+    def status(due: datetime, done: bool) -> str:
+        if done:
+            return "done"
+        if now >= due + grace:
+            return "overdue"
+        return "due" if now >= due else "pending"
+
+    for g in given:
+        d = by_name.get(g.drug.lower())
+        if d is None:
+            continue
+        resp = response_due_at(d, g.given_at)
+        if resp is not None:
+            out.append(FollowUp("response", d.name, g.given_at, resp, resp + grace,
+                                status(resp, g.responded), g.entry_id))
+        sed = sedation_check_due_at(d, g.given_at)
+        if sed is not None:
+            early = sed - (sed - g.given_at) / 2
+            done = any(t >= early and t > g.given_at for t in moaas_times)
+            out.append(FollowUp("sedation", d.name, g.given_at, sed, sed + grace,
+                                status(sed, done), g.entry_id))
+    return tuple(sorted(out, key=lambda f: f.due_at))
+
+
 def by_purpose(formulary: Sequence[FormularyDrug]) -> dict[str, tuple[FormularyDrug, ...]]:
     """The formulary grouped by purpose, in the protocol's order of purposes."""
     return {p: tuple(d for d in formulary if d.purpose == p) for p in PURPOSES
@@ -301,7 +404,9 @@ def by_purpose(formulary: Sequence[FormularyDrug]) -> dict[str, tuple[FormularyD
 
 
 __all__ = [
-    "response_due_at", "sedation_check_due_at", "by_purpose",
+    "response_due_at", "sedation_check_due_at", "by_purpose", "Administered", "FollowUp",
+    "follow_ups", "describe_drug", "INDICATIONS",
+    "PURPOSE_LABELS",
     "OTHER_DRUG", "KNOWN_ROUTES", "KNOWN_UNITS", "IMPLAUSIBLE_FACTOR", "IMPLAUSIBLE_OTHER_MG",
     "DEFAULT_SKEW_S", "DEFAULT_LATE_AFTER_MIN", "ProposedAdministration",
     "GivenDose", "NO_ALLERGY", "split_allergies", "allergy_matches", "check_time_given",

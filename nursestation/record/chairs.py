@@ -23,6 +23,7 @@ from nursestation.core.checks import (
     checks_for_visit,
     next_bp_deadline,
 )
+from nursestation.core.medications import FollowUp
 from nursestation.core.protocol import Schedule, TreatmentProtocol
 from nursestation.core.vocabulary import scale_name
 from nursestation.db import repo
@@ -30,6 +31,7 @@ from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NA
 from nursestation.db.engine import session_scope
 from nursestation.db.models import Assessment, Patient
 from nursestation.record import gate
+from nursestation.record.followups import visit_follow_ups
 from nursestation.record.visit import VisitView, read_visits
 
 
@@ -56,6 +58,10 @@ class ChairVisit:
     bp_deadline: datetime | None = None
     #: The visit's read model (weight, pump state, delivered dose), when read with a protocol.
     visit: VisitView | None = None
+    #: What the visit's doses still ask: responses and sedation checks (``record.followups``).
+    follow_ups: tuple[FollowUp, ...] = ()
+    #: Blocking screening items unmet, in words (``record.gate.unmet_blocking_screening``).
+    screening_unmet: tuple[str, ...] = ()
 
     @property
     def charted_infusion(self) -> str:
@@ -79,8 +85,9 @@ class ChairVisit:
     @property
     def attention(self) -> tuple[str, ...]:
         """Scheduled checks that need doing now, for the tile ("BP check overdue ...")."""
-        return tuple(f"{c.label} check {c.status}" for c in self.checks
-                     if c.status in (CheckStatus.DUE, CheckStatus.OVERDUE))
+        return self.screening_unmet + tuple(f"{c.label} check {c.status}" for c in self.checks
+                     if c.status in (CheckStatus.DUE, CheckStatus.OVERDUE)) + tuple(
+            f.text() for f in self.follow_ups if f.open)
 
 
 #: The pump state machine's states as the chart states them to the pump comparison.
@@ -135,6 +142,7 @@ def load_chair_visits(session: Session, protocol: TreatmentProtocol | Schedule |
             pending[item.visit_id] = pending.get(item.visit_id, 0) + 1
     bp_times = (repo.measurement_times_by_visit(session, "NBP_SYS", ids)
                 if schedule is not None and now is not None else {})
+    unmet = gate.unmet_blocking_screening(session, ids, proto) if proto is not None else {}
     out: dict[str, ChairVisit] = {}
     for chair_id, v in visits.items():
         view = views.get(v.id)
@@ -164,7 +172,10 @@ def load_chair_visits(session: Session, protocol: TreatmentProtocol | Schedule |
             checkin_at=v.checkin_at, baseline_at=v.baseline_at,
             infusion_started=v.infusion_start_at, infusion_ended=v.infusion_stop_at,
             course_number=v.course_number, assessments=_assessment_text(entries),
-            pending_pump_changes=n_pending, checks=checks, bp_deadline=deadline, visit=view)
+            pending_pump_changes=n_pending, checks=checks, bp_deadline=deadline, visit=view,
+            follow_ups=(visit_follow_ups(view, entries, proto, now)
+                        if view is not None and proto is not None and now is not None else ()),
+            screening_unmet=unmet.get(v.id, ()))
     return out
 
 

@@ -38,6 +38,8 @@ from nursestation.core.discharge import (
     evaluate_discharge,
     latest_value,
     modified_aldrete,
+    override_decision,
+    override_scope,
 )
 from nursestation.core.dosing import ChargeOverride, Decision, Severity, resolve
 from nursestation.core.protocol import TreatmentProtocol
@@ -960,6 +962,10 @@ def amend_entry(session: Session, entry_type: str, entry_id: int, *, user: UserR
                                    protocol, direct=merged["scale"] != SCALE_BASELINE_VITALS,
                                    confirmed=confirm_unusual)
         clean["items"], clean["score"] = items, score
+    flags: tuple[str, ...] = ()
+    if model is MedicationAdministration and {"drug", "dose", "unit", "route", "at"} & set(clean):
+        flags = _corrected_dose(session, old, merged, clean.get("at", old.at), protocol, why,
+                                now)
     if isinstance(old, RideArrangement):
         # the ride rules hold for a correction too; what the original already lacked (a quick
         # entry at check-in has no phone yet) is no reason to refuse correcting something else
@@ -978,7 +984,34 @@ def amend_entry(session: Session, entry_type: str, entry_id: int, *, user: UserR
     except repo.AlreadyAmended as exc:
         raise Refused("amended", str(exc), entry_id) from None
     session.flush()
-    return ch.changes(v, (ch.AMENDMENT, _KIND_OF.get(model, ch.AMENDMENT)), new)
+    return ch.changes(v, (ch.AMENDMENT, _KIND_OF.get(model, ch.AMENDMENT)), new, flags=flags)
+
+
+def _corrected_dose(session: Session, old: Any, merged: Mapping[str, Any], given_at: datetime,
+                    protocol: TreatmentProtocol, why: str, now: datetime) -> tuple[str, ...]:
+    """A corrected MAR entry is held against the formulary as when it was charted (the other
+    doses of the visit, the allergies): it records what was given, so a limit it exceeds is
+    charted as given in error and flagged; what cannot be a dose at all is refused."""
+    v = _visit(session, old.visit_id)
+    d = protocol.drug_named(str(merged["drug"]))
+    others = [core_meds.GivenDose(m.drug, m.dose, m.at)
+              for m in repo.current_entries(session, MedicationAdministration, v.id)
+              if m.chain_id != old.chain_id]
+    proposed = core_meds.ProposedAdministration(
+        drug=d.name if d else core_meds.OTHER_DRUG, dose_mg=float(merged["dose"]),
+        route=str(merged["route"]), given_at=given_at,
+        other_drug_name="" if d else str(merged["drug"]),
+        other_reason="" if d else f"as charted ({why})",
+        unit="" if d else str(merged["unit"]), given_in_error=True, error_reason=why)
+    dec = core_meds.check_administration(
+        proposed, protocol.formulary, others,
+        core_meds.split_allergies(_patient(session, v).allergies), now,
+        late_after_min=float("inf"))
+    refused = [f for f in dec.findings if f.severity is Severity.REFUSED]
+    if refused:
+        raise Refused(refused[0].rule, refused[0].message[:1].upper() + refused[0].message[1:],
+                      refused[0].value)
+    return tuple(f.message for f in dec.findings if f.severity is not Severity.OK)
 
 
 _KIND_OF: dict[type[ClinicalEntry], str] = {
@@ -1237,7 +1270,13 @@ def discharge(session: Session, visit_id: int, *, user: UserRef, protocol: Treat
                                 aldrete=aldrete, display_tz=display_tz)
     charge = None
     if outcome == "discharged" and not gate.passed:
-        dec = gate.decision()
+        _may, never = override_scope(gate, protocol.discharge)
+        if never:  # the ride home, the minimum observation time: no override covers them
+            raise Refused("discharge_not_overridable",
+                          "Not overridable: " + "; ".join(f"{c.name}: {c.detail}" for c in never)
+                          + ". A charge nurse cannot release the patient until it is met",
+                          tuple(c.name for c in never))
+        dec = override_decision(gate, protocol.discharge)
         charge = _charge_override(session, override)
         _decide(dec, override=override)
     d = repo.record_discharge(

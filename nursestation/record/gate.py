@@ -32,7 +32,13 @@ from nursestation.core.discharge import (
 from nursestation.core.dosing import Decision
 from nursestation.core.protocol import DischargeCriteria, TreatmentProtocol
 from nursestation.core.ride import RideStatus, ride_status
-from nursestation.core.screening import PredoseBP, ScreeningItem, ScreeningResult, start_gate
+from nursestation.core.screening import (
+    PredoseBP,
+    ScreeningItem,
+    ScreeningResult,
+    blocking_failures,
+    start_gate,
+)
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import (
     SCALE_BASELINE_VITALS,
@@ -223,16 +229,37 @@ def read_gate(session: Session, visit_id: int, protocol: TreatmentProtocol, now:
 # ------------------------------------------------------------------------- before dosing
 
 
+def _result_of(row: Screening) -> ScreeningResult:
+    items = row.answers.get("items", []) if isinstance(row.answers, dict) else []
+    return ScreeningResult(tuple(ScreeningItem(str(i["name"]), bool(i["passed"]),
+                                               str(i.get("detail", "")), str(i.get("key", "")))
+                                 for i in items if isinstance(i, dict) and "name" in i))
+
+
 def screening_result(session: Session, visit_id: int) -> ScreeningResult | None:
     """The check-in screening as charted (the current entry: an amendment counts), item by
     item, or None when the patient was not checked in."""
     rows = repo.current_entries(session, Screening, visit_id)
     if not rows:
         return None
-    items = rows[-1].answers.get("items", []) if isinstance(rows[-1].answers, dict) else []
-    return ScreeningResult(tuple(ScreeningItem(str(i["name"]), bool(i["passed"]),
-                                               str(i.get("detail", "")), str(i.get("key", "")))
-                                 for i in items if isinstance(i, dict) and "name" in i))
+    return _result_of(rows[-1])
+
+
+def unmet_blocking_screening(session: Session, visit_ids: Iterable[int],
+                             protocol: TreatmentProtocol) -> dict[int, tuple[str, ...]]:
+    """Each visit's unmet screening items that the protocol marks as blocking
+    (``core.screening.blocking_failures``), in words with their reasons, for the tile, the
+    chair detail, the overview and the summary: they stay visible after a charge nurse's
+    override let the infusion start. Visits with none are left out. One query for all."""
+    out: dict[int, tuple[str, ...]] = {}
+    for vid, rows in repo.current_entries_by_visit(session, Screening, list(visit_ids)).items():
+        if not rows:
+            continue
+        failed = blocking_failures(_result_of(rows[-1]), protocol.screening)
+        if failed:
+            out[vid] = tuple(f"screening not met: {i.name}" + (f" ({i.detail})" if i.detail
+                                                                else "") for i in failed)
+    return out
 
 
 def predose_bp(session: Session, visit_id: int, now: datetime) -> PredoseBP | None:
@@ -268,6 +295,7 @@ __all__ = [
     "predose_bp",
     "read_start_gate",
     "screening_result",
+    "unmet_blocking_screening",
     "GateRead",
     "assessment_scores",
     "charted_baseline",

@@ -37,6 +37,7 @@ from nursestation.db import repo
 from nursestation.db.audit import current_change_seq
 from nursestation.db.models import AlarmEvent, Assessment, Visit, Vital
 from nursestation.record import gate as din
+from nursestation.record.followups import visit_follow_ups
 from nursestation.record.visit import VisitView, read_visits
 
 #: An alarm of a chair without an active visit (a device left on) is shown for this long.
@@ -104,6 +105,8 @@ class OverviewRow:
     rr: VitalCell | None = None
     alarms: tuple[AlarmInfo, ...] = ()  # active ones, most important first
     overdue_checks: tuple[str, ...] = ()  # overdue and still open: a BP now would count
+    #: blocking screening items unmet, in words (``record.gate.unmet_blocking_screening``)
+    screening_unmet: tuple[str, ...] = ()
     due_checks: tuple[str, ...] = ()
     missed_checks: tuple[str, ...] = ()  # overdue, window closed (a later check took over)
     pending_pump_changes: int = 0
@@ -315,6 +318,7 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
     latest = repo.latest_vitals(session)
     alarms_by_chair = _latest_alarms(session)
     views = read_visits(session, [v.id for v in visits.values()], protocol, now)
+    unmet = din.unmet_blocking_screening(session, list(views), protocol)
     bp_within_s = protocol.discharge.bp_within_min * 60.0
 
     rows: list[OverviewRow] = []
@@ -334,7 +338,9 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
         bp_times = [s.time for s in repo.vitals_in_range(session, visit_id=visit.id,
                                                          codes=("NBP_SYS",))
                     if s.value is not None and not (s.quality & UNUSABLE)]
-        manual = din.manual_check_times(repo.current_entries(session, Assessment, visit.id))
+        assessments = repo.current_entries(session, Assessment, visit.id)
+        manual = din.manual_check_times(assessments)
+        doses = visit_follow_ups(view, assessments, protocol, now)
         checks = checks_for_visit(protocol.schedule, din.phase_times(visit), bp_times, manual,
                                   now, display_tz=display_tz)
         ride = din.visit_ride_status(session, visit.id, protocol.discharge, now,
@@ -356,8 +362,11 @@ def overview_rows(session: Session, protocol: TreatmentProtocol, now: datetime, 
             spo2=_cell(mine.get("SPO2"), now, stale_after_s), nbp_sys=nbp, nbp_dia=nbp_dia,
             rr=_cell(mine.get("RR"), now, stale_after_s), alarms=alarms,
             overdue_checks=tuple(c.label for c in checks
-                                 if c.status is CheckStatus.OVERDUE and _open(c, now)),
-            due_checks=tuple(c.label for c in checks if c.status is CheckStatus.DUE),
+                                 if c.status is CheckStatus.OVERDUE and _open(c, now))
+            + tuple(f.label for f in doses if f.status == "overdue"),
+            screening_unmet=unmet.get(visit.id, ()),
+            due_checks=tuple(c.label for c in checks if c.status is CheckStatus.DUE)
+            + tuple(f.label for f in doses if f.status == "due"),
             missed_checks=tuple(c.label for c in checks
                                 if c.status is CheckStatus.OVERDUE and not _open(c, now)),
             pending_pump_changes=view.pending_pump_changes,

@@ -28,14 +28,15 @@ from nursestation.db.models import (
     AlarmEvent,
     Assessment,
     ClinicalEntry,
-    DischargeDecision,
     InfusionEvent,
     MedicationAdministration,
     Note,
     RideArrangement,
     Screening,
 )
+from nursestation.record import entries as in_words
 from nursestation.record import history
+from nursestation.record.gate import unmet_blocking_screening
 from nursestation.record.visit import VisitView, read_visit
 from nursestation.report import model as m
 
@@ -90,63 +91,30 @@ def _fmt_value(v: Any) -> str:
 # ----------------------------------------------------------------------------- amendments
 
 
-def _describe(entry: ClinicalEntry) -> str:
-    """An entry in words, as it was charted (for the struck-through original)."""
-    if isinstance(entry, MedicationAdministration):
-        s = f"{entry.drug} {entry.dose:g} {entry.unit} {entry.route}"
-        if entry.site:
-            s += f", site {entry.site}"
-        return s
-    if isinstance(entry, InfusionEvent):
-        s = entry.kind.replace("_", " ")
-        if entry.rate_ml_h is not None:
-            s += f" {entry.rate_ml_h:g} mL/h"
-        if entry.reason_code or entry.reason_text:
-            s += f" ({entry.reason_code or ''} {entry.reason_text or ''})".replace("( ", "(")
-        return s.replace(" )", ")")
-    if isinstance(entry, Assessment):
-        score = entry.score if entry.score is not None else "-"
-        return f"{vocabulary.scale_name(entry.scale)} {_fmt_value(score)}" + (
-            f", note: {entry.note}" if entry.note else "")
-    if isinstance(entry, Note):
-        return entry.text
-    if isinstance(entry, RideArrangement):
-        if entry.kind == "car_service":
-            return f"car service {entry.company} {entry.booking_ref}".strip()
-        return f"driver {entry.driver_name} ({entry.relationship}) {entry.phone}".strip()
-    if isinstance(entry, DischargeDecision):
-        return f"{entry.result}, all criteria met: {'yes' if entry.all_met else 'no'}"
-    return type(entry).__name__
-
-
 def _amendments(session: Session, entry: ClinicalEntry, users: _Users
                 ) -> tuple[m.Amendment, ...]:
+    """Each correction of the entry: the version it replaced in words (``record.entries``, as
+    the history view says it) and what it changed, field by field in words."""
     if entry.root_id is None and entry.amends_id is None:
         return ()
     out = []
     for step in history.chain(session, type(entry), entry.id).steps():
         if step.completion:
             continue  # completion, not a correction
-        old, new, changed = step.before, step.after, step.fields
-        follow = history.FOLLOW_UP.get(type(entry), frozenset())
-        original = _describe(old)
-        extra = sorted(changed - {"voided"})
-        shown = original.lower()
-        details = [f"{c.replace('_', ' ')} {_fmt_value(getattr(old, c))}" for c in extra
-                   if str(_fmt_value(getattr(old, c))).lower() not in shown and c not in follow]
-        if details:
-            original += "; " + "; ".join(details)
-        out.append(m.Amendment(original=original, original_at=_utc(old.at),
+        old, new = step.before, step.after
+        out.append(m.Amendment(original=in_words.describe(old), original_at=_utc(old.at),
                                original_by=users.name(old.recorded_by_id),
                                at=_utc(new.recorded_at), by=users.name(new.recorded_by_id),
-                               reason=new.amend_reason or ""))
+                               reason=new.amend_reason or "",
+                               changes=in_words.step_changes(step)))
     return tuple(out)
 
 
 # ---------------------------------------------------------------------------------- sections
 
 
-def _screening(session: Session, rec: repo.VisitRecord, users: _Users) -> m.Screening | None:
+def _screening(session: Session, rec: repo.VisitRecord, users: _Users,
+               protocol: TreatmentProtocol) -> m.Screening | None:
     if not rec.screenings:
         return None
     sc = rec.screenings[-1]
@@ -168,8 +136,9 @@ def _screening(session: Session, rec: repo.VisitRecord, users: _Users) -> m.Scre
             continue
         label = _SCREENING_LABELS.get(key, key.replace("_", " ").capitalize())
         answers.append(m.ScreeningAnswer(label, _fmt_value(value)))
+    unmet = unmet_blocking_screening(session, [rec.visit.id], protocol).get(rec.visit.id, ())
     return m.Screening(answers=tuple(answers), passed=sc.passed, at=_utc(sc.at),
-                       by=users.name(sc.recorded_by_id),
+                       by=users.name(sc.recorded_by_id), blocking_unmet=unmet,
                        amendments=_amendments(session, sc, users))
 
 
@@ -371,7 +340,9 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
     assessments = tuple(
         m.AssessmentEntry(at=_utc(a.at), scale=vocabulary.scale_name(a.scale),
                           score=_assessment_score(a), by=users.name(a.recorded_by_id),
-                          items=tuple((str(k), _fmt_value(val)) for k, val in (a.items or {}).items()
+                          items=tuple((vocabulary.display_name(str(k)) if not str(k).isdigit()
+                                       else f"item {k}:", _fmt_value(val))
+                                      for k, val in (a.items or {}).items()
                                       if k not in ("level", "value", "score")),
                           note=a.note or "", voided=a.voided,
                           amendments=_amendments(session, a, users))
@@ -425,7 +396,7 @@ def build_summary(session: Session, visit_id: int, protocol: TreatmentProtocol, 
         course_number=v.course_number, course_length=protocol.course_length,
         chair=rec.chair.name, nurses=tuple(users.name(u) for u in nurse_ids),
         dose=dose, phase=v.phase, checkin_at=_utc(v.checkin_at), discharge_at=discharge_at,
-        screening=_screening(session, rec, users), vitals=tuple(vitals),
+        screening=_screening(session, rec, users, protocol), vitals=tuple(vitals),
         other_sites=_other_sites(session, visit_id),
         timepoints=_timepoints(vitals, protocol, dose.infusion_start, dose.infusion_end,
                                discharge_at),

@@ -281,6 +281,9 @@ def vitals_chart(summary: VisitSummary, clock: _Clock, width: float) -> Drawing:
             add("Meds", m.given_at, "diamond", MED_C,
                 (f"{m.drug} {m.dose:g} {m.unit} {m.route}", f"{m.drug} {m.dose:g} {m.unit}",
                  m.drug[:5]))
+            if m.response and m.response_at is not None:  # its effect, charted (a square)
+                add("Meds", m.response_at, "square", MED_C,
+                    (f"{m.drug}: {m.response}", m.response[:14], ""))
     # assessments at the same minute share one marker
     by_minute: dict[datetime, list] = {}
     for a in summary.assessments:

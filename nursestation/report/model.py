@@ -30,6 +30,8 @@ class Amendment:
     at: datetime
     by: str
     reason: str
+    #: what the correction changed, in words ("route: IM → IV")
+    changes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class Screening:
     at: datetime | None = None
     by: str = ""
     amendments: tuple[Amendment, ...] = ()
+    #: blocking items unmet, in words with their reasons (``record.gate``)
+    blocking_unmet: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

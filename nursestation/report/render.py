@@ -211,8 +211,9 @@ def amendment_text(amendments: Sequence[Amendment], clock: Clock, voided: bool =
         orig = f"<strike>{x(a.original)}</strike>"
         when = f" (charted {clock.hm(a.original_at)} by {x(a.original_by)})" if a.original_at else ""
         verb = "Voided" if voided and a is amendments[-1] else "Amended"
+        changed = f"Changed: {x('; '.join(a.changes))}. " if a.changes else ""
         parts.append(f"<b>{verb}</b> {clock.hm(a.at)} by {x(a.by)}: {x(a.reason)}. "
-                     f"Original entry: {orig}{when}")
+                     f"{changed}Original entry: {orig}{when}")
     return "<br/>".join(parts)
 
 
@@ -268,6 +269,8 @@ def _screening(s: VisitSummary, clock: Clock) -> list:
         return [heading("Screening"), T("No screening charted.", "muted")]
     outcome = {True: "passed", False: "NOT passed", None: "not assessed"}[sc.passed]
     out = [heading(f"Screening at check-in - {outcome}")]
+    for line in sc.blocking_unmet:  # stays visible after an override let the infusion start
+        out.append(P(f"<b>! Blocking item {x(line)}</b>"))
     rows: list[list] = []
     for a in sc.answers:
         mark = {True: "yes", False: "NO", None: ""}[a.ok]

@@ -13,16 +13,16 @@ Esc cancels. Dialogs never block in a nested event loop: open them with ``show()
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import QDateTime, QMetaMethod, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDateTimeEdit,
     QDialog,
     QDoubleSpinBox,
@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
@@ -41,7 +43,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.orm import Session
 
 from nursestation.core import dosing as core_dosing
 from nursestation.core import medications as core_meds
@@ -54,25 +55,16 @@ from nursestation.core.dosing import (
     resolve,
     uncovered,
 )
-from nursestation.core.vocabulary import display_name, scale_name
+from nursestation.core.plausibility import EntryError, parse_number
+from nursestation.core.vocabulary import display_name
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
-from nursestation.db.models import (
-    CLINICAL_MODELS,
-    Assessment,
-    ClinicalEntry,
-    DischargeDecision,
-    InfusionEvent,
-    MedicationAdministration,
-    Note,
-    PumpChangeItem,
-    RideArrangement,
-    Screening,
-)
 from nursestation.record import commands as rc
-from nursestation.record import history
+from nursestation.record import entries
 from nursestation.record.commands import AMEND_FIELDS, pump_readings, scan_pump_changes
+from nursestation.record.entries import KIND_LABELS, EntryValues
 from nursestation.record.errors import Refused
+from nursestation.record.followups import read_follow_ups
 from nursestation.record.visit import VisitView, read_visit
 from nursestation.ui.context import AppContext
 from nursestation.ui.dialogs import CommandDialog, open_charge_override
@@ -89,8 +81,6 @@ MOAAS_WORDING = {
     0: "no response after a painful trapezius squeeze",
 }
 
-KIND_LABELS = {"start": "Start", "rate_change": "Rate change", "pause": "Pause",
-               "resume": "Resume", "stop": "Stop"}
 # symbols the clinic's fonts are sure to have; the word after each says the same
 _MARK = {Severity.OK: "✓", Severity.NOTE: "•", Severity.SOFT: "!", Severity.BLOCK: "✗",
          Severity.HARD: "✗", Severity.REFUSED: "✗"}
@@ -163,7 +153,7 @@ VisitFacts = VisitView
 split_allergies = core_meds.split_allergies
 
 
-def visit_facts(session: Session, visit_id: int, protocol: Any,
+def visit_facts(session: Any, visit_id: int, protocol: Any,
                 now: datetime | None = None) -> VisitView:
     """The visit's read model (``record.visit.read_visit``) as of ``now`` (default: now)."""
     return read_visit(session, visit_id, protocol, now or datetime.now(UTC))
@@ -180,8 +170,10 @@ class DoseChangeDialog(CommandDialog):
     visit into recovery)."""
 
     def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None, *,
-                 kind: str | None = None) -> None:
-        super().__init__(ctx, "Dose change", visit_id=visit_id, parent=parent)
+                 kind: str | None = None, amend: EntryValues | None = None) -> None:
+        super().__init__(ctx, "Amend dose change" if amend else "Dose change",
+                         visit_id=visit_id, parent=parent)
+        self.target = amend
         self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
         self.pump = ctx.read(rc.visit_infusion_facts, visit_id, ctx.protocol, ctx.clock.now())
         self.override: ChargeOverride | None = None
@@ -232,8 +224,29 @@ class DoseChangeDialog(CommandDialog):
         self.rate.valueChanged.connect(self.update_decision)
         self.reason.currentIndexChanged.connect(self.update_decision)
         self.reason_text.textChanged.connect(self.update_decision)
+        self.amending: AmendPart | None = None
+        if amend is not None:
+            self._prefill(amend)
+            self.amending = AmendPart(self, amend)
         self.update_decision()
         self.kind.setFocus()
+
+    def _prefill(self, t: EntryValues) -> None:
+        """The entry as charted; what it says happened is corrected, not re-authorised: the
+        limits are shown, a confirmation or override is not asked again."""
+        self.kind.setCurrentIndex(self.kind.findData(str(t.get("kind"))))
+        if t.get("rate_ml_h") is not None:
+            self.rate.setValue(float(t.get("rate_ml_h")))
+        code = str(t.get("reason_code") or "")
+        if code and self.reason.findData(code) < 0:
+            self.reason.addItem(code, code)
+        self.reason.setCurrentIndex(max(0, self.reason.findData(code)))
+        self.reason_text.setText(str(t.get("reason_text") or ""))
+        self.when = TimeField(t.at)
+        self.when.touched = False
+        _label_for(self.form, "&Time:", self.when)
+        for w in (self.confirm, self.confirm_label, self.override_button, self.override_status):
+            w.setVisible(False)
 
     def _plan_rate(self) -> float:
         if self.facts.weight_kg:
@@ -287,6 +300,8 @@ class DoseChangeDialog(CommandDialog):
             f.severity is Severity.SOFT for f in dec.findings)
         self.confirm.setEnabled(soft)
         self.confirm_label.setEnabled(soft)
+        if self.target is not None:  # a correction: the limits shown, not asked again
+            return
         hard = dec.severity is Severity.HARD
         self.override_button.setEnabled(hard)
         # an override covers the rate it was shown, nothing after (core decides)
@@ -308,7 +323,26 @@ class DoseChangeDialog(CommandDialog):
 
         self.override_dialog = open_charge_override(self, self.ctx, what, dec, granted)
 
+    def amended_values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.selected_kind,
+                               "reason_code": str(self.reason.currentData() or "") or None,
+                               "reason_text": self.reason_text.text().strip()}
+        if self.uses_rate:
+            out["rate_ml_h"] = self.rate.value()
+            mgkgh = self.dose_rate_mg_kg_h()
+            if mgkgh is not None and not _same(self.target.get("rate_ml_h") if self.target
+                                               else None, out["rate_ml_h"]):
+                out["dose_mg_kg_h"] = round(mgkgh, 4)
+        else:
+            out["rate_ml_h"] = None
+        if self.when.touched:
+            out["at"] = from_qdatetime(self.when.dateTime())
+        return out
+
     def save(self) -> None:
+        if self.amending is not None:
+            self.amending.save(self.amended_values())
+            return
         dec = self.current_decision()
         kind = self.selected_kind
         if kind != "start" and not self.reason.currentData():
@@ -355,14 +389,18 @@ class DoseChangeDialog(CommandDialog):
 
 
 class MedicationDialog(CommandDialog):
-    """A MAR entry: formulary drug, dose, route, site, time given, indication; core/'s checks
-    (max per dose/visit, interval, allergy, time) shown live."""
+    """A MAR entry: a formulary drug chosen under its purpose (antiemetic, calming,
+    antihypertensive), dose, route, site, time given, indication; core/'s checks (max per
+    dose/visit, interval, allergy, time) shown live with the drug's limits. With ``amend`` it is
+    the form that amends that entry, pre-filled with its current version."""
 
     ROUTES = core_meds.KNOWN_ROUTES
-    INDICATIONS = ("nausea", "prophylaxis")
 
-    def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, "Medication", visit_id=visit_id, parent=parent)
+    def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None, *,
+                 amend: EntryValues | None = None) -> None:
+        super().__init__(ctx, "Amend medication" if amend else "Medication",
+                         visit_id=visit_id, parent=parent)
+        self.target = amend
         self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
         f = self.facts
         allergies = ", ".join(f.allergies)
@@ -371,10 +409,29 @@ class MedicationDialog(CommandDialog):
                                                     "allergies: none listed (NKDA or not "
                                                     "recorded: check the chart)"))
         self.drug = QComboBox()
-        for d in ctx.protocol.formulary:
-            self.drug.addItem(d.name, d.name)
+        groups = core_meds.by_purpose(ctx.protocol.formulary)
+        model = self.drug.model()
+        for purpose, drugs in groups.items():
+            if self.drug.count():
+                self.drug.insertSeparator(self.drug.count())
+            self.drug.addItem(core_meds.PURPOSE_LABELS.get(purpose, purpose), None)
+            head = model.item(self.drug.count() - 1)  # type: ignore[attr-defined]
+            head.setEnabled(False)  # a heading, not a choice
+            bold = QFont(self.drug.font())
+            bold.setBold(True)
+            head.setFont(bold)
+            for d in drugs:
+                self.drug.addItem(f"   {d.name}", d.name)
+        self.drug.insertSeparator(self.drug.count())
         self.drug.addItem("other (off formulary)…", core_meds.OTHER_DRUG)
+        self.drug.setCurrentIndex(self.drug.findData(
+            ctx.protocol.formulary[0].name if ctx.protocol.formulary else core_meds.OTHER_DRUG))
         _label_for(self.form, "&Drug:", self.drug)
+        self.drug_info = QLabel()
+        self.drug_info.setWordWrap(True)
+        self.drug_info.setObjectName("Hint")
+        self.drug_info.setMinimumHeight(2 * self.drug_info.fontMetrics().lineSpacing() + 4)
+        self.form.addRow("", self.drug_info)
         self.other_name = QLineEdit()
         self.other_name.setPlaceholderText("drug given")
         self.other_name_label = _label_for(self.form, "Ot&her drug:", self.other_name)
@@ -395,9 +452,9 @@ class MedicationDialog(CommandDialog):
         self.given = TimeField(self.now())
         _label_for(self.form, "&Time given:", self.given)
         self.indication = QComboBox()
-        for i in self.INDICATIONS:
-            self.indication.addItem(i, i)
+        self.indication.setEditable(True)
         _label_for(self.form, "&Indication:", self.indication)
+        self.response: QLineEdit | None = None
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("needed to confirm a limit or override a block")
         self.reason_label = _label_for(self.form, "Reason to &proceed:", self.reason)
@@ -407,7 +464,86 @@ class MedicationDialog(CommandDialog):
                   self.other_reason.textChanged):
             w.connect(self.update_decision)
         self._drug_changed()
+        self.amending: AmendPart | None = None
+        self.response_dialog: MedicationResponseDialog | None = None
+        if amend is not None:
+            self._prefill(amend)
+            self.amending = AmendPart(self, amend)
+            self.reason.setVisible(False)
+            self.reason_label.setVisible(False)
+            self.update_decision()
+        else:
+            self._given_this_visit()
         self.drug.setFocus()
+
+    def _given_this_visit(self) -> None:
+        """The MAR so far: each dose with what it still asks (its response, a sedation check:
+        ``record.followups``), and the response charted from here."""
+        self.follow_ups = self.ctx.read(read_follow_ups, self.visit_id, self.ctx.protocol,
+                                        self.now())
+        box = QGroupBox("Given this visit")
+        lay = QVBoxLayout(box)
+        self.given_list = QListWidget()
+        self.given_list.setWordWrap(True)
+        self.given_list.setMinimumHeight(3 * self.given_list.fontMetrics().lineSpacing() + 12)
+        self.given_list.setMaximumHeight(6 * self.given_list.fontMetrics().lineSpacing() + 12)
+        tz = local(self.now()).tzinfo
+        by_entry: dict[int | None, list[core_meds.FollowUp]] = {}
+        for fu in self.follow_ups:
+            by_entry.setdefault(fu.entry_id, []).append(fu)
+        for m in self.facts.medications:
+            text = f"{hhmm(m.at)} {m.drug} {m.dose:g} {m.unit} {m.route}"
+            if m.response:
+                text += f" — response {hhmm(m.response_at)}: {m.response}"
+            asks = [fu.text(tz) for fu in by_entry.get(m.id, ())
+                    if fu.status != "done" and not (fu.kind == "response" and m.response)]
+            if asks:
+                text += " — " + "; ".join(asks)
+            item = QListWidgetItem(("! " if any(f.open for f in by_entry.get(m.id, ())) else "")
+                                   + text)
+            item.setData(Qt.ItemDataRole.UserRole, m.id)
+            self.given_list.addItem(item)
+        if not self.facts.medications:
+            self.given_list.addItem("nothing given yet")
+        lay.addWidget(self.given_list)
+        self.respond_button = QPushButton("Chart res&ponse…")
+        self.respond_button.clicked.connect(self.chart_response)
+        self.respond_button.setEnabled(bool(self.facts.medications))
+        lay.addWidget(self.respond_button)
+        self.body.insertWidget(0, box)
+        due = next((fu.entry_id for fu in self.follow_ups
+                    if fu.kind == "response" and fu.open), None)
+        for i in range(self.given_list.count()):
+            if self.given_list.item(i).data(Qt.ItemDataRole.UserRole) == due:
+                self.given_list.setCurrentRow(i)
+
+    def chart_response(self) -> None:
+        item = self.given_list.currentItem() or self.given_list.item(0)
+        med_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if med_id is None:
+            self.fail("Pick the dose whose response you chart.", self.given_list)
+            return
+        self.response_dialog = MedicationResponseDialog(self.ctx, int(med_id), self)
+        self.response_dialog.saved.connect(lambda _c: self.reject())
+        self.response_dialog.open()
+
+    def _prefill(self, t: EntryValues) -> None:
+        name = str(t.get("drug") or "")
+        d = self.ctx.protocol.drug_named(name)
+        i = self.drug.findData(d.name if d else core_meds.OTHER_DRUG)
+        self.drug.setCurrentIndex(i)
+        if d is None:
+            self.other_name.setText(name)
+            self.other_reason.setText("as charted")
+        self.dose.setValue(float(t.get("dose") or 0))
+        self.route.setCurrentText(str(t.get("route") or ""))
+        self.site.setText(str(t.get("site") or ""))
+        self.given.set_time(t.at)
+        self.given.touched = False
+        self.indication.setCurrentText(str(t.get("indication") or ""))
+        if t.get("response"):
+            self.response = QLineEdit(str(t.get("response")))
+            _label_for(self.form, "Res&ponse:", self.response)
 
     def _drug_changed(self) -> None:
         name = str(self.drug.currentData())
@@ -416,12 +552,18 @@ class MedicationDialog(CommandDialog):
                   self.other_reason_label):
             w.setVisible(other)
         d = self.ctx.protocol.drug_named(name)
+        self.drug_info.setText(core_meds.describe_drug(d) if d
+                               else "not in the formulary: no limits to check")
+        self.drug_info.setToolTip(d.note if d else "")
         self.route.blockSignals(True)
         self.route.clear()
         routes = list(d.routes) if d else []
         routes += [r for r in self.ROUTES if r not in routes]
         self.route.addItems(routes)
         self.route.blockSignals(False)
+        self.indication.clear()
+        for i in core_meds.INDICATIONS.get(d.purpose, ()) if d else ():
+            self.indication.addItem(i, i)
         self.dose.setSuffix(f" {d.unit}" if d else " mg")
         if d:
             self.dose.setValue(d.usual_dose_mg)
@@ -433,23 +575,54 @@ class MedicationDialog(CommandDialog):
             route=self.route.currentText().strip(), given_at=self.given.value(now),
             other_drug_name=self.other_name.text(), other_reason=self.other_reason.text())
 
+    def given_at(self, now: datetime) -> datetime:
+        if self.target is not None and not self.given.touched:
+            return self.target.at
+        return self.given.value(now)
+
     def current_decision(self, now: datetime | None = None) -> Decision:
         now = now or self.now()
-        given = [core_meds.GivenDose(m.drug, m.dose, m.at) for m in self.facts.medications]
+        mine = self.target.entry_id if self.target is not None else None
+        given = [core_meds.GivenDose(m.drug, m.dose, m.at) for m in self.facts.medications
+                 if m.id != mine]  # an amended dose is held against the others, not itself
+        p = self.proposed(now)
+        entered = now
+        if self.target is not None:
+            p = core_meds.ProposedAdministration(p.drug, p.dose_mg, p.route, self.given_at(now),
+                                                 p.other_drug_name, p.other_reason)
+            if not self.given.touched:  # the time as charted: late only if it was then
+                entered = self.target.recorded_at
         return core_meds.check_administration(
-            self.proposed(now), self.ctx.protocol.formulary, given, self.facts.allergies, now,
+            p, self.ctx.protocol.formulary, given, self.facts.allergies, entered,
             late_after_min=repo.LATE_ENTRY_AFTER.total_seconds() / 60.0,
             display_tz=local(now).tzinfo)
 
     def update_decision(self) -> None:
         dec = self.current_decision()
         self.decision.setText(decision_text(dec))
-        needs = dec.severity in (Severity.SOFT, Severity.BLOCK)
+        needs = dec.severity in (Severity.SOFT, Severity.BLOCK) and self.target is None
         self.reason.setEnabled(needs)
         self.reason_label.setEnabled(needs)
 
+    def amended_values(self, now: datetime) -> dict[str, Any]:
+        name = str(self.drug.currentData())
+        d = self.ctx.protocol.drug_named(name)
+        out: dict[str, Any] = {
+            "drug": self.other_name.text().strip() if d is None else d.name,
+            "dose": self.dose.value(), "route": self.route.currentText().strip(),
+            "site": self.site.text().strip(),
+            "indication": self.indication.currentText().strip(), "at": self.given_at(now)}
+        if d is not None:
+            out["unit"] = d.unit
+        if self.response is not None:
+            out["response"] = self.response.text().strip()
+        return out
+
     def save(self) -> None:
         now = self.now()
+        if self.amending is not None:
+            self.amending.save(self.amended_values(now))
+            return
         dec = self.current_decision(now)
         reason = self.reason.text().strip()
         res = resolve(dec, reason=reason)
@@ -463,30 +636,41 @@ class MedicationDialog(CommandDialog):
         p = self.proposed(now)
         self.run(rc.give_medication, self.visit_id, protocol=self.ctx.protocol, drug=p.drug,
                  dose=p.dose_mg, route=p.route, given_at=p.given_at,
-                 site=self.site.text().strip(), indication=str(self.indication.currentData()),
+                 site=self.site.text().strip(), indication=self.indication.currentText().strip(),
                  other_drug_name=p.other_drug_name, other_reason=p.other_reason,
                  reason=reason, late_reason=self.late_text(), now=now,
                  display_tz=local(now).tzinfo)
 
     def refused(self, exc: Refused) -> None:
-        if exc.needs == "reason":
+        if exc.needs == "reason" and self.target is None:
             self.reason.setEnabled(True)
             self.reason.setFocus()
 
 
+#: Words the response field offers as the nurse types (she may write anything).
+RESPONSE_WORDS = ("nausea resolved", "nausea improved", "nausea unchanged",
+                  "calmer, dissociation tolerable", "still distressed", "drowsy, rousable",
+                  "blood pressure lowered", "blood pressure unchanged")
+
+
 class MedicationResponseDialog(CommandDialog):
-    """The response to a dose, charted later (an amendment of the MAR entry)."""
+    """The response to a dose, charted from the MAR (the entry is completed, not corrected):
+    what the nurse saw, and when."""
 
     def __init__(self, ctx: AppContext, medication_id: int,
                  parent: QWidget | None = None) -> None:
-        med = ctx.read(_current_version, MedicationAdministration, medication_id)
+        med = read_entry(ctx, "medication_administrations", medication_id)
         super().__init__(ctx, "Medication response", visit_id=med.visit_id, parent=parent)
         self.medication = med
-        self.set_heading(f"{med.drug} {med.dose:g} {med.unit} {med.route} given "
-                             f"{hhmm(med.at)}" + (f" ({med.indication})" if med.indication
-                                                   else ""))
-        self.response = QLineEdit(med.response or "")
-        self.response.setPlaceholderText("e.g. nausea resolved")
+        v = med.values
+        self.set_heading(f"{v['drug']} {v['dose']:g} {v['unit']} {v['route']} given "
+                         f"{hhmm(med.at)}" + (f" ({v['indication']})" if v.get("indication")
+                                               else ""))
+        self.response = QLineEdit(str(v.get("response") or ""))
+        self.response.setPlaceholderText("what was seen, e.g. nausea resolved")
+        words = QCompleter(list(RESPONSE_WORDS), self.response)
+        words.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.response.setCompleter(words)
         _label_for(self.form, "&Response:", self.response)
         self.when = TimeField(self.now())
         _label_for(self.form, "&Time:", self.when)
@@ -497,7 +681,7 @@ class MedicationResponseDialog(CommandDialog):
         if not text:
             self.fail("Describe the response.", self.response)
             return
-        self.run(rc.record_medication_response, self.medication.id, response=text,
+        self.run(rc.record_medication_response, self.medication.entry_id, response=text,
                  at=self.when.value(self.now()), now=self.now())
 
 
@@ -508,8 +692,10 @@ class AssessmentDialog(CommandDialog):
     """CADSS-6, MOAA/S, nausea and a dissociation note in one keyboard-friendly dialog.
     Type a digit in each CADSS item (Tab moves on); "–" means not assessed."""
 
-    def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, "Assessment", visit_id=visit_id, parent=parent)
+    def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None, *,
+                 amend: EntryValues | None = None) -> None:
+        super().__init__(ctx, "Amend assessment" if amend else "Assessment",
+                         visit_id=visit_id, parent=parent)
         a = ctx.protocol.assessments
         self.set_heading("Leave a part at “–” when it was not assessed.")
         cad = QGroupBox(f"&CADSS-6 (each item 0–{a.cadss6_item_max})")
@@ -551,8 +737,52 @@ class AssessmentDialog(CommandDialog):
         _label_for(self.form, "&Time:", self.when)
         self.moaas.currentIndexChanged.connect(self.update_decision)
         self.nausea.currentIndexChanged.connect(self.update_decision)
+        self.cadss_box = cad
+        self.amending: AmendPart | None = None
+        self.target = amend
+        if amend is not None:
+            self._prefill(amend)
+            self.amending = AmendPart(self, amend)
         self.update_decision()
-        self.cadss[0].setFocus()
+        if amend is None or amend.get("scale") == SCALE_CADSS6:
+            self.cadss[0].setFocus()
+
+    def _prefill(self, t: EntryValues) -> None:
+        """One assessment entry is one scale: its part pre-filled, the others closed."""
+        scale = str(t.get("scale"))
+        items = t.get("items") or {}
+        self.when.set_time(t.at)
+        self.cadss_box.setEnabled(scale == SCALE_CADSS6)
+        self.note.setEnabled(scale == SCALE_CADSS6)
+        self.moaas.setEnabled(scale == SCALE_MOAAS)
+        self.nausea.setEnabled(scale == SCALE_NAUSEA)
+        if scale == SCALE_CADSS6:
+            for i, spin in enumerate(self.cadss, 1):
+                v = items.get(str(i))
+                spin.setValue(int(v) if isinstance(v, int | float) else -1)
+            self.note.setPlainText(str(t.get("note") or ""))
+        elif scale == SCALE_MOAAS:
+            self.moaas.setCurrentIndex(max(0, self.moaas.findData(items.get("level"))))
+            self.moaas.setFocus()
+        elif scale == SCALE_NAUSEA:
+            self.nausea.setCurrentIndex(max(0, self.nausea.findData(items.get("level"))))
+            self.nausea.setFocus()
+
+    def amended_values(self) -> dict[str, Any]:
+        assert self.target is not None
+        scale = str(self.target.get("scale"))
+        out: dict[str, Any] = {}
+        if scale == SCALE_CADSS6:
+            cadss = self.cadss_scores()
+            out["items"] = {str(i): s for i, s in enumerate(cadss or (), 1)}
+            out["note"] = self.note.toPlainText().strip()
+        elif scale == SCALE_MOAAS:
+            out["items"] = {"level": self.moaas.currentData()}
+        elif scale == SCALE_NAUSEA:
+            out["items"] = {"level": self.nausea.currentData()}
+        if self.when.touched:
+            out["at"] = from_qdatetime(self.when.dateTime())
+        return out
 
     def cadss_scores(self) -> list[int] | None:
         """The six items, None when none is scored; raises when only some are."""
@@ -581,6 +811,9 @@ class AssessmentDialog(CommandDialog):
         except ValueError as exc:
             self.fail(str(exc), next(s for s in self.cadss if s.value() < 0))
             return
+        if self.amending is not None:
+            self.amending.save(self.amended_values())
+            return
         moaas = self.moaas.currentData()
         nausea = self.nausea.currentData()
         note = self.note.toPlainText().strip()
@@ -593,17 +826,32 @@ class AssessmentDialog(CommandDialog):
 
 
 class NoteDialog(CommandDialog):
-    def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, "Note", visit_id=visit_id, parent=parent)
+    """A free-text note; with ``amend`` the form that amends one, pre-filled."""
+
+    def __init__(self, ctx: AppContext, visit_id: int, parent: QWidget | None = None, *,
+                 amend: EntryValues | None = None) -> None:
+        super().__init__(ctx, "Amend note" if amend else "Note", visit_id=visit_id,
+                         parent=parent)
         self.text = QPlainTextEdit()
         self.text.setTabChangesFocus(True)
         _label_for(self.form, "&Note:", self.text)
         self.when = TimeField(self.now())
         _label_for(self.form, "&Time:", self.when)
+        self.amending: AmendPart | None = None
+        if amend is not None:
+            self.text.setPlainText(str(amend.get("text") or ""))
+            self.when.set_time(amend.at)
+            self.amending = AmendPart(self, amend)
         self.text.setFocus()
 
     def save(self) -> None:
         text = self.text.toPlainText().strip()
+        if self.amending is not None:
+            new: dict[str, Any] = {"text": text}
+            if self.when.touched:
+                new["at"] = from_qdatetime(self.when.dateTime())
+            self.amending.save(new)
+            return
         if not text:
             self.fail("The note is empty.", self.text)
             return
@@ -613,198 +861,166 @@ class NoteDialog(CommandDialog):
 
 # ------------------------------------------------------------------------- amendments, history
 
-MODELS_BY_TYPE: dict[str, type[ClinicalEntry]] = {m.__tablename__: m for m in CLINICAL_MODELS}
-TYPE_LABELS = {
-    Screening: "Screening", InfusionEvent: "Infusion", MedicationAdministration: "Medication",
-    Assessment: "Assessment", Note: "Note", RideArrangement: "Ride home",
-    DischargeDecision: "Discharge", PumpChangeItem: "Pump change",
-}
-def model_for(entry_type: str | type[ClinicalEntry]) -> type[ClinicalEntry]:
-    if isinstance(entry_type, str):
-        return MODELS_BY_TYPE[entry_type]
-    return entry_type
+MODELS_BY_TYPE = entries.MODELS_BY_TYPE
+TYPE_LABELS = entries.TYPE_LABELS
+#: One line per entry, as the history and the summary say it (``record.entries``).
+summarize = entries.describe
 
 
-def _current_version(session: Session, model: type[ClinicalEntry], entry_id: int) -> Any:
-    return history.current_version(session, model, entry_id)
+def _same(old: Any, new: Any) -> bool:
+    """Whether a form's value is the value the entry already holds (times to the minute, as the
+    form shows them; "" and None alike)."""
+    if old in (None, "") and new in (None, ""):
+        return True
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        o = old.replace(tzinfo=UTC) if old.tzinfo is None else old
+        return abs((o - new).total_seconds()) < 60 and o.minute == new.minute
+    if isinstance(old, int | float) and isinstance(new, int | float) \
+            and not isinstance(old, bool) and not isinstance(new, bool):
+        return abs(float(old) - float(new)) < 1e-9
+    return bool(old == new)
 
 
-def summarize(entry: ClinicalEntry) -> str:
-    """One line for the history view."""
-    e: Any = entry
-    if isinstance(entry, InfusionEvent):
-        rate = f" {e.rate_ml_h:g} mL/h" if e.rate_ml_h is not None else ""
-        dose = f" ({e.dose_mg_kg_h:.3g} mg/kg/h)" if e.dose_mg_kg_h else ""
-        why = f" — {e.reason_code}" if e.reason_code else ""
-        why += f": {e.reason_text}" if e.reason_text else ""
-        extra = f"; soft limit confirmed: {e.limit_confirmation}" if e.limit_confirmation else ""
-        extra += f"; charge override: {e.override_reason}" if e.override_by_id else ""
-        return f"{KIND_LABELS.get(e.kind, e.kind)}{rate}{dose}{why}{extra}"
-    if isinstance(entry, MedicationAdministration):
-        s = f"{e.drug} {e.dose:g} {e.unit} {e.route}"
-        s += f" at {e.site}" if e.site else ""
-        s += f" for {e.indication}" if e.indication else ""
-        s += " [late entry]" if e.late_entry else ""
-        s += f"; override: {e.override_reason}" if e.override_reason else ""
-        s += f"; response {hhmm(e.response_at)}: {e.response}" if e.response else ""
-        return s
-    if isinstance(entry, Assessment):
-        if e.scale == SCALE_NAUSEA:
-            s = f"Nausea {e.items.get('level', '?')}"
-        elif e.scale == SCALE_MOAAS:
-            s = f"MOAA/S {e.score:g}" if e.score is not None else "MOAA/S"
-        elif e.scale == SCALE_CADSS6:
-            s = f"CADSS-6 {e.score:g}" if e.score is not None else "CADSS-6 (note only)"
-            if e.items:
-                s += " (" + ", ".join(f"{k}:{v}" for k, v in e.items.items()) + ")"
-        else:  # baseline vitals, a vitals check, another scale: its name and its values
-            values = ", ".join(f"{display_name(k)} {v:g}" if isinstance(v, int | float)
-                               else f"{display_name(k)} {v}" for k, v in (e.items or {}).items())
-            s = " ".join(x for x in (scale_name(e.scale),
-                                     f"{e.score:g}" if e.score is not None else "",
-                                     f"({values})" if values else "") if x)
-        return s + (f" — {e.note}" if e.note else "")
-    if isinstance(entry, Note):
-        return e.text
-    if isinstance(entry, RideArrangement):
-        who = (f"car service {e.company} ({e.booking_ref})" if e.kind == "car_service"
-               else f"{e.driver_name} ({e.relationship}, {e.phone})")
-        eta = f", expected {hhmm(e.expected_arrival)}" if e.expected_arrival else ""
-        conf = (f"; confirmed ({e.confirmation_method}) {hhmm(e.confirmed_at)}"
-                if e.confirmed_at else "; not confirmed")
-        return f"{who}{eta}{conf}"
-    if isinstance(entry, DischargeDecision):
-        s = f"{e.result}; criteria {'all met' if e.all_met else 'NOT all met'}"
-        return s + (f"; override: {e.override_reason}" if e.override else "")
-    if isinstance(entry, PumpChangeItem):
-        desc = core_pump.PumpChange.from_values(e.pump_values).describe() \
-            if "at" in e.pump_values else e.kind
-        res = f" — {e.status}" + (f": {e.resolution_reason}" if e.resolution_reason else "")
-        return desc + res
-    if isinstance(entry, Screening):
-        return f"screening {'passed' if e.passed else 'not passed' if e.passed is False else ''}"
-    return repr(entry)
+class AmendPart:
+    """What makes a charting form an amendment of an entry it charted: the heading naming the
+    version amended, "entered in error", the mandatory reason, and saving only the fields the
+    nurse changed through ``record.commands.amend_entry`` (which checks them as when charted)."""
 
-
-@dataclass
-class Version:
-    entry: Any
-    by: str
-    superseded: bool
-
-
-@dataclass
-class Chain:
-    kind: str
-    versions: list[Version]
-
-    @property
-    def current(self) -> Version:
-        return self.versions[-1]
-
-    @property
-    def original(self) -> Version:
-        return self.versions[0]
-
-
-def visit_history(session: Session, visit_id: int) -> list[Chain]:
-    """Every entry of the visit with all its versions (original first), by clinical time: the
-    one walker's chains (``record.history``) with who charted each version."""
-    users = history.Users(session)
-    return [Chain(TYPE_LABELS.get(c.model, c.model.__tablename__),
-                  [Version(v, users.name(v.recorded_by_id), c.superseded(v))
-                   for v in c.versions])
-            for c in history.visit_history(session, visit_id)]
-
-
-class AmendDialog(CommandDialog):
-    """Correct an entry: changed fields and a mandatory reason (a new version; the original
-    stays in the history). "Entered in error" voids it."""
-
-    def __init__(self, ctx: AppContext, entry_type: str | type[ClinicalEntry], entry_id: int,
-                 parent: QWidget | None = None) -> None:
-        self.model = model_for(entry_type)
-        cur = ctx.read(_current_version, self.model, entry_id)
-        super().__init__(ctx, f"Amend {TYPE_LABELS.get(self.model, '')}", ok_text="&Amend",
-                         visit_id=cur.visit_id, parent=parent)
-        self.current = cur
-        self.set_heading(f"Amending: {summarize(cur)}\n(charted {hhmm(cur.recorded_at)}; "
-                         f"every version stays in the history)")
-        self.fields: dict[str, QWidget] = {}
-        columns = {c.key: c for c in self.model.__mapper__.column_attrs}
-        for name in AMEND_FIELDS.get(self.model, ()):
-            value = getattr(cur, name)
-            col_type = columns[name].columns[0].type.python_type if name in columns else str
-            w: QWidget
-            if name in ("at", "expected_arrival") or col_type is datetime:
-                w = TimeField(value or self.now())
-                w.touched = False
-            elif col_type is bool:
-                w = QCheckBox()
-                w.setChecked(bool(value))
-            elif col_type in (dict, list):
-                w = QLineEdit(json.dumps(value or {}, ensure_ascii=False))
-            elif col_type is float:
-                w = QLineEdit("" if value is None else f"{value:g}")
-            else:
-                w = QLineEdit("" if value is None else str(value))
-            label = name.replace("_", " ").replace(" ml h", " (mL/h)").replace(
-                " mg kg h", " (mg/kg/h)").replace(" mg ml", " (mg/mL)").capitalize()
-            _label_for(self.form, f"{label}:", w)
-            self.fields[name] = w
+    def __init__(self, dlg: CommandDialog, target: EntryValues) -> None:
+        self.dlg = dlg
+        self.target = target
+        dlg.save_button.setText("&Amend")
+        dlg.set_heading(f"Amending: {target.text}\n(charted {hhmm(target.recorded_at)}; "
+                        "every version stays in the history)")
         self.void = QCheckBox("Entered in &error (void this entry)")
-        self.form.addRow("", self.void)
+        self.void.setChecked(target.voided)
+        self.void.setEnabled(not target.voided)
+        dlg.form.addRow("", self.void)
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("why it is corrected (required)")
-        _label_for(self.form, "&Reason:", self.reason)
-        self.reason.setFocus()
+        _label_for(dlg.form, "&Why corrected:", self.reason)
+        dlg.void = self.void  # type: ignore[attr-defined]
+        dlg.amend_reason = self.reason  # type: ignore[attr-defined]
 
-    def changes(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, w in self.fields.items():
-            old = getattr(self.current, name)
-            new: Any
-            if isinstance(w, TimeField):
-                if not w.touched:
-                    continue
-                new = from_qdatetime(w.dateTime())
-            elif isinstance(w, QCheckBox):
-                new = w.isChecked()
-            else:
-                text = w.text().strip()  # type: ignore[attr-defined]
-                if isinstance(old, (dict, list)):
-                    new = json.loads(text) if text else {}
-                elif isinstance(old, float) or (old is None and name in (
-                        "rate_ml_h", "dose_mg_kg_h", "concentration_mg_ml", "score", "dose")):
-                    new = float(text.replace(",", ".")) if text else None
-                else:
-                    new = text if text or old is not None else None
-            if new != old:
-                out[name] = new
-        if self.void.isChecked():
+    def changes(self, new: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in new.items()
+               if k in self.target.fields and not _same(self.target.get(k), v)}
+        if self.void.isChecked() and not self.target.voided:
             out["voided"] = True
         return out
 
-    def save(self) -> None:
-        reason = self.reason.text().strip()
-        try:
-            changes = self.changes()
-        except ValueError as exc:
-            self.fail(f"A value is not valid: {exc}")
-            return
+    def save(self, new: dict[str, Any]) -> None:
+        dlg = self.dlg
+        changes = self.changes(new)
         if not changes:
-            self.fail("Nothing was changed.")
+            dlg.fail("Nothing was changed.")
             return
+        reason = self.reason.text().strip()
         if not reason:
-            self.fail("An amendment needs a reason.", self.reason)
+            dlg.fail("An amendment needs a reason.", self.reason)
             return
-        self.run(rc.amend_entry, self.model.__tablename__, self.current.id,
-                 protocol=self.ctx.protocol, changes=changes, reason=reason, now=self.now())
+        dlg.run(rc.amend_entry, self.target.entry_type, self.target.entry_id,
+                protocol=dlg.ctx.protocol, changes=changes, reason=reason,
+                confirm_unusual=dlg.confirmed(), now=dlg.now())
+
+
+def read_entry(ctx: AppContext, entry_type: str, entry_id: int) -> EntryValues:
+    return ctx.read(entries.entry_values, entry_type, entry_id)
+
+
+class EntryAmendDialog(CommandDialog):
+    """Amend an entry no charting form at the chair writes (a vitals entry, a ride, a
+    screening, a discharge decision, a pump-change resolution): its fields by name, each with
+    the widget its kind of value needs, pre-filled; never a dict to edit."""
+
+    def __init__(self, ctx: AppContext, target: EntryValues,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(ctx, f"Amend {target.label.lower()}", visit_id=target.visit_id,
+                         parent=parent)
+        self.current = target
+        self.fields: dict[str, QWidget] = {}
+        self.item_fields: dict[str, QLineEdit] = {}
+        for name in target.fields:
+            value = target.get(name)
+            label = entries.FIELD_LABELS.get(name, name.replace("_", " ")).capitalize()
+            if name == "items" and isinstance(value, dict):
+                for code, v in value.items():
+                    if isinstance(v, dict | list):
+                        continue  # where a value came from: kept as charted
+                    w = QLineEdit("" if v is None else (f"{v:g}" if isinstance(v, float)
+                                                        else str(v)))
+                    _label_for(self.form, f"{display_name(code)}:", w)
+                    self.item_fields[code] = w
+                continue
+            if name in ("answers", "score", "scale", "passed"):
+                continue  # follow from the items / the screening: not typed by hand
+            w2: QWidget
+            if name in ("at", "expected_arrival"):
+                w2 = TimeField(value or self.now())
+                w2.touched = False
+            else:
+                w2 = QLineEdit("" if value is None else str(value))
+            _label_for(self.form, f"{label}:", w2)
+            self.fields[name] = w2
+        self.amending = AmendPart(self, target)
+        self.void = self.amending.void
+        self.reason = self.amending.reason
+        self.reason.setFocus()
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, w in self.fields.items():
+            if isinstance(w, TimeField):
+                if w.touched:
+                    out[name] = from_qdatetime(w.dateTime())
+            elif isinstance(w, QLineEdit):
+                out[name] = w.text().strip()
+        if self.item_fields:
+            items = dict(self.current.get("items") or {})
+            for code, w in self.item_fields.items():
+                text = w.text().strip()
+                old = items.get(code)
+                if isinstance(old, int | float) and not isinstance(old, bool):
+                    num = parse_number(text, display_name(code))  # strict: nothing dropped
+                    items[code] = int(num) if isinstance(old, int) and num.is_integer() \
+                        else num
+                else:
+                    items[code] = text
+            out["items"] = items
+        return out
+
+    def save(self) -> None:
+        try:
+            new = self.values()
+        except EntryError as exc:
+            self.fail(str(exc))
+            return
+        self.amending.save(new)
+
+
+def AmendDialog(ctx: AppContext, entry_type: str, entry_id: int,
+                parent: QWidget | None = None) -> CommandDialog:
+    """The form that amends an entry: the same form that charted it, pre-filled with the
+    current version (a medication, a dose change, an assessment, a note); entries charted
+    elsewhere get their fields by name (:class:`EntryAmendDialog`)."""
+    target = read_entry(ctx, entry_type, entry_id)
+    scale = str(target.get("scale") or "")
+    if entry_type == "medication_administrations":
+        return MedicationDialog(ctx, target.visit_id, parent, amend=target)
+    if entry_type == "infusion_events":
+        return DoseChangeDialog(ctx, target.visit_id, parent, amend=target)
+    if entry_type == "notes":
+        return NoteDialog(ctx, target.visit_id, parent, amend=target)
+    if entry_type == "assessments" and scale in (SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA):
+        return AssessmentDialog(ctx, target.visit_id, parent, amend=target)
+    return EntryAmendDialog(ctx, target, parent)
 
 
 class EntryHistoryView(QWidget):
     """A visit's entries, each with its versions: superseded versions struck through and marked
-    "superseded", each amendment with who, when and why. Refreshes on committed writes."""
+    "superseded", each amendment with who, when, why and what it changed, in words. Refreshes on
+    committed writes. "Amend selected…" opens the form that amends it (once: a second click
+    brings the open one forward)."""
 
     amend_requested = Signal(str, int)  # entry type (table name), entry id
 
@@ -812,8 +1028,8 @@ class EntryHistoryView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.visit_id = visit_id
-        self.chains: list[Chain] = []
-        self.amend_dialog: AmendDialog | None = None
+        self.chains: list[entries.ChainView] = []
+        self.amend_dialog: CommandDialog | None = None
         lay = QVBoxLayout(self)
         self.tree = QTreeWidget()
         self.tree.setColumnCount(4)
@@ -837,31 +1053,30 @@ class EntryHistoryView(QWidget):
             self.refresh()
 
     def refresh(self) -> None:
-        self.chains = self.ctx.read(visit_history, self.visit_id)
+        self.chains = self.ctx.read(entries.history_view, self.visit_id)
         self.tree.clear()
         for chain in self.chains:
             cur = chain.current
-            e = cur.entry
-            status = " [entered in error]" if e.voided else ""
-            n = len(chain.versions) - 1
-            top = QTreeWidgetItem([
-                hhmm(e.at), f"{chain.kind}: {summarize(e)}{status}", cur.by,
-                f"amended ×{n}" if n else ""])
-            top.setData(0, Qt.ItemDataRole.UserRole, (e.__tablename__, e.id))
-            if e.voided:
+            status = " [entered in error]" if cur.voided else ""
+            n = chain.amendments
+            top = QTreeWidgetItem([hhmm(cur.at), f"{chain.label}: {cur.text}{status}", cur.by,
+                                   f"amended ×{n}" if n else ""])
+            top.setData(0, Qt.ItemDataRole.UserRole, (cur.entry_type, cur.entry_id))
+            if cur.voided:
                 _strike(top)
             self.tree.addTopLevelItem(top)
             if n:
                 for i, v in enumerate(chain.versions):
-                    ve = v.entry
                     mark = "[superseded] " if v.superseded else "[current] "
                     if i == 0:
-                        why = f"original, charted {hhmm(ve.recorded_at)} by {v.by}"
+                        why = f"original, charted {hhmm(v.recorded_at)} by {v.by}"
                     else:
-                        why = (f"amended {hhmm(ve.recorded_at)} by {v.by}: "
-                               f"{ve.amend_reason}")
-                    child = QTreeWidgetItem([hhmm(ve.at), mark + summarize(ve), v.by, why])
-                    child.setData(0, Qt.ItemDataRole.UserRole, (ve.__tablename__, ve.id))
+                        verb = "completed" if v.completion else "amended"
+                        why = f"{verb} {hhmm(v.recorded_at)} by {v.by}"
+                        why += f": {v.reason}" if v.reason else ""
+                        why += f" ({'; '.join(v.changes)})" if v.changes else ""
+                    child = QTreeWidgetItem([hhmm(v.at), mark + v.text, v.by, why])
+                    child.setData(0, Qt.ItemDataRole.UserRole, (v.entry_type, v.entry_id))
                     if v.superseded:
                         _strike(child)
                     top.addChild(child)
@@ -879,7 +1094,13 @@ class EntryHistoryView(QWidget):
         sel = self.selected()
         if sel is None:
             return
-        self.amend_requested.emit(*sel)
+        if self.amend_dialog is not None and self.amend_dialog.isVisible():
+            self.amend_dialog.raise_()
+            self.amend_dialog.activateWindow()
+            return
+        if self.isSignalConnected(QMetaMethod.fromSignal(self.amend_requested)):
+            self.amend_requested.emit(*sel)  # the window opens it (and asks for a login)
+            return
         self.amend_dialog = AmendDialog(self.ctx, sel[0], sel[1], self)
         self.amend_dialog.open()
 
@@ -903,7 +1124,7 @@ class DoseSummary:
     visit: VisitView | None = None
 
 
-def delivered_dose_summary(session: Session, visit_id: int, now: datetime,
+def delivered_dose_summary(session: Any, visit_id: int, now: datetime,
                            protocol: Any) -> DoseSummary:
     """Cumulative dose from the charted rate history, against the pump's volume infused: the
     visit read model's (``record.visit``), as the overview, the gate and the report show it."""
@@ -944,11 +1165,11 @@ class PumpChangeDialog(CommandDialog):
     the pump's time) or mark it "not a real change" (with the reason)."""
 
     def __init__(self, ctx: AppContext, item_id: int, parent: QWidget | None = None) -> None:
-        item = ctx.read(_current_version, PumpChangeItem, item_id)
+        item = read_entry(ctx, "pump_change_items", item_id)
         super().__init__(ctx, "Pump change", ok_text="&Resolve", visit_id=item.visit_id,
                          parent=parent)
         self.item = item
-        self.change = core_pump.PumpChange.from_values(item.pump_values)
+        self.change = core_pump.PumpChange.from_values(item.values["pump_values"])
         self.facts = ctx.read(visit_facts, item.visit_id, ctx.protocol, self.now())
         dose = ctx.read(delivered_dose_summary, item.visit_id, self.now(), ctx.protocol)
         self.set_heading(f"! Pending: {self.change.describe(local(self.now()).tzinfo)} — "
@@ -992,23 +1213,25 @@ class PumpChangeDialog(CommandDialog):
             if not dec.ok:
                 self.fail("; ".join(dec.messages), self.reason)
                 return
-            self.run(rc.confirm_pump_change, self.item.id, protocol=self.ctx.protocol,
+            self.run(rc.confirm_pump_change, self.item.entry_id, protocol=self.ctx.protocol,
                      reason_code=code, reason_text=text, now=self.now())
         else:
             if not text:
                 self.fail("Say why it is not a real change.", self.text)
                 return
-            self.run(rc.dismiss_pump_change, self.item.id, reason=text, now=self.now())
+            self.run(rc.dismiss_pump_change, self.item.entry_id, reason=text, now=self.now())
 
 
 __all__ = [
     "AMEND_FIELDS",
     "MOAAS_WORDING",
     "AmendDialog",
+    "AmendPart",
     "AssessmentDialog",
     "DeliveredDosePanel",
     "DoseChangeDialog",
     "DoseSummary",
+    "EntryAmendDialog",
     "EntryHistoryView",
     "MedicationDialog",
     "MedicationResponseDialog",
@@ -1023,5 +1246,4 @@ __all__ = [
     "scan_pump_changes",
     "summarize",
     "visit_facts",
-    "visit_history",
 ]

@@ -48,6 +48,8 @@ from nursestation.core.discharge import (
     evaluate_discharge,
     latest_value,
     modified_aldrete,
+    override_decision,
+    override_scope,
 )
 from nursestation.core.dosing import ChargeOverride, uncovered
 from nursestation.core.ride import ConfirmMethod, RideArrangement, RideKind, validate_ride
@@ -395,13 +397,21 @@ class DischargeDialog(CommandDialog):
     def update_button(self, *_: object) -> None:
         r = self.result
         passed = bool(r and r.passed)
-        if self.override is not None and (passed or r is None
-                                          or uncovered(r.decision(), self.override)):
+        if self.override is not None and (passed or r is None or uncovered(
+                override_decision(r, self.criteria), self.override)):
             # not needed any more, or a criterion became unmet that it was never shown
             self.override = None
             self.override_status.setText("" if passed else
                                          "✗ the override did not cover the criteria now unmet")
-        self.override_button.setEnabled(not passed and self.override is None)
+        # core says which unmet criteria an override may cover and which none may
+        may, never = override_scope(r, self.criteria) if r is not None else ((), ())
+        self.override_button.setEnabled(not passed and self.override is None and not never)
+        if self.override is None and not passed and r is not None:
+            self.override_status.setText("\n".join(
+                ([f"✗ Not overridable: {', '.join(c.name for c in never)} (wait until met)"]
+                 if never else [])
+                + ([f"A charge override would cover: {', '.join(c.name for c in may)}"]
+                   if may else [])))
         allowed = (passed or self.override is not None) and self.instructions_given.isChecked()
         self.save_button.setEnabled(allowed)
         if r is None:
@@ -435,8 +445,8 @@ class DischargeDialog(CommandDialog):
             self.override_status.setText(f"✓ overridden by {ov.by}: {ov.reason}")
             self.update_button()
 
-        self.override_dialog = open_charge_override(self, self.ctx, what, r.decision(),
-                                                    granted)
+        self.override_dialog = open_charge_override(
+            self, self.ctx, what, override_decision(r, self.criteria), granted)
 
     def save(self) -> None:
         now = self.now()

@@ -153,6 +153,9 @@ def _alarm_tip(r: OverviewRow) -> str:
 
 
 def _checks_text(r: OverviewRow) -> str:
+    if r.screening_unmet:  # blocking screening items: shown until met, override or not
+        more = f" (+{len(r.screening_unmet) - 1})" if len(r.screening_unmet) > 1 else ""
+        return r.screening_unmet[0].replace("screening not met: ", "SCREENING: ", 1) + more
     if r.overdue_checks:
         more = f" (+{len(r.overdue_checks) - 1})" if len(r.overdue_checks) > 1 else ""
         return f"OVERDUE: {r.overdue_checks[-1]}{more}"
@@ -283,7 +286,7 @@ class OverviewModel(QAbstractTableModel):
         if col == C_ALARMS:
             return _alarm_tip(r)
         if col == C_CHECKS:
-            lines = [f"overdue: {c}" for c in r.overdue_checks] + \
+            lines = list(r.screening_unmet) + [f"overdue: {c}" for c in r.overdue_checks] + \
                     [f"due: {c}" for c in r.due_checks] + \
                     [f"missed earlier: {c}" for c in r.missed_checks]
             return "\n".join(lines)

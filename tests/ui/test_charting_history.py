@@ -41,12 +41,15 @@ def test_amendment_needs_a_reason_and_history_survives_a_restart(qtbot, ctx, dat
     view.amend_button.click()
     dlg = view.amend_dialog
     qtbot.addWidget(dlg)
-    dlg.fields["route"].setText("IV")
+    # the medication form itself, pre-filled with the entry as charted
+    assert dlg.drug.currentData() == "ondansetron" and dlg.dose.value() == 4
+    assert dlg.route.currentText() == "IM"
+    dlg.route.setCurrentText("IV")
     dlg.save_button.click()
     assert "needs a reason" in dlg.message.text()
-    dlg.reason.setText("route charted wrongly")
+    dlg.amend_reason.setText("route charted wrongly")
     with qtbot.waitSignal(dlg.saved):
-        qtbot.keyClick(dlg.reason, Qt.Key.Key_Return)  # Enter saves
+        qtbot.keyClick(dlg.amend_reason, Qt.Key.Key_Return)  # Enter saves
     [cur] = ctx.read(repo.current_entries, MedicationAdministration, visit.id)
     assert cur.route == "IV" and cur.amends_id == med.id
     assert cur.amend_reason == "route charted wrongly" and cur.recorded_by_id == nurse.id
@@ -68,7 +71,7 @@ def test_amendment_needs_a_reason_and_history_survives_a_restart(qtbot, ctx, dat
         assert "original, charted" in original.text(3) and "Nora Nurse" in original.text(3)
         assert amendment.text(1).startswith("[current] ondansetron 4 mg IV")
         assert not amendment.font(1).strikeOut()
-        assert "by Nora Nurse: route charted wrongly" in amendment.text(3)
+        assert "by Nora Nurse: route charted wrongly (route: IM → IV)" in amendment.text(3)
     finally:
         db2.close()
 
@@ -79,8 +82,9 @@ def test_entered_in_error_is_kept_and_marked(qtbot, ctx, database, nurse):
     dlg = AmendDialog(ctx, "notes", note.id)
     qtbot.addWidget(dlg)
     dlg.show()
+    assert dlg.text.toPlainText() == "wrong chair"  # the note form, pre-filled
     dlg.void.setChecked(True)
-    dlg.reason.setText("charted on the wrong patient")
+    dlg.amend_reason.setText("charted on the wrong patient")
     wait_saved(qtbot, dlg)
     view = EntryHistoryView(ctx, visit.id)
     qtbot.addWidget(view)

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 
 OBS = "Observation after infusion"
 RIDE = "Ride home confirmed"
+NAUSEA = "Nausea controlled"
 
 
 @pytest.fixture
@@ -41,7 +42,8 @@ def ctx(database, nurse, clock):
     return make_ctx(database, nurse, clock)
 
 
-def seed_recovering(database, nurse, now, *, stop_ago: float, ride: str = "confirmed"):
+def seed_recovering(database, nurse, now, *, stop_ago: float, ride: str = "confirmed",
+                    nausea: str = "none"):
     """A visit whose infusion (40 min) ended ``stop_ago`` minutes before ``now``; stable vitals,
     resolved assessments; a ride ``"confirmed"``, ``"arranged"`` or ``"none"``."""
     _, chair, visit = seed_visit(database, nurse, start_ago_min=stop_ago + 40,
@@ -57,7 +59,7 @@ def seed_recovering(database, nurse, now, *, stop_ago: float, ride: str = "confi
     w.submit(repo.record_assessment, visit.id, "CADSS6", {}, 0, user=nurse,
              at=start - timedelta(minutes=5)).result()
     for scale, items, score in (("MOAAS", {"level": 5}, 5), ("CADSS6", {}, 0),
-                                ("NAUSEA", {"level": "none"}, 0)):
+                                ("NAUSEA", {"level": nausea}, 0)):
         w.submit(repo.record_assessment, visit.id, scale, items, score, user=nurse,
                  at=now - timedelta(minutes=3)).result()
     if ride != "none":
@@ -124,18 +126,20 @@ def test_button_disabled_until_the_last_criterion_is_met(qtbot, ctx, clock, data
 def test_charge_override_needs_a_pin_and_is_recorded_with_the_snapshot(qtbot, ctx, clock,
                                                                        database, nurse,
                                                                        charge_nurse):
-    visit = seed_recovering(database, nurse, clock.now(), stop_ago=10)
+    # the minimum observation time is not overridable (issue 15.5): nausea is
+    visit = seed_recovering(database, nurse, clock.now(), stop_ago=40, nausea="moderate")
     dlg = open_dialog(qtbot, DischargeDialog(ctx, visit.id))
-    assert unmet(dlg) == [OBS]
+    assert unmet(dlg) == [NAUSEA]
+    assert dlg.override_status.text() == "A charge override would cover: Nausea controlled"
     dlg.instructions_given.setChecked(True)
     assert not dlg.save_button.isEnabled()
     dlg.save()  # even called directly, it refuses
-    assert "Criteria unmet: Observation after infusion" in dlg.message.text()
+    assert "Criteria unmet: Nausea controlled" in dlg.message.text()
 
     dlg.override_button.click()
     ov = dlg.override_dialog
     qtbot.addWidget(ov)
-    assert "10 min since the infusion ended" in ov.what.text()
+    assert "nausea moderate" in ov.what.text()
     ov.username.setText("nurse1")
     ov.pin.setText(NURSE_PIN)
     ov.reason_edit.setText("escort must leave; prescriber reviewed")
@@ -155,8 +159,8 @@ def test_charge_override_needs_a_pin_and_is_recorded_with_the_snapshot(qtbot, ct
     assert row.id == decision.id and row.override and not row.all_met
     assert row.override_by_id == charge_nurse.id and row.signer_id == nurse.id
     assert row.override_reason == "escort must leave; prescriber reviewed"
-    obs = next(c for c in row.criteria if c["name"] == OBS)
-    assert obs["met"] is False and "10 min since the infusion ended" in obs["detail"]
+    crit = next(c for c in row.criteria if c["name"] == NAUSEA)
+    assert crit["met"] is False and "nausea moderate" in crit["detail"]
     assert ctx.read(repo.get_visit, visit.id).phase == "discharged"
 
 
@@ -291,3 +295,39 @@ def test_the_ride_form_does_not_move_when_the_ride_type_changes(qtbot, ctx, cloc
         assert dlg.height() == height
     for r in (dlg.driver_radio, dlg.car_radio, dlg.self_radio):
         assert r.width() >= r.sizeHint().width()  # the label is never cut
+
+
+def test_no_override_covers_the_observation_time_or_the_ride(qtbot, ctx, clock, database,
+                                                            nurse, charge_nurse):
+    """A charge nurse released a patient 2 min into a 30-min observation with "ride waiting"
+    (issue 15.5): the dialog says what an override would cover and what it cannot, offers no
+    override while a criterion no one may override is unmet, and the command refuses it."""
+    visit = seed_recovering(database, nurse, clock.now(), stop_ago=2, ride="arranged",
+                            nausea="moderate")
+    dlg = open_dialog(qtbot, DischargeDialog(ctx, visit.id))
+    assert {OBS, NAUSEA, RIDE} <= set(unmet(dlg))
+    never, may = dlg.override_status.text().split("\n")
+    assert never == f"✗ Not overridable: {OBS}, {RIDE} (wait until met)"
+    assert may.startswith("A charge override would cover: ") and NAUSEA in may
+    assert OBS not in may and RIDE not in may
+    assert not dlg.override_button.isEnabled()
+    dlg.instructions_given.setChecked(True)
+    assert not dlg.save_button.isEnabled()
+
+    # whoever calls the command, with a charge nurse's override of everything shown
+    from nursestation.core.dosing import authorise
+    from nursestation.record import commands as rc
+    from nursestation.record.errors import Refused
+
+    r = dlg.result
+    assert r is not None
+    ov = authorise(r.decision(), by=charge_nurse.display_name, by_id=charge_nurse.id,
+                   reason="ride waiting", pin_verified=True)
+    with pytest.raises(Refused) as info:
+        database.writer.submit(rc.discharge, visit.id, user=nurse.id, protocol=ctx.protocol,
+                               instructions_given=True, override=ov,
+                               now=clock.now()).result()
+    assert info.value.rule == "discharge_not_overridable"
+    assert str(info.value).startswith(f"Not overridable: {OBS}: ")
+    assert RIDE in str(info.value) and "Nausea" not in str(info.value)
+    assert ctx.read(repo.get_visit, visit.id).phase == "recovery"
