@@ -1082,7 +1082,7 @@ class ChairTile(QFrame):
             box.set_sizes(big if low else int(big * 0.62), small, compact=low)
         # the smallest tile (32 chairs on 1366 x 768) gives EtCO2's room to the blood pressure
         # (an EtCO2 alarm still says so in words; the detail shows it)
-        self.etco2.setVisible(not tiny and w >= 200)
+        self.etco2.setVisible(not tiny and self.width() >= 200)
         grid = self.layout()
         assert isinstance(grid, QGridLayout)
         grid.setColumnStretch(0, 3 if tiny else 5)
