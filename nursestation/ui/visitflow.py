@@ -103,13 +103,23 @@ def _line(mark: str, colour: str, text: str) -> str:
             f"{escape(text)}</div>")
 
 
-def _findings_html(dec: Decision) -> str:
+#: What the nurse does about a step that must come before dosing (core says what is missing;
+#: where to do it is the station's: its menus and keys)
+START_FIX = {
+    "screening": "check the patient in first (Chair \u2192 Next step, F5)",
+    "predose_bp": "start a blood pressure on the monitor, or chart one "
+                  "(Chart \u2192 Manual vitals check, Ctrl+Shift+V)",
+}
+
+
+def _findings_html(dec: Decision, fixes: dict[str, str] | None = None) -> str:
     seen: set[str] = set()
     out = []
     for f in dec.findings:  # the dose and the rate checks both report the weight
         if f.message not in seen:
             seen.add(f.message)
-            out.append(_line(*_MARK[f.severity], f.message))
+            fix = (fixes or {}).get(f.rule) if f.severity is Severity.REFUSED else None
+            out.append(_line(*_MARK[f.severity], f.message + (f" \u2192 {fix}" if fix else "")))
     return "".join(out)
 
 
@@ -703,7 +713,7 @@ class StartInfusionDialog(CommandDialog):
                     f"<b>{p.rate_ml_h:.1f} mL/h</b>, VTBI {p.bag_volume_ml:g} mL, "
                     f"{p.duration_min:g} min</div>"
                     f"<div style='color:#7d8896'>{escape(p.describe())}</div>")
-            self.plan_label.setText(head + _findings_html(self.decision))
+            self.plan_label.setText(head + _findings_html(self.decision, START_FIX))
         sev = self.decision.severity if self.decision else None
         self.reason.setEnabled(sev in (Severity.SOFT, Severity.BLOCK, Severity.HARD))
         self.reason_label.setEnabled(self.reason.isEnabled())
@@ -756,6 +766,11 @@ class StartInfusionDialog(CommandDialog):
         if self.plan is None or self.decision is None:
             return self.fail("The infusion cannot be planned: see above.", self.dose)
         res = resolve(self.decision, reason=self.reason.text(), override=self.override)
+        missing = [f for f in self.decision.findings
+                   if f.severity is Severity.REFUSED and f.rule in START_FIX]
+        if not res.allowed and missing:  # a step to do first, not a number to correct
+            return self.fail("Not started yet: " + "; ".join(
+                f"{f.message} \u2192 {START_FIX[f.rule]}" for f in missing) + ".")
         if not res.allowed:
             if res.needs == "charge_override":
                 self.fail(res.detail)

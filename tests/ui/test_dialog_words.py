@@ -1,0 +1,43 @@
+"""The dialogs of a visit's steps say what is missing, in a nurse's words, and how to fix it
+(issue 17.7): no Python values, setting keys or column names; a refusal names the step to do."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from nursestation.db import repo
+from nursestation.ui.visitflow import StartInfusionDialog
+from tests.ui.test_visitflow import chair_id, ctx, enter, record, shot, show  # noqa: F401
+
+pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
+
+
+def bare_visit(ctx):
+    """A visit in its baseline phase with neither a check-in screening nor a blood pressure."""
+    uid, w = ctx.user.id, ctx.writer
+    p = w.submit(repo.create_patient, "778", "Roe", "Rita", user=uid).result()
+    v = w.submit(repo.create_visit, p.id, chair_id(ctx), "x", user=uid).result()
+    w.submit(repo.add_weight, p.id, 70.0, user=uid, visit_id=v.id).result()
+    w.submit(repo.advance_phase, v.id, "baseline", user=uid).result()
+    return v
+
+
+def test_start_refusal_says_what_is_missing_and_how_to_fix_it(qtbot, ctx):
+    v = bare_visit(ctx)
+    dlg = show(qtbot, StartInfusionDialog(ctx, v.id))
+    shot(dlg, "start-refused-form")
+    enter(qtbot, dlg)
+    qtbot.wait(50)
+    shot(dlg, "start-refused")
+    said = dlg.message.text()
+    # what is missing, and where the nurse does it
+    assert said.startswith("Not started yet: no check-in screening recorded"), said
+    assert "check the patient in first (Chair \u2192 Next step, F5)" in said
+    assert "no blood pressure in the last 15 min" in said
+    assert "Manual vitals check, Ctrl+Shift+V" in said
+    assert "Cannot be recorded" not in said and "predose" not in said and "dosing." not in said
+    # the plan shows the same two, each with its fix, before anything is pressed
+    assert dlg.plan_label.text().count("\u2192 check the patient in first") == 1
+    assert dlg.plan_label.text().count("\u2192 start a blood pressure") == 1
+    assert record(ctx, v.id).infusion_events == []
