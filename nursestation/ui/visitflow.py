@@ -55,6 +55,7 @@ from nursestation.core.dosing import (
 )
 from nursestation.core.medications import allergies_problem
 from nursestation.core.plausibility import EntryError, enter
+from nursestation.core.plausibility import label as vital_label
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
 from nursestation.record import commands as rc
@@ -462,6 +463,11 @@ class CheckInDialog(CommandDialog):
 # ------------------------------------------------------------------------------------ baseline
 
 
+#: Why the monitor gives no number, in words (the live store's reason when it has none)
+_NO_VALUE = {"none": "nothing from the monitor yet", "stale": "no recent value",
+             "offline": "monitor offline", "unusable": "the monitor marks it unusable"}
+
+
 def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, str]]:
     """The chair's current values as the live store allows them to be shown:
     code → (value or None, where from / why not)."""
@@ -478,7 +484,7 @@ def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, s
                        else f", {nbp.age_s:.0f} s old")
             out[code] = (float(value), f"monitor NBP{age}")
         else:
-            out[code] = (None, f"no NBP: {nbp.reason or nbp.shown.value}")
+            out[code] = (None, f"no NBP: {nbp.reason or _NO_VALUE.get(nbp.shown, nbp.shown)}")
     for code in ("HR", "SPO2", "RR"):
         n = snap.numeric(code)
         if code == "HR" and not n.showable:
@@ -487,9 +493,9 @@ def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, s
                 n = pr
         if n.showable and isinstance(n.value, (int, float)):
             q = " (questionable)" if n.shown.value == "questionable" else ""
-            out[code] = (float(n.value), f"monitor {n.code}{q}")
+            out[code] = (float(n.value), f"monitor {vital_label(n.code)}{q}")
         else:
-            out[code] = (None, f"no live value: {n.reason or n.shown.value}")
+            out[code] = (None, n.reason or _NO_VALUE.get(n.shown, str(n.shown)))
     return out
 
 
@@ -573,7 +579,7 @@ class BaselineDialog(CommandDialog):
             elif self.origin.get(code) == "monitor":
                 f.clear()
                 self.origin.pop(code, None)
-            self.sources[code].setText(why if value is not None else f"{why} — enter it")
+            self.sources[code].setText(why if value is not None else f"{why}: type it in")
 
     def _edited(self, code: str) -> None:
         self.origin[code] = "manual"

@@ -41,3 +41,36 @@ def test_start_refusal_says_what_is_missing_and_how_to_fix_it(qtbot, ctx):
     assert dlg.plan_label.text().count("\u2192 check the patient in first") == 1
     assert dlg.plan_label.text().count("\u2192 start a blood pressure") == 1
     assert record(ctx, v.id).infusion_events == []
+
+
+def test_baseline_says_in_words_why_the_monitor_gives_no_value(qtbot, ctx):
+    """'no live value: none — enter it' showed the live store's state name; 'monitor SPO2'
+    its code."""
+    from nursestation.ui.visitflow import BaselineDialog
+
+    from tests.ui.test_visitflow import feed_monitor
+
+    v = bare_visit(ctx)
+    dlg = show(qtbot, BaselineDialog(ctx, v.id, "Chair 1"))
+    shot(dlg, "baseline-no-monitor")
+    texts = [dlg.sources[c].text() for c in ("NBP_SYS", "HR", "SPO2", "RR")]
+    assert all(t.endswith(": type it in") for t in texts), texts
+    assert not any(" none" in t for t in texts), texts
+    assert "nothing from the monitor yet: type it in" in texts
+    dlg.reject()
+    feed_monitor(ctx)
+    dlg = show(qtbot, BaselineDialog(ctx, v.id, "Chair 1"))
+    assert dlg.sources["SPO2"].text() == "monitor SpO\u2082"
+    assert dlg.sources["HR"].text() == "monitor heart rate"
+    assert dlg.fields["SPO2"].text() == "98"
+
+
+def test_stopping_short_asks_why_without_a_python_value(qtbot, ctx):
+    from nursestation.core.dosing import check_stop
+
+    d = ctx.protocol.dosing
+    blank = check_stop(10.0, 40.0, "", "", d).messages[0]
+    assert "; choose why: patient request" in blank and "why?" not in blank
+    typo = check_stop(10.0, 40.0, "tired", "", d).messages[0]
+    assert '"tired" is not one of' in typo and "'tired'" not in typo
+
