@@ -135,9 +135,22 @@ class AlarmBar(QWidget):
         # the most urgent chair keeps its whole message (up to half the bar): the other chips
         # shorten to "Chair 3: ** MED" before it loses a word (at 1366 px five chips took it all)
         banner = self.banner
-        if banner is not None:
-            want = banner.fontMetrics().horizontalAdvance(banner.full_text) + 12
-            banner.setMinimumWidth(min(want, self.width() // 2))
+        if banner is None:
+            return
+        chips = 0
+        for lab in self.labels[1:]:  # a chip: at least its chair and priority, at most its text
+            fm = lab.fontMetrics()
+            full = fm.horizontalAdvance(lab.full_text) + 12
+            brief = fm.horizontalAdvance(f"{lab.chair}: ESCALATED · *** HIGH"
+                                         if lab.alarm is not None and lab.alarm.escalated
+                                         else f"{lab.chair}: *** HIGH") + 12
+            lab.setMinimumWidth(min(full, brief))
+            lab.setMaximumWidth(full)
+            if lab.isVisibleTo(self):
+                chips += min(full, brief) + self._lay.spacing()
+        want = banner.fontMetrics().horizontalAdvance(banner.full_text) + 12
+        room = self.width() - chips - 60  # margins and "+N more"
+        banner.setMinimumWidth(max(0, min(want, room)))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

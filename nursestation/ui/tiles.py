@@ -336,7 +336,8 @@ class AlarmLabel(ElidedLabel):
             full = f"{prefix}{esc}{alarm.mark} {alarm.text}{more}{ack}"
             # narrow: the value without its limit ("*** HIGH SpO₂ 84 %"), then the chair alone
             what = alarm.text.split(" \u2014 ")[0]
-            short = (f"{prefix}{esc}{alarm.mark}",) if brief else ()
+            short = (f"{prefix}{esc}{alarm.mark} {what.split(': ')[0]}",
+                     f"{prefix}{esc}{alarm.mark}") if brief else ()
             self.set_full_text(full, f"{prefix}{esc}{alarm.mark} {alarm.text}",
                                f"{prefix}{esc}{alarm.mark} {what}", *short, tooltip=full)
         f = Flasher.instance()
