@@ -74,3 +74,43 @@ def test_stopping_short_asks_why_without_a_python_value(qtbot, ctx):
     typo = check_stop(10.0, 40.0, "tired", "", d).messages[0]
     assert '"tired" is not one of' in typo and "'tired'" not in typo
 
+
+
+def recovering_visit(qtbot, ctx):
+    """A visit infused and stopped short (a reason given) through the real dialogs."""
+    from PySide6.QtWidgets import QDialog
+
+    from nursestation.ui.visitflow import RecoveryDialog, StartInfusionDialog
+
+    from tests.ui.test_visitflow import to_baseline
+
+    v = to_baseline(ctx)
+    for make in (StartInfusionDialog, RecoveryDialog):
+        dlg = show(qtbot, make(ctx, v.id))
+        if make is RecoveryDialog:
+            dlg.save_button.click()  # stopped at once: well short of the plan, it asks why
+            qtbot.waitUntil(lambda d=dlg: "choose why" in d.message.text(), timeout=10_000)
+            shot(dlg, "recovery-asks-why")
+            assert dlg.focusWidget() is dlg.reason
+            dlg.reason.setCurrentIndex(1)
+        dlg.save_button.click()
+        qtbot.waitUntil(lambda d=dlg: d.result() == QDialog.DialogCode.Accepted, timeout=10_000)
+    return v
+
+
+def test_discharge_fits_a_1366_x_768_screen_with_its_buttons_on_it(qtbot, ctx):
+    """At 1366 x 768 the discharge dialog was 811 px high: Discharge and Cancel were under the
+    screen's edge. Its criteria now scroll, the buttons stay on the screen."""
+    from nursestation.ui.discharge import DischargeDialog
+
+    v = recovering_visit(qtbot, ctx)
+    dlg = show(qtbot, DischargeDialog(ctx, v.id))
+    qtbot.wait(100)
+    shot(dlg, "discharge")
+    room = dlg.screen().availableGeometry().height()
+    assert dlg.sizeHint().height() <= room, (dlg.sizeHint(), room)
+    assert dlg.scroll.widget() is dlg.sections
+    assert dlg.save_button.isVisible() and dlg.assess_button.isVisible()
+    ride = dlg.rows["Ride home confirmed"]
+    assert "ride none" not in ride.detail.text() and "unmet: no ride home recorded" in \
+        ride.detail.text()
