@@ -114,3 +114,23 @@ def test_discharge_fits_a_1366_x_768_screen_with_its_buttons_on_it(qtbot, ctx):
     ride = dlg.rows["Ride home confirmed"]
     assert "ride none" not in ride.detail.text() and "unmet: no ride home recorded" in \
         ride.detail.text()
+
+
+def test_a_long_refusal_grows_the_dialog_instead_of_squeezing_its_fields(qtbot, ctx):
+    """A three-line refusal cut the stop dialog's fields through the middle of their text."""
+    from nursestation.ui.visitflow import RecoveryDialog, StartInfusionDialog
+
+    from tests.ui.test_visitflow import to_baseline
+    from PySide6.QtWidgets import QDialog
+
+    v = to_baseline(ctx)
+    dlg = show(qtbot, StartInfusionDialog(ctx, v.id))
+    dlg.save_button.click()
+    qtbot.waitUntil(lambda: dlg.result() == QDialog.DialogCode.Accepted, timeout=10_000)
+    dlg = show(qtbot, RecoveryDialog(ctx, v.id))
+    before = dlg.stop_time.height()
+    dlg.save_button.click()
+    qtbot.waitUntil(lambda: "choose why" in dlg.message.text(), timeout=10_000)
+    qtbot.wait(50)
+    assert dlg.stop_time.height() >= min(before, dlg.stop_time.sizeHint().height())
+    assert dlg.reason.height() >= dlg.reason.sizeHint().height()
