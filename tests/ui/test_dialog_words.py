@@ -4,13 +4,30 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
 
-from nursestation.db import repo
+from nursestation.config import ChairConfig, Config
+from nursestation.core.livestate import LiveStore
+from nursestation.core.protocol import load_protocol
+from nursestation.db import Database, repo
+from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.visitflow import StartInfusionDialog
-from tests.ui.test_visitflow import chair_id, ctx, enter, record, shot, show  # noqa: F401
+from tests.ui.test_visitflow import chair_id, enter, record, shot, show
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture
+def ctx(qtbot, tmp_path):
+    """A station's context on a fresh database, a nurse logged in (as test_visitflow's)."""
+    db = Database.open(f"sqlite:///{tmp_path / 'ui.sqlite3'}")
+    nurse = db.writer.submit(repo.create_user, "nurse1", "Nora Nurse", "nurse", "4826").result()
+    db.writer.submit(repo.sync_chairs, [ChairConfig("Chair 1"), ChairConfig("Chair 2")]).result()
+    config = Config(idle_lock_minutes=5)
+    c = AppContext(config, load_protocol(config.protocol_file), db.engine, db.writer,
+                   live=LiveStore())
+    c.set_user(CurrentUser(nurse.id, "nurse1", "Nora Nurse", "nurse"))
+    yield c
+    db.close()
 
 
 def bare_visit(ctx):
@@ -47,7 +64,6 @@ def test_baseline_says_in_words_why_the_monitor_gives_no_value(qtbot, ctx):
     """'no live value: none — enter it' showed the live store's state name; 'monitor SPO2'
     its code."""
     from nursestation.ui.visitflow import BaselineDialog
-
     from tests.ui.test_visitflow import feed_monitor
 
     v = bare_visit(ctx)
@@ -81,7 +97,6 @@ def recovering_visit(qtbot, ctx):
     from PySide6.QtWidgets import QDialog
 
     from nursestation.ui.visitflow import RecoveryDialog, StartInfusionDialog
-
     from tests.ui.test_visitflow import to_baseline
 
     v = to_baseline(ctx)
@@ -118,10 +133,10 @@ def test_discharge_fits_a_1366_x_768_screen_with_its_buttons_on_it(qtbot, ctx):
 
 def test_a_long_refusal_grows_the_dialog_instead_of_squeezing_its_fields(qtbot, ctx):
     """A three-line refusal cut the stop dialog's fields through the middle of their text."""
-    from nursestation.ui.visitflow import RecoveryDialog, StartInfusionDialog
-
-    from tests.ui.test_visitflow import to_baseline
     from PySide6.QtWidgets import QDialog
+
+    from nursestation.ui.visitflow import RecoveryDialog, StartInfusionDialog
+    from tests.ui.test_visitflow import to_baseline
 
     v = to_baseline(ctx)
     dlg = show(qtbot, StartInfusionDialog(ctx, v.id))
