@@ -374,7 +374,7 @@ def evaluate_discharge(inputs: DischargeInputs, criteria: DischargeCriteria, now
         why = "; ".join(inputs.ride.reasons)
         ok = inputs.ride.confirmed
         out.append(Criterion("Ride home confirmed", ok,
-                             why if ok else f"unmet: ride {inputs.ride.state}: {why}", key))
+                             why if ok else f"unmet: {why}", key))
 
     return DischargeResult(all(x.met for x in out), tuple(out), now)
 

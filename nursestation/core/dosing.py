@@ -385,10 +385,10 @@ def check_stop(delivered_mg: float, planned_mg: float, reason: str, free_text: s
         return decision(Finding("stop", Severity.OK, f"completed: {how}",
                                 "dosing.stopped_short_below_pct", lim, pct))
     if reason not in dosing.stopped_short_reasons:
-        given = f"{reason!r} is not one of" if reason else "choose one of"
+        given = f"\"{reason}\" is not one of" if reason else "choose why"
         return decision(Finding(
             "stop", Severity.REFUSED,
-            f"stopped early: {how}; why? {given}: {', '.join(dosing.stopped_short_reasons)}",
+            f"stopped early: {how}; {given}: {', '.join(dosing.stopped_short_reasons)}",
             "dosing.stopped_short_reasons", lim, pct))
     if reason == OTHER and not free_text.strip():
         return decision(Finding("stop", Severity.REFUSED,

@@ -217,7 +217,9 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
         from nursestation.ui.mainwindow import MainWindow
 
         window = MainWindow(ctx, station)
-    window.resize(1920, 1080)
+    # 1920 x 1080, or the whole screen when it is smaller (a 1366 x 768 clinic laptop)
+    screen = app.primaryScreen().availableGeometry()
+    window.resize(min(1920, screen.width()), min(1080, screen.height()))
     window.show()
     if not overview:
         # The devices start once the window has drawn its first frame: the nurse sees the

@@ -115,11 +115,22 @@ class CommandDialog(QDialog):
 
     def fail(self, text: str, focus: QWidget | None = None) -> None:
         self.message.show_message(text, "error")
+        self._grow_to_fit()
         if focus is not None:
             focus.setFocus()
 
     def say(self, text: str, kind: str = "info") -> None:
         self.message.show_message(text, kind)
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        # a message of three lines squeezed the fields to half their height (text cut through)
+        # where no window manager grows the window to its new minimum: grow it ourselves
+        need = self.layout_.totalHeightForWidth(self.width())
+        if need < 0:
+            need = self.layout_.totalSizeHint().height()
+        if self.isVisible() and need > self.height():
+            self.resize(self.width(), need)
 
     def user_id(self) -> int | None:
         if self.ctx.user is None:

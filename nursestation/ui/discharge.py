@@ -24,12 +24,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
     QDialog,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -281,12 +283,26 @@ class DischargeDialog(CommandDialog):
         self.dose_label = QLabel()  # the visit read model's delivered dose and weight
         self.dose_label.setWordWrap(True)
         self._add_section(self.dose_label)
+        # the criteria, the Aldrete score and the instructions scroll on a screen too low for
+        # them (1366 x 768 put the Discharge button under the screen's edge)
+        self.sections = QWidget()
+        self.sections.setObjectName("DischargeSections")
+        self.sections_layout = QVBoxLayout(self.sections)
+        self.sections_layout.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.sections)
+        self.scroll.setStyleSheet("QScrollArea, QWidget#qt_scrollarea_viewport, "
+                                  "QWidget#DischargeSections { background: transparent; }")
+        self._add_section(self.scroll)
 
         box = QGroupBox("Criteria (re-checked every 2 s)")
         self.grid = QGridLayout(box)
         self.grid.setColumnStretch(2, 1)
         self.rows: dict[str, CriterionRow] = {}
-        self._add_section(box)
+        self.sections_layout.addWidget(box)
 
         ald = QGroupBox("Modified Aldrete (shown, not gating)")
         g = QGridLayout(ald)
@@ -312,7 +328,7 @@ class DischargeDialog(CommandDialog):
         self.aldrete_label = QLabel()
         self.aldrete_label.setWordWrap(True)
         g.addWidget(self.aldrete_label, 4, 0, 1, 2)
-        self._add_section(ald)
+        self.sections_layout.addWidget(ald)
 
         ins = QGroupBox("Discharge instructions")
         v = QVBoxLayout(ins)
@@ -323,7 +339,7 @@ class DischargeDialog(CommandDialog):
         self.instructions_given = QCheckBox("Instructions &given to the patient and escort")
         self.instructions_given.toggled.connect(self.update_button)
         v.addWidget(self.instructions_given)
-        self._add_section(ins)
+        self.sections_layout.addWidget(ins)
 
         row = QWidget()
         h = QHBoxLayout(row)
@@ -352,6 +368,19 @@ class DischargeDialog(CommandDialog):
     def _add_section(self, w: QWidget) -> None:
         # in the dialog's column (not the form) so wrapped texts get the height they need
         self.layout_.insertWidget(self.layout_.indexOf(self.decision), w)
+
+    def fit_screen(self) -> None:
+        """As tall as the sections need, but never past the screen: they scroll instead."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        need = self.sections.sizeHint().height() + 2
+        if screen is not None:
+            rest = self.sizeHint().height() - self.scroll.sizeHint().height()
+            need = max(120, min(need, screen.height() - rest - 40))
+        self.scroll.setMinimumHeight(need)
+
+    def showEvent(self, event) -> None:
+        self.fit_screen()
+        super().showEvent(event)
 
     # -- gate ---------------------------------------------------------------------------------
     def _read_inputs(self) -> DischargeInputs:

@@ -468,7 +468,8 @@ class MainWindow(QMainWindow):
             return TileContext(phase="free")
         pending = list(v.attention)
         if v.pending_pump_changes:
-            pending.append(f"{v.pending_pump_changes} pump change(s) to confirm")
+            n = v.pending_pump_changes
+            pending.append(f"{n} pump change{'s' if n > 1 else ''} to confirm")
         return TileContext(
             patient_name=v.patient_name, mrn=v.mrn,
             phase=PHASE_LABELS.get(v.phase, v.phase), phase_started=v.phase_started,

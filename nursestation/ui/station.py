@@ -10,9 +10,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QRect, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import LiveStore
@@ -23,6 +32,8 @@ from nursestation.ui.tiles import AlarmLabel, AlarmSummary, ChairTile, TileConte
 #: tiles of about this shape.
 TILE_ASPECT = 1.45
 GAP = 4
+#: The smallest tile whose numbers are still readable (ChairTile's minimum size)
+MIN_TILE = (180, 110)
 
 
 def grid_shape(count: int, width: int, height: int, aspect: float = TILE_ASPECT
@@ -109,7 +120,7 @@ class AlarmBar(QWidget):
             if i < len(shown):
                 chair, alarm = shown[i]
                 lab.chair = chair
-                lab.set_alarm(alarm, prefix=f"{chair}: ")
+                lab.set_alarm(alarm, prefix=f"{chair}: ", brief=i > 0)
                 lab.setVisible(True)
             else:
                 lab.set_alarm(None)
@@ -118,9 +129,42 @@ class AlarmBar(QWidget):
         self._lay.setStretch(len(self.labels) + 1, 0 if active else 1)
         extra = len(active) - len(shown)
         self.more_label.setText(f"+{extra} more" if extra > 0 else "")
+        self._keep_banner_room()
+
+    def _keep_banner_room(self) -> None:
+        # the most urgent chair keeps its whole message (up to half the bar): the other chips
+        # shorten to "Chair 3: ** MED" before it loses a word (at 1366 px five chips took it all)
+        banner = self.banner
+        if banner is None:
+            return
+        chips = 0
+        for lab in self.labels[1:]:  # a chip: at least its chair and priority, at most its text
+            fm = lab.fontMetrics()
+            full = fm.horizontalAdvance(lab.full_text) + 12
+            brief = fm.horizontalAdvance(f"{lab.chair}: ESCALATED · *** HIGH"
+                                         if lab.alarm is not None and lab.alarm.escalated
+                                         else f"{lab.chair}: *** HIGH") + 12
+            lab.setMinimumWidth(min(full, brief))
+            lab.setMaximumWidth(full)
+            if lab.isVisibleTo(self):
+                chips += min(full, brief) + self._lay.spacing()
+        want = banner.fontMetrics().horizontalAdvance(banner.full_text) + 12
+        room = self.width() - chips - 60  # margins and "+N more"
+        banner.setMinimumWidth(max(0, min(want, room)))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._keep_banner_room()
 
     def texts(self) -> list[str]:
         return [lab.full_text for lab in self.labels if lab.isVisibleTo(self)]
+
+
+class _TileScroll(QScrollArea):
+    """The tiles' scroll area: arrow keys move between chairs (the station's), not the view."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        event.ignore()
 
 
 class StationView(QWidget):
@@ -145,8 +189,19 @@ class StationView(QWidget):
         self.alarm_bar = AlarmBar(self)
         self.alarm_bar.activated.connect(self.activated)
         lay.addWidget(self.alarm_bar)
-        self.grid = QWidget(self)
-        lay.addWidget(self.grid, 1)
+        # more chairs than the screen holds at a readable size (64 on 1366 x 768) scroll rather
+        # than overlap; the banner above names every alarming chair, scrolled away or not
+        self.scroll = _TileScroll(self)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.grid = QWidget()
+        self.grid.setObjectName("StationGrid")
+        self.grid.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.grid.setStyleSheet(f"QWidget#StationGrid {{ background: {style.BACKGROUND}; }}")
+        self.scroll.setWidget(self.grid)
+        self.scroll.installEventFilter(self)
+        lay.addWidget(self.scroll, 1)
         self.tiles: dict[str, ChairTile] = {}
         self._order: list[str] = []
         self.columns = 1
@@ -210,22 +265,31 @@ class StationView(QWidget):
     # -- layout --------------------------------------------------------------------------------
     def _layout_tiles(self) -> None:
         n = len(self._order)
-        w, h = self.grid.width(), self.grid.height()
+        w, h = self.scroll.width(), self.scroll.height()  # the viewport, less any scroll bar
         if n == 0 or w <= 0 or h <= 0:
             return
         cols, rows = grid_shape(n, w, h)
-        self.columns = cols
         tw = (w - GAP * (cols + 1)) / cols
         th = (h - GAP * (rows + 1)) / rows
+        if tw < MIN_TILE[0] or th < MIN_TILE[1]:  # too small to read: scroll instead
+            w -= self.scroll.verticalScrollBar().sizeHint().width()
+            cols = max(1, (w - GAP) // (MIN_TILE[0] + GAP))
+            rows = math.ceil(n / cols)
+            tw = (w - GAP * (cols + 1)) / cols
+            th = max(MIN_TILE[1], min(th, tw / TILE_ASPECT))
+            h = int(GAP + rows * (th + GAP))
+        self.columns = cols
+        self.grid.resize(w, h)
         for i, name in enumerate(self._order):
             r, c = divmod(i, cols)
             x = GAP + c * (tw + GAP)
             y = GAP + r * (th + GAP)
             self.tiles[name].setGeometry(QRect(int(x), int(y), int(tw), int(th)))
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._layout_tiles()
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.scroll and event.type() == QEvent.Type.Resize:
+            self._layout_tiles()
+        return super().eventFilter(watched, event)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -240,6 +304,7 @@ class StationView(QWidget):
 
     def focus_chair(self, chair: str) -> None:
         self.tiles[chair].setFocus(Qt.FocusReason.OtherFocusReason)
+        self.scroll.ensureWidgetVisible(self.tiles[chair], 0, GAP)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         moves = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1,

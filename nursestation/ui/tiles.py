@@ -41,7 +41,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSizePolicy,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -231,6 +230,7 @@ class ElidedLabel(QLabel):
         super().__init__(parent)
         self.full_text = ""
         self._alternatives: tuple[str, ...] = ()
+        self.keep_whole = False
         # no implicit indent (QLabel adds half an "x" once a style sheet gives it a border or
         # padding): the width measured here is the width drawn
         self.setIndent(0)
@@ -274,7 +274,11 @@ class ElidedLabel(QLabel):
                      hint.height())
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(10, super().minimumSizeHint().height())
+        width = 10
+        if self.keep_whole:  # never narrower than its shortest form
+            width = min(self.fontMetrics().horizontalAdvance(t)
+                        for t in (self.full_text, *self._alternatives)) + 1
+        return QSize(width, super().minimumSizeHint().height())
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -315,7 +319,10 @@ class AlarmLabel(ElidedLabel):
     def alarm(self) -> AlarmSummary | None:
         return self._alarm
 
-    def set_alarm(self, alarm: AlarmSummary | None, prefix: str = "") -> None:
+    def set_alarm(self, alarm: AlarmSummary | None, prefix: str = "", *,
+                  brief: bool = False) -> None:
+        """``brief``: too narrow for the message, show just the prefix and the priority
+        ("Chair 3: ** MED"; a chip in the station's banner) rather than half a word."""
         if alarm == self._alarm and prefix == self._prefix:
             return
         self._alarm, self._prefix = alarm, prefix
@@ -326,7 +333,12 @@ class AlarmLabel(ElidedLabel):
             ack = " · acknowledged" if alarm.acknowledged else ""
             esc = "ESCALATED · " if alarm.escalated else ""
             full = f"{prefix}{esc}{alarm.mark} {alarm.text}{more}{ack}"
-            self.set_full_text(full, f"{prefix}{esc}{alarm.mark} {alarm.text}")
+            # narrow: the value without its limit ("*** HIGH SpO₂ 84 %"), then the chair alone
+            what = alarm.text.split(" \u2014 ")[0]
+            short = (f"{prefix}{esc}{alarm.mark} {what.split(': ')[0]}",
+                     f"{prefix}{esc}{alarm.mark}") if brief else ()
+            self.set_full_text(full, f"{prefix}{esc}{alarm.mark} {alarm.text}",
+                               f"{prefix}{esc}{alarm.mark} {what}", *short, tooltip=full)
         f = Flasher.instance()
         self._apply(self._phase(f.high_on, f.medium_on))
 
@@ -410,21 +422,29 @@ class NumericBox(QWidget):
         super().__init__(parent)
         self.code = code
         self.colour = style.colour(code)
-        lay = QVBoxLayout(self)
+        lay = self._grid = QGridLayout(self)
         lay.setContentsMargins(2, 0, 2, 0)
         lay.setSpacing(0)
+        lay.setHorizontalSpacing(3)
         # title and small line end in "…" rather than lose half a letter; the value is never
         # elided: its font shrinks until the whole number fits its box
         self.title = ElidedLabel(title or style.LABELS.get(code, code))
         self.value = _ValueLabel(self)
         self.sub = ElidedLabel("")
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # the unit sits on the title's line (a line under the value cost the value a third of
+        # a small tile's height); a compact box puts its small line there too
+        self.corner = ElidedLabel("")
+        self.corner.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.corner.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.compact = False
+        self.title.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.title.keep_whole = True
         self.sub.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.value.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)
         self.sub.setAlignment(align)
-        lay.addWidget(self.title)
-        lay.addWidget(self.value, 1)
-        lay.addWidget(self.sub)
+        self.inline = True
+        self._arrange(False)
+        self.sub.hide()
         self.title.setStyleSheet(f"color: {self.colour};")
         self.shown: Shown = Shown.NONE
         self._css = ""
@@ -435,6 +455,7 @@ class NumericBox(QWidget):
         self.alarm: str | None = None
         self.setObjectName("NumericBox")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._small: tuple[str, tuple[str, ...], bool] = ("", (), True)
         self._set("--", style.DIM, "")
 
     def set_alarm(self, priority: str | None) -> None:
@@ -446,17 +467,54 @@ class NumericBox(QWidget):
             self.setStyleSheet("")
             self.title.setStyleSheet(f"color: {self.colour};")
             self.sub.setStyleSheet("")
+            self.corner.setStyleSheet("")
         else:
             bg, fg = alarm_colours(priority)
             self.setStyleSheet(f"#NumericBox {{ background: {bg}; border-radius: 3px; }}")
             self.title.setStyleSheet(f"color: {fg}; font-weight: bold;")
             self.sub.setStyleSheet(f"color: {fg};")
+            self.corner.setStyleSheet(f"color: {fg};")
         self._paint_value()
 
-    def set_sizes(self, big_px: int, small_px: int) -> None:
+    def _arrange(self, inline: bool) -> None:
+        """Title and unit above the value, or (``inline``, a very low box) beside it."""
+        if inline == self.inline:
+            return
+        self.inline = inline
+        lay = self._grid
+        for w in (self.title, self.corner, self.value, self.sub):
+            lay.removeWidget(w)
+        if inline:
+            lay.addWidget(self.title, 0, 0)
+            lay.addWidget(self.corner, 1, 0)
+            lay.addWidget(self.value, 0, 1, 3, 1)
+            self.corner.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            lay.setRowStretch(1, 0)
+            lay.setRowStretch(2, 1)
+            lay.setColumnStretch(1, 1)
+        else:
+            lay.addWidget(self.title, 0, 0)
+            lay.addWidget(self.corner, 0, 1)
+            lay.addWidget(self.value, 1, 0, 1, 2)
+            lay.addWidget(self.sub, 2, 0, 1, 2)
+            self.corner.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            lay.setRowStretch(1, 1)
+            lay.setRowStretch(2, 0)
+            lay.setColumnStretch(1, 0)
+        lay.setColumnStretch(0, 1)
+
+    def set_sizes(self, big_px: int, small_px: int, *, compact: bool | None = None,
+                  inline: bool = False) -> None:
+        """``compact``: the small line goes to the title's line (a tiny tile's numbers need
+        every pixel of height); ``inline``: the title beside the value, not above it."""
         self._big_px = big_px
+        self._arrange(inline)
         self.title.setFont(style.font(small_px))
         self.sub.setFont(style.font(small_px))
+        self.corner.setFont(style.font(small_px))
+        if compact is not None and compact != self.compact:
+            self.compact = compact
+            self._show_small(self._small)
         self._restyle_value()
 
     def _restyle_value(self) -> None:
@@ -478,13 +536,28 @@ class NumericBox(QWidget):
             self._set("OFFLINE" if self.width() >= 56 else "OFF", style.OFFLINE, "")
         self._restyle_value()
 
-    def _set(self, text: str, colour: str, sub: str, *sub_alts: str) -> None:
+    def _set(self, text: str, colour: str, sub: str, *sub_alts: str,
+             unit_only: bool = False) -> None:
+        """``sub``: the small line (a unit, an age, a reason); ``unit_only``: it is just the
+        unit, shown on the title's line."""
         if self.value.text() != text:
             self.value.setText(text)
             self._restyle_value()
         self._colour = colour
         self._paint_value()
-        self.sub.set_full_text(sub, *sub_alts)
+        self._show_small((sub, sub_alts, unit_only))
+
+    def _show_small(self, small: tuple[str, tuple[str, ...], bool]) -> None:
+        self._small = small
+        sub, alts, unit_only = small
+        in_corner = unit_only or self.compact
+        # a narrow box drops the unit (or the age, kept in the tooltip) rather than cut it
+        self.corner.set_full_text(sub if in_corner else "", *(alts if in_corner else ()),
+                                  *(("",) if in_corner else ()))
+        self.sub.set_full_text("" if in_corner else sub, *(() if in_corner else alts))
+        below = bool(sub) and not in_corner
+        if below != self.sub.isVisibleTo(self):
+            self.sub.setVisible(below)
 
     def _paint_value(self) -> None:
         colour = alarm_colours(self.alarm)[1] if self.alarm is not None else self._colour
@@ -499,7 +572,8 @@ class NumericBox(QWidget):
         self.shown = v.shown
         unit = unit_line if unit_line is not None else v.unit
         if v.shown == Shown.LIVE:
-            self._set(fmt_number(self.code, v.value), self.colour, unit, *unit_alts)
+            self._set(fmt_number(self.code, v.value), self.colour, unit, *unit_alts,
+                      unit_only=unit_line is None)
         elif v.shown == Shown.QUESTIONABLE:
             self._set(fmt_number(self.code, v.value) + "?", style.DIM, v.reason or "questionable")
         else:
@@ -530,7 +604,9 @@ class NbpBox(NumericBox):
             mean = f"({v.mean:.0f})  " if v.mean is not None else ""
             q = "?" if v.shown == Shown.QUESTIONABLE else ""
             colour = self.colour if v.shown == Shown.LIVE else style.DIM
-            self._set(f"{v.sys:.0f}/{dia}{q}", colour, f"{mean}{fmt_age(v.age_s)} ago")
+            age = fmt_age(v.age_s)
+            self._set(f"{v.sys:.0f}/{dia}{q}", colour, f"{mean}{age} ago", f"{age} ago", age,
+                      age.replace(" min", "m"))
         else:
             self._show_not_live(v.shown, v.reason)
 
@@ -653,7 +729,7 @@ class ChairTile(QFrame):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(chair)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(180, 130)
+        self.setMinimumSize(180, 110)
         self.context = TileContext()
         self._context_shown = False
         self._snap_version = -1
@@ -713,6 +789,7 @@ class ChairTile(QFrame):
         self.nbp = NbpBox()
         self.rr = NumericBox(Code.RR)
         self.etco2 = NumericBox(Code.ETCO2)
+        self.etco2.title.set_full_text(self.etco2.title.full_text, "CO\u2082")
         self.pump = NumericBox(Code.PUMP_RATE, "Pump")
         self._pump_sub_css = ""
         row.addWidget(self.nbp, 5)
@@ -727,9 +804,9 @@ class ChairTile(QFrame):
 
         grid.setColumnStretch(0, 5)
         grid.setColumnStretch(1, 2)
-        grid.setRowStretch(2, 1)
-        grid.setRowStretch(3, 1)
-        grid.setRowStretch(4, 1)
+        grid.setRowStretch(2, 2)
+        grid.setRowStretch(3, 2)
+        grid.setRowStretch(4, 2)
         self.numerics = {Code.HR: self.hr, Code.SPO2: self.spo2, Code.RR: self.rr,
                          Code.ETCO2: self.etco2, Code.PUMP_RATE: self.pump}
         self._apply_sizes()
@@ -872,7 +949,10 @@ class ChairTile(QFrame):
         # never takes more than about half the row
         self.alarm_label.setVisible(alarm)
         self._status.setStretch(2, 0 if alarm else 1)
-        self.pending_label.setMaximumWidth(max(60, int(self.width() * 0.45)) if alarm
+        # (a narrow tile's alarm keeps its words: the chip shrinks to its mark, full text in
+        # its tooltip)
+        share = 0.45 if self.width() >= 260 else 0.2
+        self.pending_label.setMaximumWidth(max(34, int(self.width() * share)) if alarm
                                            else 16777215)
 
     def _update_timers(self) -> None:
@@ -986,17 +1066,29 @@ class ChairTile(QFrame):
         # too small for that (32 chairs on 1366 x 768) goes back to 9/10 px to keep its numbers
         tiny = h < 140
         small = max(9 if tiny else 10, min(12, int(h * 0.05)))
-        head = max(10 if tiny else 12, min(16, int(h * 0.07)))
+        head = max(11 if tiny else 12, min(16, int(h * 0.07)))
         self.name_label.setFont(style.font(head, bold=True))
         self.patient_label.setFont(style.font(head))
         self.phase_label.setFont(style.font(head, bold=True))
         for w in (self.alarm_label, self.pending_label, self.paused_label):
-            w.setFont(style.font(max(9, head - 1), bold=True))
+            w.setFont(style.font(max(10, head - 1), bold=True))
             w.setFixedHeight(head + 4)
-        for box in (self.hr, self.spo2):
-            box.set_sizes(big, small)
+        # a low tile puts the NBP's and pump's small line beside their names, so the numbers
+        # keep their height
+        low = h < 190
+        for box in (self.hr, self.spo2):  # beside the waves: their names go beside them
+            box.set_sizes(big, small, compact=low, inline=tiny)
         for box in (self.nbp, self.rr, self.etco2, self.pump):
-            box.set_sizes(int(big * 0.62), small)
+            box.set_sizes(big if low else int(big * 0.62), small, compact=low)
+        # the smallest tile (32 chairs on 1366 x 768) gives EtCO2's room to the blood pressure
+        # (an EtCO2 alarm still says so in words; the detail shows it)
+        self.etco2.setVisible(not tiny and self.width() >= 200)
+        grid = self.layout()
+        assert isinstance(grid, QGridLayout)
+        grid.setColumnStretch(0, 3 if tiny else 5)
+        grid.setRowStretch(4, 3 if tiny else 2)
+        for row in (2, 3):
+            grid.setRowStretch(row, 2)
         self.timers_label.setFont(style.font(small))
         # a tile too small for its footer gives that line to the numbers (the detail has it)
         self.timers_label.setVisible(not tiny)

@@ -55,6 +55,7 @@ from nursestation.core.dosing import (
 )
 from nursestation.core.medications import allergies_problem
 from nursestation.core.plausibility import EntryError, enter
+from nursestation.core.plausibility import label as vital_label
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
 from nursestation.db.discharge_inputs import SCALE_BASELINE_VITALS
 from nursestation.record import commands as rc
@@ -103,13 +104,23 @@ def _line(mark: str, colour: str, text: str) -> str:
             f"{escape(text)}</div>")
 
 
-def _findings_html(dec: Decision) -> str:
+#: What the nurse does about a step that must come before dosing (core says what is missing;
+#: where to do it is the station's: its menus and keys)
+START_FIX = {
+    "screening": "check the patient in first (Chair \u2192 Next step, F5)",
+    "predose_bp": "start a blood pressure on the monitor, or chart one "
+                  "(Chart \u2192 Manual vitals check, Ctrl+Shift+V)",
+}
+
+
+def _findings_html(dec: Decision, fixes: dict[str, str] | None = None) -> str:
     seen: set[str] = set()
     out = []
     for f in dec.findings:  # the dose and the rate checks both report the weight
         if f.message not in seen:
             seen.add(f.message)
-            out.append(_line(*_MARK[f.severity], f.message))
+            fix = (fixes or {}).get(f.rule) if f.severity is Severity.REFUSED else None
+            out.append(_line(*_MARK[f.severity], f.message + (f" \u2192 {fix}" if fix else "")))
     return "".join(out)
 
 
@@ -452,6 +463,11 @@ class CheckInDialog(CommandDialog):
 # ------------------------------------------------------------------------------------ baseline
 
 
+#: Why the monitor gives no number, in words (the live store's reason when it has none)
+_NO_VALUE = {"none": "nothing from the monitor yet", "stale": "no recent value",
+             "offline": "monitor offline", "unusable": "the monitor marks it unusable"}
+
+
 def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, str]]:
     """The chair's current values as the live store allows them to be shown:
     code → (value or None, where from / why not)."""
@@ -468,7 +484,7 @@ def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, s
                        else f", {nbp.age_s:.0f} s old")
             out[code] = (float(value), f"monitor NBP{age}")
         else:
-            out[code] = (None, f"no NBP: {nbp.reason or nbp.shown.value}")
+            out[code] = (None, f"no NBP: {nbp.reason or _NO_VALUE.get(nbp.shown, nbp.shown)}")
     for code in ("HR", "SPO2", "RR"):
         n = snap.numeric(code)
         if code == "HR" and not n.showable:
@@ -477,9 +493,9 @@ def live_baseline(live: Any, chair_name: str) -> dict[str, tuple[float | None, s
                 n = pr
         if n.showable and isinstance(n.value, (int, float)):
             q = " (questionable)" if n.shown.value == "questionable" else ""
-            out[code] = (float(n.value), f"monitor {n.code}{q}")
+            out[code] = (float(n.value), f"monitor {vital_label(n.code)}{q}")
         else:
-            out[code] = (None, f"no live value: {n.reason or n.shown.value}")
+            out[code] = (None, n.reason or _NO_VALUE.get(n.shown, str(n.shown)))
     return out
 
 
@@ -563,7 +579,7 @@ class BaselineDialog(CommandDialog):
             elif self.origin.get(code) == "monitor":
                 f.clear()
                 self.origin.pop(code, None)
-            self.sources[code].setText(why if value is not None else f"{why} — enter it")
+            self.sources[code].setText(why if value is not None else f"{why}: type it in")
 
     def _edited(self, code: str) -> None:
         self.origin[code] = "manual"
@@ -703,7 +719,7 @@ class StartInfusionDialog(CommandDialog):
                     f"<b>{p.rate_ml_h:.1f} mL/h</b>, VTBI {p.bag_volume_ml:g} mL, "
                     f"{p.duration_min:g} min</div>"
                     f"<div style='color:#7d8896'>{escape(p.describe())}</div>")
-            self.plan_label.setText(head + _findings_html(self.decision))
+            self.plan_label.setText(head + _findings_html(self.decision, START_FIX))
         sev = self.decision.severity if self.decision else None
         self.reason.setEnabled(sev in (Severity.SOFT, Severity.BLOCK, Severity.HARD))
         self.reason_label.setEnabled(self.reason.isEnabled())
@@ -756,6 +772,11 @@ class StartInfusionDialog(CommandDialog):
         if self.plan is None or self.decision is None:
             return self.fail("The infusion cannot be planned: see above.", self.dose)
         res = resolve(self.decision, reason=self.reason.text(), override=self.override)
+        missing = [f for f in self.decision.findings
+                   if f.severity is Severity.REFUSED and f.rule in START_FIX]
+        if not res.allowed and missing:  # a step to do first, not a number to correct
+            return self.fail("Not started yet: " + "; ".join(
+                f"{f.message} \u2192 {START_FIX[f.rule]}" for f in missing) + ".")
         if not res.allowed:
             if res.needs == "charge_override":
                 self.fail(res.detail)

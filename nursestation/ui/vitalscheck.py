@@ -23,7 +23,7 @@ FIELDS = (
     ("NBP_SYS", "BP &systolic:"),
     ("NBP_DIA", "BP &diastolic:"),
     ("HR", "&Heart rate:"),
-    ("SPO2", "S&pO2:"),
+    ("SPO2", "S&pO\u2082:"),
     ("RR", "&Resp. rate:"),
 )
 

@@ -233,7 +233,11 @@ def test_blocking_alarms():
 def test_ride_must_be_confirmed():
     arranged = RideStatus(RideState.ARRANGED, ("arranged: Sam Lee; not yet confirmed",))
     c = crit(evaluate_discharge(ready(ride=arranged), DC, NOW), "Ride home confirmed")
-    assert c.detail == "unmet: ride arranged: arranged: Sam Lee; not yet confirmed"
+    assert c.detail == "unmet: arranged: Sam Lee; not yet confirmed"
+    # no state names ("ride none: ...", issue 17.7): the reason as the ride check words it
+    none = RideStatus(RideState.NONE, ("no ride home recorded",))
+    assert crit(evaluate_discharge(ready(ride=none), DC, NOW), "Ride home confirmed").detail \
+        == "unmet: no ride home recorded"
     assert not crit(evaluate_discharge(ready(ride=None), DC, NOW), "Ride home confirmed").met
     r = evaluate_discharge(ready(ride=None), replace(DC, ride_required=False), NOW)
     assert r.passed

@@ -244,7 +244,7 @@ def test_readiness_is_only_evaluated_in_recovery_and_missing_data_is_unmet(datab
     assert "Observation after infusion" not in unmet
     assert unmet["Recent blood pressure"] == "unmet: no blood pressure recorded this visit"
     assert unmet["Sedation resolved"].startswith("unmet: no MOAA/S since the infusion ended")
-    assert unmet["Ride home confirmed"].startswith("unmet: ride none")
+    assert unmet["Ride home confirmed"].startswith("unmet: no ride home recorded")
     start_visit(database, nurse, start_ago=5, now=now, mrn="MRN-2", chair="Chair 2")
     assert rows_by_chair(database, now)["Chair 2"].readiness is None
 

@@ -4,7 +4,7 @@ locking never hides monitoring. Every check looks at what is drawn or shown."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 
 from nursestation.core.alarms import AlarmEngine
@@ -65,7 +65,7 @@ def test_a_high_alarm_on_chair_27_of_32_is_obvious_at_a_quarter_size(qtbot):
                                        Qt.TransformationMode.SmoothTransformation)
     shares = {}
     for name in names:
-        g = view.tile(name).geometry().translated(view.grid.pos())
+        g = view.tile(name).geometry().translated(view.grid.mapTo(view, QPoint(0, 0)))
         shares[name] = alarm_red_share(img, g.left() // 4, g.top() // 4, g.right() // 4,
                                        g.bottom() // 4)
     others = max(v for k, v in shares.items() if k != "Chair 27")

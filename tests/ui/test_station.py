@@ -12,7 +12,7 @@ from nursestation.core.clock import FakeClock
 from nursestation.core.livestate import LiveStore
 from nursestation.sim.readings import scenario_readings
 from nursestation.sim.scenarios import get_scenario
-from nursestation.ui.station import StationView, grid_shape
+from nursestation.ui.station import MIN_TILE, StationView, grid_shape
 from nursestation.ui.tiles import AlarmSummary, TileContext
 
 
@@ -186,3 +186,83 @@ def test_alarm_bar_texts_are_readable(qtbot):
     view.set_alarms({n: AlarmSummary("medium", "NBP 168/102 > 160/100") for n in names[:9]})
     qtbot.wait(30)
     assert not unreadable_texts(view.alarm_bar)
+
+
+# -- a laptop's 1366 x 768 (issue 17) ----------------------------------------------------------
+
+def _tile_numbers(tile):
+    return {"HR": tile.hr, "SpO2": tile.spo2, "NBP": tile.nbp, "RR": tile.rr, "Pump": tile.pump}
+
+
+def test_at_32_chairs_on_1366_x_768_every_tile_shows_its_numbers_large(qtbot):
+    """32 tiles of ~190 x 130 px: the units and ages under the numbers took a third of each
+    box, so HR and SpO2 were 13 px and the blood pressure 9 px. Now the numbers come first."""
+    view, store, names = make_station(qtbot, 32, (1366, 686))
+    view.set_alarms({names[26]: AlarmSummary("high", "SpO\u2082 84 % — below 90")})
+    for name in names:
+        view.set_context(name, TileContext(patient_name="Bora Yilmaz", phase="infusing"))
+    store.clock.advance(0.6)
+    view.refresh(store, store.clock.monotonic())
+    qtbot.wait(30)
+    rects = [view.tiles[c].geometry() for c in names]
+    for i, r in enumerate(rects):
+        assert view.grid.rect().contains(r)
+        assert not any(r.intersects(o) for o in rects[i + 1:])
+    assert view.scroll.verticalScrollBar().maximum() == 0  # all 32 on one screen
+    for name in names:
+        tile = view.tile(name)
+        for what, box in _tile_numbers(tile).items():
+            text = box.value.text()
+            assert text not in ("", "--") and "…" not in text, (name, what, text)
+            floor = 18 if what in ("HR", "SpO2") else 15
+            assert box.value.font().pixelSize() >= floor, (name, what, box.value.font())
+        # the pump's state is a whole word beside its rate
+        assert tile.pump.title.text() in ("INFUSING", "STOPPED", "PAUSED", "Pump INFUSING",
+                                          "Pump STOPPED", "Pump PAUSED"), tile.pump.title.text()
+        assert tile.patient_label.text() in ("Bora Yilmaz", "B. Yilmaz", "B.Y."), name
+        assert tile.name_label.font().pixelSize() >= 11
+        assert not unreadable_texts(tile), (name, unreadable_texts(tile))
+    alarmed = view.tile(names[26])
+    # the value in words, whole (the limit follows when there is room; the banner has it)
+    assert alarmed.alarm_label.text() in ("*** HIGH SpO\u2082 84 % — below 90",
+                                          "*** HIGH SpO\u2082 84 %")
+    assert alarmed.alarm_label.font().pixelSize() >= 10
+    # the NBP's age moved beside its name rather than under its number
+    assert "min" in view.tile(names[0]).nbp.corner.text()
+
+
+def test_64_chairs_on_1366_x_768_scroll_rather_than_overlap(qtbot):
+    view, _store, names = make_station(qtbot, 64, (1366, 686))
+    rects = [view.tiles[c].geometry() for c in names]
+    for i, r in enumerate(rects):
+        assert r.width() >= MIN_TILE[0] and r.height() >= MIN_TILE[1], (names[i], r)
+        assert view.grid.rect().contains(r)
+        assert not any(r.intersects(o) for o in rects[i + 1:]), names[i]
+    bar = view.scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+    # moving down with the arrow keys brings the chair into view
+    view.focus_chair("Chair 1")
+    for _ in range(8):
+        qtbot.keyClick(view.tiles[view.focused_chair()], Qt.Key.Key_Down)
+    chair = view.focused_chair()
+    assert chair != "Chair 1" and bar.value() > 0
+    shown = view.scroll.viewport().rect()
+    tile = view.tiles[chair]
+    assert shown.contains(tile.geometry().translated(view.grid.pos()))
+
+
+def test_the_banner_keeps_the_most_urgent_message_whole_at_1366(qtbot):
+    """Five medium chips took the whole bar at 1366 px and squeezed the high alarm to a red
+    stub; now the other chips shorten to their chair and priority first."""
+    view, _store, names = make_station(qtbot, 32, (1366, 686))
+    alarms = {names[26]: AlarmSummary("high", "SpO\u2082 84 % — below 90", count=2)}
+    alarms.update({n: AlarmSummary("medium", "SpO\u2082 90 % — below 94") for n in names[2:30:7]})
+    view.set_alarms(alarms)
+    qtbot.wait(30)
+    bar = view.alarm_bar
+    assert bar.banner.text() in ("Chair 27: *** HIGH SpO\u2082 84 % — below 90 (+1 more)",
+                                 "Chair 27: *** HIGH SpO\u2082 84 % — below 90")
+    assert bar.banner.width() > bar.width() // 3
+    chips = [lab.text() for lab in bar.labels[1:] if lab.isVisibleTo(bar)]
+    assert chips and all(c.startswith("Chair ") and "** MED" in c for c in chips), chips
+    assert not unreadable_texts(bar)
