@@ -173,9 +173,9 @@ class MainWindow(QMainWindow):
         self.lock = IdleLock(ctx, self, keep_visible=self.view.alarm_bar)
         self.lock.locked_changed.connect(self._locked)
         self._build_menus()
-        from nursestation.ui.alarmui import AlarmPresenter
-
-        self.alarm_presenter = AlarmPresenter(ctx, self.runtime, self)
+        #: sound, audio-paused indicator, alarm reasons: with the alarm tick, once the record
+        #: is open (Qt Multimedia and the audio device are not the first frame's)
+        self.alarm_presenter = None
         if station.controller is not None:
             self.record_opened()
         else:
@@ -186,6 +186,10 @@ class MainWindow(QMainWindow):
         """The station's record is open (the station opens it after the window's first
         frame): the station controller's tick starts and the chart fills the tiles in."""
         self.controller = self.station.controller
+        if self.alarm_presenter is None:
+            from nursestation.ui.alarmui import AlarmPresenter
+
+            self.alarm_presenter = AlarmPresenter(self.ctx, self.runtime, self)
         # A chart read finished on the controller's reader thread: show it now, not at the
         # next tick. The callback holds only the context and a weak reference to the window.
         window = weakref.ref(self)
@@ -229,7 +233,8 @@ class MainWindow(QMainWindow):
         if self.controller is not None:
             self.controller.on_chart = None
         self.record_timer.stop()
-        self.alarm_presenter.stop()
+        if self.alarm_presenter is not None:
+            self.alarm_presenter.stop()
         self.lock.remove()  # its application-wide input filter goes with the window
 
     def _chart_after_first_frame(self, _now: float) -> None:
