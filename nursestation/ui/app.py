@@ -110,6 +110,7 @@ class Station:
         from nursestation.db.engine import make_engine, prepare_database
         from nursestation.db.writer import DbWriter, open_spool
         from nursestation.station import StationController
+        from nursestation.record.chairs import BaselineVitals
         from nursestation.ui.chairs import read_chart
 
         config, overview = self.config, self.overview
@@ -148,7 +149,8 @@ class Station:
         # the clinical heartbeat (alarms and their record, baselines, BP deadlines, the
         # pump-change scan), whoever is logged in; it reads the chart the tiles show
         self.controller = StationController(
-            self.runtime, self.writer, partial(read_chart, self.engine, self.protocol))
+            self.runtime, self.writer, partial(read_chart, self.engine, self.protocol,
+                                               recorded=BaselineVitals()))
         if not overview and not config.demo and config.backup_every_hours > 0:
             from nursestation.db.backup import BackupScheduler, default_backup_dir
 
