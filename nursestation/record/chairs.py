@@ -210,16 +210,19 @@ class BaselineVitals:
 
 
 def visit_baseline(session: Session, v: ChairVisit,
-                   recorded: BaselineVitals | None = None) -> dict[str, float]:
+                   recorded: BaselineVitals | None = None,
+                   charted: Iterable[Assessment] | None = None) -> dict[str, float]:
     """The patient's baseline for the alarm engine's relative limits (the same rule as the
     discharge gate's: charted values win, recorded ones fill the gaps). ``recorded``: reuse
-    the recorded samples of an earlier read while they are unchanged."""
+    the recorded samples of an earlier read while they are unchanged; ``charted``: the
+    visit's current assessments, when already read."""
     if v.infusion_started is None:
         return {}
     vitals = (recorded.get(session, v.visit_id, v.infusion_started) if recorded is not None
               else gate.gate_vitals(session, v.visit_id, v.infusion_started))
-    b = gate.visit_baseline(vitals, repo.current_entries(session, Assessment, v.visit_id),
-                            v.infusion_started)
+    if charted is None:
+        charted = repo.current_entries(session, Assessment, v.visit_id)
+    b = gate.visit_baseline(vitals, charted, v.infusion_started)
     if b is None:
         return {}
     return {code: val for code, val in (("NBP_SYS", b.sbp), ("NBP_DIA", b.dbp), ("HR", b.hr),
@@ -242,8 +245,13 @@ def read_chart(engine: Engine, protocol: TreatmentProtocol | Schedule, now: date
     between reads (see :class:`BaselineVitals`)."""
     with session_scope(engine) as session:
         visits = load_chair_visits(session, protocol, now)
-        baselines = {chair: visit_baseline(session, v, recorded) for chair, v in visits.items()
-                     if v.infusion_started is not None and v.visit_id not in have_baseline}
+        asked = {chair: v for chair, v in visits.items()
+                 if v.infusion_started is not None and v.visit_id not in have_baseline}
+        # the charted baselines (current assessments) of all of them in one query
+        charted = repo.current_entries_by_visit(session, Assessment,
+                                                [v.visit_id for v in asked.values()])
+        baselines = {chair: visit_baseline(session, v, recorded, charted[v.visit_id])
+                     for chair, v in asked.items()}
     if recorded is not None:
         recorded.keep_only(v.visit_id for v in visits.values())
     return ChartRead(visits, baselines)
