@@ -181,6 +181,9 @@ class MainWindow(QMainWindow):
         else:
             self.record_label.setText("Opening the record…")
             self.record_label.show()
+            # who sits in each chair is not known yet: not "empty"
+            self.view.set_contexts({chair: TileContext(unknown="opening the record…")
+                                    for chair in self.view.tiles})
 
     def record_opened(self) -> None:
         """The station's record is open (the station opens it after the window's first

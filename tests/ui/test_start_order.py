@@ -2,8 +2,9 @@
 (SQLAlchemy, the ORM models and the database come after the first frame), and what a device
 reads while the record is opening is recorded all the same.
 
-The real ``run_app`` runs on a real Masimo simulator (pseudo-terminal), a real link and a real
-SQLite database; the test only watches: when the record begins to open it notes what the nurse
+The real ``run_app`` runs (in a process of its own, ``start_order_probe``: it runs and quits
+the application's event loop) on a real Masimo simulator (pseudo-terminal), a real link and a
+real SQLite database; it only watches: when the record begins to open it notes what the nurse
 had in front of her, waits (bounded) for the oximeter's readings to reach the live store, and
 lets the opening go on. No wall-clock time is asserted: only the order of events and the rows
 in the record.
@@ -11,107 +12,62 @@ in the record.
 
 from __future__ import annotations
 
-import threading
-import time
-from datetime import UTC, datetime
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 from sqlalchemy import select
 
-from nursestation.config import ChairConfig, Config, DeviceConfig
-from nursestation.core.protocol import load_protocol
 from nursestation.db.engine import make_engine, session_scope
 from nursestation.db.models import Vital
 from nursestation.devices.registry import PROTOCOLS
-from nursestation.devices.simhost import SimulatorHost
+from nursestation.devices.simhost import SimulatorHost, ptys_available
 from nursestation.sim.scenarios import get_scenario
-from nursestation.ui import app as app_mod
-from nursestation.ui.mainwindow import MainWindow
+from tests.ui.start_order_probe import DEVICE
 
-pytestmark = [pytest.mark.qt_log_ignore("propagateSizeHints"), pytest.mark.slow]
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not ptys_available(), reason="needs pseudo-terminals")]
 
-CHAIR = "Chair 1"
-DEVICE = "chair1-masimo"
-
-
-def spo2_count(live) -> int:
-    trend = live.trend(CHAIR, ["SPO2"]).get("SPO2")
-    return 0 if trend is None else len(trend[1])
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_tiles_are_painted_before_the_record_opens_and_early_readings_are_recorded(
-        qapp, tmp_path, monkeypatch):
+def test_tiles_are_painted_before_the_record_opens_and_early_readings_are_recorded(tmp_path):
     host = SimulatorHost(PROTOCOLS["masimo"].make_simulator(get_scenario("ketamine-visit")),
                          "pty").start()
     url = f"sqlite:///{tmp_path / 'station.sqlite3'}"
-    config = Config(database_url=url, idle_lock_minutes=0,
-                    chairs=(ChairConfig(CHAIR, (DeviceConfig("masimo", host.url, DEVICE),)),))
-    protocol = load_protocol(config.protocol_file)
-
-    windows: list[MainWindow] = []
-    painted: list[bool] = []
-    seen: dict = {}
-
-    init = MainWindow.__init__
-
-    def watched_init(self, *args, **kw) -> None:
-        init(self, *args, **kw)
-        windows.append(self)
-        # connected before run_app connects the record's opening to it
-        self.first_painted.connect(lambda: painted.append(True))
-
-    open_record = app_mod.Station.open_record
-
-    def watched_open(self) -> None:  # on the record's own thread: plain attributes only
-        seen["thread"] = threading.current_thread().name
-        seen["painted_first"] = bool(painted)
-        seen["tiles"] = list(windows[0].view.tiles) if windows else []
-        seen["engine"] = self.engine
-        deadline = time.monotonic() + 60
-        while spo2_count(self.live) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the oximeter reads while the record is still closed
-        seen["readings_before"] = spo2_count(self.live)
-        seen["opened_at"] = datetime.now(UTC)
-        open_record(self)
-
-    record_opened = MainWindow.record_opened
-
-    def watched_record_opened(self) -> None:
-        seen["status_before"] = self.record_label.text()
-        seen["controller_before"] = self.controller
-        record_opened(self)
-
-        def finish() -> None:
-            self.close()
-            qapp.quit()
-
-        QTimer.singleShot(500, finish)
-
-    monkeypatch.setattr(MainWindow, "__init__", watched_init)
-    monkeypatch.setattr(app_mod.Station, "open_record", watched_open)
-    monkeypatch.setattr(MainWindow, "record_opened", watched_record_opened)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NURSESTATION_DATA_DIR=str(tmp_path),
+               NURSESTATION_CONFIG=str(tmp_path / "absent.toml"))
     try:
-        code = app_mod.run_app(config, protocol)
+        out = subprocess.run([sys.executable, "-m", "tests.ui.start_order_probe", url, host.url],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     finally:
         host.stop()
+    assert out.returncode == 0, out.stderr[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
 
-    assert code == 0
+    assert seen["exit_code"] == 0
     # the chairs were painted before the record began to open, on a thread of its own
     assert seen["painted_first"] is True
-    assert seen["tiles"] == [CHAIR]
-    assert seen["engine"] is None
-    assert seen["thread"] != threading.main_thread().name
+    assert seen["tiles"] == ["Chair 1"]
+    assert seen["engine_was_none"] is True
+    assert seen["on_main_thread"] is False
     assert seen["status_before"] == "Opening the record…"
-    assert seen["controller_before"] is None
+    # not "— empty —": who sits in the chair is not known until the chart is read
+    assert seen["patient_line_before"] == "opening the record…"
+    assert seen["controller_was_none"] is True
     # what the oximeter read before the record was open is in the record
     assert seen["readings_before"] >= 2
+    opened_at = datetime.fromisoformat(seen["opened_at"])
     engine = make_engine(url)
     try:
         with session_scope(engine) as s:
             early = s.scalars(select(Vital).where(Vital.device_key == DEVICE,
                                                   Vital.code == "SPO2",
-                                                  Vital.recv_time < seen["opened_at"])).all()
+                                                  Vital.recv_time < opened_at)).all()
     finally:
         engine.dispose()
     assert len(early) >= seen["readings_before"]
