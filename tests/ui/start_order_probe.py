@@ -74,9 +74,9 @@ def main(database_url: str, device_url: str) -> int:
 
         QTimer.singleShot(500, finish)
 
-    MainWindow.__init__ = watched_init  # type: ignore[method-assign]
-    app_mod.Station.open_record = watched_open  # type: ignore[method-assign]
-    MainWindow.record_opened = watched_record_opened  # type: ignore[method-assign]
+    MainWindow.__init__ = watched_init
+    app_mod.Station.open_record = watched_open
+    MainWindow.record_opened = watched_record_opened
     seen["exit_code"] = app_mod.run_app(config, protocol)
     print(json.dumps(seen), flush=True)
     return 0
