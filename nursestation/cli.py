@@ -155,22 +155,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from sqlalchemy.exc import OperationalError
-
     from nursestation.config import ConfigError
     from nursestation.core.protocol import ProtocolError
-    from nursestation.db.engine import SchemaMismatch
-    from nursestation.db.meta import NotADemoDatabase
-    from nursestation.db.repo import ChairClaimed
     from nursestation.logsetup import setup_logging
 
     setup_logging(verbose=args.verbose)
     try:
         return _dispatch(args)
-    except (ConfigError, ProtocolError, NotADemoDatabase, SchemaMismatch, ChairClaimed) as exc:
+    except (ConfigError, ProtocolError) as exc:
         print(f"nursestation: {exc}", file=sys.stderr)
         return 2
-    except OperationalError as exc:
+    except Exception as exc:
+        # the record's errors: their modules (SQLAlchemy, the ORM) are imported only by what
+        # opens the record (the station opens it after its first frame), so only then can
+        # one of them have been raised
+        if not _record_error(exc):
+            raise
+        from sqlalchemy.exc import OperationalError
+
+        if not isinstance(exc, OperationalError):
+            print(f"nursestation: {exc}", file=sys.stderr)
+            return 2
         # the database server is down, unreachable, or refuses the login: say which and why
         from nursestation.db.engine import db_error_reason, shown_url
 
@@ -185,6 +190,20 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+
+
+def _record_error(exc: BaseException) -> bool:
+    """Is ``exc`` one the command reports in a line (a refused schema or demo database, a
+    claimed chair, an unreachable server), rather than a bug?"""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from sqlalchemy.exc import OperationalError
+
+    from nursestation.db.engine import SchemaMismatch
+    from nursestation.db.meta import NotADemoDatabase
+    from nursestation.db.repo import ChairClaimed
+
+    return isinstance(exc, (NotADemoDatabase, SchemaMismatch, ChairClaimed, OperationalError))
 
 
 def _dispatch(args: argparse.Namespace) -> int:

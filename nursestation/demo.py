@@ -16,9 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from nursestation.config import ChairConfig
 from nursestation.db.discharge_inputs import SCALE_CADSS6, SCALE_MOAAS, SCALE_NAUSEA
@@ -26,6 +24,9 @@ from nursestation.devices.base import Simulator
 from nursestation.devices.registry import PROTOCOLS
 from nursestation.devices.simhost import SimulatorHost, ptys_available
 from nursestation.sim.scenarios import BASELINE_END, get_scenario
+
+if TYPE_CHECKING:  # the station plans its demo chairs before it opens the database
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 

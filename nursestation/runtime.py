@@ -64,6 +64,25 @@ class StationRuntime:
         self._sites: dict[str, SitePicker] = {}
         self._sites_lock = threading.Lock()
         self._other_sites_seen: set[tuple[str, str, str]] = set()
+        #: batches for a writer not attached yet (``hold_for_writer``): the station's devices
+        #: may deliver before its record is open
+        self._holding = False
+        self._held: list[Sequence[Reading]] = []
+        self._held_lock = threading.Lock()
+
+    def hold_for_writer(self) -> None:
+        """Keep every batch for the record until :meth:`attach_writer` (the station starts its
+        devices while it opens the database: nothing they read meanwhile is lost)."""
+        self._holding = True
+
+    def attach_writer(self, writer) -> None:
+        """The record is open: what was held goes to ``writer`` first, in order, then every
+        batch as it arrives."""
+        with self._held_lock:
+            for batch in self._held:
+                writer.record_readings(batch)
+            self._held.clear()
+            self.writer = writer
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self, chairs: Sequence[ChairConfig] | None = None, *,
@@ -75,11 +94,7 @@ class StationRuntime:
         new_links: list[DeviceLink] = []
         self._stopping = False
         for chair in chairs if chairs is not None else self.config.chairs:
-            self.live.register_chair(
-                chair.name, {d.id: DEVICE_LABELS[d.protocol] for d in chair.devices}
-            )
-            self.engines[chair.name] = AlarmEngine(self.protocol.alarms, self.clock, chair.name)
-            self._sites[chair.name] = SitePicker(chair.sites)
+            self.register_chairs((chair,))
             for dev in chair.devices:
                 if not dev.url or dev.protocol in GATEWAYS:  # gateways: the HL7 listeners below
                     continue
@@ -102,6 +117,18 @@ class StationRuntime:
             self._start_links(new_links, prepare)
         log.info("station runtime started: %d chairs, %d device links", len(self.engines),
                  len(self.links))
+
+    def register_chairs(self, chairs: Sequence[ChairConfig]) -> None:
+        """Declare the chairs (their devices show as connecting) and give each its alarm
+        engine; a chair registered before keeps its engine."""
+        for chair in chairs:
+            self.live.register_chair(
+                chair.name, {d.id: DEVICE_LABELS[d.protocol] for d in chair.devices}
+            )
+            if chair.name not in self.engines:
+                self.engines[chair.name] = AlarmEngine(self.protocol.alarms, self.clock,
+                                                       chair.name)
+            self._sites[chair.name] = SitePicker(chair.sites)
 
     def _start_hl7_listeners(self, chairs: Sequence[ChairConfig]) -> None:
         """Chairs fed by a monitoring gateway: one MLLP listener per port, handing its batches
@@ -185,8 +212,14 @@ class StationRuntime:
     def _on_batch(self, batch: Sequence[Reading]) -> None:
         batch, other_sites = self._primary(batch)
         self.live.ingest(batch)
-        if self.writer is not None:
-            self.writer.record_readings([*batch, *other_sites] if other_sites else batch)
+        writer = self.writer
+        if writer is None and self._holding:
+            with self._held_lock:
+                writer = self.writer  # attached meanwhile?
+                if writer is None:
+                    self._held.append([*batch, *other_sites] if other_sites else batch)
+        if writer is not None:
+            writer.record_readings([*batch, *other_sites] if other_sites else batch)
         numerics = [r for r in batch if r.samples is None]
         if numerics:
             with self._inbox_lock:

@@ -89,6 +89,8 @@ def test_startup_figures() -> None:
     assert r["exit_codes"] == [0]
     for key in ("cold_start_s", "warm_start_s", "peak_rss_mb"):
         assert _number(r[key]) and r[key] > 0, key
+    cpu = r["warm_start_cpu_s"]  # read from /proc: Linux only
+    assert cpu is None or (_number(cpu) and cpu > 0)
 
 
 def test_table_shape() -> None:

@@ -51,7 +51,6 @@ from nursestation.core.alarms import (
     AudioState,
     alarm_message,
 )
-from nursestation.db import repo
 from nursestation.ui.alarmsound import AlarmSoundPlayer
 from nursestation.ui.visit_common import styled
 
@@ -254,6 +253,8 @@ class AlarmHistoryDialog(QDialog):
         return list(self._rows)
 
     def _load(self, session, since: datetime | None) -> list[tuple[str, ...]]:
+        from nursestation.db import repo
+
         chair = repo.chair_by_name(session, self.chair)
         if chair is None:
             return []

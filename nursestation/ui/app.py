@@ -1,9 +1,13 @@
 """Start-up and shut-down of the station (and the overview): the one place that wires the layers.
 
-Order matters: the database's schema is checked (a new one created; a demo's upgraded, backed
-up first; any other mismatch refused, see ``db.engine.prepare_database``) before anything writes; device links start only after the window has drawn its first frame; on exit the links
-release their devices, the writer flushes and commits what it holds, and only then the process
-ends.
+Order matters: the station's window draws its first frame (its chairs' tiles, devices
+"connecting") before the record is opened: SQLAlchemy, the ORM models and the database (its
+schema checked, a new one created; a demo's upgraded, backed up first; any other mismatch
+refused, see ``db.engine.prepare_database``) come after, on a thread of their own, and the tiles
+fill in when the chart is read. Device links start only after that first frame too (a clinic's
+at once, what they read kept for the record until it is open; the demo's once its chart is
+planned); on exit the links release their devices, the writer flushes and commits what it
+holds, and only then the process ends. Nothing writes before the schema is checked.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import logging
 import platform
 import sys
 import threading
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -23,11 +29,24 @@ from nursestation.config import Config
 from nursestation.core.clock import SystemClock
 from nursestation.core.livestate import LiveStore
 from nursestation.core.protocol import TreatmentProtocol
-from nursestation.db import repo
-from nursestation.db.engine import make_engine, prepare_database, upgrade_database
-from nursestation.db.writer import DbWriter, open_spool
+
+if TYPE_CHECKING:  # the record is opened after the station's first frame (see Station)
+    from nursestation.db.writer import DbWriter
 
 log = logging.getLogger(__name__)
+
+
+class _LazyRepo:
+    """``nursestation.db.repo``, imported when first used (after the first frame): the
+    heartbeat and the demo's login below call it as ``repo.…``."""
+
+    def __getattr__(self, name: str):
+        from nursestation.db import repo as module
+
+        return getattr(module, name)
+
+
+repo = _LazyRepo()
 
 
 def _application() -> QApplication:
@@ -41,30 +60,70 @@ def _application() -> QApplication:
 
 
 class Station:
-    """Everything one station process runs: database, writer, devices, live store, window."""
+    """Everything one station process runs: database, writer, devices, live store, window.
+
+    ``open_record=False`` builds only what the window needs for its first frame (the chairs,
+    the live store with every device "connecting", the runtime); :meth:`open_record` (or
+    :meth:`open_record_later`, on a thread) then opens the database, the writer and the
+    station controller. The default opens it at once."""
 
     def __init__(self, config: Config, protocol: TreatmentProtocol, *, overview: bool = False,
-                 desaturate: str | None = None):
+                 desaturate: str | None = None, open_record: bool = True):
         from nursestation.runtime import StationRuntime
-        from nursestation.station import StationController
-        from nursestation.ui.chairs import read_chart
 
         self.config = config
         self.protocol = protocol
+        self.overview = overview
         self.clock = SystemClock()
+        self.live = LiveStore(self.clock)
+        self.engine = None
+        self.writer: DbWriter | None = None
+        self.controller = None
+        self.heartbeat: Heartbeat | None = None
+        self.backups = None
+        self.demo_devices = None
+        self.demo_plan = None
+        self._desaturate = desaturate
+        self._opener: threading.Thread | None = None
+        if config.demo:
+            from nursestation.demo import plan_demo
+
+            # the demo's chairs as planned (a stored demo chart may resume them later: the
+            # same chairs and devices, their scenarios further on)
+            plan = plan_demo(config.chairs)
+            names = [dc.config.name for dc in plan]
+            if desaturate and desaturate not in names:
+                raise SystemExit(f"--demo-desaturate: no demo chair {desaturate!r} "
+                                 f"(chairs: {names[0]} … {names[-1]})")
+            self.chairs = tuple(dc.config for dc in plan)
+        else:
+            self.chairs = config.chairs
+        self.runtime = StationRuntime(config, protocol, self.live, clock=self.clock)
+        # the tiles show each chair's devices "connecting" from the first frame
+        self.runtime.register_chairs(self.chairs)
+        if open_record:
+            self.open_record()
+
+    def open_record(self) -> None:
+        """Open the database (schema checked first), the writer and the station controller;
+        the demo's chart is planned and seeded. SQLAlchemy and the ORM are imported here."""
+        from nursestation.db.engine import make_engine, prepare_database
+        from nursestation.db.writer import DbWriter, open_spool
+        from nursestation.record.chairs import BaselineVitals
+        from nursestation.station import StationController
+        from nursestation.ui.chairs import read_chart
+
+        config, overview = self.config, self.overview
         if config.database_url.startswith("sqlite:///"):
             Path(config.database_url.removeprefix("sqlite:///")).parent.mkdir(
                 parents=True, exist_ok=True)
         self.demo_plan = self._demo_plan(may_reset=not overview) if config.demo else None
-        if self.demo_plan is not None and desaturate:
+        if self.demo_plan is not None and self._desaturate:
             from dataclasses import replace
 
-            names = [dc.config.name for dc in self.demo_plan]
-            if desaturate not in names:
-                raise SystemExit(f"--demo-desaturate: no demo chair {desaturate!r} "
-                                 f"(chairs: {names[0]} … {names[-1]})")
             self.demo_plan = [replace(dc, scenario="desaturation")
-                              if dc.config.name == desaturate else dc for dc in self.demo_plan]
+                              if dc.config.name == self._desaturate else dc
+                              for dc in self.demo_plan]
         # a new empty database is created; any other schema change is `db upgrade`'s (the
         # demo's own database excepted)
         backup = prepare_database(config.database_url, allow_upgrade=config.demo)
@@ -74,13 +133,10 @@ class Station:
         self.writer = DbWriter(self.engine, spool=open_spool(
             config.database_url, config.spool_max_mb * 2**20,
             "overview" if overview else config.workstation_id))
-        self.live = LiveStore(self.clock)
-        self.demo_devices = None
         chairs = config.chairs
         if config.demo:
             # the overview of the demo shows the demo's chart even with no station running
             chairs = self._start_demo(devices=not overview)
-        self.heartbeat: Heartbeat | None = None
         if not config.demo and not overview:
             # this workstation owns the chairs of its config; refused (ChairClaimed) when
             # another running workstation owns one of them
@@ -88,13 +144,13 @@ class Station:
                                host=platform.node(), version=__version__).result()
             self.heartbeat = Heartbeat(self.writer, config.workstation_id).start()
         self.chairs = chairs
-        self.runtime = StationRuntime(config, protocol, self.live, writer=self.writer,
-                                      clock=self.clock)
+        # what the devices read while the record was opening goes to it first
+        self.runtime.attach_writer(self.writer)
         # the clinical heartbeat (alarms and their record, baselines, BP deadlines, the
         # pump-change scan), whoever is logged in; it reads the chart the tiles show
         self.controller = StationController(
-            self.runtime, self.writer, partial(read_chart, self.engine, protocol))
-        self.backups = None
+            self.runtime, self.writer, partial(read_chart, self.engine, self.protocol,
+                                               recorded=BaselineVitals()))
         if not overview and not config.demo and config.backup_every_hours > 0:
             from nursestation.db.backup import BackupScheduler, default_backup_dir
 
@@ -102,11 +158,30 @@ class Station:
                 config.database_url, config.backup_dir or default_backup_dir(),
                 config.backup_every_hours, config.backup_keep).start()
 
+    def open_record_later(self, done: Callable[[BaseException | None], None]) -> None:
+        """:meth:`open_record` on a thread of its own; ``done`` is called there with None, or
+        with what stopped it (a refused schema, a claimed chair, an unreachable server)."""
+        def run() -> None:
+            try:
+                self.open_record()
+            except BaseException as exc:  # noqa: BLE001 - handed to ``done``, which reports it
+                done(exc)
+            else:
+                done(None)
+
+        self._opener = threading.Thread(target=run, name="record-open", daemon=True)
+        self._opener.start()
+
     def _demo_plan(self, *, may_reset: bool):
         """The demo chairs' plan; a stored demo chart resumes where it is now (the simulators
         follow it), or, when it no longer fits, the demo database starts afresh (never from the
         overview, which may be watching a running demo station)."""
-        from nursestation.db.engine import session_scope, sqlite_path
+        from nursestation.db.engine import (
+            make_engine,
+            session_scope,
+            sqlite_path,
+            upgrade_database,
+        )
         from nursestation.db.meta import check_demo_database, create_demo_database
         from nursestation.demo import plan_demo, resume_plan
 
@@ -156,7 +231,10 @@ class Station:
                            prepare=demo.run if demo is not None else None)
 
     def shutdown(self) -> None:
-        self.controller.stop()
+        if self._opener is not None:  # the record still opening: what it opens is closed too
+            self._opener.join()
+        if self.controller is not None:
+            self.controller.stop()
         if self.backups is not None:
             self.backups.stop()
         if self.heartbeat is not None:
@@ -164,8 +242,10 @@ class Station:
         self.runtime.stop()
         if self.demo_devices is not None:
             self.demo_devices.stop()
-        self.writer.close()
-        self.engine.dispose()
+        if self.writer is not None:
+            self.writer.close()
+        if self.engine is not None:
+            self.engine.dispose()
 
 
 class Heartbeat:
@@ -204,9 +284,13 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
     app = _application()
     from nursestation.ui.context import AppContext
 
-    station = Station(config, protocol, overview=overview, desaturate=desaturate)
+    # The station draws its first frame (the chairs' tiles, devices "connecting") before it
+    # opens the record: SQLAlchemy, the ORM and the database come after, on a thread.
+    station = Station(config, protocol, overview=overview, desaturate=desaturate,
+                      open_record=overview)
     ctx = AppContext(config, protocol, station.engine, station.writer, live=station.live,
                      clock=station.clock)
+    failed: list[BaseException] = []
     if overview:
         from nursestation.ui.overview import OverviewWindow
 
@@ -222,21 +306,40 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
     window.resize(min(1920, screen.width()), min(1080, screen.height()))
     window.show()
     if not overview:
-        # The devices start once the window has drawn its first frame: the nurse sees the
-        # chairs at once (devices "connecting"), and the 96 threads of 32 chairs, the ports'
-        # opening and the demo's simulators do not hold the first frame back.
-        def start_devices(_now: float) -> None:
-            window.bridge.frame.disconnect(start_devices)
-            station.start_devices(background=True)
+        def record_open() -> None:  # on the GUI thread
+            ctx.open_record(station.engine, station.writer)
+            window.record_opened()
+            if config.demo:  # the demo's devices follow its chart, planned with the record
+                station.start_devices(background=True)
+            if config.demo and screenshot:
+                _demo_login(ctx)  # a picture of the station, not of the login dialog
+            else:
+                window.lock.switch_user()
+            if open_chair:
+                window.open_detail(open_chair)
 
-        window.bridge.frame.connect(start_devices)
+        def record_failed() -> None:
+            window.close()
+            app.quit()
+
+        def opened(exc: BaseException | None) -> None:  # on the record's thread
+            if exc is not None:
+                failed.append(exc)
+            ctx.call_soon(record_failed if exc is not None else record_open)
+
+        # After the first painted frame: the record opens, and a clinic's devices start at once (the
+        # nurse sees the chairs at once, and the 96 links of 32 chairs, the ports' opening and
+        # the database do not hold the first frame back); what they read is kept for the
+        # record until it is open. The demo's devices wait for its chart (record_open).
+        def first_frame() -> None:
+            if not config.demo:
+                station.runtime.hold_for_writer()
+            station.open_record_later(opened)
+            if not config.demo:
+                station.start_devices(background=True)
+
+        window.first_painted.connect(first_frame)
         window.start()
-        if config.demo and screenshot:
-            _demo_login(ctx)  # a picture of the station, not of the login dialog
-        else:
-            window.lock.switch_user()
-        if open_chair:
-            window.open_detail(open_chair)
 
     if screenshot or quit_after is not None:
         delay = quit_after if quit_after is not None else 3.0
@@ -255,6 +358,8 @@ def run_app(config: Config, protocol: TreatmentProtocol, *, overview: bool = Fal
         if hasattr(window, "stop"):
             window.stop()
         station.shutdown()
+    if failed:  # the record could not be opened: the command says why (cli.main)
+        raise failed[0]
     return code
 
 

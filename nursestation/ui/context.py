@@ -22,8 +22,11 @@ from PySide6.QtCore import QObject, Signal, Slot
 from nursestation.config import Config
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.protocol import TreatmentProtocol
-from nursestation.db.engine import session_scope
-from nursestation.db.writer import DbWriter
+
+if TYPE_CHECKING:  # the station draws its tiles before it opens the record (see open_record)
+    from sqlalchemy.engine import Engine
+
+    from nursestation.db.writer import DbWriter
 
 if TYPE_CHECKING:  # a type only: the ui opens no SQLAlchemy itself
     from sqlalchemy.engine import Engine
@@ -71,8 +74,8 @@ class AppContext(QObject):
         self,
         config: Config,
         protocol: TreatmentProtocol,
-        engine: Engine,
-        writer: DbWriter,
+        engine: Engine | None,
+        writer: DbWriter | None,
         *,
         live: Any = None,
         clock: Clock | None = None,
@@ -119,8 +122,15 @@ class AppContext(QObject):
         return self.user
 
     # -- database -----------------------------------------------------------------------------
+    def open_record(self, engine: Engine, writer: DbWriter) -> None:
+        """The record is open (the station opens it after its first frame; until then
+        ``engine`` and ``writer`` are None and nothing reads or writes)."""
+        self.engine, self.writer = engine, writer
+
     def read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
         """Run a read-only query function ``fn(session, ...)`` on a short session."""
+        from nursestation.db.engine import session_scope
+
         with session_scope(self.engine) as session:
             return fn(session, *args, **kw)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import platform
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -36,11 +37,13 @@ from PySide6.QtWidgets import (
 )
 
 from nursestation.core.dosing import ChargeOverride, Decision, authorise
-from nursestation.db import repo
 from nursestation.demo import DEMO_USERS as _SEEDED_DEMO_USERS
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.recordstate import RecordLine
 from nursestation.ui.visit_common import MessageLine, add_row, buttons, header, styled
+
+if TYPE_CHECKING:  # the record's functions are imported when a PIN is checked, not at start
+    from nursestation.db import repo
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +52,15 @@ DEMO_USERS: tuple[tuple[str, str, str], ...] = tuple(
     (username, pin, "charge nurse" if role == "charge" else role)
     for username, _name, role, pin in _SEEDED_DEMO_USERS)
 
-WRONG = repo.WRONG_PIN
+
+
+def __getattr__(name: str):
+    if name == "WRONG":  # repo.WRONG_PIN, without importing the record at start
+        from nursestation.db import repo
+
+        return repo.WRONG_PIN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 #: How long a dialog waits for the record's answer to a PIN before saying it cannot check it.
 AUTH_TIMEOUT_S = 15.0
 
@@ -58,6 +69,8 @@ def check_pin(ctx: AppContext, username: str, pin: str, purpose: str) -> repo.Au
     """The record's answer to a PIN (wrong PINs are counted per account, in the database, by
     ``repo.authenticate``; the dialogs only show its answer), or the one line that says why it
     could not be asked."""
+    from nursestation.db import repo
+
     try:
         return ctx.writer.submit(repo.authenticate, username, pin,
                                  policy=ctx.config.pin_policy, purpose=purpose,

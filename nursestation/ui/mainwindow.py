@@ -35,16 +35,17 @@ from PySide6.QtWidgets import (
 )
 
 from nursestation.core.vocabulary import UNUSABLE
-from nursestation.db import repo
-from nursestation.record.timeline import visit_timeline
-from nursestation.station import Tick
 from nursestation.ui.bridge import LiveBridge
-from nursestation.ui.chairs import PHASE_LABELS, ChairVisit, ChartRead
 from nursestation.ui.context import AppContext, CurrentUser
 from nursestation.ui.station import StationView
 from nursestation.ui.tiles import AlarmSummary, TileContext
 
-if TYPE_CHECKING:  # the detail view brings pyqtgraph: imported when a chair is first opened
+if TYPE_CHECKING:
+    # the detail view brings pyqtgraph: imported when a chair is first opened; the record
+    # (SQLAlchemy, the ORM models, the station controller) when it is open, after the first
+    # frame (see ``record_opened``)
+    from nursestation.station import StationController, Tick
+    from nursestation.ui.chairs import ChairVisit, ChartRead
     from nursestation.ui.detail import ChairDetail
     from nursestation.ui.trend import Series, TrendEvent
 
@@ -114,13 +115,16 @@ def _deliver_chart(window: weakref.ref) -> None:
 class MainWindow(QMainWindow):
     #: the chart for the tiles has been (re)read
     chart_loaded = Signal()
+    #: the window's first frame has been painted (the station opens its record then)
+    first_painted = Signal()
 
     def __init__(self, ctx: AppContext, station) -> None:
         super().__init__()
         self.ctx = ctx
         self.station = station
         self.runtime = station.runtime
-        self.controller = station.controller
+        #: the station controller, once the record is open (``record_opened``)
+        self.controller: StationController | None = None
         cfg = ctx.config
         self.setWindowTitle(f"NurseStation — {cfg.clinic_name}" + (" (demo)" if cfg.demo else ""))
         self.visits: dict[str, ChairVisit] = {}
@@ -156,19 +160,42 @@ class MainWindow(QMainWindow):
         self.alarm_timer.setInterval(250)
         self.alarm_timer.timeout.connect(self.process_alarms)
         self._stopped = False
+        self._started = False
         self._switch_interval: float | None = None  # Python's, while the station runs
-        # A chart read finished on the controller's reader thread: show it now, not at the
-        # next tick. The callback holds only the context and a weak reference to the window.
-        window = weakref.ref(self)
-        self.controller.on_chart = lambda: ctx.call_soon(partial(_deliver_chart, window))
         from nursestation.ui.login import IdleLock
 
         self.lock = IdleLock(ctx, self, keep_visible=self.view.alarm_bar)
         self.lock.locked_changed.connect(self._locked)
         self._build_menus()
-        from nursestation.ui.alarmui import AlarmPresenter
+        #: sound, audio-paused indicator, alarm reasons: with the alarm tick, once the record
+        #: is open (Qt Multimedia and the audio device are not the first frame's)
+        self.alarm_presenter = None
+        if station.controller is not None:
+            self.record_opened()
+        else:
+            self.record_label.setText("Opening the record…")
+            self.record_label._set_shown(True)
+            # who sits in each chair is not known yet: not "empty"
+            self.view.set_contexts({chair: TileContext(unknown="opening the record…")
+                                    for chair in self.view.tiles})
 
-        self.alarm_presenter = AlarmPresenter(ctx, self.runtime, self)
+    def record_opened(self) -> None:
+        """The station's record is open (the station opens it after the window's first
+        frame): the station controller's tick starts and the chart fills the tiles in."""
+        self.controller = self.station.controller
+        if self.alarm_presenter is None:
+            from nursestation.ui.alarmui import AlarmPresenter
+
+            self.alarm_presenter = AlarmPresenter(self.ctx, self.runtime, self)
+        # A chart read finished on the controller's reader thread: show it now, not at the
+        # next tick. The callback holds only the context and a weak reference to the window.
+        window = weakref.ref(self)
+        ctx = self.ctx
+        self.controller.on_chart = lambda: ctx.call_soon(partial(_deliver_chart, window))
+        self.show_record_health()
+        if self._started and not self._stopped:
+            self.alarm_timer.start()
+            self.refresh_chart()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -176,8 +203,9 @@ class MainWindow(QMainWindow):
         # mostly holding the GIL) waits for the first frame: the grid shows at once, then the
         # chairs' visits fill in.
         self.bridge.frame.connect(self._chart_after_first_frame)
+        self.bridge.frame.connect(self._watch_first_paint)
         if os.environ.get("NURSESTATION_MARK_FIRST_FRAME"):  # make bench: cold start time
-            self.bridge.frame.connect(self._mark_first_frame)
+            self.first_painted.connect(self._mark_first_frame)
             self.bridge.frame.connect(self._mark_devices_online)
         # The GUI thread drops the GIL in every Qt call and must win it back each time; a
         # CPU-bound thread (the chart read's SQLAlchemy, the writer, a burst of decoding) keeps
@@ -188,7 +216,9 @@ class MainWindow(QMainWindow):
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self.bridge.start()
         QTimer.singleShot(1000, _freeze_startup_objects)
-        self.alarm_timer.start()
+        self._started = True
+        if self.controller is not None:
+            self.alarm_timer.start()
 
     def stop(self) -> None:
         self._stopped = True  # a chart refresh still queued (after a write, a read) is dropped
@@ -197,19 +227,21 @@ class MainWindow(QMainWindow):
             self._switch_interval = None
         self.bridge.stop()
         self.alarm_timer.stop()
-        self.controller.on_chart = None
-        self.alarm_presenter.stop()
+        if self.controller is not None:
+            self.controller.on_chart = None
+        if self.alarm_presenter is not None:
+            self.alarm_presenter.stop()
         self.lock.remove()  # its application-wide input filter goes with the window
 
     def _chart_after_first_frame(self, _now: float) -> None:
         self.bridge.frame.disconnect(self._chart_after_first_frame)
         self.refresh_chart()
 
-    def _mark_first_frame(self, _now: float) -> None:
-        """make bench: the first frame counts once it is painted, not when its tick ran (the
-        paint comes later, with the window's next update): stamp after the next paint of the
+    def _watch_first_paint(self, _now: float) -> None:
+        """The first frame counts once it is painted, not when its tick ran (the paint comes
+        later, with the window's next update): ``first_painted`` after the next paint of the
         window has been handled."""
-        self.bridge.frame.disconnect(self._mark_first_frame)
+        self.bridge.frame.disconnect(self._watch_first_paint)
         from PySide6.QtCore import QEvent, QObject
 
         window = self
@@ -218,14 +250,16 @@ class MainWindow(QMainWindow):
             def eventFilter(self, obj, ev):
                 if ev.type() == QEvent.Type.Paint:
                     window.removeEventFilter(self)
-                    QTimer.singleShot(0, lambda: print(
-                        f"nursestation: first frame at {time.time():.6f}", file=sys.stderr,
-                        flush=True))
+                    QTimer.singleShot(0, window.first_painted.emit)
                 return False
 
         self._first_paint_filter = AfterPaint(self)
         self.installEventFilter(self._first_paint_filter)
         self.update()  # the frame's tiles repaint in the same pass as the window
+
+    def _mark_first_frame(self) -> None:
+        """make bench: the wall time of the first painted frame."""
+        print(f"nursestation: first frame at {time.time():.6f}", file=sys.stderr, flush=True)
 
     def _mark_devices_online(self, _now: float) -> None:
         links = list(self.runtime.links.values())
@@ -415,6 +449,7 @@ class MainWindow(QMainWindow):
         """Full disclosure: every stored numeric of the visit between t0 and t1 (epoch s)."""
         from datetime import UTC
 
+        from nursestation.db import repo
         from nursestation.ui.trend import series_key
 
         start = datetime.fromtimestamp(t0, UTC)
@@ -430,6 +465,7 @@ class MainWindow(QMainWindow):
         return {code: (np.asarray(t, float), np.asarray(v, float)) for code, (t, v) in out.items()}
 
     def _events(self, visit_id: int) -> list[TrendEvent]:
+        from nursestation.record.timeline import visit_timeline
         from nursestation.ui.trend import TrendEvent
 
         return [TrendEvent(e.time, e.kind, e.label, e.detail)
@@ -439,11 +475,11 @@ class MainWindow(QMainWindow):
     def refresh_chart(self) -> None:
         """Ask the station controller to reread the chart (on its reader thread: at 32 chairs
         the reads take a good part of a second); it arrives through :meth:`_take_chart`."""
-        if not self._stopped:
+        if not self._stopped and self.controller is not None:
             self.controller.refresh_chart()
 
     def _take_chart(self) -> None:
-        if not self._stopped:
+        if not self._stopped and self.controller is not None:
             self._show_chart(self.controller.take_chart())
 
     def _show_chart(self, chart: ChartRead | None) -> None:
@@ -464,6 +500,8 @@ class MainWindow(QMainWindow):
         self.record_label.watch.poll()
 
     def _tile_context(self, chair: str, v: ChairVisit | None) -> TileContext:
+        from nursestation.ui.chairs import PHASE_LABELS
+
         if v is None:
             return TileContext(phase="free")
         pending = list(v.attention)
@@ -481,7 +519,8 @@ class MainWindow(QMainWindow):
     # -- alarms --------------------------------------------------------------------------------
     def process_alarms(self) -> None:
         """One tick of the station controller, rendered."""
-        self._render(self.controller.tick())
+        if self.controller is not None:
+            self._render(self.controller.tick())
 
     def _render(self, tick: Tick[ChartRead]) -> None:
         self._show_chart(tick.chart)
@@ -495,20 +534,22 @@ class MainWindow(QMainWindow):
 
 
     def _chair_id(self, chair: str) -> int | None:
+        from nursestation.db import repo
+
         if chair not in self.chair_ids:
             self.chair_ids = {c.name: c.id for c in self.ctx.read(repo.list_chairs)}
         return self.chair_ids.get(chair)
 
     def acknowledge_alarms(self) -> None:
         chair = self.current_chair()
-        if chair:
+        if chair and self.controller is not None:
             user = self.ctx.user
             self.controller.acknowledge(chair, user.id if user else None, self._user_name())
             self.process_alarms()
 
     def pause_audio(self) -> None:
         chair = self.current_chair()
-        if chair:
+        if chair and self.controller is not None:
             user = self.ctx.user
             self.controller.pause_audio(chair, user.id if user else None, self._user_name())
             self.process_alarms()
@@ -562,6 +603,7 @@ class MainWindow(QMainWindow):
             self._open(DischargeDialog(self.ctx, visit.visit_id, parent=self))
 
     def pump_changes(self) -> None:
+        from nursestation.db import repo
         from nursestation.ui.charting import PumpChangeDialog
 
         if not self._need_user():

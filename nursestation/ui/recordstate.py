@@ -14,6 +14,8 @@ open charting dialog change together:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
@@ -22,7 +24,11 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QToolBar, QWidge
 from nursestation.ui import style
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from nursestation.db.writer import RecordHealth
+
+    Health: TypeAlias = "RecordHealth | _Opening"
 
 POLL_MS = 1000
 
@@ -32,17 +38,17 @@ LINE_STYLE = (f"QLabel#RecordLine {{ background: {style.ALARM_YELLOW}; color: #0
               f"font-weight: bold; padding: 4px 8px; }}")
 
 
-def _since(h: RecordHealth) -> str:
+def _since(h: Health) -> str:
     return h.since.astimezone().strftime("%H:%M") if h.since else "now"
 
 
-def station_text(h: RecordHealth) -> str:
+def station_text(h: Health) -> str:
     """The station's banner: the writer's own line (monitoring continues, N readings waiting,
     charting paused), or "" when all is well."""
     return h.message()
 
 
-def overview_text(h: RecordHealth) -> str:
+def overview_text(h: Health) -> str:
     """The overview has no devices: what it shows is as old as its last read."""
     if h.reachable:
         return ""
@@ -50,21 +56,21 @@ def overview_text(h: RecordHealth) -> str:
             f"stations keep monitoring and keep their readings; charting paused")
 
 
-def dialog_text(h: RecordHealth) -> str:
+def dialog_text(h: Health) -> str:
     if h.reachable:
         return ""
     return (f"Record unreachable since {_since(h)}: this entry cannot be saved until it is "
             f"back — it stays here. Monitoring continues.")
 
 
-def reading_text(h: RecordHealth) -> str:
+def reading_text(h: Health) -> str:
     if h.reachable:
         return ""
     return (f"Record unreachable since {_since(h)}: what is shown is as of then and cannot "
             f"be read again until it is back. Monitoring continues.")
 
 
-def pin_text(h: RecordHealth) -> str:
+def pin_text(h: Health) -> str:
     if h.reachable:
         return ""
     return (f"Record unreachable since {_since(h)}: PINs cannot be checked until it is back. "
@@ -74,25 +80,44 @@ def pin_text(h: RecordHealth) -> str:
 LINE_TEXTS = {"entry": dialog_text, "read": reading_text, "pin": pin_text}
 
 
+@dataclass(frozen=True)
+class _Opening:
+    """The record's health while the station is still opening it (no writer yet): nothing to
+    report here; the station says "Opening the record…" itself."""
+
+    reachable: bool = True
+    since: datetime | None = None
+    waiting: int = 0
+    lost: int = 0
+    reason: str = ""
+
+    def message(self) -> str:
+        return ""
+
+
 class RecordWatch(QObject):
     """Polls the writer's health on the GUI thread; ``changed`` on every change."""
 
     changed = Signal(object)  # RecordHealth
 
-    def __init__(self, writer, parent: QObject | None = None, interval_ms: int = POLL_MS
+    def __init__(self, ctx, parent: QObject | None = None, interval_ms: int = POLL_MS
                  ) -> None:
         super().__init__(parent)
-        self.writer = writer
-        self.health: RecordHealth = writer.health()
+        self.ctx = ctx  # its writer comes when the record is open (after the first frame)
+        self.health: Health = self._read()
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.poll)
         self.timer.start()
 
+    def _read(self) -> Health:
+        writer = self.ctx.writer
+        return _Opening() if writer is None else writer.health()
+
     @Slot()
-    def poll(self) -> RecordHealth:
+    def poll(self) -> Health:
         try:
-            h = self.writer.health()
+            h = self._read()
         except Exception:  # noqa: BLE001 - a closed writer: nothing new to say
             return self.health
         if h != self.health:
@@ -105,13 +130,13 @@ def record_watch(ctx) -> RecordWatch:
     """The context's one watch (made on first use, lives as long as the context)."""
     watch = getattr(ctx, "_record_watch", None)
     if watch is None:
-        watch = RecordWatch(ctx.writer, parent=ctx)
+        watch = RecordWatch(ctx, parent=ctx)
         ctx._record_watch = watch
     return watch
 
 
 class _Shown(QLabel):
-    def __init__(self, ctx, text_for: Callable[[RecordHealth], str], name: str, sheet: str,
+    def __init__(self, ctx, text_for: Callable[[Health], str], name: str, sheet: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(name)
@@ -124,7 +149,7 @@ class _Shown(QLabel):
         self.show_health(self.watch.health)
 
     @Slot(object)
-    def show_health(self, h: RecordHealth) -> None:
+    def show_health(self, h: Health) -> None:
         text = self.text_for(h)
         self.setText(text)
         self.setToolTip(f"The database answered: {h.reason}" if h.reason else "")
@@ -137,7 +162,7 @@ class _Shown(QLabel):
 class RecordBanner(_Shown):
     """The strip at the top of a main window; its tool bar shows only while there is news."""
 
-    def __init__(self, ctx, window: QMainWindow, text_for: Callable[[RecordHealth], str]
+    def __init__(self, ctx, window: QMainWindow, text_for: Callable[[Health], str]
                  ) -> None:
         self.bar = QToolBar("Record", window)
         self.bar.setObjectName("RecordBar")

@@ -145,6 +145,9 @@ class TileContext:
     alarm: AlarmSummary | None = None
     pending: tuple[str, ...] = ()  # "pump change to confirm", "BP check overdue"
     assessments: str = ""  # "MOAA/S 4 · CADSS 12 (10:42)"
+    #: what the patient line says when there is no patient ("" = "— empty —"): the chart is
+    #: not read yet, e.g. "opening the record…" while the station starts
+    unknown: str = ""
 
 
 def initials(name: str) -> str:
@@ -833,7 +836,7 @@ class ChairTile(QFrame):
             self.patient_label.set_full_text(f"{who}{mrn}{course}", f"{who}{mrn}", who, short,
                                              initials(who) if not masked else who)
         else:
-            self.patient_label.set_full_text("— empty —")
+            self.patient_label.set_full_text(ctx.unknown or "— empty —")
         self.phase_label.setText(ctx.phase.upper())
         self.alarm_label.set_alarm(ctx.alarm)
         self._show_alarm()
