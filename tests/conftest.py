@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -22,3 +23,13 @@ def _isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("NURSESTATION_CONFIG", str(tmp_path / "no-such-config.toml"))
     yield
 
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread():
+    """A finished test's widgets, contexts and watches become garbage together; collect them
+    here, on the thread that made them. Left to Python's cyclic collector they may be freed on
+    whichever thread next allocates (the database writer's), and a Qt object destroyed off its
+    own thread can crash the run."""
+    yield
+    gc.collect()

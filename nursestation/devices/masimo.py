@@ -223,14 +223,14 @@ class MasimoDecoder(Decoder):
             elif bit == EXC_PULSE_SEARCH:
                 common.add(Quality.PULSE_SEARCH)
             if raise_it:
-                listed.append(DeviceAlarm(f"exc:{bit:#08x}", f"oximeter: {words}", "technical",
+                listed.append(DeviceAlarm(f"exc:{bit:#08x}", words, "technical",
                                           "medium", Code.SPO2))
         for bit, (words, priority, code, direction) in ALARM_BITS.items():
             if alarm & bit:
-                listed.append(DeviceAlarm(f"alarm:{bit:#06x}", f"oximeter: {words}",
+                listed.append(DeviceAlarm(f"alarm:{bit:#06x}", words,
                                           "physiological", priority, code, direction))
         if alarm & ALARM_LOW_BATTERY:
-            listed.append(DeviceAlarm("alarm:0x0040", "oximeter battery low", "technical",
+            listed.append(DeviceAlarm("alarm:0x0040", "battery low", "technical",
                                       "medium"))
         extra: dict = {"alarm_bits": alarm, "exc_bits": exc}
         if alarm & ALARM_SILENCED:

@@ -23,13 +23,11 @@ from nursestation.config import Config
 from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.protocol import TreatmentProtocol
 
-if TYPE_CHECKING:  # the station draws its tiles before it opens the record (see open_record)
+if TYPE_CHECKING:  # types only: the ui opens no SQLAlchemy itself, and the station draws
+    # its tiles before it opens the record (see open_record)
     from sqlalchemy.engine import Engine
 
     from nursestation.db.writer import DbWriter
-
-if TYPE_CHECKING:  # a type only: the ui opens no SQLAlchemy itself
-    from sqlalchemy.engine import Engine
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

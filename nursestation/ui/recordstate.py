@@ -13,6 +13,7 @@ open charting dialog change together:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,7 +104,10 @@ class RecordWatch(QObject):
     def __init__(self, ctx, parent: QObject | None = None, interval_ms: int = POLL_MS
                  ) -> None:
         super().__init__(parent)
-        self.ctx = ctx  # its writer comes when the record is open (after the first frame)
+        # the context's writer comes when the record is open (after the first frame); a weak
+        # reference: the context owns this watch, and a cycle would leave both to the cyclic
+        # garbage collector, which may run on any thread (Qt objects must die on their own)
+        self._ctx = weakref.ref(ctx)
         self.health: Health = self._read()
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
@@ -111,7 +115,8 @@ class RecordWatch(QObject):
         self.timer.start()
 
     def _read(self) -> Health:
-        writer = self.ctx.writer
+        ctx = self._ctx()
+        writer = ctx.writer if ctx is not None else None
         return _Opening() if writer is None else writer.health()
 
     @Slot()

@@ -55,7 +55,7 @@ def test_a_device_desaturation_is_left_to_our_own_spo2_rule(eng, clock):
 
 def test_a_device_patient_alarm_our_rules_do_not_cover_is_raised(eng):
     # the protocol has no pulse-rate limit: the oximeter's "pulse rate high" reaches the nurse
-    pr_high = DeviceAlarm("alarm:0x0004", "oximeter: pulse rate high", "physiological", "high",
+    pr_high = DeviceAlarm("alarm:0x0004", "pulse rate high", "physiological", "high",
                           Code.PR, "high")
     eng.ingest([listing(pr_high)])
     (ch,) = [c for c in eng.update() if c.kind is ChangeKind.RAISED]

@@ -90,10 +90,10 @@ def test_alarm_bits():
     rs = by_code(MasimoDecoder().feed(RAD8.replace(b"ALARM=0000", b"ALARM=0061")))
     assert Quality.IN_ALARM in rs[Code.SPO2].quality
     assert rs[Code.SPO2].extra["alarm_silenced"] is True
-    assert rs[Code.DEVICE_ALARM].value == "oximeter: SpO2 high; oximeter battery low"
+    assert rs[Code.DEVICE_ALARM].value == "SpO2 high; battery low"
     kinds = {(a.text, a.kind) for a in rs[Code.DEVICE_ALARM].extra["device_alarms"]}
-    assert kinds == {("oximeter: SpO2 high", "physiological"),
-                     ("oximeter battery low", "technical")}
+    assert kinds == {("SpO2 high", "physiological"),
+                     ("battery low", "technical")}
 
 
 def test_unreadable_output_mode_asks_for_ascii1_rate_limited():
@@ -238,10 +238,10 @@ def test_damaged_ascii1_lines_never_ask_for_ascii1():
 
 
 @pytest.mark.parametrize(("bits", "text", "priority", "code", "direction"), [
-    (0x0002, "oximeter: SpO2 low", "high", Code.SPO2, "low"),
-    (0x0004, "oximeter: pulse rate high", "high", Code.PR, "high"),
-    (0x0008, "oximeter: pulse rate low", "high", Code.PR, "low"),
-    (0x1000, "oximeter: desaturation index", "medium", Code.SPO2, ""),
+    (0x0002, "SpO2 low", "high", Code.SPO2, "low"),
+    (0x0004, "pulse rate high", "high", Code.PR, "high"),
+    (0x0008, "pulse rate low", "high", Code.PR, "low"),
+    (0x1000, "desaturation index", "medium", Code.SPO2, ""),
 ])
 def test_alarm_bits_become_patient_alarms(bits, text, priority, code, direction):
     rs = by_code(MasimoDecoder().feed(RAD8.replace(b"ALARM=0000", b"ALARM=%04X" % bits)))
@@ -266,7 +266,7 @@ def test_exception_bits_flag_values_and_raise_technical_conditions(exc, words, f
     rs = by_code(MasimoDecoder().feed(line))
     assert flag in rs[Code.SPO2].quality and flag in rs[Code.PR].quality
     listed = rs[Code.DEVICE_ALARM].extra["device_alarms"]
-    assert [a.text for a in listed] == ([f"oximeter: {words}"] if raised else [])
+    assert [a.text for a in listed] == ([f"{words}"] if raised else [])
     assert all(a.kind == "technical" for a in listed)
 
 

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QDialog
 from nursestation.core.dosing import check_rate
 from nursestation.db import repo
 from nursestation.db.models import InfusionEvent, Note
+from nursestation.record import commands as rc
+from nursestation.record.errors import Refused
 from nursestation.ui.charting import AmendDialog, DoseChangeDialog, NoteDialog
 from nursestation.ui.dialogs import PENDING_ESC
 from nursestation.ui.discharge import RideDialog
@@ -172,11 +174,15 @@ def test_the_patient_named_as_driver_is_not_acceptable(qtbot, ctx, database, nur
 def test_an_amendment_to_an_absurd_rate_is_refused(qtbot, ctx, database, nurse):
     visit = started(qtbot, ctx, database, nurse)
     (start,) = ctx.read(repo.current_entries, InfusionEvent, visit.id)
+    # the amend form is the dose form, pre-filled: its rate cannot go past the plausible 2000
     dlg = shown(qtbot, AmendDialog(ctx, "infusion_events", start.id))
-    dlg.fields["rate_ml_h"].setText("1e6")
-    dlg.reason.setText("typo")
-    assert refusal(qtbot, dlg) == ("Not saved: rate 1e+06 mL/h is not plausible: at most "
-                                   "2000 mL/h")
+    assert dlg.rate.value() == start.rate_ml_h and dlg.rate.maximum() == 2000
+    # and whatever writes without the form (a script, a second station) is refused by the record
+    with pytest.raises(Refused) as err:
+        database.writer.submit(rc.amend_entry, "infusion_events", start.id, user=nurse.id,
+                               protocol=ctx.protocol, changes={"rate_ml_h": 1e6},
+                               reason="typo").result()
+    assert "not plausible: at most 2000 mL/h" in err.value.message
     assert [e.rate_ml_h for e in ctx.read(repo.current_entries, InfusionEvent, visit.id)] == [
         start.rate_ml_h]
 
