@@ -153,12 +153,6 @@ VisitFacts = VisitView
 split_allergies = core_meds.split_allergies
 
 
-def visit_facts(session: Any, visit_id: int, protocol: Any,
-                now: datetime | None = None) -> VisitView:
-    """The visit's read model (``record.visit.read_visit``) as of ``now`` (default: now)."""
-    return read_visit(session, visit_id, protocol, now or datetime.now(UTC))
-
-
 # --------------------------------------------------------------------------- dose changes
 
 
@@ -174,7 +168,7 @@ class DoseChangeDialog(CommandDialog):
         super().__init__(ctx, "Amend dose change" if amend else "Dose change",
                          visit_id=visit_id, parent=parent)
         self.target = amend
-        self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
+        self.facts = ctx.read(read_visit, visit_id, ctx.protocol, ctx.clock.now())
         self.pump = ctx.read(rc.visit_infusion_facts, visit_id, ctx.protocol, ctx.clock.now())
         self.override: ChargeOverride | None = None
         self.override_dialog: QDialog | None = None
@@ -401,7 +395,7 @@ class MedicationDialog(CommandDialog):
         super().__init__(ctx, "Amend medication" if amend else "Medication",
                          visit_id=visit_id, parent=parent)
         self.target = amend
-        self.facts = ctx.read(visit_facts, visit_id, ctx.protocol, ctx.clock.now())
+        self.facts = ctx.read(read_visit, visit_id, ctx.protocol, ctx.clock.now())
         f = self.facts
         allergies = ", ".join(f.allergies)
         self.set_heading(f"{f.patient_name} · " + (f"<b>! Allergies: {allergies}</b>"
@@ -1124,11 +1118,9 @@ class DoseSummary:
     visit: VisitView | None = None
 
 
-def delivered_dose_summary(session: Any, visit_id: int, now: datetime,
-                           protocol: Any) -> DoseSummary:
+def delivered_dose_summary(v: VisitView, now: datetime) -> DoseSummary:
     """Cumulative dose from the charted rate history, against the pump's volume infused: the
     visit read model's (``record.visit``), as the overview, the gate and the report show it."""
-    v = read_visit(session, visit_id, protocol, now)
     return DoseSummary(v.delivered, v.pump_comparison,
                        v.pump_volume.at if v.pump_volume else None,
                        "\n".join(v.dose_lines(local(now).tzinfo)), v)
@@ -1152,8 +1144,9 @@ class DeliveredDosePanel(QWidget):
         self.refresh()
 
     def refresh(self, now: datetime | None = None) -> None:
-        self.summary = self.ctx.read(delivered_dose_summary, self.visit_id,
-                                     now or self.ctx.clock.now(), self.ctx.protocol)
+        now = now or self.ctx.clock.now()
+        self.summary = delivered_dose_summary(
+            self.ctx.read(read_visit, self.visit_id, self.ctx.protocol, now), now)
         self.label.setText(self.summary.text)
 
 
@@ -1170,8 +1163,8 @@ class PumpChangeDialog(CommandDialog):
                          parent=parent)
         self.item = item
         self.change = core_pump.PumpChange.from_values(item.values["pump_values"])
-        self.facts = ctx.read(visit_facts, item.visit_id, ctx.protocol, self.now())
-        dose = ctx.read(delivered_dose_summary, item.visit_id, self.now(), ctx.protocol)
+        self.facts = ctx.read(read_visit, item.visit_id, ctx.protocol, self.now())
+        dose = delivered_dose_summary(self.facts, self.now())
         self.set_heading(f"! Pending: {self.change.describe(local(self.now()).tzinfo)} — "
                          f"no nurse entry explains it.\n{dose.text}")
         self.confirm_radio = QRadioButton("&Confirm: chart this change")
@@ -1245,5 +1238,4 @@ __all__ = [
     "pump_readings",
     "scan_pump_changes",
     "summarize",
-    "visit_facts",
 ]

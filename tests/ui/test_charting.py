@@ -15,6 +15,7 @@ from nursestation.db.models import (
     MedicationAdministration,
     Note,
 )
+from nursestation.record.visit import read_visit
 from nursestation.ui.charting import (
     AssessmentDialog,
     DeliveredDosePanel,
@@ -22,7 +23,6 @@ from nursestation.ui.charting import (
     MedicationDialog,
     MedicationResponseDialog,
     NoteDialog,
-    visit_facts,
 )
 from tests.plugins.db import CHARGE_PIN
 from tests.ui.charting_helpers import make_ctx, ready_to_start, real_now, seed_visit, wait_saved
@@ -347,5 +347,5 @@ def test_the_dose_panel_stops_counting_when_the_bag_is_empty(qtbot, ctx, databas
     qtbot.addWidget(panel)
     assert "Delivered: 35.0 mg (0.50 mg/kg) = 100.0 mL" in panel.label.text()
     assert "Pump: stopped: bag empty (VTBI 100 mL reached" in panel.label.text()
-    facts = ctx.read(visit_facts, visit.id, ctx.protocol, now)
+    facts = ctx.read(read_visit, visit.id, ctx.protocol, now)
     assert facts.pump_state == "stopped"
