@@ -97,6 +97,34 @@ def scale_name(scale: str) -> str:
     return SCALE_NAMES.get(scale, SCALE_NAMES.get(scale.upper(), scale))
 
 
+#: A visit's phase as a nurse reads it (the record keeps "check_in" etc.).
+PHASE_WORDS: dict[str, str] = {
+    "check_in": "check-in", "baseline": "baseline", "infusing": "infusing",
+    "recovery": "recovery", "discharged": "discharged", "cancelled": "cancelled",
+}
+
+#: Where a visit stands, in a sentence, and when an action that needs a phase is done: the
+#: words of a refusal such as "cannot record the baseline: the baseline is already recorded".
+PHASE_SITUATION: dict[str, str] = {
+    "check_in": "the patient is still being checked in",
+    "baseline": "the baseline is already recorded and the infusion has not started",
+    "infusing": "the infusion is running",
+    "recovery": "the infusion has stopped and the patient is in recovery",
+    "discharged": "the patient has been discharged",
+    "cancelled": "the visit was cancelled",
+}
+PHASE_WHEN: dict[str, str] = {
+    "check_in": "during check-in", "baseline": "once the baseline is recorded",
+    "infusing": "while the infusion runs", "recovery": "in recovery, after the infusion stops",
+    "discharged": "after discharge", "cancelled": "on a cancelled visit",
+}
+
+
+def phase_word(phase: str | None) -> str:
+    """The nurse's word for a visit's phase ("" for no visit)."""
+    return PHASE_WORDS.get(phase or "", phase or "")
+
+
 NUMERIC_CODES = frozenset(
     {
         Code.HR, Code.PR, Code.SPO2, Code.NBP_SYS, Code.NBP_DIA, Code.NBP_MEAN,

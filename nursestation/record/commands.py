@@ -51,6 +51,7 @@ from nursestation.core.ride import (
 )
 from nursestation.core.ride import RideArrangement as CoreRide
 from nursestation.core.screening import ScreeningAnswers, may_proceed, screen
+from nursestation.core.vocabulary import PHASE_SITUATION, PHASE_WHEN
 from nursestation.db import repo
 from nursestation.db.discharge_inputs import (
     SCALE_BASELINE_VITALS,
@@ -178,12 +179,12 @@ def _patient(session: Session, visit: Visit) -> Patient:
 
 
 def _phase(visit: Visit, phases: tuple[str, ...], doing: str) -> None:
+    """Refuse an action the visit's phase does not allow, saying where the visit stands and
+    when the action is done (in a nurse's words, not the phase codes)."""
     if visit.phase not in phases:
-        names = {"check_in": "check-in", "baseline": "baseline", "infusing": "infusing",
-                 "recovery": "recovery", "discharged": "discharged", "cancelled": "cancelled"}
-        allowed = " or ".join(names[p] for p in phases)
-        raise Refused("visit_phase", f"cannot {doing}: the visit is in {names[visit.phase]} "
-                      f"(possible in {allowed})", visit.phase)
+        when = " or ".join(PHASE_WHEN[p] for p in phases)
+        raise Refused("visit_phase", f"cannot {doing}: {PHASE_SITUATION[visit.phase]} "
+                      f"(that is done {when})", visit.phase)
 
 
 def _late(visit: Visit, late_reason: str, what: str) -> str | None:

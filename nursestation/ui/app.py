@@ -109,9 +109,8 @@ class Station:
         the demo's chart is planned and seeded. SQLAlchemy and the ORM are imported here."""
         from nursestation.db.engine import make_engine, prepare_database
         from nursestation.db.writer import DbWriter, open_spool
-        from nursestation.record.chairs import BaselineVitals
+        from nursestation.record.chairs import BaselineVitals, read_chart
         from nursestation.station import StationController
-        from nursestation.ui.chairs import read_chart
 
         config, overview = self.config, self.overview
         if config.database_url.startswith("sqlite:///"):

@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     # the detail view brings pyqtgraph: imported when a chair is first opened; the record
     # (SQLAlchemy, the ORM models, the station controller) when it is open, after the first
     # frame (see ``record_opened``)
+    from nursestation.record.chairs import ChairVisit, ChartRead
     from nursestation.station import StationController, Tick
-    from nursestation.ui.chairs import ChairVisit, ChartRead
     from nursestation.ui.detail import ChairDetail
     from nursestation.ui.trend import Series, TrendEvent
 
@@ -500,7 +500,7 @@ class MainWindow(QMainWindow):
         self.record_label.watch.poll()
 
     def _tile_context(self, chair: str, v: ChairVisit | None) -> TileContext:
-        from nursestation.ui.chairs import PHASE_LABELS
+        from nursestation.core.vocabulary import phase_word
 
         if v is None:
             return TileContext(phase="free")
@@ -510,7 +510,7 @@ class MainWindow(QMainWindow):
             pending.append(f"{n} pump change{'s' if n > 1 else ''} to confirm")
         return TileContext(
             patient_name=v.patient_name, mrn=v.mrn,
-            phase=PHASE_LABELS.get(v.phase, v.phase), phase_started=v.phase_started,
+            phase=phase_word(v.phase), phase_started=v.phase_started,
             infusion_started=v.infusion_started, infusion_ended=v.infusion_ended,
             course=f"{v.course_number} of {self.ctx.protocol.course_length}",
             pending=tuple(pending), assessments=v.assessments,

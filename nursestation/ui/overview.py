@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from nursestation.core.alarms import PRIORITIES
 from nursestation.core.ride import RideState
+from nursestation.core.vocabulary import phase_word
 from nursestation.db.overview import ChangeWatcher, database_label
 from nursestation.record.overview import OverviewRow, ReadinessCache, VitalCell, overview_rows
 from nursestation.ui import style
@@ -54,8 +55,6 @@ log = logging.getLogger(__name__)
 POLL_MS = 400
 REFRESH_MS = 5000
 
-PHASE_TEXT = {"check_in": "check-in", "baseline": "baseline", "infusing": "infusing",
-              "recovery": "recovery"}
 PHASE_ORDER = {"check_in": 1, "baseline": 2, "infusing": 3, "recovery": 4}
 OK_GREEN = "#3ddc84"
 ESCALATED_BG = "#8b0012"
@@ -248,7 +247,7 @@ class OverviewModel(QAbstractTableModel):
         if col == C_MRN:
             return r.mrn
         if col == C_PHASE:
-            return PHASE_TEXT.get(r.phase or "", r.phase or "")
+            return phase_word(r.phase)
         if col == C_TIME:
             return fmt_duration(r.time_in_phase_s) if r.time_in_phase_s is not None else ""
         if col == C_HR:

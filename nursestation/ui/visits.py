@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nursestation.core.vocabulary import phase_word
 from nursestation.db import repo
 from nursestation.ui.context import AppContext
 from nursestation.ui.recordstate import RecordLine
@@ -34,8 +35,6 @@ from nursestation.ui.visit_common import MessageLine, header, styled
 
 log = logging.getLogger(__name__)
 
-PHASES = {"check_in": "check-in", "baseline": "baseline", "infusing": "infusing",
-          "recovery": "recovery", "discharged": "discharged", "cancelled": "cancelled"}
 
 
 class VisitsDialog(QDialog):
@@ -140,7 +139,7 @@ class VisitsDialog(QDialog):
         for r, v in enumerate(visits):
             texts = (str(v.id), v.patient, v.mrn, v.chair,
                      v.started.astimezone().strftime("%Y-%m-%d %H:%M"),
-                     PHASES.get(v.phase, v.phase))
+                     phase_word(v.phase))
             for c, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if c == 0:

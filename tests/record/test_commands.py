@@ -188,7 +188,8 @@ def test_discharge_straight_from_check_in_is_refused(database, nurse, charge_nur
     err = refused(database, rc.discharge, visit.id, user=nurse.id, protocol=PROTOCOL,
                   instructions_given=True, override=ov)
     assert err.rule == "visit_phase"
-    assert err.message == ("cannot discharge: the visit is in check-in (possible in recovery)")
+    assert err.message == ("cannot discharge: the patient is still being checked in (that is "
+                           "done in recovery, after the infusion stops)")
     assert rows(database, DischargeDecision, visit.id) == []
     assert run(database, repo.get_visit, visit.id).phase == "check_in"
 
@@ -479,9 +480,14 @@ def test_rate_changes_follow_the_pump_state(database, nurse):
     _, _, visit = checked_in(database, nurse)
     err = refused(database, rc.change_rate, visit.id, user=nurse.id, protocol=PROTOCOL,
                   rate_ml_h=100, reason_code="patient request")
-    assert err.rule == "visit_phase" and "the visit is in check-in" in err.message
+    assert err.rule == "visit_phase" and "still being checked in" in err.message
     run(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
         values=BASELINE)
+    err = refused(database, rc.record_baseline, visit.id, user=nurse.id, protocol=PROTOCOL,
+                  values=BASELINE)
+    # in the nurse's words: where the visit stands, not the record's phase names
+    assert err.message == ("cannot record the baseline: the baseline is already recorded and "
+                           "the infusion has not started (that is done during check-in)")
     run(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
     err = refused(database, rc.start_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
     assert err.rule == "pump_state" and "already started" in err.message
@@ -638,7 +644,7 @@ def test_a_stop_moves_the_visit_into_recovery_once(database, nurse):
     assert c.phase == "recovery" and c.entry.kind == "stop"
     assert c.entry.reason_code == "BP rise"
     err = refused(database, rc.stop_infusion, visit.id, user=nurse.id, protocol=PROTOCOL)
-    assert err.rule == "visit_phase" and "the visit is in recovery" in err.message
+    assert err.rule == "visit_phase" and "the patient is in recovery" in err.message
 
 
 def test_failed_screening_blocks_the_start_until_a_charge_nurse_overrides(database, nurse,

@@ -24,9 +24,9 @@ from nursestation.core.protocol import load_protocol
 from nursestation.core.readings import Reading
 from nursestation.db import repo
 from nursestation.db.models import PumpChangeItem
+from nursestation.record.chairs import read_chart  # the chart the tiles and engines read
 from nursestation.runtime import StationRuntime
 from nursestation.station import StationController
-from nursestation.ui.chairs import read_chart  # Qt-free: the chart the tiles and engines read
 from tests.db.helpers import CHAIRS, setup_visit
 
 CHAIR = "Chair 1"

@@ -147,7 +147,7 @@ def test_without_a_user_nothing_opens_but_the_login(demo_window, qtbot):
 
 def test_manual_vitals_check_is_charted_and_fulfils_the_schedule(demo_window, qtbot):
     from nursestation.db.models import Assessment
-    from nursestation.ui.chairs import load_chair_visits
+    from nursestation.record.chairs import load_chair_visits
     from nursestation.ui.vitalscheck import VitalsCheckDialog
 
     station, window = demo_window
