@@ -46,6 +46,9 @@ class Finding:
     key: str = ""  # protocol key, e.g. "dosing.hard_max_mg_per_kg"
     limit: float | None = None
     value: float | None = None
+    #: something not entered yet (a reason not chosen): the entry cannot be recorded until it
+    #: is, but nothing entered is wrong, so a form says what to do rather than "refused"
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -349,12 +352,17 @@ def check_rate(rate_ml_h: float, concentration_mg_per_ml: float, weight_kg: floa
 OTHER = "other"
 
 
+#: The infusion actions that need a reason from ``dosing.rate_change_reasons`` (a start follows
+#: the plan; its limits are confirmed or overridden instead).
+ACTIONS_NEEDING_A_REASON = frozenset({"rate_change", "pause", "resume", "stop"})
+
+
 def check_change_reason(reason: str, free_text: str, dosing: Dosing) -> Decision:
     """A rate change, pause, resume or stop needs a reason from ``dosing.rate_change_reasons``;
     "other" needs free text."""
     if not reason.strip():  # nothing chosen yet: say what to do, not what is wrong
         return decision(Finding("reason", Severity.REFUSED, "choose a reason for the change",
-                                "dosing.rate_change_reasons"))
+                                "dosing.rate_change_reasons", missing=True))
     if reason not in dosing.rate_change_reasons:
         return decision(Finding(
             "reason", Severity.REFUSED,
@@ -738,7 +746,8 @@ __all__ = [
     "Severity", "Finding", "Decision", "decision", "Covered", "ChargeOverride", "authorise",
     "needs_override", "uncovered", "Resolution", "resolve",
     "target_dose_mg", "ml_h_to_mg_kg_h", "mg_kg_h_to_ml_h", "InfusionPlan", "plan_infusion",
-    "check_weight", "check_dose", "check_rate", "check_change_reason", "check_stop", "OTHER",
+    "check_weight", "check_dose", "check_rate", "check_change_reason",
+    "ACTIONS_NEEDING_A_REASON", "check_stop", "OTHER",
     "EventKind", "InfusionEvent", "Segment", "DeliveredDose", "delivered_dose",
     "PumpCourse", "pump_course",
     "VolumeComparison", "compare_with_pump", "DEFAULT_VOLUME_TOLERANCE_ML",

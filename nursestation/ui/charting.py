@@ -106,10 +106,14 @@ def from_qdatetime(q: QDateTime) -> datetime:
 
 
 def decision_text(dec: Decision) -> str:
-    """Each finding on its own line with a symbol and a word (not colour alone)."""
+    """Each finding on its own line with a symbol and a word (not colour alone). Something not
+    entered yet reads as what is still needed, not as a refusal."""
     lines = []
     for f in dec.findings:
-        lines.append(f"{_MARK[f.severity]} {_SEVERITY_WORD[f.severity]}: {f.message}")
+        if f.missing:
+            lines.append(f"→ Still needed: {f.message}")
+        else:
+            lines.append(f"{_MARK[f.severity]} {_SEVERITY_WORD[f.severity]}: {f.message}")
     return "\n".join(lines) or "✓ OK"
 
 
@@ -214,6 +218,9 @@ class DoseChangeDialog(CommandDialog):
         h.addWidget(self.override_button)
         h.addWidget(self.override_status, 1)
         self.form.addRow("", row)
+        # a hard limit is hard unless the protocol lets a charge nurse override it: then, and
+        # only then, the form offers the override (enabled while a hard limit is exceeded)
+        row.setVisible(ctx.protocol.dosing.hard_limits_overridable)
         self.kind.currentIndexChanged.connect(self.update_decision)
         self.rate.valueChanged.connect(self.update_decision)
         self.reason.currentIndexChanged.connect(self.update_decision)
@@ -253,6 +260,10 @@ class DoseChangeDialog(CommandDialog):
         return str(self.kind.currentData())
 
     @property
+    def needs_reason(self) -> bool:
+        return self.selected_kind in core_dosing.ACTIONS_NEEDING_A_REASON
+
+    @property
     def uses_rate(self) -> bool:
         return self.selected_kind in ("start", "rate_change", "resume")
 
@@ -266,7 +277,7 @@ class DoseChangeDialog(CommandDialog):
         """core/'s decision on the entry as it stands (reason and, when a rate, the limits)."""
         dosing = self.ctx.protocol.dosing
         dec = Decision()
-        if self.selected_kind != "start" or self.reason.currentData():
+        if self.needs_reason:
             dec = core_dosing.check_change_reason(str(self.reason.currentData()),
                                                   self.reason_text.text(), dosing)
         if self.uses_rate:
@@ -282,6 +293,8 @@ class DoseChangeDialog(CommandDialog):
 
     def update_decision(self) -> None:
         self.rate.setEnabled(self.uses_rate)
+        self.reason.setEnabled(self.needs_reason)
+        self.reason_text.setEnabled(self.needs_reason)
         mgkgh = self.dose_rate_mg_kg_h()
         if mgkgh is None:
             self.dose_rate.setText("—" if not self.uses_rate else "unknown (no weight)")
@@ -339,7 +352,7 @@ class DoseChangeDialog(CommandDialog):
             return
         dec = self.current_decision()
         kind = self.selected_kind
-        if kind != "start" and not self.reason.currentData():
+        if any(f.missing and f.rule == "reason" for f in dec.findings):
             self.fail("Choose the reason for the change.", self.reason)
             return
         confirm = self.confirm.text().strip()

@@ -95,6 +95,32 @@ def test_start_and_rate_change_are_charted_with_reason_user_and_time(qtbot, ctx,
     assert rows[1].recorded_by_id == nurse.id and ev.at == ctx.clock.now()
 
 
+def test_a_fresh_dose_change_says_what_is_still_needed_not_refused(qtbot, ctx, database,
+                                                                    nurse):
+    """Issue 17.7: before the nurse has chosen anything the form says what to do next; it
+    does not greet her with a refusal."""
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
+    start_infusion(qtbot, ctx, visit.id)
+    dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))
+    text = dlg.decision.text()
+    assert "→ Still needed: choose a reason for the change" in text
+    assert "Refused" not in text and "✗" not in text
+    dlg.save_button.click()
+    assert dlg.message.text() == "Choose the reason for the change."
+    assert dlg.reason.hasFocus() or dlg.focusWidget() is dlg.reason
+    choose(dlg.reason, "patient request")
+    assert "Still needed" not in dlg.decision.text()
+    assert "✓ OK: reason 'patient request'" in dlg.decision.text()
+
+
+def test_a_start_asks_for_no_change_reason(qtbot, ctx, database, nurse):
+    _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
+    dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))
+    assert dlg.kind.currentData() == "start"
+    assert not dlg.reason.isEnabled() and not dlg.reason_text.isEnabled()
+    assert "Still needed" not in dlg.decision.text()
+
+
 def test_pause_with_other_needs_details(qtbot, ctx, database, nurse):
     _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     start_infusion(qtbot, ctx, visit.id)
@@ -119,7 +145,7 @@ def test_soft_rate_limit_needs_a_confirming_reason(qtbot, ctx, database, nurse):
     assert "! Soft limit" in text and "1.25 mg/kg/h" in text
     assert "exceeds the soft limit 1.125 mg/kg/h" in text
     assert "dosing." not in text  # the nurse reads words, not the protocol's setting keys
-    assert dlg.confirm.isEnabled() and not dlg.override_button.isEnabled()
+    assert dlg.confirm.isEnabled() and not dlg.override_button.isVisible()
     dlg.save_button.click()
     assert "needs a reason" in dlg.message.text()
     assert len(entries(ctx, InfusionEvent, visit.id)) == 1
@@ -139,7 +165,8 @@ def test_hard_rate_limit_is_refused_with_no_override(qtbot, ctx, database, nurse
     text = dlg.decision.text()
     assert "1.6 mg/kg/h exceeds the hard limit 1.5 mg/kg/h, a hard limit with no override" \
         in text
-    assert not dlg.override_button.isEnabled()
+    # nothing on the form suggests a way round it
+    assert not dlg.override_button.isVisible() and "override" not in dlg.message.text()
     dlg.save_button.click()
     assert "cannot be recorded" in dlg.message.text().lower()
     assert len(entries(ctx, InfusionEvent, visit.id)) == 1
@@ -153,6 +180,8 @@ def test_hard_rate_limit_refused_unless_charge_nurse_overrides(qtbot, ctx, datab
     _, _, visit = ready_to_start(database, nurse, now=ctx.clock.now())
     start_infusion(qtbot, ctx, visit.id)
     dlg = open_dialog(qtbot, DoseChangeDialog(ctx, visit.id))
+    # offered, but only usable while a hard limit is exceeded
+    assert dlg.override_button.isVisible() and not dlg.override_button.isEnabled()
     dlg.rate.setValue(300)  # 1.5 mg/kg/h is the hard limit itself: within it
     choose(dlg.reason, "patient request")
     assert "Hard limit" not in dlg.decision.text()
