@@ -141,6 +141,10 @@ class WaveView:
     #: monotonic time the newest sample (``samples[write_index - 1]``) was received: where a
     #: sweep plays it out from
     last_end: float | None = None
+    #: samples written into the ring since it was made (gaps included): two copies whose
+    #: counts differ by d < the ring's size differ only in the d samples before
+    #: ``write_index``, so a display can redo just those (0: not known)
+    written: int = 0
 
 
 # -- internal mutable state --------------------------------------------------------------------
@@ -167,7 +171,7 @@ class _Device:
 
 class _Ring:
     __slots__ = ("buf", "device_id", "idx", "last_end", "last_recv", "quality", "rate", "site",
-                 "version")
+                 "version", "written")
 
     def __init__(self, rate: float, seconds: float) -> None:
         self.rate = float(rate)
@@ -180,9 +184,11 @@ class _Ring:
         self.device_id: str | None = None
         self.quality: frozenset[str] = frozenset()
         self.site = ""
+        self.written = 0
 
     def write(self, data: np.ndarray) -> None:
         n = self.buf.size
+        self.written += data.size
         if data.size >= n:
             data = data[-n:]
             self.buf[:] = np.roll(data, self.idx)  # keep the write head where it was
@@ -574,7 +580,7 @@ class LiveStore:
                 return None
             shown, reason = self._wave_status(ring, now, self._device_views(c, now))
             return WaveView(code, ring.rate, ring.buf.copy(), ring.idx, ring.version, shown,
-                            reason, ring.device_id, ring.site, ring.last_end)
+                            reason, ring.device_id, ring.site, ring.last_end, ring.written)
 
     def wave_age(self, chair: str, code: str, now: float | None = None) -> float | None:
         now = self.clock.monotonic() if now is None else now

@@ -66,19 +66,22 @@ Dirty = list[tuple[float, float]] | None
 
 
 class _Trace:
-    """One channel's ring as the sweep shows it, decimated once per new block: two points
-    (min, max) per bin of ``k`` samples, already scaled into the channel's band. The frames
-    between blocks only move the head (``SweepLogic._play``)."""
+    """One channel's ring as the sweep shows it: two points (min, max) per bin of ``k``
+    samples, already scaled into the channel's band. A new block redoes only its own samples
+    and bins (``SweepLogic._update``); the frames between blocks only move the head
+    (``SweepLogic._play``)."""
 
-    __slots__ = ("bins", "head", "k", "last_end", "n", "rate", "samples", "version", "width",
-                 "write_index", "x", "y")
+    __slots__ = ("bins", "head", "k", "last_end", "n", "rate", "samples", "scaling", "version",
+                 "width", "write_index", "written", "x", "y")
 
     def __init__(self, wave: WaveView, samples: np.ndarray, y: np.ndarray, x: np.ndarray,
-                 k: int, width: int) -> None:
+                 k: int, width: int, scaling: tuple[float, float, float, float]) -> None:
         self.version = wave.version
         self.rate = wave.rate_hz
         self.write_index = wave.write_index
         self.last_end = wave.last_end
+        self.written = wave.written
+        self.scaling = scaling  # (lo, scale, band bottom, band top): raw -> view y
         self.n = samples.size
         self.samples = samples  # scaled into the band (the head bin is cut from these)
         self.k = k
@@ -100,6 +103,16 @@ def _decimate(y: np.ndarray, k: int) -> np.ndarray:
     out[0::2] = np.fmin.reduce(bins, axis=1)
     out[1::2] = np.fmax.reduce(bins, axis=1)
     return out
+
+
+def _scaled(raw: np.ndarray, scaling: tuple[float, float, float, float]) -> np.ndarray:
+    """Raw samples into a channel's band: (lo, scale, band bottom, band top); like a
+    monitor's channel, a wave never leaves its band (NaN gaps stay NaN)."""
+    lo, scale, b0, b1 = scaling
+    y = (raw - np.float32(lo)) * np.float32(scale) + np.float32(b0 + 0.05)
+    y = y.astype(np.float32, copy=False)
+    np.clip(y, np.float32(b0), np.float32(b1), out=y)
+    return y
 
 
 def sweep_head(wave: WaveView | _Trace, now: float | None,
@@ -201,13 +214,16 @@ class SweepLogic:
             return
         self._waves[wave.code] = wave
         old = self._traces.get(wave.code)
-        trace = self._build(wave, self.channels[row])
-        self._traces[wave.code] = trace
-        # New samples land under the erase bar: unless the gain or the width changed, the
-        # picture changes only where the head moves on.
-        if old is not None and old.width == trace.width and old.n == trace.n \
-                and self._gain_kept:
-            trace.head = old.head
+        if old is not None and self._update(old, wave, self.channels[row]):
+            trace = old
+        else:
+            trace = self._build(wave, self.channels[row])
+            self._traces[wave.code] = trace
+            # New samples land under the erase bar: unless the gain or the width changed, the
+            # picture changes only where the head moves on.
+            if old is not None and old.width == trace.width and old.n == trace.n \
+                    and self._gain_kept:
+                trace.head = old.head
         self._play(trace, wave.code, now, full=trace.head is None)
 
     def advance(self, code: str, now: float) -> None:
@@ -240,14 +256,58 @@ class SweepLogic:
             lo, hi = self._auto_gain(wave, raw, lo, hi)
             self._gain_kept = before == (lo, hi)
         b0, b1 = self.band(wave.code)
-        scale = 0.9 / max(1e-6, hi - lo)
-        y = (raw - np.float32(lo)) * np.float32(scale) + np.float32(b0 + 0.05)
-        y = y.astype(np.float32, copy=False)
-        # like a monitor's channel, a wave never leaves its band (NaN gaps stay NaN)
-        np.clip(y, np.float32(b0), np.float32(b1), out=y)
+        scaling = (lo, 0.9 / max(1e-6, hi - lo), b0, b1)
+        y = _scaled(raw, scaling)
         pairs = _decimate(y, k)
         x = np.arange(pairs.size, dtype=np.float32) * np.float32(k / 2.0 * self.seconds / n)
-        return _Trace(wave, y, pairs, x, k, width)
+        return _Trace(wave, y, pairs, x, k, width, scaling)
+
+    def _update(self, trace: _Trace, wave: WaveView, ch: Channel) -> bool:
+        """Bring ``trace`` up to ``wave`` in place when only a block was written since: the new
+        samples scaled and the bins they fall in decimated again, not the whole ring (make
+        bench: rebuilding every ring on every block was most of a 32-chair frame's cost).
+        False when it cannot be (a new ring, a resize, more than a ring written, the gain
+        to fit again): the caller builds the trace afresh."""
+        n, k = trace.n, trace.k
+        d = wave.written - trace.written
+        if (trace.written <= 0 or not 0 < d < n - k or wave.samples.size != n
+                or wave.rate_hz != trace.rate or self._panel_width() != trace.width
+                or (wave.write_index - trace.write_index) % n != d % n):
+            return False
+        a = trace.write_index
+        spans = [(a, a + d)] if a + d <= n else [(a, n), (0, a + d - n)]
+        raw = wave.samples
+        if ch.auto_gain and not self._gain_holds(wave, [raw[s:e] for s, e in spans], d):
+            return False
+        for s, e in spans:
+            trace.samples[s:e] = _scaled(raw[s:e], trace.scaling)
+            first, last = s // k, (e - 1) // k
+            trace.y[2 * first:2 * (last + 1)] = _decimate(
+                trace.samples[first * k:min(n, (last + 1) * k)], k)
+        trace.version = wave.version
+        trace.write_index = wave.write_index
+        trace.last_end = wave.last_end
+        trace.written = wave.written
+        return True
+
+    def _gain_holds(self, wave: WaveView, new: list[np.ndarray], count: int) -> bool:
+        """Does an auto-gain channel keep its fitted gain for ``count`` new samples? The same
+        rule as :meth:`_auto_gain`, judged on the new samples alone (every older one was
+        judged when it arrived); when it does not, the caller fits on the whole ring."""
+        code = wave.code
+        cur = self._gain.get(code)
+        seen = self._gain_new.get(code, 0) + count
+        if cur is None or seen >= GAIN_REFIT_S * wave.rate_hz:
+            return False
+        margin = GAIN_ESCAPE * (cur[1] - cur[0])
+        for seg in new:
+            finite = seg[np.isfinite(seg)]
+            if finite.size and (float(finite.min()) < cur[0] - margin
+                                or float(finite.max()) > cur[1] + margin):
+                return False
+        self._gain_new[code] = seen
+        self._gain_idx[code] = wave.write_index
+        return True
 
     def _play(self, trace: _Trace, code: str, now: float | None, *, full: bool) -> None:
         """Show ``trace`` with its head at ``now``: bins up to the head, the head's own bin

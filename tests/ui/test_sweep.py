@@ -160,3 +160,78 @@ def test_nothing_is_repainted_when_the_sweep_did_not_move(panel, qtbot):
     panel.advance(Code.ECG, t + 9.5)
     qtbot.wait(100)
     assert len(log.regions) <= 1  # the move to the newest sample, then nothing
+
+
+# -- a new block redoes only its own samples: the same picture as rebuilding the whole ring ---
+
+class _Ring:
+    """A wave ring as the live store keeps one (the writes, the count, the version)."""
+
+    def __init__(self, code: str, rate: float, seconds: float = 10.0) -> None:
+        self.code, self.rate = code, rate
+        self.buf = np.full(int(rate * seconds), np.nan, np.float32)
+        self.idx = self.written = self.version = 0
+
+    def write(self, data: np.ndarray) -> None:
+        n = self.buf.size
+        self.written += data.size
+        self.version += 1
+        if data.size >= n:
+            self.buf[:] = np.roll(data[-n:], self.idx)
+            return
+        end = self.idx + data.size
+        if end <= n:
+            self.buf[self.idx:end] = data
+        else:
+            self.buf[self.idx:] = data[:n - self.idx]
+            self.buf[:end - n] = data[n - self.idx:]
+        self.idx = end % n
+
+    def view(self) -> WaveView:
+        return WaveView(self.code, self.rate, self.buf.copy(), self.idx, self.version,
+                        Shown.LIVE, written=self.written)
+
+
+def _blocks():
+    from hypothesis import strategies as st
+    block = st.tuples(st.integers(1, 700),  # samples in the block (the ring holds 1250)
+                      st.floats(-2.0, 3.0),  # its level: some leave the fitted gain
+                      st.booleans())  # a dropout (NaN)
+    return st.lists(block, min_size=1, max_size=25)
+
+
+@pytest.mark.parametrize("code,rate", [(Code.ECG, 125.0), (Code.PLETH, 125.0)])
+def test_a_block_redraws_the_same_picture_as_a_whole_rebuild(qtbot, code, rate):
+    """Issue 19: the panel redoes only the new block's samples and bins; what it shows must
+    be what rebuilding the whole ring shows, block after block, gain refits included."""
+    from hypothesis import given, settings
+
+    def panel() -> SweepPanel:
+        p = SweepPanel([DEFAULT_RANGES[code]], labels=False)
+        qtbot.addWidget(p)
+        p.resize(W, H)
+        return p
+
+    @settings(max_examples=60, deadline=None)
+    @given(_blocks())
+    def check(blocks):
+        fast, whole = panel(), panel()
+        whole._update = lambda *a: False  # the reference: every block rebuilds the ring
+        ring = _Ring(code, rate)
+        t = 0
+        for size, level, dropout in blocks:
+            x = np.arange(t, t + size)
+            data = (level + 0.4 * np.sin(x / 7.0)).astype(np.float32)
+            if dropout:
+                data[size // 3: size // 2] = np.nan
+            t += size
+            ring.write(data)
+            fast.show_wave(ring.view())
+            whole.show_wave(ring.view())
+            a, b = fast.curves[code], whole.curves[code]
+            np.testing.assert_array_equal(a.xData, b.xData)
+            np.testing.assert_allclose(a.yData, b.yData, rtol=1e-6, atol=1e-6)
+        fast.deleteLater()
+        whole.deleteLater()
+
+    check()
