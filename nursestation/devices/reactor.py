@@ -39,9 +39,12 @@ log = logging.getLogger(__name__)
 REMOVE_TIMEOUT = 2.0
 #: s: the reactor waits at least this long between two rounds, so that a round serves every
 #: port that became ready meanwhile and hands their readings on in one batch. Woken by each
-#: message, 96 ports cost 0.8x the threads' CPU; served every 20 ms, ~0.5x (make bench), for
-#: 10 ms more latency on average - well inside the 50 ms a reading may take to the screen.
-MIN_ROUND = 0.02
+#: message, 96 ports cost 0.8x the threads' CPU; served every 20 ms, ~0.5x (make bench), but
+#: a reading then waited 19-20 ms (median) to reach the live store, and with a 60 Hz frame
+#: after it the write -> drawn p99 could not come under 50 ms. Every 10 ms: median 9.4-9.8 ms,
+#: p99 17-20 ms (was 28-41), for 0.4-0.5 % of a core more (two interleaved pairs of 32-chair
+#: runs on one host).
+MIN_ROUND = 0.01
 
 
 class Channel(Protocol):
