@@ -19,7 +19,10 @@ the standard's own table before a regulatory submission.
 station passes the highest pattern the chairs' alarm engines ask for) and stops on ``None``. It is
 *muted* — it never imports QtMultimedia nor opens an audio device — when ``NURSESTATION_MUTE=1``
 (the tests set it) or when no audio backend is available; it still records what it would play in
-:attr:`AlarmSoundPlayer.current`, so tests and the status bar can see it.
+:attr:`AlarmSoundPlayer.current`, so tests and the status bar can see it. Why it is muted is kept
+twice: in a nurse's words (:attr:`~AlarmSoundPlayer.mute_reason`, on screen) and for IT
+(:attr:`~AlarmSoundPlayer.mute_detail`: the setting or library error, in the log and the status
+bar's tooltip).
 """
 
 from __future__ import annotations
@@ -161,7 +164,10 @@ class AlarmSoundPlayer(QObject):
         super().__init__(parent)
         self.current: str | None = None
         self.muted = muted_by_environment() if muted is None else muted
-        self.mute_reason = "muted (NURSESTATION_MUTE)" if self.muted else ""
+        #: why there is no sound, in a nurse's words (status bar, alarm window)
+        self.mute_reason = "sound turned off in this station's setup" if self.muted else ""
+        #: the same for IT: the setting or the library error (log, status bar tooltip)
+        self.mute_detail = "NURSESTATION_MUTE is set" if self.muted else ""
         self.volume = volume
         self._directory = directory
         self._effects: dict[str, object] | None = None  # QSoundEffect per pattern, made lazily
@@ -217,10 +223,11 @@ class AlarmSoundPlayer(QObject):
             self._playing.stop()  # type: ignore[attr-defined]
             self._playing = None
 
-    def _mute(self, reason: str) -> None:
+    def _mute(self, reason: str, detail: str) -> None:
         self.muted = True
         self.mute_reason = reason
-        log.error("alarm sound unavailable, alarms are visual only: %s", reason)
+        self.mute_detail = detail
+        log.error("alarm sound unavailable, alarms are visual only: %s (%s)", reason, detail)
 
     def _backend(self) -> dict[str, object] | None:
         if self._effects is not None:
@@ -229,10 +236,12 @@ class AlarmSoundPlayer(QObject):
             from PySide6.QtCore import QUrl
             from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
         except ImportError as exc:  # PySide6-Addons absent, or no system audio libraries
-            self._mute(f"no Qt Multimedia ({exc})")
+            self._mute("this computer's sound system did not start (IT: see the log)",
+                       f"PySide6.QtMultimedia did not load: {exc}")
             return None
         if not QMediaDevices.audioOutputs():
-            self._mute("no audio output device")
+            self._mute("this computer has no speaker or sound output",
+                       "QMediaDevices.audioOutputs() is empty")
             return None
         from nursestation.paths import data_dir
 
@@ -240,7 +249,8 @@ class AlarmSoundPlayer(QObject):
         try:
             paths = write_patterns(directory)
         except OSError as exc:
-            self._mute(f"cannot write the alarm sounds to {directory}: {exc}")
+            self._mute("the alarm sounds could not be prepared (IT: see the log)",
+                       f"cannot write the alarm sounds to {directory}: {exc}")
             return None
         effects: dict[str, object] = {}
         for name, path in paths.items():

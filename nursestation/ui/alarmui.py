@@ -433,6 +433,7 @@ class AlarmPresenter(QObject):
         text = p.audible_text()
         if text != self.sound_label.text():
             self.sound_label.setText(text)
+            self.sound_label.setToolTip(f"For IT: {p.mute_detail}" if p.muted else "")
             self.sound_label.setStyleSheet(
                 "QLabel { color: #ffffff; background: #8b0000; padding: 0px 6px; }" if p.muted
                 else "QLabel { padding: 0px 6px; }")

@@ -133,7 +133,8 @@ def test_player_without_an_audio_backend_mutes_itself(qtbot, monkeypatch, tmp_pa
     monkeypatch.setattr(builtins, "__import__", no_multimedia)
     player = AlarmSoundPlayer(muted=False, directory=tmp_path)
     player.set_pattern("low")
-    assert player.muted and "Qt Multimedia" in player.mute_reason
+    assert player.muted and "sound system did not start" in player.mute_reason
+    assert "libpulse.so.0" in player.mute_detail and "libpulse" not in player.mute_reason
     assert player.current == "low"
     player.set_pattern(None)
     assert player.current is None
