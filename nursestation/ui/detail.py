@@ -26,7 +26,7 @@ from nursestation.core.clock import Clock, SystemClock
 from nursestation.core.livestate import ChairSnapshot, LiveStore
 from nursestation.core.vocabulary import Code
 from nursestation.ui import style
-from nursestation.ui.sweep import DEFAULT_RANGES
+from nursestation.ui.sweep import DEFAULT_RANGES, SweepPanel
 from nursestation.ui.tiles import (
     AlarmLabel,
     AlarmSummary,
@@ -38,7 +38,6 @@ from nursestation.ui.tiles import (
     initials,
 )
 from nursestation.ui.trend import HistoryProvider, TrendEvent, TrendView
-from nursestation.ui.waves import WavePanel
 
 TREND_EVERY_S = 1.0
 
@@ -113,7 +112,7 @@ class ChairDetail(QWidget):
 
         live = QGridLayout()
         live.setHorizontalSpacing(8)
-        self.waves = WavePanel([DEFAULT_RANGES[c] for c in self.WAVES], label_px=14)
+        self.waves = SweepPanel([DEFAULT_RANGES[c] for c in self.WAVES], label_px=14)
         self.waves.setMinimumHeight(260)
         live.addWidget(self.waves, 0, 0, 3, 1)
         self.offline_banner = QLabel(self.waves)

@@ -6,10 +6,11 @@ pixel so R waves keep their height, each channel in its fixed band (auto-gain fo
 waves such as pleth), and a channel whose device is not live cleared, never left frozen. It
 draws through ``_set_trace``/``_clear_trace``, which the displays implement.
 
-``SweepPanel`` is the tiles' display: a plain widget painting its traces with ``QPainter``
-polylines, no scene graph. Thirty-two tiles of pyqtgraph views cost ~0.2 s to build and
-pyqtgraph's import ~0.25 s before the first frame (make bench); the detail view's large waves
-stay on pyqtgraph (``waves.WavePanel``), imported when a chair is first opened.
+``SweepPanel`` is every wave display, the tiles' and the detail view's: a plain widget painting
+its traces with ``QPainter`` polylines, no scene graph, repainting only the strip the sweep head
+and the erase bar moved over. Thirty-two tiles of pyqtgraph views cost ~0.2 s to build and
+pyqtgraph's import ~0.25 s before the first frame (make bench); a pyqtgraph view for the detail
+view's waves repainted the whole view on every frame the head moved.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import shiboken6
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from nursestation.core.livestate import ChairSnapshot, LiveStore, Shown, WaveView
@@ -399,9 +400,6 @@ class Title:
     def __init__(self, text: str, colour: QColor, font: QFont) -> None:
         self.text, self.colour, self.font = text, colour, font
 
-    def setFont(self, font: QFont) -> None:
-        self.font = font
-
 
 def _polyline(xs: np.ndarray, ys: np.ndarray) -> QPolygonF:
     """A QPolygonF filled from two arrays through its own memory (no QPointF per point)."""
@@ -437,6 +435,22 @@ class SweepPanel(QWidget, SweepLogic):
             if labels:
                 self.titles[ch.code] = Title(style.LABELS.get(ch.code, ch.code), colour,
                                              style.font(label_px))
+        self._title_right = 0
+        self._measure_titles()
+
+    def set_title_font(self, font: QFont) -> None:
+        """The font of the channels' names (the tiles size it with the tile)."""
+        for t in self.titles.values():
+            t.font = font
+        self._measure_titles()
+        self.update()
+
+    def _measure_titles(self) -> None:
+        # px: the channel names sit in the top left corner of each band; a strip reaching into
+        # them redraws them
+        self._title_right = 6 + max(
+            (QFontMetrics(t.font).horizontalAdvance(t.text) for t in self.titles.values()),
+            default=0)
 
     def viewport(self) -> QWidget:
         """The widget that paints (the same one; a graphics view paints its viewport)."""
@@ -469,7 +483,6 @@ class SweepPanel(QWidget, SweepLogic):
         n = len(self.channels)
         sx = w / self.seconds
         sy = h / n
-        title_right = 60  # px: the channel names sit in the top left corner of each band
         for rect in event.region():
             p.fillRect(rect, self._background)
             left, right = rect.left() - 2, rect.right() + 3
@@ -492,7 +505,7 @@ class SweepPanel(QWidget, SweepLogic):
                     _draw_runs_small(p, x[i0:i1].tolist(), y[i0:i1].tolist(), sx, sy, n)
                 else:
                     _draw_runs(p, x[i0:i1], y[i0:i1], sx, sy, n)
-            if left < title_right:
+            if left < self._title_right:
                 for row, ch in enumerate(self.channels):
                     title = self.titles.get(ch.code)
                     if title is not None:

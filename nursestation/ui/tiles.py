@@ -1096,8 +1096,7 @@ class ChairTile(QFrame):
         # a tile too small for its footer gives that line to the numbers (the detail has it)
         self.timers_label.setVisible(not tiny)
         self.offline_banner.setFont(style.font(small + 1, bold=True))
-        for t in self.waves.titles.values():
-            t.setFont(style.font(small))
+        self.waves.set_title_font(style.font(small))
         self._compact = compact
 
     # -- input ---------------------------------------------------------------------------------

@@ -146,3 +146,24 @@ def test_merge_series_keeps_history_only_before_live():
     live = {Code.HR: (np.array([3.0, 5.0]), np.array([70, 71.0]))}
     t, v = merge_series(hist, live)[Code.HR]
     assert list(t) == [1.0, 2.0, 3.0, 5.0] and list(v) == [60, 61, 70, 71]
+
+
+def test_the_large_waves_sweep_repainting_only_the_strip_the_head_moved_over(detail, qtbot):
+    """The detail's waves are the tiles' sweep: a frame repaints the strip the head and the
+    erase bar moved over, not the whole 1600 px view, and what it leaves is the same picture
+    as a full repaint (the channel names at the left edge included)."""
+    from tests.ui.test_sweep import PaintLog
+
+    d, store, clock, *_ = detail
+    clock.advance(0.05)
+    d.refresh(store, clock.monotonic())  # laid out at its size now
+    qtbot.wait(50)
+    log = PaintLog(d.waves)
+    clock.advance(0.05)
+    d.refresh(store, clock.monotonic())
+    qtbot.waitUntil(lambda: bool(log.regions), timeout=2000)
+    whole = d.waves.width() * d.waves.height()
+    assert all(a < whole / 8 for a in log.areas), (log.areas, whole)
+    part = d.waves.grab().toImage()
+    d.waves.update()
+    assert d.waves.grab().toImage() == part

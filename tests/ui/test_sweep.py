@@ -87,13 +87,15 @@ class PaintLog:
     def __init__(self, widget) -> None:
         from PySide6.QtCore import QEvent, QObject
 
-        self.regions: list = []
-        log = self.regions
+        self.regions: list = []  # bounding rects
+        self.areas: list[int] = []  # pixels in the region itself (a wrapped strip is two)
+        log, areas = self.regions, self.areas
 
         class Filter(QObject):
             def eventFilter(self, obj, ev):
                 if ev.type() == QEvent.Type.Paint:
                     log.append(ev.region().boundingRect())
+                    areas.append(sum(r.width() * r.height() for r in ev.region()))
                 return False
 
         self.filter = Filter()
