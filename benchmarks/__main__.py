@@ -167,10 +167,12 @@ def rows(res: dict) -> list[tuple[str, str, str, str]]:
                     f"{g['fps_drawn']:.1f} per s / {_fmt(per)} ms", "", ""))
     a = res.get("anchor")
     if a:
+        fps = "not measured (start-up noise)" if a["fps"] is None else f"{a['fps']:.1f} per s"
+        cpu = "n/a" if a["cpu_ms_per_frame"] is None else f"{a['cpu_ms_per_frame']:.1f} ms"
         out.append(((f"Anchor, same run: pyqtgraph's own {a['example']} example ({a['curves']} "
-                     f"curves x {a['points']} points, unmodified, offscreen): frames / CPU per "
-                     "frame"),
-                    f"{a['fps']:.1f} per s / {a['cpu_ms_per_frame']:.1f} ms", "", ""))
+                     f"curves x {a['points']} points, unmodified, offscreen; medians of "
+                     f"{a['repeat']} runs each): frames / CPU per frame"),
+                    f"{fps} / {cpu}", "", ""))
     pdf = res.get("pdf")
     if pdf:
         out.append(((f"Summary PDF, {pdf['visit_hours']:.0f}-hour visit (median of "
