@@ -38,6 +38,9 @@ class ScreeningItem:
     passed: bool
     detail: str
     key: str
+    #: failed because nothing was entered (not recorded, not answered): a form shows it as
+    #: still needed rather than as a refusal; it fails all the same
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,16 +72,16 @@ def _hours(a: datetime, b: datetime) -> float:
 def _since(name: str, last: datetime | None, need_h: float, key: str,
            at: datetime, tz: tzinfo | None) -> ScreeningItem:
     if last is None:
-        return ScreeningItem(name, False, f"{name}: not recorded", key)
+        return ScreeningItem(name, False, f"{name}: not recorded", key, missing=True)
     if last > at:
         return ScreeningItem(name, False, f"{name}: time {_fmt(last, tz)} is after check-in "
                              f"{_fmt(at, tz)}; correct the time", key)
     h = _hours(last, at)
     if round(h, 6) >= need_h:
         return ScreeningItem(name, True, f"{name} at {_fmt(last, tz)}: {h:.1f} h ago, "
-                             f"at least {need_h:g} h ({key})", key)
+                             f"at least {need_h:g} h (protocol)", key)
     return ScreeningItem(name, False, f"{name} at {_fmt(last, tz)}: only {h:.1f} h ago, "
-                         f"needs {need_h:g} h ({key})", key)
+                         f"needs {need_h:g} h (protocol)", key)
 
 
 def screen(answers: ScreeningAnswers, screening: Screening,
@@ -97,9 +100,10 @@ def screen(answers: ScreeningAnswers, screening: Screening,
                             key, checked_in_at, display_tz))
     elif answers.denies_recent_alcohol:
         items.append(ScreeningItem("last alcohol", True, f"no alcohol in the last "
-                                   f"{screening.no_alcohol_h:g} h, as reported ({key})", key))
+                                   f"{screening.no_alcohol_h:g} h, as reported", key))
     else:
-        items.append(ScreeningItem("last alcohol", False, "last alcohol: not recorded", key))
+        items.append(ScreeningItem("last alcohol", False, "last alcohol: not recorded", key,
+                                   missing=True))
     for q in screening.questions:
         a = answers.answers.get(q)
         if a is True:
@@ -107,7 +111,8 @@ def screen(answers: ScreeningAnswers, screening: Screening,
         elif a is False:
             items.append(ScreeningItem(q, False, f"{q}: no", "screening.questions"))
         else:
-            items.append(ScreeningItem(q, False, f"{q}: not answered", "screening.questions"))
+            items.append(ScreeningItem(q, False, f"{q}: not answered", "screening.questions",
+                                       missing=True))
     return ScreeningResult(tuple(items))
 
 

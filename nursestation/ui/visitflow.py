@@ -104,6 +104,12 @@ def _line(mark: str, colour: str, text: str) -> str:
             f"{escape(text)}</div>")
 
 
+def _still_needed(text: str) -> str:
+    """Something not entered yet: what is still needed, not a refusal (as the charting forms
+    say it, ``charting.decision_text``)."""
+    return _line("\u2192", WARN_AMBER, f"Still needed: {text}")
+
+
 #: What the nurse does about a step that must come before dosing (core says what is missing;
 #: where to do it is the station's: its menus and keys)
 START_FIX = {
@@ -326,9 +332,13 @@ class CheckInDialog(CommandDialog):
         qbox = QGroupBox("Checklist (protocol)")
         ql = QVBoxLayout(qbox)
         self.questions: dict[str, QCheckBox] = {}
+        #: checklist items the nurse has ticked or unticked: an untouched box is not answered
+        #: yet (recorded so if acknowledged), an unticked one is a "no"
+        self._answered: set[str] = set()
         for q in sc.questions:
             cb = QCheckBox(q[:1].upper() + q[1:])
             self.questions[q] = cb
+            cb.toggled.connect(lambda _on, q=q: self._answered.add(q))
             ql.addWidget(cb)
         self.body.addWidget(qbox)
 
@@ -352,7 +362,8 @@ class CheckInDialog(CommandDialog):
         self.body.addWidget(self.checks)
         af = QFormLayout()
         self.ack = QLineEdit()
-        self.ack.setPlaceholderText("why it is right to proceed despite the items marked \u2716/!")
+        self.ack.setPlaceholderText("why it is right to proceed despite the items marked "
+                                    "\u2716, ! or \u2192")
         self.ack_label = add_row(af, "Ac&knowledge — reason:", self.ack)
         self.body.addLayout(af)
 
@@ -384,7 +395,8 @@ class CheckInDialog(CommandDialog):
         return ScreeningAnswers(
             last_solids_at=times["solids"], last_clear_liquids_at=times["liquids"],
             last_alcohol_at=times["alcohol"], denies_recent_alcohol=self.no_alcohol.isChecked(),
-            answers={q: cb.isChecked() for q, cb in self.questions.items()}), problems
+            answers={q: cb.isChecked() for q, cb in self.questions.items()
+                     if cb.isChecked() or q in self._answered}), problems
 
     def evaluate(self) -> None:
         now = self.ctx.clock.now()
@@ -402,12 +414,15 @@ class CheckInDialog(CommandDialog):
             self.weight_decision = (entered.decision + check_weight(kg, self.ctx.protocol.dosing)
                                     if entered is not None and kg is not None else None)
             if self.weight_decision is None:
-                lines.append(_line("\u2716", ERROR_RED, "weight: not entered"))
+                lines.append(_still_needed("today's weight"))
             else:
                 lines.append(_findings_html(self.weight_decision))
         for item in self.screening.items:
-            lines.append(_line("\u2713" if item.passed else "\u2716",
-                               OK_GREEN if item.passed else ERROR_RED, item.detail))
+            if item.missing:
+                lines.append(_still_needed(item.name))
+            else:
+                lines.append(_line("\u2713" if item.passed else "\u2716",
+                                   OK_GREEN if item.passed else ERROR_RED, item.detail))
         for _key, field in (("solids", self.solids), ("liquids", self.liquids),
                            ("alcohol", self.alcohol)):
             t = parse_clock_time(field.text(), now) if field.text().strip() else None
@@ -441,8 +456,8 @@ class CheckInDialog(CommandDialog):
         reason = self.ack.text().strip()
         if self.needs_acknowledgement and not (may_proceed(self.screening, reason)
                                                and wres.allowed):
-            return self.fail("Acknowledge the items marked \u2716/! with a reason, or correct "
-                             "them.", self.ack)
+            return self.fail("Complete or correct the items marked \u2716, ! or \u2192, or "
+                             "acknowledge them with a reason.", self.ack)
         driver = self.driver.text().strip()
         ride = None
         if driver:

@@ -40,8 +40,9 @@ def test_solid_food_too_recent_fails_with_numbers():
     r = screen(good(last_solids_at=h(4.5)), SC, CHECK_IN)
     i = item(r, "last solid food")
     assert not i.passed
-    assert i.detail == ("last solid food at 04:30: only 4.5 h ago, needs 6 h "
-                        "(screening.fasting_solids_h)")
+    # in words; which setting decided it is the item's key, not part of what a nurse reads
+    assert i.detail == "last solid food at 04:30: only 4.5 h ago, needs 6 h (protocol)"
+    assert i.key == "screening.fasting_solids_h"
 
 
 def test_exactly_at_the_fasting_limits_passes():
@@ -63,7 +64,7 @@ def test_missing_times_fail_as_not_recorded():
 
 def test_alcohol_within_24_h_fails():
     r = screen(good(last_alcohol_at=h(20), denies_recent_alcohol=False), SC, CHECK_IN)
-    assert "only 20.0 h ago, needs 24 h (screening.no_alcohol_h)" in item(r, "last alcohol").detail
+    assert "only 20.0 h ago, needs 24 h (protocol)" in item(r, "last alcohol").detail
     assert screen(good(last_alcohol_at=h(24)), SC, CHECK_IN).passed
 
 
@@ -79,6 +80,15 @@ def test_questions_must_be_answered_yes():
     del answers[q1]
     r = screen(good(answers=answers), SC, CHECK_IN)
     assert {i.detail for i in r.failed} == {f"{q0}: no", f"{q1}: not answered"}
+    # nothing entered is still needed, a "no" is an answer: both fail
+    assert {i.name for i in r.failed if i.missing} == {q1}
+
+
+def test_only_what_was_not_entered_is_marked_missing():
+    r = screen(ScreeningAnswers(last_solids_at=h(1)), SC, CHECK_IN)
+    missing = {i.name for i in r.failed if i.missing}
+    assert missing == {"last clear liquids", "last alcohol", *SC.questions}
+    assert not item(r, "last solid food").missing  # entered, too recent: a real failure
 
 
 def test_failed_screening_warns_and_needs_an_acknowledgement_reason():

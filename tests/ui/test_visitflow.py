@@ -258,10 +258,11 @@ def test_fasting_violation_shows_reason_and_needs_acknowledgement(qtbot, ctx):
     dlg = check_in_by_keyboard(qtbot, ctx, solids="2h")
     assert not dlg.screening.passed and dlg.ack.isEnabled()
     text = dlg.checks.text()
-    assert "only 2.0 h ago, needs 6 h (screening.fasting_solids_h)" in text
+    assert "only 2.0 h ago, needs 6 h (protocol)" in text
+    assert "screening." not in text  # words, not setting keys
     enter(qtbot, dlg)
     assert dlg.isVisible() and dlg.message.kind == "error"
-    assert "Acknowledge the items" in dlg.message.text()
+    assert "acknowledge them with a reason" in dlg.message.text()
     assert focus(dlg) is dlg.ack
     assert ctx.read(lambda s: s.scalars(select(Screening)).all()) == []  # nothing charted
     type_in(qtbot, dlg, "light breakfast at 07:00; anaesthetist agreed")
@@ -397,6 +398,33 @@ def test_escape_cancels_a_step_without_charting(qtbot, ctx):
     qtbot.keyClick(focus(dlg), Qt.Key.Key_Escape)
     assert dlg.result() == QDialog.DialogCode.Rejected
     assert record(ctx, v.id).infusion_events == []
+
+
+def test_a_fresh_check_in_says_what_is_still_needed_not_what_is_refused(qtbot, ctx):
+    """Issue 17.7: the check-in opened with every line a red cross ("weight: not entered",
+    "consent signed for this course: no") before the nurse had typed anything."""
+    v = new_patient_by_keyboard(qtbot, ctx)
+    dlg = show(qtbot, CheckInDialog(ctx, v.id))
+    text = dlg.checks.text()
+    assert "\u2716" not in text
+    assert "Still needed: today&#x27;s weight" in text  # (rich text)
+    assert "Still needed: last solid food" in text
+    consent = ctx.protocol.screening.questions[0]
+    assert f"Still needed: {consent}" in text
+    # what was entered and is not met is a cross; an unticked box is an answer ("no")
+    dlg.solids.setText("1h")
+    box = dlg.questions[consent]
+    box.setChecked(True)
+    box.setChecked(False)
+    text = dlg.checks.text()
+    assert "\u2716" in text and "last solid food at" in text and "only 1.0 h ago" in text
+    assert f"{consent}: no" in text and f"Still needed: {consent}" not in text
+    # saving without them asks for an acknowledgement, in the same words
+    dlg.weight.setText("70")
+    dlg.weight.setFocus()
+    enter(qtbot, dlg)
+    assert "acknowledge them with a reason" in dlg.message.text()
+    assert record(ctx, v.id).screenings == []
 
 
 def test_nothing_is_charted_without_a_logged_in_user(qtbot, ctx):
