@@ -36,6 +36,11 @@ class RideState(StrEnum):
     CONFIRMED = "confirmed"
 
 
+#: What each state is called on screen and paper (the value is the record's word)
+RIDE_STATE_WORDS = {RideState.NONE: "not arranged", RideState.ARRANGED: "arranged, not confirmed",
+                    RideState.CONFIRMED: "confirmed"}
+
+
 @dataclass(frozen=True)
 class RideArrangement:
     kind: RideKind

@@ -54,7 +54,13 @@ from nursestation.core.discharge import (
     override_scope,
 )
 from nursestation.core.dosing import ChargeOverride, uncovered
-from nursestation.core.ride import ConfirmMethod, RideArrangement, RideKind, validate_ride
+from nursestation.core.ride import (
+    RIDE_STATE_WORDS,
+    ConfirmMethod,
+    RideArrangement,
+    RideKind,
+    validate_ride,
+)
 from nursestation.db import repo
 from nursestation.record import commands as rc
 from nursestation.record.commands import criteria_snapshot
@@ -92,7 +98,8 @@ class RideDialog(CommandDialog):
                           display_tz=local(self.now()).tzinfo)
         mark = "✓" if status.confirmed else "✗"
         self.patient_name = ctx.read(repo.visit_record, visit_id).patient.full_name
-        self.set_heading(f"{mark} Ride home: {status.state} — {'; '.join(status.reasons)}")
+        self.set_heading(f"{mark} Ride home: {RIDE_STATE_WORDS[status.state]} — "
+                         f"{'; '.join(status.reasons)}")
         self.kind_group = QButtonGroup(self)
         self.driver_radio = QRadioButton("A responsible &adult drives")
         self.car_radio = QRadioButton("&Car service")

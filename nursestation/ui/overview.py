@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from nursestation.core.alarms import PRIORITIES
-from nursestation.core.ride import RideState
+from nursestation.core.ride import RIDE_STATE_WORDS, RideState
 from nursestation.core.vocabulary import phase_word
 from nursestation.db.overview import ChangeWatcher, database_label
 from nursestation.record.overview import OverviewRow, ReadinessCache, VitalCell, overview_rows
@@ -181,8 +181,8 @@ def _pump_text(r: OverviewRow) -> str:
 def _ride_text(r: OverviewRow) -> str:
     if r.ride is None:
         return ""
-    return {RideState.CONFIRMED: "\u2713 confirmed", RideState.ARRANGED: "arranged",
-            RideState.NONE: "none"}[r.ride]
+    mark = "\u2713 " if r.ride is RideState.CONFIRMED else ""
+    return mark + RIDE_STATE_WORDS[r.ride]
 
 
 def _discharge_text(r: OverviewRow) -> str:

@@ -101,7 +101,7 @@ def test_button_disabled_until_the_last_criterion_is_met(qtbot, ctx, clock, data
 
     # the driver calls: confirmed through the ride dialog
     ride = open_dialog(qtbot, RideDialog(ctx, visit.id))
-    assert "arranged" in ride.heading.text()
+    assert "Ride home: arranged, not confirmed — arranged: " in ride.heading.text()
     ride.confirm.setCurrentIndex(ride.confirm.findData("phone_call"))
     wait_saved(qtbot, ride)
     dlg.evaluate()
@@ -331,3 +331,17 @@ def test_no_override_covers_the_observation_time_or_the_ride(qtbot, ctx, clock, 
     assert str(info.value).startswith(f"Not overridable: {OBS}: ")
     assert RIDE in str(info.value) and "Nausea" not in str(info.value)
     assert ctx.read(repo.get_visit, visit.id).phase == "recovery"
+
+
+def test_the_ride_form_names_an_incomplete_ride_in_words(qtbot, ctx, clock, database, nurse):
+    """Seen at 1366x768: after a check-in's quick entry (driver, relationship, phone) the ride
+    form's heading read "Ride home: none — driver's expected arrival time missing"."""
+    visit = seed_recovering(database, nurse, clock.now(), stop_ago=25, ride="none")
+    ride = open_dialog(qtbot, RideDialog(ctx, visit.id))
+    assert ride.heading.text() == "✗ Ride home: not arranged — no ride home recorded"
+    database.writer.submit(repo.save_ride, visit.id, user=nurse, driver_name="Erik Lindqvist",
+                           relationship="husband", phone="0701234567").result()
+    ride = open_dialog(qtbot, RideDialog(ctx, visit.id))
+    assert ride.heading.text() == ("✗ Ride home: not arranged — driver's expected arrival "
+                                   "time missing")
+
