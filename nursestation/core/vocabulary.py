@@ -75,6 +75,9 @@ NAMES: dict[str, str] = {
     Code.SENSOR_OFF: "Sensor off", Code.DEVICE_ALARM: "Device alarm",
     Code.DEVICE_PATIENT: "Monitor's patient",
     Code.DIAGNOSTIC: "Diagnostic",
+    # the station's own technical alarms (core.alarms), not device codes
+    "PUMP_CHART": "Pump vs chart", "NO_BP": "BP not taken on schedule",
+    "PATIENT_MISMATCH": "Other patient on the monitor",
 }
 
 

@@ -195,3 +195,18 @@ def test_a_corrected_dose_is_held_against_the_formulary_as_when_charted(database
     c = run(database, rc.amend_entry, "medication_administrations", med.id, user=nurse,
             protocol=PROTOCOL, changes={"dose": 16.0}, reason="two vials were drawn up")
     assert any("16" in f and "8" in f for f in c.flags), c.flags
+
+
+def test_the_station_s_own_alarms_read_in_words_on_the_visit_s_timeline(database, nurse):
+    """Seen on the detail's event list: "alarm: ** PUMP_CHART" (the code of the station's
+    pump-versus-chart alarm, which had no name)."""
+    from nursestation.record.timeline import visit_timeline
+
+    t0 = now() - timedelta(minutes=20)
+    visit = infusing_visit(database, nurse, t0)
+    for code in ("PUMP_CHART", "NO_BP", "PATIENT_MISMATCH"):
+        run(database, repo.record_alarm_event, visit.chair_id, f"k:{code}", code, "medium", "raised",
+            message="m", visit_id=visit.id, at=t0 + timedelta(minutes=5))
+    labels = {e.label for e in read(database, visit_timeline, visit.id) if e.kind == "alarm"}
+    assert labels == {"** Pump vs chart", "** BP not taken on schedule",
+                      "** Other patient on the monitor"}
