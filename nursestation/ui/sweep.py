@@ -116,6 +116,18 @@ def _scaled(raw: np.ndarray, scaling: tuple[float, float, float, float]) -> np.n
     return y
 
 
+def _escapes(fit: tuple[float, float], lo: float, hi: float) -> bool:
+    """Auto-gain: does a signal spanning ``lo``..``hi`` leave the fitted range by more than
+    ``GAIN_ESCAPE`` of it (refit at once)?"""
+    margin = GAIN_ESCAPE * (fit[1] - fit[0])
+    return lo < fit[0] - margin or hi > fit[1] + margin
+
+
+def _refit_due(samples: int, rate_hz: float) -> bool:
+    """Auto-gain: has ``GAIN_REFIT_S`` of new signal arrived since the last fit?"""
+    return samples >= GAIN_REFIT_S * rate_hz
+
+
 def sweep_head(wave: WaveView | _Trace, now: float | None,
                delay: float = PLAYOUT_DELAY_S) -> int:
     """The ring index the sweep has reached at ``now``: ``delay`` seconds behind the newest
@@ -206,10 +218,6 @@ class SweepLogic:
         row = self._rows.get(wave.code)
         if row is None:
             return
-        title = getattr(self, "titles", {}).get(wave.code)
-        if isinstance(title, Title):  # the ECG's lead ("II", "V1"), another wave's site
-            title.text = (wave.site or "ECG") if wave.code == "ECG" else " ".join(
-                filter(None, (style.LABELS.get(wave.code, wave.code), wave.site)))
         if wave.shown not in (Shown.LIVE, Shown.QUESTIONABLE):
             self.clear_channel(wave.code)
             return
@@ -298,13 +306,11 @@ class SweepLogic:
         code = wave.code
         cur = self._gain.get(code)
         seen = self._gain_new.get(code, 0) + count
-        if cur is None or seen >= GAIN_REFIT_S * wave.rate_hz:
+        if cur is None or _refit_due(seen, wave.rate_hz):
             return False
-        margin = GAIN_ESCAPE * (cur[1] - cur[0])
         for seg in new:
             finite = seg[np.isfinite(seg)]
-            if finite.size and (float(finite.min()) < cur[0] - margin
-                                or float(finite.max()) > cur[1] + margin):
+            if finite.size and _escapes(cur, float(finite.min()), float(finite.max())):
                 return False
         self._gain_new[code] = seen
         self._gain_idx[code] = wave.write_index
@@ -368,11 +374,8 @@ class SweepLogic:
         a, b = float(finite.min()), float(finite.max())
         if b - a <= 1e-6 or finite.size < GAIN_MIN_S * wave.rate_hz:
             return cur if cur is not None else (lo, hi)
-        if cur is not None:
-            margin = GAIN_ESCAPE * (cur[1] - cur[0])
-            escaped = a < cur[0] - margin or b > cur[1] + margin
-            if not escaped and new < GAIN_REFIT_S * wave.rate_hz:
-                return cur
+        if cur is not None and not _escapes(cur, a, b) and not _refit_due(new, wave.rate_hz):
+            return cur
         self._gain[code] = (a, b)
         self._gain_new[code] = 0
         return a, b
@@ -451,6 +454,17 @@ class SweepPanel(QWidget, SweepLogic):
         self._title_right = 6 + max(
             (QFontMetrics(t.font).horizontalAdvance(t.text) for t in self.titles.values()),
             default=0)
+
+    def show_wave(self, wave: WaveView, now: float | None = None) -> None:
+        title = self.titles.get(wave.code)
+        if title is not None:  # the ECG's lead ("II", "V1"), another wave's site
+            text = (wave.site or "ECG") if wave.code == "ECG" else " ".join(
+                filter(None, (style.LABELS.get(wave.code, wave.code), wave.site)))
+            if text != title.text:
+                title.text = text
+                self._measure_titles()  # a longer name reaches further right
+                self.update()
+        super().show_wave(wave, now)
 
     def viewport(self) -> QWidget:
         """The widget that paints (the same one; a graphics view paints its viewport)."""
