@@ -25,11 +25,22 @@ def _isolated_dirs(tmp_path, monkeypatch):
 
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_collection_off_the_gui_thread():
+    """As in the app (``ui.collector``): Python's cyclic collector never runs by itself, so it
+    cannot free a test's widgets on the database writer's or the reactor's thread, where a Qt
+    object destroyed off its own thread crashed the run (inside a test, not only between
+    tests). Each test's garbage is collected when it ends, below, on the main thread."""
+    enabled = gc.isenabled()
+    gc.disable()
+    yield
+    if enabled:
+        gc.enable()
+
+
 @pytest.fixture(autouse=True)
 def _collect_on_the_gui_thread():
     """A finished test's widgets, contexts and watches become garbage together; collect them
-    here, on the thread that made them. Left to Python's cyclic collector they may be freed on
-    whichever thread next allocates (the database writer's), and a Qt object destroyed off its
-    own thread can crash the run."""
+    here, on the thread that made them."""
     yield
     gc.collect()

@@ -29,6 +29,7 @@ from nursestation.config import Config
 from nursestation.core.clock import SystemClock
 from nursestation.core.livestate import LiveStore
 from nursestation.core.protocol import TreatmentProtocol
+from nursestation.ui.collector import GuiThreadCollector
 
 if TYPE_CHECKING:  # the record is opened after the station's first frame (see Station)
     from nursestation.db.writer import DbWriter
@@ -56,6 +57,9 @@ def _application() -> QApplication:
         app.setApplicationName("NurseStation")
         app.setApplicationVersion(__version__)
         app.setOrganizationName("NurseStation")
+        # Cyclic garbage (closed dialogs hold Qt objects) is collected on this thread only:
+        # collected on the reactor's or the writer's, a widget died off its thread (collector.py)
+        GuiThreadCollector(app)
     return app  # type: ignore[return-value]
 
 
