@@ -40,12 +40,12 @@ DEMO_USERS = (
 
 #: Demo patients: (MRN, family name, given name, date of birth, allergies, weight kg).
 DEMO_PATIENTS = (
-    ("MRN-100231", "Nguyen", "Linh", "1984-03-12", "", 62.0),
-    ("MRN-100232", "Okonkwo", "Chidi", "1979-11-02", "penicillin", 88.0),
-    ("MRN-100233", "Schmidt", "Hannah", "1991-06-25", "", 70.5),
-    ("MRN-100234", "Garcia", "Mateo", "1967-01-30", "sulfa", 95.0),
-    ("MRN-100235", "Kowalski", "Anna", "1988-09-14", "", 58.0),
-    ("MRN-100236", "Haddad", "Omar", "1975-04-08", "latex", 80.0),
+    ("100231", "Nguyen", "Linh", "1984-03-12", "", 62.0),
+    ("100232", "Okonkwo", "Chidi", "1979-11-02", "penicillin", 88.0),
+    ("100233", "Schmidt", "Hannah", "1991-06-25", "", 70.5),
+    ("100234", "Garcia", "Mateo", "1967-01-30", "sulfa", 95.0),
+    ("100235", "Kowalski", "Anna", "1988-09-14", "", 58.0),
+    ("100236", "Haddad", "Omar", "1975-04-08", "latex", 80.0),
 )
 
 _MORE_FAMILY = ("Adeyemi", "Berg", "Castillo", "Dubois", "Eriksen", "Fontaine", "Gupta",
@@ -104,6 +104,7 @@ def resume_plan(session: Session, plan: list[DemoChair], now: datetime
     where its stored visit is now, so the simulated devices and the chart still agree. None when
     the stored demo does not fit (other chairs, visits missing or too old): start afresh."""
     from nursestation.db import repo
+    from nursestation.db.models import Patient
 
     if not repo.list_users(session):
         return plan  # nothing stored yet: seeding follows
@@ -112,13 +113,18 @@ def resume_plan(session: Session, plan: list[DemoChair], now: datetime
         return None
     visits = repo.active_visits(session)
     resumed = []
+    occupied = 0
     for dc in plan:
         if not dc.occupied:
             resumed.append(dc)
             continue
         v = visits.get(chairs[dc.config.name])
+        mrn = demo_mrn(occupied)
+        occupied += 1
         if v is None or v.checkin_at is None:
             return None
+        if session.get(Patient, v.patient_id).mrn != mrn:  # type: ignore[union-attr]
+            return None  # not the patient the simulated monitor admits (an older demo's MRNs)
         offset = (now - v.checkin_at).total_seconds() - CHECKIN_LEAD_S
         if not 0 <= offset <= RESUME_AT_MOST_S:
             return None
@@ -128,7 +134,7 @@ def resume_plan(session: Session, plan: list[DemoChair], now: datetime
 
 def demo_mrn(k: int) -> str:
     """The MRN of the ``k``-th occupied demo chair's patient."""
-    return DEMO_PATIENTS[k][0] if k < len(DEMO_PATIENTS) else f"MRN-{100300 + k}"
+    return DEMO_PATIENTS[k][0] if k < len(DEMO_PATIENTS) else str(100300 + k)
 
 
 #: Temperature labels the demo monitors use in turn (Temp, Tcore, Trect, Tskin; the guide's

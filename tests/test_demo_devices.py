@@ -49,5 +49,5 @@ def test_demo_devices_on_loopback_tcp_reach_the_station():
 
 
 def test_each_monitor_has_its_chairs_patient_admitted():
-    assert monitor_options(0, demo_mrn(0))["patient_id"] == "MRN-100231"
-    assert demo_mrn(7) == "MRN-100307"
+    assert monitor_options(0, demo_mrn(0))["patient_id"] == "100231"
+    assert demo_mrn(7) == "100307"

@@ -193,6 +193,7 @@ def test_a_restarted_demo_resumes_each_patient_where_the_chart_is(qtbot):
     who was infusing is still infusing, not back at the start of the visit."""
     from datetime import timedelta
 
+    from nursestation.db.models import Patient
     from nursestation.demo import RESUME_AT_MOST_S, resume_plan
 
     config = load_config(demo=True, chairs=3)
@@ -210,6 +211,13 @@ def test_a_restarted_demo_resumes_each_patient_where_the_chart_is(qtbot):
             # hours later the stored visits no longer fit the scenarios: start afresh
             later = again.clock.now() + timedelta(seconds=RESUME_AT_MOST_S + 600)
             assert resume_plan(s, again.demo_plan, later) is None
+            # a demo stored with other MRNs than its monitors now admit: start afresh too
+            stored = s.get(Patient, repo.active_visits(s)[repo.chair_by_name(s, "Chair 1").id]
+                           .patient_id)
+            stored.mrn = "MRN-" + stored.mrn
+            s.flush()
+            assert resume_plan(s, again.demo_plan, again.clock.now()) is None
+            s.rollback()
     finally:
         again.shutdown()
 
