@@ -131,8 +131,9 @@ class MainWindow(QMainWindow):
         self.chair_ids: dict[str, int] = {}
 
         self.stack = QStackedWidget(self)
-        self.view = StationView(ctx.live, [c.name for c in station.chairs], clock=ctx.clock,
-                                patient_display=cfg.patient_display)
+        # built inside the stack: added afterwards, its ~2000 widgets were styled twice
+        self.view = StationView(ctx.live, [c.name for c in station.chairs], self.stack,
+                                clock=ctx.clock, patient_display=cfg.patient_display)
         self.view.activated.connect(self.open_detail)
         self.stack.addWidget(self.view)
         self.detail: ChairDetail | None = None
