@@ -119,10 +119,15 @@ START_FIX = {
 }
 
 
-def _findings_html(dec: Decision, fixes: dict[str, str] | None = None) -> str:
+def _findings_html(dec: Decision, fixes: dict[str, str] | None = None,
+                   quiet_ok: frozenset[str] = frozenset()) -> str:
+    """One line a finding, each said once; an OK verdict of a rule in ``quiet_ok`` is left out
+    (it says nothing another finding does not)."""
     seen: set[str] = set()
     out = []
     for f in dec.findings:  # the dose and the rate checks both report the weight
+        if f.severity is Severity.OK and f.rule in quiet_ok:
+            continue
         if f.message not in seen:
             seen.add(f.message)
             fix = (fixes or {}).get(f.rule) if f.severity is Severity.REFUSED else None
@@ -416,7 +421,9 @@ class CheckInDialog(CommandDialog):
             if self.weight_decision is None:
                 lines.append(_still_needed("today's weight"))
             else:
-                lines.append(_findings_html(self.weight_decision))
+                # a plausible weight is what the protocol's weight check says too: one line
+                lines.append(_findings_html(self.weight_decision,
+                                            quiet_ok=frozenset({"plausibility"})))
         for item in self.screening.items:
             if item.missing:
                 lines.append(_still_needed(item.name))

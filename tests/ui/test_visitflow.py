@@ -421,6 +421,9 @@ def test_a_fresh_check_in_says_what_is_still_needed_not_what_is_refused(qtbot, c
     assert f"{consent}: no" in text and f"Still needed: {consent}" not in text
     # saving without them asks for an acknowledgement, in the same words
     dlg.weight.setText("70")
+    # the weight is said once: within the protocol's maximum (a plausible 70 kg goes unsaid)
+    text = dlg.checks.text()
+    assert text.count("weight 70 kg") == 1 and "weight 70 kg within" in text
     dlg.weight.setFocus()
     enter(qtbot, dlg)
     assert "acknowledge them with a reason" in dlg.message.text()
