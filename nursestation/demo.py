@@ -38,13 +38,14 @@ DEMO_USERS = (
     ("charge1", "Jordan Lee, RN (charge)", "charge", "582604"),
 )
 
-#: Demo patients: (MRN, family name, given name, date of birth, allergies, weight kg).
+#: Demo patients: (MRN, family name, given name, date of birth, allergies, weight kg). Every
+#: one has allergies recorded ("NKDA": no known drug allergies), as a clinic records them.
 DEMO_PATIENTS = (
-    ("100231", "Nguyen", "Linh", "1984-03-12", "", 62.0),
+    ("100231", "Nguyen", "Linh", "1984-03-12", "NKDA", 62.0),
     ("100232", "Okonkwo", "Chidi", "1979-11-02", "penicillin", 88.0),
-    ("100233", "Schmidt", "Hannah", "1991-06-25", "", 70.5),
+    ("100233", "Schmidt", "Hannah", "1991-06-25", "NKDA", 70.5),
     ("100234", "Garcia", "Mateo", "1967-01-30", "sulfa", 95.0),
-    ("100235", "Kowalski", "Anna", "1988-09-14", "", 58.0),
+    ("100235", "Kowalski", "Anna", "1988-09-14", "NKDA", 58.0),
     ("100236", "Haddad", "Omar", "1975-04-08", "latex", 80.0),
 )
 
