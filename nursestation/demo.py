@@ -80,16 +80,22 @@ class DemoChair:
     #: another physiology scenario for this chair's devices, started afresh (e.g.
     #: "desaturation", to show a high-priority alarm); "" follows the chair's visit
     scenario: str = ""
+    #: the MRN of the chair's patient, which its chart and its simulated monitor share (None:
+    #: a free chair)
+    mrn: str | None = None
 
 
 def plan_demo(chairs: tuple[ChairConfig, ...]) -> list[DemoChair]:
     """Which demo chairs are occupied and where their patients are. Every seventh chair is
     left free, so the visit flow can be tried on it."""
     plan = []
+    patients = 0
     for i, chair in enumerate(chairs):
         occupied = (i % 7) != 6
         phase, offset = DEMO_OFFSETS[i % 7] if occupied else (None, 0.0)
-        plan.append(DemoChair(chair, occupied, phase, offset, seed=i + 1))
+        plan.append(DemoChair(chair, occupied, phase, offset, seed=i + 1,
+                              mrn=demo_mrn(patients) if occupied else None))
+        patients += occupied
     return plan
 
 
@@ -114,17 +120,14 @@ def resume_plan(session: Session, plan: list[DemoChair], now: datetime
         return None
     visits = repo.active_visits(session)
     resumed = []
-    occupied = 0
     for dc in plan:
         if not dc.occupied:
             resumed.append(dc)
             continue
         v = visits.get(chairs[dc.config.name])
-        mrn = demo_mrn(occupied)
-        occupied += 1
         if v is None or v.checkin_at is None:
             return None
-        if session.get(Patient, v.patient_id).mrn != mrn:  # type: ignore[union-attr]
+        if session.get(Patient, v.patient_id).mrn != dc.mrn:  # type: ignore[union-attr]
             return None  # not the patient the simulated monitor admits (an older demo's MRNs)
         offset = (now - v.checkin_at).total_seconds() - CHECKIN_LEAD_S
         if not 0 <= offset <= RESUME_AT_MOST_S:
@@ -175,20 +178,17 @@ class DemoDevices:
         from nursestation.devices.intellivue import IntelliVueSimulator
 
         chairs = []
-        occupied = 0
         for i, dc in enumerate(self.plan):
             scenario_name = dc.scenario or ("ketamine-visit" if dc.occupied else "steady")
             # one patient per chair: its devices share the scenario (pure functions of time;
             # building it is most of a demo chair's start-up)
             scenario = get_scenario(scenario_name, dc.seed,
                                     offset=0.0 if dc.scenario else dc.offset)
-            mrn = demo_mrn(occupied) if dc.occupied else None
-            occupied += dc.occupied
             devices = []
             for dev in dc.config.devices:
                 sim: Simulator
                 if dev.protocol == "intellivue":
-                    sim = IntelliVueSimulator(scenario, **monitor_options(i, mrn))
+                    sim = IntelliVueSimulator(scenario, **monitor_options(i, dc.mrn))
                 else:
                     sim = PROTOCOLS[dev.protocol].make_simulator(scenario)
                 host = SimulatorHost(sim, self.port).open()
@@ -229,9 +229,9 @@ def seed_demo_database(session: Session, plan: list[DemoChair], protocol: Any,
     visits = 0
     occupied = [dc for dc in plan if dc.occupied]
     for k, dc in enumerate(occupied):
-        mrn, family, given, dob, allergies, kg = DEMO_PATIENTS[k % len(DEMO_PATIENTS)]
+        _, family, given, dob, allergies, kg = DEMO_PATIENTS[k % len(DEMO_PATIENTS)]
+        mrn = dc.mrn
         if k >= len(DEMO_PATIENTS):  # more chairs than the six named patients
-            mrn = demo_mrn(k)
             family = _MORE_FAMILY[k % len(_MORE_FAMILY)]
             given = _MORE_GIVEN[(k * 7) % len(_MORE_GIVEN)]
             kg = 55.0 + (k * 13) % 45

@@ -35,7 +35,7 @@ class GuiThreadCollector(QObject):
     def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS) -> None:
         super().__init__(parent)
         self.thresholds = gc.get_threshold()
-        self.collections = [0, 0, 0]  # by generation, for tests and the log
+        self.collections = [0, 0, 0]  # how many of each generation it has run
         self._was_enabled = gc.isenabled()
         gc.disable()
         self._timer = QTimer(self)
